@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Json;
+
+namespace Hub.Api.Hosting;
+
+public static class ProblemDetailsSetup
+{
+    /// <summary>Every error is problem+json: binding failures, 404/405, 413 and unhandled exceptions (no stack trace outside Development).</summary>
+    public static IServiceCollection AddHubProblemDetails(this IServiceCollection services)
+    {
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            context.ProblemDetails.Instance ??= context.HttpContext.Request.Path;
+            context.ProblemDetails.Extensions.TryAdd("traceId", Activity.Current?.TraceId.ToString() ?? context.HttpContext.TraceIdentifier);
+            if (context.ProblemDetails.Type is null or "" || context.ProblemDetails.Type.StartsWith("https://tools.ietf.org", StringComparison.Ordinal))
+            {
+                context.ProblemDetails.Type = Problems.TypePrefix + DefaultCode(context.ProblemDetails.Status ?? 500);
+            }
+        });
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
+        // Binding failures throw, so the handler above can say what was wrong instead of an empty 400.
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        services.Configure<JsonOptions>(options => options.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Skip);
+        return services;
+    }
+
+    private static string DefaultCode(int status) => status switch
+    {
+        400 => "bad_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        409 => "conflict",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        429 => "rate_limited",
+        _ when status >= 500 => "internal_error",
+        _ => "error",
+    };
+
+    /// <summary>Turns request-binding failures (malformed JSON, missing body, too large) into 400/413 problems with an errors map.</summary>
+    private sealed class BadRequestExceptionHandler(IProblemDetailsService problemDetails) : IExceptionHandler
+    {
+        public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+        {
+            if (exception is not BadHttpRequestException badRequest)
+            {
+                return false;
+            }
+
+            var status = badRequest.StatusCode;
+            var (field, message) = badRequest.InnerException switch
+            {
+                JsonException json => (json.Path is { Length: > 0 } path ? path : "$", $"The JSON is malformed or has a value of the wrong type: {FirstSentence(json.Message)}"),
+                _ when status == StatusCodes.Status413PayloadTooLarge => ("$", "The request body is larger than the 1 MiB this endpoint accepts."),
+                _ => ("$", badRequest.Message),
+            };
+
+            httpContext.Response.StatusCode = status;
+            var problem = new Microsoft.AspNetCore.Mvc.ProblemDetails
+            {
+                Status = status,
+                Title = status == StatusCodes.Status413PayloadTooLarge ? "Payload too large" : "Invalid request",
+                Detail = message,
+                Type = Problems.TypePrefix + (status == StatusCodes.Status413PayloadTooLarge ? "payload_too_large" : "validation"),
+                Extensions = { ["errors"] = new Dictionary<string, string[]> { [field] = [message] } },
+            };
+            return await problemDetails.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
+        }
+
+        private static string FirstSentence(string message)
+        {
+            var end = message.IndexOf(". ", StringComparison.Ordinal);
+            return end > 0 ? message[..(end + 1)] : message;
+        }
+    }
+}

@@ -1,0 +1,36 @@
+using Hub.Core.Diagnostics;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Hub.Api.Hosting;
+
+public static class Telemetry
+{
+    /// <summary>
+    /// Traces, metrics and logs for ASP.NET Core, HttpClient, Redis and Hub's own sources, exported
+    /// over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the standard OTEL_* variables apply).
+    /// </summary>
+    public static IHostApplicationBuilder AddHubTelemetry(this IHostApplicationBuilder builder)
+    {
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(HubTelemetry.ServiceName))
+            .WithTracing(tracing => tracing
+                .AddSource(HubTelemetry.SourceName)
+                .AddAspNetCoreInstrumentation(options => options.Filter = context => !context.Request.Path.StartsWithSegments("/health"))
+                .AddHttpClientInstrumentation())
+            .WithMetrics(metrics => metrics
+                .AddMeter(HubTelemetry.MeterName, HubTelemetry.RedisClientMeterName)
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation())
+            .WithLogging();
+
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            telemetry.UseOtlpExporter();
+        }
+
+        return builder;
+    }
+}

@@ -1,0 +1,22 @@
+using Hub.Api.Admin;
+using Hub.Api.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Hub.Api.Tenants;
+
+/// <summary>The <c>/api/v1</c> group: tenant-key authentication, per-tenant rate limit. Features add their routes to it.</summary>
+public static class TenantApi
+{
+    public static RouteGroupBuilder MapTenantApiGroup(this IEndpointRouteBuilder app) =>
+        app.MapGroup("/api/v1")
+            .RequireAuthorization(HubAuth.TenantPolicy)
+            .RequireRateLimiting(RateLimits.TenantPolicy);
+
+    public static RouteGroupBuilder MapTenantProfileApi(this RouteGroupBuilder v1)
+    {
+        v1.MapGet("/tenant", GetOwnTenant).WithTags("Tenant").WithSummary("The tenant that owns the calling API key.");
+        return v1;
+    }
+
+    public static Ok<TenantResponse> GetOwnTenant(HttpContext context) => TypedResults.Ok(TenantResponse.From(context.GetTenant()));
+}

@@ -1,0 +1,73 @@
+using System.Net;
+using System.Net.Sockets;
+using Garnet;
+using Microsoft.Extensions.Logging;
+
+namespace Hub.Core.Storage;
+
+/// <summary>
+/// A Microsoft Garnet server inside the Hub process, on loopback, persisting to an append-only
+/// file in the data folder. Lets Hub run with nothing else installed; production uses Redis.
+/// </summary>
+public sealed partial class EmbeddedGarnetServer : IDisposable
+{
+    private readonly GarnetServer _server;
+
+    private EmbeddedGarnetServer(GarnetServer server, string directory, int port)
+    {
+        _server = server;
+        Directory = directory;
+        Port = port;
+    }
+
+    public string Directory { get; }
+    public int Port { get; }
+    public string ConnectionString => $"127.0.0.1:{Port}";
+
+    /// <summary>Starts Garnet on 127.0.0.1 (a free port when <paramref name="port"/> is 0) and recovers what it stored before.</summary>
+    public static EmbeddedGarnetServer Start(string directory, int port, ILoggerFactory loggerFactory)
+    {
+        System.IO.Directory.CreateDirectory(directory);
+        if (port == 0)
+        {
+            port = FreeLoopbackPort();
+        }
+
+        string[] args =
+        [
+            "--bind", "127.0.0.1",
+            "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--checkpointdir", directory,
+            "--logdir", directory,
+            "--storage-tier", "true",
+            // The default native device needs libaio; the managed one runs everywhere.
+            "--device-type", "RandomAccess",
+            "--aof",
+            "--recover",
+            "--lua", "true",
+        ];
+        var server = new GarnetServer(args, new PrefixedLoggerFactory(loggerFactory, "Garnet."));
+        server.Start();
+        return new EmbeddedGarnetServer(server, directory, port);
+    }
+
+    public void Dispose() => _server.Dispose();
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Garnet's categories carry no common prefix; this gives them one so logging filters can target "Garnet".</summary>
+    private sealed class PrefixedLoggerFactory(ILoggerFactory inner, string prefix) : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName) => inner.CreateLogger(prefix + categoryName);
+        public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
+        public void Dispose()
+        {
+            // The inner factory belongs to the host.
+        }
+    }
+}

@@ -1,0 +1,28 @@
+using Hub.Core.Tenants;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Hub.Core.Storage;
+
+/// <summary>Every Redis key Hub uses, built in one place under the configured prefix.</summary>
+public sealed class RedisKeys(IOptions<StorageOptions> options)
+{
+    private readonly string _prefix = options.Value.KeyPrefix;
+
+    public string Prefix => _prefix;
+
+    /// <summary>Sorted set of tenant ids, scored by creation time (unix ms).</summary>
+    public RedisKey Tenants => _prefix + "tenants";
+
+    /// <summary>JSON document of one tenant.</summary>
+    public RedisKey Tenant(TenantId id) => $"{_prefix}tenant:{id}";
+
+    /// <summary>Hash of key id to API key metadata (never the key itself) for one tenant.</summary>
+    public RedisKey TenantApiKeys(TenantId id) => $"{_prefix}tenant:{id}:apikeys";
+
+    /// <summary>Hash of secret name to ciphertext for one tenant.</summary>
+    public RedisKey TenantSecrets(TenantId id) => $"{_prefix}tenant:{id}:secrets";
+
+    /// <summary>Lookup from the SHA-256 of a tenant API key to "tenantId keyId".</summary>
+    public RedisKey ApiKeyIndex(string keyHashHex) => $"{_prefix}apikey:{keyHashHex}";
+}

@@ -1,0 +1,88 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Hub.Core.Storage;
+
+public static partial class StorageServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the one shared <see cref="IConnectionMultiplexer"/>: to <c>Hub:Redis:ConnectionString</c>,
+    /// or, when that is empty, to an embedded Garnet server started in-process.
+    /// </summary>
+    public static IServiceCollection AddHubStorage(this IServiceCollection services)
+    {
+        services.AddOptions<HubOptions>().BindConfiguration(HubOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<RedisKeys>();
+        services.AddSingleton<DataDirectory>();
+        services.AddSingleton<RedisEndpoint>();
+        services.AddSingleton<IConnectionMultiplexer>(sp =>
+        {
+            var endpoint = sp.GetRequiredService<RedisEndpoint>();
+            var configuration = ConfigurationOptions.Parse(endpoint.ConnectionString);
+            // Start (and report not ready) while Redis is down instead of failing the process.
+            configuration.AbortOnConnectFail = false;
+            configuration.ClientName ??= "hub";
+            return ConnectionMultiplexer.Connect(configuration);
+        });
+        services.AddHostedService<StorageStartup>();
+        return services;
+    }
+}
+
+/// <summary>The data folder, resolved against the content root and created on first use.</summary>
+public sealed class DataDirectory(IOptions<HubOptions> options, IHostEnvironment environment)
+{
+    public string Path { get; } = System.IO.Path.GetFullPath(options.Value.DataDirectory, environment.ContentRootPath);
+
+    public string Combine(string name)
+    {
+        Directory.CreateDirectory(Path);
+        return System.IO.Path.Combine(Path, name);
+    }
+}
+
+/// <summary>Which store Hub talks to; starts the embedded one when no connection string is configured.</summary>
+public sealed partial class RedisEndpoint : IDisposable
+{
+    private readonly EmbeddedGarnetServer? _embedded;
+
+    public RedisEndpoint(IOptions<StorageOptions> options, DataDirectory data, ILoggerFactory loggerFactory)
+    {
+        var logger = loggerFactory.CreateLogger<RedisEndpoint>();
+        if (!string.IsNullOrWhiteSpace(options.Value.ConnectionString))
+        {
+            ConnectionString = options.Value.ConnectionString;
+            return;
+        }
+
+        _embedded = EmbeddedGarnetServer.Start(data.Combine("store"), options.Value.EmbeddedPort, loggerFactory);
+        ConnectionString = _embedded.ConnectionString;
+        LogEmbeddedStore(logger, _embedded.ConnectionString, _embedded.Directory);
+    }
+
+    /// <summary>The StackExchange.Redis configuration string; may hold a password, so it is never logged.</summary>
+    public string ConnectionString { get; }
+
+    public bool IsEmbedded => _embedded is not null;
+
+    public void Dispose() => _embedded?.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Hub:Redis:ConnectionString is empty: running on the EMBEDDED Garnet store at {Endpoint}, persisting to {Directory}. Fine for a local run; production and several replicas need a real Redis.")]
+    private static partial void LogEmbeddedStore(ILogger logger, string endpoint, string directory);
+}
+
+/// <summary>Connects (and starts the embedded store) while the host starts, not on the first request.</summary>
+internal sealed class StorageStartup(IServiceProvider services) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _ = services.GetRequiredService<IConnectionMultiplexer>();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,229 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Hub.Core.Diagnostics;
+using Hub.Core.Security;
+using Hub.Core.Storage;
+using StackExchange.Redis;
+
+namespace Hub.Core.Tenants;
+
+/// <summary>Data other features keep per tenant; removed when the tenant is deleted.</summary>
+public interface ITenantDataOwner
+{
+    Task DeleteTenantDataAsync(TenantId tenant, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Tenants and their API keys in Redis. A key is shown once when issued; Redis holds only its
+/// SHA-256 (keys carry 256 random bits, so a fast hash is enough) in an index that points back
+/// to the tenant.
+/// </summary>
+public sealed class TenantStore(
+    IConnectionMultiplexer redis,
+    RedisKeys keys,
+    TenantSecrets secrets,
+    TimeProvider time,
+    IEnumerable<ITenantDataOwner> dataOwners)
+{
+    private const string KeyPrefix = "hub_";
+    private const string KeyIdAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+    private const int MaxOptimisticAttempts = 5;
+
+    private IDatabase Db => redis.GetDatabase();
+
+    /// <summary>Creates a tenant with a fresh webhook signing secret, returned once.</summary>
+    public async Task<(Tenant Tenant, Secret WebhookSigningSecret)> CreateAsync(TenantChanges changes, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("tenant.create");
+        var now = time.GetUtcNow();
+        var tenant = Apply(new Tenant { Id = TenantId.New(), Name = "", CreatedAt = now, UpdatedAt = now }, changes, now);
+        var signingSecret = Secret.Generate("whsec_");
+
+        var transaction = Db.CreateTransaction();
+        transaction.AddCondition(Condition.KeyNotExists(keys.Tenant(tenant.Id)));
+        _ = transaction.StringSetAsync(keys.Tenant(tenant.Id), Serialize(tenant));
+        _ = transaction.SortedSetAddAsync(keys.Tenants, tenant.Id.ToString(), now.ToUnixTimeMilliseconds());
+        _ = secrets.SetAsync(transaction, tenant.Id, SecretNames.WebhookSigning, signingSecret);
+        if (!await transaction.ExecuteAsync())
+        {
+            throw new InvalidOperationException("Tenant id collision.");
+        }
+
+        return (tenant, signingSecret);
+    }
+
+    public async Task<Tenant?> GetAsync(TenantId id, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("tenant.get");
+        return Deserialize(await Db.StringGetAsync(keys.Tenant(id)));
+    }
+
+    /// <summary>Tenants in creation order.</summary>
+    public async Task<(IReadOnlyList<Tenant> Items, long Total)> ListAsync(int offset, int limit, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("tenant.list");
+        var total = await Db.SortedSetLengthAsync(keys.Tenants);
+        var ids = await Db.SortedSetRangeByRankAsync(keys.Tenants, offset, offset + limit - 1);
+        var documents = await Db.StringGetAsync(ids.Select(id => keys.Tenant(TenantId.Parse(id.ToString()))).ToArray());
+        return (documents.Select(Deserialize).OfType<Tenant>().ToList(), total);
+    }
+
+    /// <summary>Applies the changes; null when the tenant does not exist. Concurrent updates never lose each other.</summary>
+    public async Task<Tenant?> UpdateAsync(TenantId id, TenantChanges changes, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("tenant.update");
+        for (var attempt = 0; attempt < MaxOptimisticAttempts; attempt++)
+        {
+            var stored = await Db.StringGetAsync(keys.Tenant(id));
+            if (Deserialize(stored) is not { } current)
+            {
+                return null;
+            }
+
+            var updated = Apply(current, changes, time.GetUtcNow());
+            var transaction = Db.CreateTransaction();
+            transaction.AddCondition(Condition.StringEqual(keys.Tenant(id), stored));
+            _ = transaction.StringSetAsync(keys.Tenant(id), Serialize(updated));
+            if (await transaction.ExecuteAsync())
+            {
+                return updated;
+            }
+        }
+
+        throw new InvalidOperationException($"Tenant {id} kept changing; update abandoned after {MaxOptimisticAttempts} attempts.");
+    }
+
+    /// <summary>Deletes the tenant, its keys, its secrets and every other feature's data for it.</summary>
+    public async Task<bool> DeleteAsync(TenantId id, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("tenant.delete");
+        for (var attempt = 0; attempt < MaxOptimisticAttempts; attempt++)
+        {
+            if (!await Db.KeyExistsAsync(keys.Tenant(id)))
+            {
+                return false;
+            }
+
+            var apiKeys = await Db.HashGetAllAsync(keys.TenantApiKeys(id));
+            var transaction = Db.CreateTransaction();
+            transaction.AddCondition(Condition.KeyExists(keys.Tenant(id)));
+            transaction.AddCondition(Condition.HashLengthEqual(keys.TenantApiKeys(id), apiKeys.Length));
+            _ = transaction.KeyDeleteAsync(
+                [
+                    keys.Tenant(id), keys.TenantApiKeys(id), keys.TenantSecrets(id),
+                    .. apiKeys.Select(entry => keys.ApiKeyIndex(DeserializeKey(entry.Value).HashHex)),
+                ]);
+            _ = transaction.SortedSetRemoveAsync(keys.Tenants, id.ToString());
+            if (await transaction.ExecuteAsync())
+            {
+                foreach (var owner in dataOwners)
+                {
+                    await owner.DeleteTenantDataAsync(id, cancellationToken);
+                }
+
+                return true;
+            }
+        }
+
+        throw new InvalidOperationException($"Tenant {id} kept changing; delete abandoned after {MaxOptimisticAttempts} attempts.");
+    }
+
+    /// <summary>Replaces the webhook signing secret; the new one is returned once. Null when the tenant does not exist.</summary>
+    public async Task<Secret?> RotateWebhookSecretAsync(TenantId id, CancellationToken cancellationToken)
+    {
+        var secret = Secret.Generate("whsec_");
+        var transaction = Db.CreateTransaction();
+        transaction.AddCondition(Condition.KeyExists(keys.Tenant(id)));
+        _ = secrets.SetAsync(transaction, id, SecretNames.WebhookSigning, secret);
+        return await transaction.ExecuteAsync() ? secret : null;
+    }
+
+    /// <summary>Issues a new API key (at least 256 random bits). Null when the tenant does not exist.</summary>
+    public async Task<IssuedApiKey?> IssueKeyAsync(TenantId id, string? name, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("apikey.issue");
+        var keyId = "k" + RandomNumberGenerator.GetString(KeyIdAlphabet, 11);
+        var key = Secret.Generate($"{KeyPrefix}{keyId}_");
+        var info = new TenantApiKeyInfo(keyId, string.IsNullOrWhiteSpace(name) ? null : name.Trim(), Hash(key.Reveal()), time.GetUtcNow());
+
+        var transaction = Db.CreateTransaction();
+        transaction.AddCondition(Condition.KeyExists(keys.Tenant(id)));
+        _ = transaction.HashSetAsync(keys.TenantApiKeys(id), keyId, JsonSerializer.Serialize(info, HubJsonContext.Default.TenantApiKeyInfo));
+        _ = transaction.StringSetAsync(keys.ApiKeyIndex(info.HashHex), $"{id} {keyId}");
+        return await transaction.ExecuteAsync() ? new IssuedApiKey(info, key) : null;
+    }
+
+    /// <summary>The tenant's keys (metadata only), oldest first. Null when the tenant does not exist.</summary>
+    public async Task<IReadOnlyList<TenantApiKeyInfo>?> ListKeysAsync(TenantId id, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("apikey.list");
+        if (!await Db.KeyExistsAsync(keys.Tenant(id)))
+        {
+            return null;
+        }
+
+        var entries = await Db.HashGetAllAsync(keys.TenantApiKeys(id));
+        return entries.Select(entry => DeserializeKey(entry.Value)).OrderBy(key => key.CreatedAt).ToList();
+    }
+
+    /// <summary>Revokes one key at once; false when the tenant or key does not exist.</summary>
+    public async Task<bool> RevokeKeyAsync(TenantId id, string keyId, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("apikey.revoke");
+        var stored = await Db.HashGetAsync(keys.TenantApiKeys(id), keyId);
+        if (stored.IsNullOrEmpty)
+        {
+            return false;
+        }
+
+        var transaction = Db.CreateTransaction();
+        transaction.AddCondition(Condition.HashEqual(keys.TenantApiKeys(id), keyId, stored));
+        _ = transaction.HashDeleteAsync(keys.TenantApiKeys(id), keyId);
+        _ = transaction.KeyDeleteAsync(keys.ApiKeyIndex(DeserializeKey(stored).HashHex));
+        return await transaction.ExecuteAsync();
+    }
+
+    /// <summary>The tenant that owns the presented key, or null for an unknown or revoked key.</summary>
+    public async Task<AuthenticatedTenant?> AuthenticateAsync(string presentedKey, CancellationToken cancellationToken)
+    {
+        if (!presentedKey.StartsWith(KeyPrefix, StringComparison.Ordinal) || presentedKey.Length > 128)
+        {
+            return null;
+        }
+
+        using var span = HubTelemetry.StartRedis("apikey.authenticate");
+        var owner = await Db.StringGetAsync(keys.ApiKeyIndex(Hash(presentedKey)));
+        if (owner.IsNullOrEmpty || owner.ToString().Split(' ') is not [var tenantText, var keyId] || !TenantId.TryParse(tenantText, out var tenantId))
+        {
+            return null;
+        }
+
+        return Deserialize(await Db.StringGetAsync(keys.Tenant(tenantId))) is { } tenant ? new AuthenticatedTenant(tenant, keyId) : null;
+    }
+
+    private static Tenant Apply(Tenant tenant, TenantChanges changes, DateTimeOffset now) => tenant with
+    {
+        Name = changes.Name?.Trim() ?? tenant.Name,
+        AllowedReturnOrigins = changes.AllowedReturnOrigins is { } origins
+            ? origins.Select(origin => TenantRules.NormaliseOrigin(origin) ?? origin).Distinct(StringComparer.Ordinal).ToList()
+            : tenant.AllowedReturnOrigins,
+        WebhookUrl = changes.WebhookUrl is null ? tenant.WebhookUrl : changes.WebhookUrl.Length == 0 ? null : changes.WebhookUrl,
+        DefaultPermissionReminder = changes.DefaultPermissionReminder ?? tenant.DefaultPermissionReminder,
+        DefaultContact = changes.DefaultContact ?? tenant.DefaultContact,
+        DefaultCampaignDefaults = changes.DefaultCampaignDefaults ?? tenant.DefaultCampaignDefaults,
+        Enabled = changes.Enabled ?? tenant.Enabled,
+        UpdatedAt = now,
+    };
+
+    private static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    private static string Serialize(Tenant tenant) => JsonSerializer.Serialize(tenant, HubJsonContext.Default.Tenant);
+
+    private static Tenant? Deserialize(RedisValue value) =>
+        value.IsNullOrEmpty ? null : JsonSerializer.Deserialize(value.ToString(), HubJsonContext.Default.Tenant);
+
+    private static TenantApiKeyInfo DeserializeKey(RedisValue value) =>
+        JsonSerializer.Deserialize(value.ToString(), HubJsonContext.Default.TenantApiKeyInfo)
+        ?? throw new InvalidOperationException("Corrupt API key record.");
+}
