@@ -7,7 +7,9 @@ namespace Hub.Core.Storage;
 
 /// <summary>Source-generated JSON for everything Hub writes to Redis or its data folder.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(Tenant))]
+[JsonSerializable(typeof(List<string>))]
+[JsonSerializable(typeof(Hub.Core.Audiences.AudienceContact))]
+[JsonSerializable(typeof(Hub.Core.Audiences.CampaignDefaults))]
 [JsonSerializable(typeof(TenantApiKeyInfo))]
 [JsonSerializable(typeof(DevelopmentKeyFile))]
 internal sealed partial class HubJsonContext : JsonSerializerContext;

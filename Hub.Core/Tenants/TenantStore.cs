@@ -37,26 +37,33 @@ public sealed class TenantStore(
     {
         using var span = HubTelemetry.StartRedis("tenant.create");
         var now = time.GetUtcNow();
-        var tenant = Apply(new Tenant { Id = TenantId.New(), Name = "", CreatedAt = now, UpdatedAt = now }, changes, now);
+        var id = TenantId.New();
         var signingSecret = Secret.Generate("whsec_");
 
         var transaction = Db.CreateTransaction();
-        transaction.AddCondition(Condition.KeyNotExists(keys.Tenant(tenant.Id)));
-        _ = transaction.StringSetAsync(keys.Tenant(tenant.Id), Serialize(tenant));
-        _ = transaction.SortedSetAddAsync(keys.Tenants, tenant.Id.ToString(), now.ToUnixTimeMilliseconds());
-        _ = secrets.SetAsync(transaction, tenant.Id, SecretNames.WebhookSigning, signingSecret);
+        transaction.AddCondition(Condition.KeyNotExists(keys.Tenant(id)));
+        _ = transaction.HashSetAsync(keys.Tenant(id),
+            [
+                new(TenantFields.Id, id.ToString()),
+                new(TenantFields.Enabled, "1"),
+                new(TenantFields.CreatedAt, now.ToString("O")),
+                .. TenantFields.Changes(changes, now).Set,
+            ]);
+        _ = transaction.SortedSetAddAsync(keys.Tenants, id.ToString(), now.ToUnixTimeMilliseconds());
+        _ = secrets.SetAsync(transaction, id, SecretNames.WebhookSigning, signingSecret);
+        var read = transaction.HashGetAllAsync(keys.Tenant(id));
         if (!await transaction.ExecuteAsync())
         {
             throw new InvalidOperationException("Tenant id collision.");
         }
 
-        return (tenant, signingSecret);
+        return (TenantFields.Read(await read)!, signingSecret);
     }
 
     public async Task<Tenant?> GetAsync(TenantId id, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("tenant.get");
-        return Deserialize(await Db.StringGetAsync(keys.Tenant(id)));
+        return TenantFields.Read(await Db.HashGetAllAsync(keys.Tenant(id)));
     }
 
     /// <summary>Tenants in creation order.</summary>
@@ -65,33 +72,30 @@ public sealed class TenantStore(
         using var span = HubTelemetry.StartRedis("tenant.list");
         var total = await Db.SortedSetLengthAsync(keys.Tenants);
         var ids = await Db.SortedSetRangeByRankAsync(keys.Tenants, offset, offset + limit - 1);
-        var documents = await Db.StringGetAsync(ids.Select(id => keys.Tenant(TenantId.Parse(id.ToString()))).ToArray());
-        return (documents.Select(Deserialize).OfType<Tenant>().ToList(), total);
+        var batch = Db.CreateBatch();
+        var reads = ids.Select(id => batch.HashGetAllAsync(keys.Tenant(TenantId.Parse(id.ToString())))).ToList();
+        batch.Execute();
+        return ((await Task.WhenAll(reads)).Select(TenantFields.Read).OfType<Tenant>().ToList(), total);
     }
 
-    /// <summary>Applies the changes; null when the tenant does not exist. Concurrent updates never lose each other.</summary>
+    /// <summary>
+    /// Applies the changes; null when the tenant does not exist. Each setting is its own hash field,
+    /// so concurrent updates of different settings never lose each other.
+    /// </summary>
     public async Task<Tenant?> UpdateAsync(TenantId id, TenantChanges changes, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("tenant.update");
-        for (var attempt = 0; attempt < MaxOptimisticAttempts; attempt++)
+        var (set, remove) = TenantFields.Changes(changes, time.GetUtcNow());
+        var transaction = Db.CreateTransaction();
+        transaction.AddCondition(Condition.KeyExists(keys.Tenant(id)));
+        _ = transaction.HashSetAsync(keys.Tenant(id), set);
+        if (remove.Length > 0)
         {
-            var stored = await Db.StringGetAsync(keys.Tenant(id));
-            if (Deserialize(stored) is not { } current)
-            {
-                return null;
-            }
-
-            var updated = Apply(current, changes, time.GetUtcNow());
-            var transaction = Db.CreateTransaction();
-            transaction.AddCondition(Condition.StringEqual(keys.Tenant(id), stored));
-            _ = transaction.StringSetAsync(keys.Tenant(id), Serialize(updated));
-            if (await transaction.ExecuteAsync())
-            {
-                return updated;
-            }
+            _ = transaction.HashDeleteAsync(keys.Tenant(id), remove);
         }
 
-        throw new InvalidOperationException($"Tenant {id} kept changing; update abandoned after {MaxOptimisticAttempts} attempts.");
+        var read = transaction.HashGetAllAsync(keys.Tenant(id));
+        return await transaction.ExecuteAsync() ? TenantFields.Read(await read) : null;
     }
 
     /// <summary>Deletes the tenant, its keys, its secrets and every other feature's data for it.</summary>
@@ -199,29 +203,10 @@ public sealed class TenantStore(
             return null;
         }
 
-        return Deserialize(await Db.StringGetAsync(keys.Tenant(tenantId))) is { } tenant ? new AuthenticatedTenant(tenant, keyId) : null;
+        return TenantFields.Read(await Db.HashGetAllAsync(keys.Tenant(tenantId))) is { } tenant ? new AuthenticatedTenant(tenant, keyId) : null;
     }
 
-    private static Tenant Apply(Tenant tenant, TenantChanges changes, DateTimeOffset now) => tenant with
-    {
-        Name = changes.Name?.Trim() ?? tenant.Name,
-        AllowedReturnOrigins = changes.AllowedReturnOrigins is { } origins
-            ? origins.Select(origin => TenantRules.NormaliseOrigin(origin) ?? origin).Distinct(StringComparer.Ordinal).ToList()
-            : tenant.AllowedReturnOrigins,
-        WebhookUrl = changes.WebhookUrl is null ? tenant.WebhookUrl : changes.WebhookUrl.Length == 0 ? null : changes.WebhookUrl,
-        DefaultPermissionReminder = changes.DefaultPermissionReminder ?? tenant.DefaultPermissionReminder,
-        DefaultContact = changes.DefaultContact ?? tenant.DefaultContact,
-        DefaultCampaignDefaults = changes.DefaultCampaignDefaults ?? tenant.DefaultCampaignDefaults,
-        Enabled = changes.Enabled ?? tenant.Enabled,
-        UpdatedAt = now,
-    };
-
     private static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
-
-    private static string Serialize(Tenant tenant) => JsonSerializer.Serialize(tenant, HubJsonContext.Default.Tenant);
-
-    private static Tenant? Deserialize(RedisValue value) =>
-        value.IsNullOrEmpty ? null : JsonSerializer.Deserialize(value.ToString(), HubJsonContext.Default.Tenant);
 
     private static TenantApiKeyInfo DeserializeKey(RedisValue value) =>
         JsonSerializer.Deserialize(value.ToString(), HubJsonContext.Default.TenantApiKeyInfo)

@@ -1,0 +1,142 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Hub.Tests.Infrastructure;
+
+/// <summary>
+/// A real Hub on a loopback Kestrel port, against the test Redis under a key prefix of its own.
+/// Several hosts may share one prefix (and so one state) to act as replicas.
+/// </summary>
+public sealed class HubHost : IAsyncDisposable
+{
+    private readonly WebApplicationFactory<Program> _factory;
+
+    private HubHost(WebApplicationFactory<Program> factory, Uri baseUrl, HubHostSettings settings, CapturedLogs logs)
+    {
+        _factory = factory;
+        BaseUrl = baseUrl;
+        Settings = settings;
+        Logs = logs;
+    }
+
+    public Uri BaseUrl { get; }
+    public HubHostSettings Settings { get; }
+    public CapturedLogs Logs { get; }
+    public IServiceProvider Services => _factory.Services;
+    public IConnectionMultiplexer Redis => Services.GetRequiredService<IConnectionMultiplexer>();
+
+    public static async Task<HubHost> StartAsync(HubHostSettings? settings = null)
+    {
+        settings ??= new HubHostSettings();
+        if (!settings.UseEmbeddedStore)
+        {
+            await TestRedis.ConnectAsync();
+        }
+
+        var logs = new CapturedLogs();
+        var configuration = new Dictionary<string, string?>
+        {
+            ["Hub:Redis:ConnectionString"] = settings.UseEmbeddedStore ? "" : TestRedis.Endpoint,
+            ["Hub:Redis:KeyPrefix"] = settings.KeyPrefix,
+            ["Hub:Admin:ApiKey"] = settings.AdminKey,
+            ["Hub:DataDirectory"] = settings.DataDirectory,
+            ["Hub:RateLimit:PermitsPerSecond"] = "100000",
+            ["Hub:RateLimit:Burst"] = "100000",
+            ["Hub:Encryption:ActiveKeyId"] = settings.ActiveKeyId,
+        };
+        foreach (var (id, key) in settings.EncryptionKeys)
+        {
+            configuration[$"Hub:Encryption:Keys:{id}"] = key;
+        }
+
+        foreach (var (key, value) in settings.Configuration)
+        {
+            configuration[key] = value;
+        }
+
+        var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
+        {
+            builder.UseEnvironment(settings.Environment);
+            foreach (var (key, value) in configuration)
+            {
+                builder.UseSetting(key, value);
+            }
+
+            builder.ConfigureLogging(logging => logging.AddProvider(logs));
+        });
+        factory.UseKestrel(0);
+        factory.StartServer();
+        var address = factory.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var host = new HubHost(factory, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal)), settings, logs);
+        return host;
+    }
+
+    /// <summary>A client for this host, with a bearer key when given.</summary>
+    public HttpClient Client(string? bearer = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseUrl };
+        if (bearer is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        }
+
+        return client;
+    }
+
+    public HttpClient Admin() => Client(Settings.AdminKey);
+
+    /// <summary>Creates a tenant through the admin API and issues it a key.</summary>
+    public async Task<TestTenant> CreateTenantAsync(string name = "Test tenant", object? settings = null)
+    {
+        using var admin = Admin();
+        var created = await admin.PostAsJsonAsync("/api/admin/tenants", settings ?? new { name });
+        created.EnsureSuccessStatusCode();
+        var body = await created.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        var id = body.GetProperty("tenant").GetProperty("id").GetString()!;
+        var issued = await admin.PostAsJsonAsync($"/api/admin/tenants/{id}/keys", new { name = "test" });
+        issued.EnsureSuccessStatusCode();
+        var key = (await issued.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("key").GetString()!;
+        return new TestTenant(id, key, body.GetProperty("webhookSigningSecret").GetString()!);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _factory.DisposeAsync();
+        if (Settings.DeleteDataDirectory && Directory.Exists(Settings.DataDirectory))
+        {
+            try
+            {
+                Directory.Delete(Settings.DataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // The embedded store may still be releasing files; a temp folder left behind is harmless.
+            }
+        }
+    }
+}
+
+public sealed record TestTenant(string Id, string ApiKey, string WebhookSigningSecret);
+
+public sealed class HubHostSettings
+{
+    public string Environment { get; init; } = "Testing";
+    public string KeyPrefix { get; init; } = TestRedis.NewPrefix();
+    public string AdminKey { get; init; } = "test-admin-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+    public string DataDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "hub-test-" + Guid.NewGuid().ToString("N"));
+    public bool DeleteDataDirectory { get; init; } = true;
+    public bool UseEmbeddedStore { get; init; }
+    public Dictionary<string, string> EncryptionKeys { get; init; } = new() { ["k1"] = NewKey() };
+    public string ActiveKeyId { get; init; } = "k1";
+    public Dictionary<string, string?> Configuration { get; init; } = [];
+
+    public static string NewKey() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+}

@@ -1,0 +1,220 @@
+using System.Security.Cryptography;
+using Hub.Core.Security;
+using Hub.Core.Storage;
+using Hub.Core.Tenants;
+using Hub.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Hub.Tests.Storage;
+
+/// <summary>
+/// The same store behaviour against a real redis-server and against the embedded Garnet server,
+/// so Hub only relies on commands both support.
+/// </summary>
+[TestFixture("redis")]
+[TestFixture("garnet")]
+public class StoreContractTests(string backend)
+{
+    private readonly Dictionary<string, string> _keys = new() { ["k1"] = HubHostSettings.NewKey(), ["k2"] = HubHostSettings.NewKey() };
+    private EmbeddedGarnetServer? _garnet;
+    private string _garnetDirectory = "";
+    private IConnectionMultiplexer _redis = null!;
+    private string _prefix = "";
+
+    [OneTimeSetUp]
+    public async Task StartBackend()
+    {
+        if (backend == "redis")
+        {
+            _redis = await TestRedis.ConnectAsync();
+            return;
+        }
+
+        _garnetDirectory = Path.Combine(Path.GetTempPath(), "hub-garnet-" + Guid.NewGuid().ToString("N"));
+        _garnet = EmbeddedGarnetServer.Start(_garnetDirectory, 0, NullLoggerFactory.Instance);
+        _redis = await ConnectionMultiplexer.ConnectAsync(_garnet.ConnectionString + ",allowAdmin=true");
+    }
+
+    [OneTimeTearDown]
+    public async Task StopBackend()
+    {
+        if (_garnet is not null)
+        {
+            await _redis.DisposeAsync();
+            _garnet.Dispose();
+            TryDelete(_garnetDirectory);
+        }
+    }
+
+    [SetUp]
+    public void NewPrefix() => _prefix = TestRedis.NewPrefix();
+
+    private TenantStore Tenants(string activeKey = "k1", IConnectionMultiplexer? redis = null)
+    {
+        redis ??= _redis;
+        var keys = new RedisKeys(Options.Create(new StorageOptions { KeyPrefix = _prefix }));
+        return new TenantStore(redis, keys, Secrets(activeKey, redis), TimeProvider.System, []);
+    }
+
+    private TenantSecrets Secrets(string activeKey = "k1", IConnectionMultiplexer? redis = null) =>
+        new(redis ?? _redis, new RedisKeys(Options.Create(new StorageOptions { KeyPrefix = _prefix })),
+            new SecretProtector(Options.Create(new EncryptionOptions { ActiveKeyId = activeKey, Keys = _keys })));
+
+    [Test]
+    public async Task Created_tenant_reads_back_and_lists_in_creation_order()
+    {
+        var store = Tenants();
+        var (first, _) = await store.CreateAsync(new TenantChanges { Name = "First" }, default);
+        var (second, _) = await store.CreateAsync(new TenantChanges { Name = "Second", AllowedReturnOrigins = ["HTTPS://App.Example.com"] }, default);
+
+        var read = await store.GetAsync(second.Id, default);
+        var (items, total) = await store.ListAsync(0, 10, default);
+        Assert.Multiple(() =>
+        {
+            Assert.That(read, Is.EqualTo(second).Using<Tenant>((a, b) => a.Id == b.Id && a.Name == b.Name));
+            Assert.That(read!.AllowedReturnOrigins, Is.EqualTo(new[] { "https://app.example.com" }));
+            Assert.That(total, Is.EqualTo(2));
+            Assert.That(items.Select(t => t.Name), Is.EqualTo(new[] { "First", "Second" }));
+            Assert.That(first.Id, Is.Not.EqualTo(second.Id));
+        });
+    }
+
+    [Test]
+    public async Task Concurrent_updates_of_different_fields_are_all_kept()
+    {
+        var store = Tenants();
+        var (tenant, _) = await store.CreateAsync(new TenantChanges { Name = "Concurrent" }, default);
+
+        await Task.WhenAll(
+            Enumerable.Range(0, 10).Select(i => i % 2 == 0
+                ? store.UpdateAsync(tenant.Id, new TenantChanges { Name = $"Name {i}" }, default)
+                : store.UpdateAsync(tenant.Id, new TenantChanges { DefaultPermissionReminder = "You signed up on our site." }, default)));
+        await store.UpdateAsync(tenant.Id, new TenantChanges { WebhookUrl = "https://hooks.example.com/hub" }, default);
+
+        var read = await store.GetAsync(tenant.Id, default);
+        Assert.Multiple(() =>
+        {
+            Assert.That(read!.Name, Does.StartWith("Name "));
+            Assert.That(read.DefaultPermissionReminder, Is.EqualTo("You signed up on our site."));
+            Assert.That(read.WebhookUrl, Is.EqualTo("https://hooks.example.com/hub"));
+        });
+    }
+
+    [Test]
+    public async Task Issued_key_authenticates_until_revoked_and_several_keys_coexist()
+    {
+        var store = Tenants();
+        var (tenant, _) = await store.CreateAsync(new TenantChanges { Name = "Keys" }, default);
+        var first = await store.IssueKeyAsync(tenant.Id, "first", default);
+        var second = await store.IssueKeyAsync(tenant.Id, "second", default);
+
+        Assert.That((await store.AuthenticateAsync(first!.Key.Reveal(), default))?.Tenant.Id, Is.EqualTo(tenant.Id));
+        Assert.That((await store.AuthenticateAsync(second!.Key.Reveal(), default))?.KeyId, Is.EqualTo(second.Info.Id));
+
+        Assert.That(await store.RevokeKeyAsync(tenant.Id, first.Info.Id, default), Is.True);
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await store.AuthenticateAsync(first.Key.Reveal(), default), Is.Null);
+            Assert.That(await store.AuthenticateAsync(second.Key.Reveal(), default), Is.Not.Null);
+            Assert.That(await store.RevokeKeyAsync(tenant.Id, first.Info.Id, default), Is.False);
+            Assert.That((await store.ListKeysAsync(tenant.Id, default))!.Select(k => k.Name), Is.EqualTo(new[] { "second" }));
+        });
+    }
+
+    [Test]
+    public async Task Keys_carry_at_least_256_random_bits_and_are_stored_only_as_hashes()
+    {
+        var store = Tenants();
+        var (tenant, signing) = await store.CreateAsync(new TenantChanges { Name = "Hashes" }, default);
+        var issued = await store.IssueKeyAsync(tenant.Id, null, default);
+        var secretPart = issued!.Key.Reveal()[(issued.Key.Reveal().LastIndexOf('_') + 1)..];
+
+        var dump = await TestRedis.DumpAsync(_redis, _prefix);
+        Assert.Multiple(() =>
+        {
+            Assert.That(System.Buffers.Text.Base64Url.DecodeFromChars(secretPart), Has.Length.GreaterThanOrEqualTo(32));
+            Assert.That(dump, Does.Not.Contain(secretPart));
+            Assert.That(dump, Does.Not.Contain(signing.Reveal()["whsec_".Length..]));
+        });
+    }
+
+    [Test]
+    public async Task Deleting_a_tenant_removes_every_key_it_owned()
+    {
+        var store = Tenants();
+        var (keep, _) = await store.CreateAsync(new TenantChanges { Name = "Keep" }, default);
+        var (doomed, _) = await store.CreateAsync(new TenantChanges { Name = "Doomed" }, default);
+        var key = await store.IssueKeyAsync(doomed.Id, null, default);
+
+        Assert.That(await store.DeleteAsync(doomed.Id, default), Is.True);
+
+        var remaining = (await TestRedis.KeysAsync(_redis, _prefix)).Select(k => k.ToString()).ToList();
+        Assert.Multiple(async () =>
+        {
+            Assert.That(remaining, Has.None.Contains(doomed.Id.ToString()));
+            Assert.That(remaining, Has.Some.Contains(keep.Id.ToString()));
+            Assert.That(await store.AuthenticateAsync(key!.Key.Reveal(), default), Is.Null);
+            Assert.That(await store.DeleteAsync(doomed.Id, default), Is.False);
+        });
+    }
+
+    [Test]
+    public async Task Re_encryption_moves_every_secret_to_the_active_key()
+    {
+        var (tenant, signing) = await Tenants("k1").CreateAsync(new TenantChanges { Name = "Rotate" }, default);
+        await Secrets("k1").SetAsync(tenant.Id, "other", new Secret("other-secret"));
+
+        var report = await Secrets("k2").ReEncryptAllAsync(default);
+        var again = await Secrets("k2").ReEncryptAllAsync(default);
+
+        var onlyK2 = new TenantSecrets(_redis, new RedisKeys(Options.Create(new StorageOptions { KeyPrefix = _prefix })),
+            new SecretProtector(Options.Create(new EncryptionOptions { ActiveKeyId = "k2", Keys = new() { ["k2"] = _keys["k2"] } })));
+        Assert.Multiple(async () =>
+        {
+            Assert.That(report.ReEncrypted, Is.EqualTo(2));
+            Assert.That(again.ReEncrypted, Is.Zero);
+            Assert.That(again.AlreadyCurrent, Is.EqualTo(2));
+            Assert.That((await onlyK2.GetAsync(tenant.Id, SecretNames.WebhookSigning))?.Reveal(), Is.EqualTo(signing.Reveal()));
+            Assert.That((await onlyK2.GetAsync(tenant.Id, "other"))?.Reveal(), Is.EqualTo("other-secret"));
+        });
+    }
+
+    [Test]
+    public async Task Embedded_store_keeps_data_across_a_restart()
+    {
+        if (backend != "garnet")
+        {
+            Assert.Pass("Persistence of a real Redis is its operator's concern.");
+        }
+
+        var directory = Path.Combine(Path.GetTempPath(), "hub-garnet-restart-" + Guid.NewGuid().ToString("N"));
+        TenantId id;
+        using (var server = EmbeddedGarnetServer.Start(directory, 0, NullLoggerFactory.Instance))
+        await using (var connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString))
+        {
+            (var tenant, _) = await Tenants(redis: connection).CreateAsync(new TenantChanges { Name = "Durable" }, default);
+            id = tenant.Id;
+        }
+
+        using (var server = EmbeddedGarnetServer.Start(directory, 0, NullLoggerFactory.Instance))
+        await using (var connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString))
+        {
+            Assert.That((await Tenants(redis: connection).GetAsync(id, default))?.Name, Is.EqualTo("Durable"));
+        }
+
+        TryDelete(directory);
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
