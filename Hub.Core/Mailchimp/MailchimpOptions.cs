@@ -27,8 +27,28 @@ public sealed class MailchimpOptions
     [Range(1, 10)]
     public int MaxConcurrentCallsPerAccount { get; set; } = 8;
 
-    /// <summary>Overall time one Mailchimp call may take, retries included (Mailchimp's own limit is 120 s).</summary>
+    /// <summary>Overall time one Mailchimp call may take, retries and waiting for a slot included (Mailchimp's own limit is 120 s).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.1", "00:10:00", ErrorMessage = "Hub:Mailchimp:Timeout must be between 100 ms and 10 minutes.")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>Time one attempt may take before it counts as a (retryable) timeout.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.1", "00:10:00", ErrorMessage = "Hub:Mailchimp:AttemptTimeout must be between 100 ms and 10 minutes.")]
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Retries after the first attempt of an idempotent call (on 429, 5xx and timeouts).</summary>
+    [Range(0, 10, ErrorMessage = "Hub:Mailchimp:MaxRetryAttempts must be between 0 and 10.")]
+    public int MaxRetryAttempts { get; set; } = 3;
+
+    /// <summary>First retry delay; later ones grow exponentially with jitter (a Retry-After header wins).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Hub:Mailchimp:RetryBaseDelay must be between 0 and 1 minute.")]
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a concurrency slot stays taken without renewal. Holders renew while they run, so the
+    /// lease only runs out when a replica died mid-call.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Hub:Mailchimp:ConcurrencyLeaseDuration must be between 1 second and 10 minutes.")]
+    public TimeSpan ConcurrencyLeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The API base for a data center, e.g. <c>https://us6.api.mailchimp.com/3.0</c>.</summary>
     public Uri ApiBase(string dataCenter) => new(ApiBaseTemplate.Replace("{dc}", dataCenter, StringComparison.Ordinal).TrimEnd('/') + "/");

@@ -25,4 +25,12 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
 
     /// <summary>Lookup from the SHA-256 of a tenant API key to "tenantId keyId".</summary>
     public RedisKey ApiKeyIndex(string keyHashHex) => $"{_prefix}apikey:{keyHashHex}";
+
+    // ---- Mailchimp client ----
+
+    /// <summary>
+    /// Sorted set of concurrency-slot holder ids for one Mailchimp account, scored by lease expiry
+    /// (unix ms); shared by every replica.
+    /// </summary>
+    public RedisKey MailchimpConcurrency(string accountKey) => $"{_prefix}mailchimp:concurrency:{accountKey}";
 }

@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Hub.Core.Diagnostics;
+using Hub.Core.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Hub.Core.Mailchimp;
+
+/// <summary>
+/// The per-Mailchimp-account concurrency cap shared by every Hub replica: a Redis lease semaphore.
+/// Holders sit in a sorted set scored by lease expiry; acquiring first drops expired holders (a
+/// replica that died mid-call) and then joins only while fewer than the cap hold a slot. Holders
+/// renew while they run and leave on release. Uses only Lua with plain sorted-set commands, keys
+/// through KEYS and time through ARGV (from <see cref="TimeProvider"/>), so Redis 7 and Garnet agree.
+/// </summary>
+public sealed partial class MailchimpConcurrencyLimiter(
+    IConnectionMultiplexer redis, RedisKeys keys, IOptions<MailchimpOptions> options, TimeProvider time, ILogger<MailchimpConcurrencyLimiter> logger)
+{
+    // ARGV: now (ms), cap, lease expiry (ms), holder id, key ttl (ms).
+    private const string AcquireScript = """
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+        if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+          redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+          redis.call('PEXPIRE', KEYS[1], ARGV[5])
+          return 1
+        end
+        return 0
+        """;
+
+    // ARGV: lease expiry (ms), holder id, key ttl (ms). Only a holder still present is renewed.
+    private const string RenewScript = """
+        if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
+          redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+          redis.call('PEXPIRE', KEYS[1], ARGV[3])
+          return 1
+        end
+        return 0
+        """;
+
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMilliseconds(200);
+
+    private static readonly Histogram<double> WaitDuration = HubTelemetry.Meter.CreateHistogram<double>(
+        HubTelemetry.Mailchimp.SlotWait, "s", "Time spent waiting for a per-account Mailchimp concurrency slot.");
+
+    private static readonly UpDownCounter<long> InUse = HubTelemetry.Meter.CreateUpDownCounter<long>(
+        HubTelemetry.Mailchimp.SlotsInUse, "{slot}", "Mailchimp concurrency slots this replica holds.");
+
+    private readonly MailchimpOptions _options = options.Value;
+
+    /// <summary>
+    /// Waits (short jittered backoff, honouring <paramref name="cancellationToken"/>) until a slot of
+    /// <paramref name="accountKey"/> is free and takes it. Dispose the lease to give the slot back.
+    /// </summary>
+    public async Task<MailchimpConcurrencyLease> AcquireAsync(string accountKey, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(accountKey);
+        var key = keys.MailchimpConcurrency(accountKey);
+        var holder = Guid.NewGuid().ToString("N");
+        var started = time.GetTimestamp();
+        var delay = FirstRetryDelay;
+        var waited = false;
+        while (!await TryAcquireAsync(key, holder))
+        {
+            waited = true;
+            var jittered = TimeSpan.FromTicks((long)(delay.Ticks * (0.5 + Random.Shared.NextDouble())));
+            await Task.Delay(jittered, time, cancellationToken);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+        }
+
+        var wait = time.GetElapsedTime(started);
+        var account = new KeyValuePair<string, object?>(HubTelemetry.Tags.MailchimpAccount, accountKey);
+        WaitDuration.Record(wait.TotalSeconds, account);
+        InUse.Add(1, account);
+        Activity.Current?.AddEvent(new ActivityEvent(HubTelemetry.Mailchimp.SlotAcquiredEvent, tags: new ActivityTagsCollection
+        {
+            [HubTelemetry.Tags.MailchimpAccount] = accountKey,
+            [HubTelemetry.Mailchimp.SlotWaitedTag] = (long)wait.TotalMilliseconds,
+        }));
+        if (waited)
+        {
+            LogWaited(logger, accountKey, (long)wait.TotalMilliseconds, _options.MaxConcurrentCallsPerAccount);
+        }
+
+        return new MailchimpConcurrencyLease(this, key, holder, accountKey);
+    }
+
+    /// <summary>One attempt to join the holders of <paramref name="key"/>; true when a slot was taken.</summary>
+    internal async Task<bool> TryAcquireAsync(RedisKey key, string holder)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var lease = (long)_options.ConcurrencyLeaseDuration.TotalMilliseconds;
+        var taken = (long)await redis.GetDatabase().ScriptEvaluateAsync(
+            AcquireScript, [key], [now, _options.MaxConcurrentCallsPerAccount, now + lease, holder, lease * 2]);
+        return taken == 1;
+    }
+
+    internal async Task RenewAsync(RedisKey key, string holder)
+    {
+        try
+        {
+            var lease = (long)_options.ConcurrencyLeaseDuration.TotalMilliseconds;
+            var expiry = time.GetUtcNow().ToUnixTimeMilliseconds() + lease;
+            await redis.GetDatabase().ScriptEvaluateAsync(RenewScript, [key], [expiry, holder, lease * 2]);
+        }
+        catch (RedisException e)
+        {
+            LogRenewFailed(logger, e);
+        }
+    }
+
+    internal async Task ReleaseAsync(RedisKey key, string holder, string accountKey)
+    {
+        InUse.Add(-1, new KeyValuePair<string, object?>(HubTelemetry.Tags.MailchimpAccount, accountKey));
+        Activity.Current?.AddEvent(new ActivityEvent(HubTelemetry.Mailchimp.SlotReleasedEvent, tags: new ActivityTagsCollection
+        {
+            [HubTelemetry.Tags.MailchimpAccount] = accountKey,
+        }));
+        try
+        {
+            await redis.GetDatabase().SortedSetRemoveAsync(key, holder);
+        }
+        catch (RedisException e)
+        {
+            // The lease runs out on its own; until then the slot stays taken.
+            LogReleaseFailed(logger, accountKey, e);
+        }
+    }
+
+    /// <summary>How often a holder renews, and for how long at most (a leaked lease then lapses).</summary>
+    internal TimeSpan RenewEvery => _options.ConcurrencyLeaseDuration / 3;
+
+    internal TimeSpan MaxHold => _options.Timeout + _options.ConcurrencyLeaseDuration;
+
+    internal TimeProvider Time => time;
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Waited {WaitMs} ms for a Mailchimp concurrency slot of account {AccountKey} (cap {Cap}).")]
+    private static partial void LogWaited(ILogger logger, string accountKey, long waitMs, int cap);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not renew a Mailchimp concurrency lease; it may lapse early.")]
+    private static partial void LogRenewFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not release a Mailchimp concurrency slot of account {AccountKey}; it frees itself when the lease runs out.")]
+    private static partial void LogReleaseFailed(ILogger logger, string accountKey, Exception exception);
+}
+
+/// <summary>
+/// One held concurrency slot. It renews itself while held (up to the overall call timeout plus one
+/// lease) and gives the slot back when disposed.
+/// </summary>
+public sealed class MailchimpConcurrencyLease : IAsyncDisposable, IDisposable
+{
+    private readonly MailchimpConcurrencyLimiter _limiter;
+    private readonly RedisKey _key;
+    private readonly string _holder;
+    private readonly string _accountKey;
+    private readonly long _acquiredAt;
+    private readonly ITimer _renewal;
+    private int _released;
+
+    internal MailchimpConcurrencyLease(MailchimpConcurrencyLimiter limiter, RedisKey key, string holder, string accountKey)
+    {
+        _limiter = limiter;
+        _key = key;
+        _holder = holder;
+        _accountKey = accountKey;
+        _acquiredAt = limiter.Time.GetTimestamp();
+        _renewal = limiter.Time.CreateTimer(_ => Renew(), null, limiter.RenewEvery, limiter.RenewEvery);
+    }
+
+    /// <summary>The id this holder has in the sorted set.</summary>
+    public string HolderId => _holder;
+
+    private void Renew()
+    {
+        if (_limiter.Time.GetElapsedTime(_acquiredAt) > _limiter.MaxHold)
+        {
+            // Held far longer than any call may take: a leaked response. Let the lease lapse.
+            _renewal.Dispose();
+            return;
+        }
+
+        _ = _limiter.RenewAsync(_key, _holder);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            await _renewal.DisposeAsync();
+            await _limiter.ReleaseAsync(_key, _holder, _accountKey);
+        }
+    }
+
+    /// <summary>Releases without waiting (for synchronous disposal of a response); failures are logged.</summary>
+    public void Dispose() => _ = DisposeAsync().AsTask();
+}

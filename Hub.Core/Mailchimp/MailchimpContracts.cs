@@ -1,0 +1,145 @@
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace Hub.Core.Mailchimp;
+
+// Mailchimp Marketing API v3 shapes Hub uses; property names become the spec's snake_case through
+// MailchimpJsonContext. Only the fields Hub reads or writes are modelled.
+
+/// <summary>Answer of <c>GET /ping</c>.</summary>
+public sealed record MailchimpPing(string HealthStatus);
+
+/// <summary>The account behind a credential (<c>GET /</c>), used to label a connection.</summary>
+public sealed record MailchimpAccount(string AccountId, string AccountName, string Email, string LoginId);
+
+/// <summary>An audience's physical contact (required by anti-spam law).</summary>
+public sealed record MailchimpListContact(
+    string Company, string Address1, string City, string Country,
+    string? Address2 = null, string? State = null, string? Zip = null, string? Phone = null);
+
+/// <summary>Default sender and subject of an audience's campaigns.</summary>
+public sealed record MailchimpCampaignDefaults(string FromName, string FromEmail, string Subject, string Language);
+
+/// <summary>Body of <c>POST /lists</c>: the five required fields plus the optional settings Hub sets.</summary>
+public sealed record MailchimpListCreate(
+    string Name, string PermissionReminder, bool EmailTypeOption, MailchimpListContact Contact, MailchimpCampaignDefaults CampaignDefaults,
+    bool? DoubleOptin = null, bool? MarketingPermissions = null);
+
+/// <summary>Body of <c>PATCH /lists/{list_id}</c>: only the fields set are sent.</summary>
+public sealed record MailchimpListUpdate(
+    string? Name = null, string? PermissionReminder = null, bool? EmailTypeOption = null, MailchimpListContact? Contact = null,
+    MailchimpCampaignDefaults? CampaignDefaults = null, bool? DoubleOptin = null, bool? MarketingPermissions = null);
+
+/// <summary>Audience counters Hub shows.</summary>
+public sealed record MailchimpListStats(int MemberCount, int UnsubscribeCount, int CleanedCount, int TotalContacts);
+
+/// <summary>An audience (list).</summary>
+public sealed record MailchimpList(
+    string Id, long WebId, string Name, MailchimpListContact Contact, string PermissionReminder, MailchimpCampaignDefaults CampaignDefaults,
+    bool EmailTypeOption, bool DoubleOptin, bool MarketingPermissions, DateTimeOffset DateCreated, MailchimpListStats? Stats);
+
+/// <summary>One page of <c>GET /lists</c>.</summary>
+public sealed record MailchimpListPage(IReadOnlyList<MailchimpList> Lists, int TotalItems);
+
+/// <summary>Contact statuses Mailchimp accepts on writes (<c>archived</c> only appears in responses and filters).</summary>
+public static class MailchimpMemberStatus
+{
+    public const string Subscribed = "subscribed";
+    public const string Unsubscribed = "unsubscribed";
+    public const string Cleaned = "cleaned";
+    public const string Pending = "pending";
+    public const string Transactional = "transactional";
+    public const string Archived = "archived";
+}
+
+/// <summary>A tag on a contact.</summary>
+public sealed record MailchimpMemberTag(long Id, string Name);
+
+/// <summary>A contact in one audience.</summary>
+public sealed record MailchimpMember(
+    string Id, string EmailAddress, string Status, string ListId,
+    Dictionary<string, JsonNode?>? MergeFields = null, string? Language = null, bool Vip = false,
+    DateTimeOffset? LastChanged = null, IReadOnlyList<MailchimpMemberTag>? Tags = null, string? ContactId = null);
+
+/// <summary>One page of <c>GET /lists/{list_id}/members</c>.</summary>
+public sealed record MailchimpMemberPage(IReadOnlyList<MailchimpMember> Members, int TotalItems);
+
+/// <summary>
+/// Body of the upsert <c>PUT /lists/{list_id}/members/{hash}</c>. <see cref="StatusIfNew"/> applies to
+/// new contacts only; <see cref="Status"/>, when set, overwrites an existing contact's status.
+/// </summary>
+public sealed record MailchimpMemberUpsert(
+    string EmailAddress, string StatusIfNew, string? Status = null, Dictionary<string, JsonNode?>? MergeFields = null,
+    string? Language = null, bool? Vip = null);
+
+/// <summary>One tag change: <c>active</c> adds (creating the tag if new), <c>inactive</c> removes.</summary>
+public sealed record MailchimpTagUpdate(string Name, string Status)
+{
+    public static MailchimpTagUpdate Active(string name) => new(name, "active");
+
+    public static MailchimpTagUpdate Inactive(string name) => new(name, "inactive");
+}
+
+/// <summary>Body of <c>POST /lists/{list_id}/members/{hash}/tags</c>.</summary>
+public sealed record MailchimpTagsRequest(IReadOnlyList<MailchimpTagUpdate> Tags, bool IsSyncing);
+
+/// <summary>One contact in a batch subscribe.</summary>
+public sealed record MailchimpBatchMember(
+    string EmailAddress, string? Status = null, string? StatusIfNew = null, Dictionary<string, JsonNode?>? MergeFields = null,
+    string? Language = null, bool? Vip = null, IReadOnlyList<string>? Tags = null);
+
+/// <summary>
+/// Body of batch subscribe <c>POST /lists/{list_id}</c>: at most <see cref="MaxMembers"/> contacts.
+/// With <see cref="UpdateExisting"/> the call is an idempotent upsert and is retried; <see cref="SyncTags"/>
+/// replaces existing contacts' tags and needs <see cref="UpdateExisting"/>.
+/// </summary>
+public sealed record MailchimpBatchSubscribe(IReadOnlyList<MailchimpBatchMember> Members, bool UpdateExisting, bool SyncTags = false)
+{
+    public const int MaxMembers = 500;
+}
+
+/// <summary>A contact a batch subscribe refused; <see cref="ErrorCode"/> is ERROR_CONTACT_EXISTS or ERROR_GENERIC.</summary>
+public sealed record MailchimpBatchError(string EmailAddress, string Error, string ErrorCode, string? Field = null, string? FieldMessage = null);
+
+/// <summary>The synchronous answer of a batch subscribe.</summary>
+public sealed record MailchimpBatchResult(
+    IReadOnlyList<MailchimpMember> NewMembers, IReadOnlyList<MailchimpMember> UpdatedMembers, IReadOnlyList<MailchimpBatchError> Errors,
+    int TotalCreated, int TotalUpdated, int ErrorCount);
+
+/// <summary>A merge field (per-audience contact field, keyed by <see cref="Tag"/> in a member's merge_fields).</summary>
+public sealed record MailchimpMergeField(
+    long MergeId, string Tag, string Name, string Type, bool Required, string? DefaultValue, bool Public, int DisplayOrder, string ListId);
+
+/// <summary>One page of <c>GET /lists/{list_id}/merge-fields</c>.</summary>
+public sealed record MailchimpMergeFieldPage(IReadOnlyList<MailchimpMergeField> MergeFields, int TotalItems);
+
+/// <summary>Body of <c>POST /lists/{list_id}/merge-fields</c>; <see cref="Type"/> is text, number, address, phone, date, url, imageurl, radio, dropdown, birthday or zip.</summary>
+public sealed record MailchimpMergeFieldCreate(string Name, string Type, string? Tag = null, bool? Required = null, string? DefaultValue = null, bool? Public = null);
+
+/// <summary>Mailchimp's application/problem+json body.</summary>
+internal sealed record MailchimpProblem(string? Type, string? Title, int? Status, string? Detail, string? Instance, IReadOnlyList<MailchimpProblemError>? Errors);
+
+internal sealed record MailchimpProblemError(string? Field, string? Message);
+
+/// <summary>Source-generated JSON for every Mailchimp DTO: snake_case, nulls omitted.</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    NumberHandling = JsonNumberHandling.AllowReadingFromString)]
+[JsonSerializable(typeof(MailchimpPing))]
+[JsonSerializable(typeof(MailchimpAccount))]
+[JsonSerializable(typeof(MailchimpListCreate))]
+[JsonSerializable(typeof(MailchimpListUpdate))]
+[JsonSerializable(typeof(MailchimpList))]
+[JsonSerializable(typeof(MailchimpListPage))]
+[JsonSerializable(typeof(MailchimpMember))]
+[JsonSerializable(typeof(MailchimpMemberPage))]
+[JsonSerializable(typeof(MailchimpMemberUpsert))]
+[JsonSerializable(typeof(MailchimpTagsRequest))]
+[JsonSerializable(typeof(MailchimpBatchSubscribe))]
+[JsonSerializable(typeof(MailchimpBatchResult))]
+[JsonSerializable(typeof(MailchimpMergeField))]
+[JsonSerializable(typeof(MailchimpMergeFieldPage))]
+[JsonSerializable(typeof(MailchimpMergeFieldCreate))]
+[JsonSerializable(typeof(MailchimpProblem))]
+internal sealed partial class MailchimpJsonContext : JsonSerializerContext;
