@@ -233,8 +233,7 @@ public sealed partial class MailchimpClient(
         Activity? activity, MailchimpCredential credential, string operation, HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var status = (int)response.StatusCode;
-        var problem = await ReadProblemAsync(response, cancellationToken);
-        var error = MailchimpErrorMapper.Map(status, response.ReasonPhrase, problem);
+        var error = await MailchimpErrorMapper.FromResponseAsync(response, cancellationToken);
         activity?.SetTag(HubTelemetry.Tags.MailchimpErrorCode, error.Code);
         LogFailed(logger, operation, status, error.Title, error.Code);
         if (status == (int)HttpStatusCode.Unauthorized)
@@ -249,23 +248,6 @@ public sealed partial class MailchimpClient(
     {
         LogUnauthorized(logger, operation, credential.AccountKey);
         await authFailures.OnUnauthorizedAsync(credential, cancellationToken);
-    }
-
-    private static async Task<MailchimpProblem?> ReadProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        if (response.Content.Headers.ContentType?.MediaType?.Contains("json", StringComparison.OrdinalIgnoreCase) != true)
-        {
-            return null;
-        }
-
-        try
-        {
-            return await response.Content.ReadFromJsonAsync(Json.MailchimpProblem, cancellationToken);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 
     private MailchimpError Unavailable(Activity? activity, string operation, Exception exception)
@@ -339,6 +321,26 @@ public sealed partial class MailchimpClient(
 /// <summary>Turns Mailchimp's status and problem+json into Hub's <see cref="MailchimpError"/>, keeping Mailchimp's title and detail.</summary>
 internal static class MailchimpErrorMapper
 {
+    public static async Task<MailchimpError> FromResponseAsync(HttpResponseMessage response, CancellationToken cancellationToken) =>
+        Map((int)response.StatusCode, response.ReasonPhrase, await ReadProblemAsync(response, cancellationToken));
+
+    private static async Task<MailchimpProblem?> ReadProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.Content.Headers.ContentType?.MediaType?.Contains("json", StringComparison.OrdinalIgnoreCase) != true)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await response.Content.ReadFromJsonAsync(MailchimpJsonContext.Default.MailchimpProblem, cancellationToken);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     public static MailchimpError Map(int status, string? reason, MailchimpProblem? problem)
     {
         var title = problem?.Title ?? reason ?? "Mailchimp error";

@@ -1,0 +1,73 @@
+using Hub.Core.Mailchimp;
+using Hub.Core.Security;
+using Hub.Core.Storage;
+using Hub.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Hub.Tests.Mailchimp;
+
+/// <summary>Builds a "replica": a service provider with AddMailchimpClient pointed at the sandbox and a Redis key prefix.</summary>
+internal static class MailchimpTestKit
+{
+    public static ServiceProvider Replica(
+        SandboxHost sandbox, IConnectionMultiplexer redis, string prefix,
+        IReadOnlyDictionary<string, string?>? settings = null, IMailchimpAuthFailureHandler? authFailures = null)
+    {
+        var values = new Dictionary<string, string?>
+        {
+            ["Hub:Mailchimp:ApiBaseTemplate"] = sandbox.BaseUrl + "{dc}/3.0",
+            ["Hub:Mailchimp:RetryBaseDelay"] = "00:00:00.020",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            values[key] = value;
+        }
+
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
+        services.AddLogging();
+        services.AddSingleton(redis);
+        services.AddSingleton(new RedisKeys(Options.Create(new StorageOptions { KeyPrefix = prefix })));
+        if (authFailures is not null)
+        {
+            services.AddSingleton(authFailures);
+        }
+
+        services.AddMailchimpClient();
+        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+    }
+
+    public static MailchimpClient Client(this ServiceProvider services) => services.GetRequiredService<MailchimpClient>();
+
+    public static MailchimpCredential ApiKey(SandboxCredential key) =>
+        new(MailchimpAuthKind.ApiKey, new Secret(key.Secret), key.Dc, $"{key.Dc}:{key.AccountId}");
+
+    public static MailchimpCredential OAuth(SandboxCredential token) =>
+        new(MailchimpAuthKind.OAuth, new Secret(token.Secret), token.Dc, $"{token.Dc}:{token.AccountId}");
+
+    public static MailchimpListCreate NewList(string name = "Customers") => new(
+        name, "You bought something from us.", false,
+        new MailchimpListContact("Sandbox Shop", "1 Main St", "Atlanta", "US", State: "GA", Zip: "30308"),
+        new MailchimpCampaignDefaults("Shop", "shop@sandbox.test", "News", "en"));
+
+    public static long Calls(this Hub.Sandbox.SandboxCounters counters, string route) => counters.Calls.GetValueOrDefault(route);
+}
+
+/// <summary>Records every 401 the client reports.</summary>
+internal sealed class RecordingAuthFailureHandler : IMailchimpAuthFailureHandler
+{
+    public List<MailchimpCredential> Calls { get; } = [];
+
+    public Task OnUnauthorizedAsync(MailchimpCredential credential, CancellationToken cancellationToken)
+    {
+        lock (Calls)
+        {
+            Calls.Add(credential);
+        }
+
+        return Task.CompletedTask;
+    }
+}
