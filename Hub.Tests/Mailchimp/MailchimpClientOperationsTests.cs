@@ -103,6 +103,7 @@ public class MailchimpClientOperationsTests
         var archived = await _client.ArchiveMemberAsync(credential, listId, hash, ct);
         var afterArchive = await _client.GetMemberAsync(credential, listId, hash, ct);
         var erased = await _client.DeleteMemberPermanentlyAsync(credential, listId, SubscriberHash.FromEmail("bob@shop.test"), ct);
+        var archivedPage = await _client.GetMembersAsync(credential, listId, 10, 0, MailchimpMemberStatus.Archived, ct);
         var all = await _client.GetMembersAsync(credential, listId, 10, 0, null, ct);
 
         Assert.Multiple(() =>
@@ -118,7 +119,8 @@ public class MailchimpClientOperationsTests
             Assert.That(archived.IsSuccess, Is.True, archived.ToString());
             Assert.That(afterArchive.Value!.Status, Is.EqualTo("archived"));
             Assert.That(erased.IsSuccess, Is.True, erased.ToString());
-            Assert.That(all.Value!.Members.Select(m => m.EmailAddress), Is.EqualTo(new[] { "Ann@Shop.test" }));
+            Assert.That(archivedPage.Value!.Members.Select(m => m.EmailAddress), Is.EqualTo(new[] { "Ann@Shop.test" }));
+            Assert.That(all.Value!.Members.Select(m => m.EmailAddress), Does.Not.Contain("bob@shop.test"));
         });
     }
 
