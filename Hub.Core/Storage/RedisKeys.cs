@@ -11,7 +11,7 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
 
     public string Prefix => _prefix;
 
-    /// <summary>Sorted set of tenant ids, scored by creation time (unix ms).</summary>
+    /// <summary>Sorted set of tenant ids, scored by creation time (unix microseconds).</summary>
     public RedisKey Tenants => _prefix + "tenants";
 
     /// <summary>JSON document of one tenant.</summary>
