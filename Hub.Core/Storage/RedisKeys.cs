@@ -25,4 +25,9 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
 
     /// <summary>Lookup from the SHA-256 of a tenant API key to "tenantId keyId".</summary>
     public RedisKey ApiKeyIndex(string keyHashHex) => $"{_prefix}apikey:{keyHashHex}";
+
+    // Lists (host mailing lists linked to audiences or tags).
+
+    /// <summary>Hash of list key to the list (JSON) for one tenant.</summary>
+    public RedisKey TenantLists(TenantId id) => $"{_prefix}tenant:{id}:lists";
 }
