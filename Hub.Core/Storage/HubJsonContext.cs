@@ -6,10 +6,11 @@ using Hub.Core.Tenants;
 namespace Hub.Core.Storage;
 
 /// <summary>Source-generated JSON for everything Hub writes to Redis or its data folder.</summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(List<string>))]
 [JsonSerializable(typeof(Hub.Core.Audiences.AudienceContact))]
 [JsonSerializable(typeof(Hub.Core.Audiences.CampaignDefaults))]
 [JsonSerializable(typeof(TenantApiKeyInfo))]
+[JsonSerializable(typeof(Hub.Core.Lists.HostList))]
 [JsonSerializable(typeof(DevelopmentKeyFile))]
 internal sealed partial class HubJsonContext : JsonSerializerContext;

@@ -11,7 +11,7 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
 
     public string Prefix => _prefix;
 
-    /// <summary>Sorted set of tenant ids, scored by creation time (unix ms).</summary>
+    /// <summary>Sorted set of tenant ids, scored by creation time (unix microseconds).</summary>
     public RedisKey Tenants => _prefix + "tenants";
 
     /// <summary>JSON document of one tenant.</summary>
@@ -25,6 +25,11 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
 
     /// <summary>Lookup from the SHA-256 of a tenant API key to "tenantId keyId".</summary>
     public RedisKey ApiKeyIndex(string keyHashHex) => $"{_prefix}apikey:{keyHashHex}";
+
+    // Lists (host mailing lists linked to audiences or tags).
+
+    /// <summary>Hash of list key to the list (JSON) for one tenant.</summary>
+    public RedisKey TenantLists(TenantId id) => $"{_prefix}tenant:{id}:lists";
 
     // ---- Mailchimp client ----
 

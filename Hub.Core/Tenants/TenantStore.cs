@@ -49,7 +49,8 @@ public sealed class TenantStore(
                 new(TenantFields.CreatedAt, now.ToString("O")),
                 .. TenantFields.Changes(changes, now).Set,
             ]);
-        _ = transaction.SortedSetAddAsync(keys.Tenants, id.ToString(), now.ToUnixTimeMilliseconds());
+        // Microseconds since the epoch: creation order even for tenants made in the same millisecond.
+        _ = transaction.SortedSetAddAsync(keys.Tenants, id.ToString(), (now - DateTimeOffset.UnixEpoch).Ticks / 10);
         _ = secrets.SetAsync(transaction, id, SecretNames.WebhookSigning, signingSecret);
         var read = transaction.HashGetAllAsync(keys.Tenant(id));
         if (!await transaction.ExecuteAsync())

@@ -1,0 +1,83 @@
+using System.Text.Json;
+using Hub.Core.Diagnostics;
+using Hub.Core.Storage;
+using Hub.Core.Tenants;
+using StackExchange.Redis;
+
+namespace Hub.Core.Lists;
+
+/// <summary>
+/// A tenant's host lists: one Redis hash per tenant, field = list key, value = the list as JSON.
+/// A tenant has tens of lists, not millions, so reading them all to filter is cheap and needs no scan.
+/// </summary>
+public sealed class ListStore(IConnectionMultiplexer redis, RedisKeys keys) : ITenantDataOwner
+{
+    private const int MaxOptimisticAttempts = 10;
+
+    private IDatabase Db => redis.GetDatabase();
+
+    /// <summary>Stores a new list; false when the tenant already has a list with that key.</summary>
+    public async Task<bool> CreateAsync(TenantId tenant, HostList list, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("list.create");
+        return await Db.HashSetAsync(keys.TenantLists(tenant), list.Key.ToString(), Serialize(list), When.NotExists);
+    }
+
+    public async Task<HostList?> GetAsync(TenantId tenant, ListKey key, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("list.get");
+        return Deserialize(await Db.HashGetAsync(keys.TenantLists(tenant), key.ToString()));
+    }
+
+    /// <summary>All the tenant's lists, ordered by key.</summary>
+    public async Task<IReadOnlyList<HostList>> ListAsync(TenantId tenant, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("list.list");
+        var entries = await Db.HashGetAllAsync(keys.TenantLists(tenant));
+        return entries.Select(entry => Deserialize(entry.Value)!).OrderBy(list => list.Key.ToString(), StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The tenant's lists that live in one audience.</summary>
+    public async Task<IReadOnlyList<HostList>> ListInAudienceAsync(TenantId tenant, string audienceId, CancellationToken cancellationToken) =>
+        (await ListAsync(tenant, cancellationToken)).Where(list => list.AudienceId == audienceId).ToList();
+
+    /// <summary>Applies a change to the stored list without losing a concurrent one; null when the list does not exist.</summary>
+    public async Task<HostList?> UpdateAsync(TenantId tenant, ListKey key, Func<HostList, HostList> change, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("list.update");
+        var hash = keys.TenantLists(tenant);
+        for (var attempt = 0; attempt < MaxOptimisticAttempts; attempt++)
+        {
+            var stored = await Db.HashGetAsync(hash, key.ToString());
+            if (Deserialize(stored) is not { } current)
+            {
+                return null;
+            }
+
+            var updated = change(current);
+            var transaction = Db.CreateTransaction();
+            transaction.AddCondition(Condition.HashEqual(hash, key.ToString(), stored));
+            _ = transaction.HashSetAsync(hash, key.ToString(), Serialize(updated));
+            if (await transaction.ExecuteAsync())
+            {
+                return updated;
+            }
+        }
+
+        throw new InvalidOperationException($"List {key} kept changing; update abandoned after {MaxOptimisticAttempts} attempts.");
+    }
+
+    public async Task<bool> DeleteAsync(TenantId tenant, ListKey key, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("list.delete");
+        return await Db.HashDeleteAsync(keys.TenantLists(tenant), key.ToString());
+    }
+
+    public Task DeleteTenantDataAsync(TenantId tenant, CancellationToken cancellationToken) =>
+        Db.KeyDeleteAsync(keys.TenantLists(tenant));
+
+    private static string Serialize(HostList list) => JsonSerializer.Serialize(list, HubJsonContext.Default.HostList);
+
+    private static HostList? Deserialize(RedisValue value) =>
+        value.IsNullOrEmpty ? null : JsonSerializer.Deserialize(value.ToString(), HubJsonContext.Default.HostList);
+}
