@@ -12,4 +12,7 @@ namespace Hub.Core.Storage;
 [JsonSerializable(typeof(Hub.Core.Audiences.CampaignDefaults))]
 [JsonSerializable(typeof(TenantApiKeyInfo))]
 [JsonSerializable(typeof(DevelopmentKeyFile))]
+[JsonSerializable(typeof(Hub.Core.Jobs.MemberError))]
+[JsonSerializable(typeof(Hub.Core.Sync.DesiredMember))]
+[JsonSerializable(typeof(JsonElement))]
 internal sealed partial class HubJsonContext : JsonSerializerContext;
