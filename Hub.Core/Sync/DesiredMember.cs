@@ -2,6 +2,7 @@ using System.Net.Mail;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Hub.Core.Storage;
 
@@ -26,6 +27,7 @@ public sealed partial record DesiredMember
     public string? Status { get; init; }
 
     /// <summary>Mailchimp's member id: the MD5 of the lower-cased email, in hex.</summary>
+    [JsonIgnore]
     public string SubscriberHash => SubscriberHashOf(Email);
 
     public static string SubscriberHashOf(string email) =>

@@ -194,7 +194,7 @@ internal static class SyncScripts
     public const string RecordForJob = """
         if redis.call('HGET', KEYS[5], 'leaseToken') ~= ARGV[1] then return {0} end
         if (redis.call('HGET', KEYS[5], 'checkpoint') or '') ~= ARGV[2] then return {0} end
-        """ + Apply + """
+        """ + "\n" + Apply + """
         redis.call('HSET', KEYS[5], 'checkpoint', ARGV[3])
         redis.call('HINCRBY', KEYS[5], 'added', added)
         redis.call('HINCRBY', KEYS[5], 'updated', updated)
