@@ -57,4 +57,25 @@ public static class HubTelemetry
         activity?.SetTag(Tags.DbOperation, operation);
         return activity;
     }
+
+    /// <summary>Names and instruments of the background jobs (Hub.Core/Jobs).</summary>
+    public static class Jobs
+    {
+        public const string KindTag = "hub.job.kind";
+        public const string StateTag = "hub.job.state";
+        public const string JobIdTag = "hub.job.id";
+        public const string AttemptTag = "hub.job.attempt";
+
+        private static long s_queueDepth;
+
+        public static readonly Counter<long> Started = Meter.CreateCounter<long>("hub.jobs.started", "{job}", "Job runs started (including take-overs).");
+        public static readonly Counter<long> Finished = Meter.CreateCounter<long>("hub.jobs.finished", "{job}", "Jobs that reached a final state, by state.");
+        public static readonly Counter<long> MembersProcessed = Meter.CreateCounter<long>("hub.jobs.members_processed", "{member}", "Members a finished job added, updated, removed, left unchanged or failed.");
+        public static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("hub.jobs.duration", "s", "From a job's first start to its end.");
+
+        /// <summary>Queued jobs across all tenants as last sampled by a worker on this replica.</summary>
+        public static readonly ObservableGauge<long> QueueDepth = Meter.CreateObservableGauge("hub.jobs.queue_depth", () => Interlocked.Read(ref s_queueDepth), "{job}", "Queued jobs across all tenants.");
+
+        public static void RecordQueueDepth(long depth) => Interlocked.Exchange(ref s_queueDepth, depth);
+    }
 }

@@ -13,4 +13,7 @@ namespace Hub.Core.Storage;
 [JsonSerializable(typeof(TenantApiKeyInfo))]
 [JsonSerializable(typeof(Hub.Core.Lists.HostList))]
 [JsonSerializable(typeof(DevelopmentKeyFile))]
+[JsonSerializable(typeof(Hub.Core.Jobs.MemberError))]
+[JsonSerializable(typeof(Hub.Core.Sync.DesiredMember))]
+[JsonSerializable(typeof(JsonElement))]
 internal sealed partial class HubJsonContext : JsonSerializerContext;

@@ -38,4 +38,53 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
     /// (unix ms); shared by every replica.
     /// </summary>
     public RedisKey MailchimpConcurrency(string accountKey) => $"{_prefix}mailchimp:concurrency:{accountKey}";
+
+    // ---- Jobs (Hub.Core/Jobs) ----------------------------------------------------------------
+    // A job is a hash plus a capped error list; queued jobs sit in one list per tenant and the
+    // tenants with queued jobs in a ring (round-robin); running jobs hold a lease in one sorted set.
+
+    /// <summary>Hash: one job record (state, counts, timings, lease, checkpoint). Expires after the retention once finished.</summary>
+    public RedisKey Job(Hub.Core.Jobs.JobId id) => $"{_prefix}job:{id}";
+
+    /// <summary>List: the first per-member errors of one job (JSON each), capped; the job hash holds the total.</summary>
+    public RedisKey JobErrors(Hub.Core.Jobs.JobId id) => $"{_prefix}job:{id}:errors";
+
+    /// <summary>Hash: subscriber hash to member JSON, the desired set staged for one job (deleted when the job ends).</summary>
+    public RedisKey JobDesiredSet(Hub.Core.Jobs.JobId id) => $"{_prefix}job:{id}:desired";
+
+    /// <summary>Sorted set: a tenant's job ids scored by creation time (unix microseconds).</summary>
+    public RedisKey TenantJobs(TenantId tenant) => $"{_prefix}jobs:tenant:{tenant}";
+
+    /// <summary>List: a tenant's queued job ids, oldest first.</summary>
+    public RedisKey TenantJobQueue(TenantId tenant) => $"{_prefix}jobs:tenant:{tenant}:queue";
+
+    /// <summary>Hash: list key to the id of the one queued job for that list (a newer request supersedes it).</summary>
+    public RedisKey TenantQueuedJobByList(TenantId tenant) => $"{_prefix}jobs:tenant:{tenant}:queued-by-list";
+
+    /// <summary>Hash: list key to the id of the one running job for that list.</summary>
+    public RedisKey TenantRunningJobByList(TenantId tenant) => $"{_prefix}jobs:tenant:{tenant}:running-by-list";
+
+    /// <summary>List: the tenants that have queued jobs, each once; claiming serves the head and moves it to the tail.</summary>
+    public RedisKey JobTenantRing => _prefix + "jobs:ring";
+
+    /// <summary>Sorted set: running job ids scored by lease expiry (unix milliseconds).</summary>
+    public RedisKey JobLeases => _prefix + "jobs:leases";
+
+    /// <summary>String: number of queued jobs across all tenants (for the queue-depth metric).</summary>
+    public RedisKey JobQueueDepth => _prefix + "jobs:queued-count";
+
+    // ---- Sync ledger (Hub.Core/Sync) ---------------------------------------------------------
+    // What Hub synced into each list, for diffing the next desired set against.
+
+    /// <summary>Hash: subscriber hash to the fingerprint of the member as Hub last synced it to this list.</summary>
+    public RedisKey ListFingerprints(TenantId tenant, string listKey) => $"{_prefix}sync:{tenant}:{listKey}:fingerprints";
+
+    /// <summary>Set: subscriber hashes of members Hub itself added to this list (the only ones Hub removes).</summary>
+    public RedisKey ListHubAdded(TenantId tenant, string listKey) => $"{_prefix}sync:{tenant}:{listKey}:hub-added";
+
+    /// <summary>Hash: subscriber hash to the fingerprint at which Mailchimp refused the member (not sent again until it changes).</summary>
+    public RedisKey ListRefused(TenantId tenant, string listKey) => $"{_prefix}sync:{tenant}:{listKey}:refused";
+
+    /// <summary>Set: the list keys of a tenant that have sync ledger data (so tenant deletion finds them without SCAN).</summary>
+    public RedisKey TenantSyncedLists(TenantId tenant) => $"{_prefix}sync:{tenant}:lists";
 }

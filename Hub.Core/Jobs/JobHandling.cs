@@ -1,0 +1,116 @@
+namespace Hub.Core.Jobs;
+
+/// <summary>
+/// Runs the jobs of one <see cref="Kind"/>. A run may be a resumption: read <see cref="JobContext.Checkpoint"/>
+/// and continue from there. Work between two checkpoints may be repeated after a crash, so each step must
+/// be idempotent. Observe the token: the worker trips it when the job is cancelled, the lease is lost or the
+/// replica shuts down (then the job is released and resumes elsewhere). Throwing fails the job.
+/// </summary>
+public interface IJobHandler
+{
+    string Kind { get; }
+
+    Task<JobOutcome> RunAsync(JobContext context, CancellationToken cancellationToken);
+}
+
+/// <summary>Told once whenever a job reaches a final state (succeeded, partially succeeded, failed, cancelled or superseded).</summary>
+public interface IJobCompletionListener
+{
+    Task OnJobFinishedAsync(Job job, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// A handler's view of the job it runs. Every write checks the lease; when the lease is lost or a cancel
+/// was requested the write trips the run's token and throws <see cref="OperationCanceledException"/>, so a
+/// handler stops at its next checkpoint.
+/// </summary>
+public sealed class JobContext
+{
+    private readonly JobStore _store;
+    private readonly CancellationTokenSource _stop;
+
+    internal JobContext(Job job, JobLease lease, JobStore store, CancellationTokenSource stop)
+    {
+        Job = job;
+        Lease = lease;
+        Checkpoint = job.Checkpoint;
+        _store = store;
+        _stop = stop;
+    }
+
+    /// <summary>The job as it was when this run started (counts include earlier attempts).</summary>
+    public Job Job { get; }
+
+    public JobLease Lease { get; }
+
+    /// <summary>The last saved checkpoint: null on a first run.</summary>
+    public string? Checkpoint { get; private set; }
+
+    /// <summary>True once a write or renewal found the lease taken over.</summary>
+    public bool LeaseLost { get; private set; }
+
+    /// <summary>True once a write or renewal found a cancel request.</summary>
+    public bool CancelRequested { get; private set; }
+
+    public async Task SaveCheckpointAsync(string checkpoint, CancellationToken cancellationToken)
+    {
+        var status = await _store.SaveCheckpointAsync(Lease, checkpoint, cancellationToken);
+        if (status != LeaseStatus.Lost)
+        {
+            Checkpoint = checkpoint;
+        }
+
+        ThrowIfStopped(status);
+    }
+
+    public async Task AddCountsAsync(JobCounts delta, CancellationToken cancellationToken) =>
+        ThrowIfStopped(await _store.AddCountsAsync(Lease, delta, cancellationToken));
+
+    public Task RecordMemberErrorAsync(MemberError error, CancellationToken cancellationToken) =>
+        RecordMemberErrorsAsync([error], cancellationToken);
+
+    public async Task RecordMemberErrorsAsync(IReadOnlyList<MemberError> errors, CancellationToken cancellationToken)
+    {
+        if (errors.Count > 0)
+        {
+            ThrowIfStopped(await _store.RecordMemberErrorsAsync(Lease, errors, cancellationToken));
+        }
+    }
+
+    /// <summary>For lease-checked writes made elsewhere (e.g. the sync ledger): records the checkpoint they committed and stops on a lost lease or cancel.</summary>
+    public void Committed(LeaseStatus status, string checkpoint)
+    {
+        if (status != LeaseStatus.Lost)
+        {
+            Checkpoint = checkpoint;
+        }
+
+        ThrowIfStopped(status);
+    }
+
+    /// <summary>Trips the run's token on a lost lease or a cancel request, without throwing (the renewal loop uses this).</summary>
+    internal void Observe(LeaseStatus status)
+    {
+        if (status == LeaseStatus.Held)
+        {
+            return;
+        }
+
+        if (status == LeaseStatus.Lost)
+        {
+            LeaseLost = true;
+        }
+        else
+        {
+            CancelRequested = true;
+        }
+
+        _stop.Cancel();
+    }
+
+    private void ThrowIfStopped(LeaseStatus status)
+    {
+        Observe(status);
+        _stop.Token.ThrowIfCancellationRequested();
+    }
+}

@@ -1,0 +1,49 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace Hub.Core.Jobs;
+
+/// <summary>Background job leases, polling and retention. Bound from <c>Hub:Jobs</c>.</summary>
+public sealed class JobsOptions
+{
+    public const string SectionName = "Hub:Jobs";
+
+    /// <summary>How long a claimed job stays with its worker without a renewal; after that another replica takes it over.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often a running job's lease is renewed (and the cancel flag checked); must be well below the lease duration.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:30:00")]
+    public TimeSpan RenewInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long an idle worker waits before looking for work again.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Pick-ups that may end in a lost lease (a crashed or hung worker) before the job is failed.</summary>
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>Jobs one replica runs at the same time.</summary>
+    [Range(1, 64)]
+    public int Concurrency { get; set; } = 2;
+
+    /// <summary>How long a finished job (and its errors) stays readable.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>Per-member errors kept per job; later ones are only counted.</summary>
+    [Range(1, 100_000)]
+    public int MaxStoredErrors { get; set; } = 1000;
+
+    /// <summary>False stops this replica from running jobs (it still enqueues and reads them).</summary>
+    public bool WorkerEnabled { get; set; } = true;
+}
+
+internal sealed class JobsOptionsValidator : IValidateOptions<JobsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, JobsOptions options) =>
+        options.RenewInterval * 2 > options.LeaseDuration
+            ? ValidateOptionsResult.Fail($"{JobsOptions.SectionName}:RenewInterval ({options.RenewInterval}) must be at most half of {JobsOptions.SectionName}:LeaseDuration ({options.LeaseDuration}).")
+            : ValidateOptionsResult.Success;
+}

@@ -1,0 +1,174 @@
+using System.Net.Mail;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+using Hub.Core.Storage;
+
+namespace Hub.Core.Sync;
+
+/// <summary>
+/// One member of a desired set, normalized: merge field names upper-cased and sorted, tags trimmed,
+/// de-duplicated and sorted. Its JSON is what is staged in Redis; its <see cref="Fingerprint"/> is a
+/// short stable hash of everything Hub sends for it, so an unchanged member is not sent again.
+/// </summary>
+public sealed partial record DesiredMember
+{
+    public static readonly IReadOnlySet<string> Statuses = new HashSet<string>(StringComparer.Ordinal) { "subscribed", "pending", "unsubscribed", "transactional" };
+
+    public required string Email { get; init; }
+    public SortedDictionary<string, JsonElement>? MergeFields { get; init; }
+    public IReadOnlyList<string>? Tags { get; init; }
+    public string? Language { get; init; }
+    public bool? Vip { get; init; }
+
+    /// <summary>The status a new member gets (Mailchimp's <c>status_if_new</c>); null leaves it to the list's policy.</summary>
+    public string? Status { get; init; }
+
+    /// <summary>Mailchimp's member id: the MD5 of the lower-cased email, in hex.</summary>
+    [JsonIgnore]
+    public string SubscriberHash => SubscriberHashOf(Email);
+
+    public static string SubscriberHashOf(string email) =>
+        Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(email.Trim().ToLowerInvariant())));
+
+    /// <summary>16 hex digits of SHA-256 over the normalized member with the email lower-cased.</summary>
+    public string Fingerprint()
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(this with { Email = Email.ToLowerInvariant() }, HubJsonContext.Default.DesiredMember);
+        return Convert.ToHexStringLower(SHA256.HashData(bytes).AsSpan(0, 8));
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this, HubJsonContext.Default.DesiredMember);
+
+    public static DesiredMember FromJson(string json) =>
+        JsonSerializer.Deserialize(json, HubJsonContext.Default.DesiredMember) ?? throw new JsonException("Empty staged member.");
+
+    /// <summary>
+    /// Validates one element of a desired set: <c>{ "email", "mergeFields": {NAME: string|number|object},
+    /// "tags": [string], "language", "vip": bool, "status" }</c>, nothing else. On failure <paramref name="error"/>
+    /// says why and <paramref name="email"/> holds whatever email could be read.
+    /// </summary>
+    public static bool TryCreate(JsonElement element, out DesiredMember? member, out string email, out string? error)
+    {
+        member = null;
+        email = "";
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            error = "A member must be a JSON object.";
+            return false;
+        }
+
+        if (element.TryGetProperty("email", out var emailElement) && emailElement.ValueKind == JsonValueKind.String)
+        {
+            email = emailElement.GetString()!.Trim();
+        }
+
+        if (!IsValidEmail(email))
+        {
+            error = email.Length == 0 ? "The email is missing." : "The email is not a valid address.";
+            return false;
+        }
+
+        SortedDictionary<string, JsonElement>? mergeFields = null;
+        List<string>? tags = null;
+        string? language = null;
+        bool? vip = null;
+        string? status = null;
+        foreach (var property in element.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "email":
+                    break;
+                case "mergeFields" when property.Value.ValueKind == JsonValueKind.Object:
+                    mergeFields = new SortedDictionary<string, JsonElement>(StringComparer.Ordinal);
+                    foreach (var field in property.Value.EnumerateObject())
+                    {
+                        if (!MergeTag().IsMatch(field.Name))
+                        {
+                            error = $"Merge field '{field.Name}' is not a merge tag (1 to 10 letters, digits or _).";
+                            return false;
+                        }
+
+                        if (field.Value.ValueKind is not (JsonValueKind.String or JsonValueKind.Number or JsonValueKind.Object))
+                        {
+                            error = $"Merge field '{field.Name}' must be a string, a number or an address object.";
+                            return false;
+                        }
+
+                        mergeFields[field.Name.ToUpperInvariant()] = field.Value.Clone();
+                    }
+
+                    break;
+                case "tags" when property.Value.ValueKind == JsonValueKind.Array:
+                    tags = [];
+                    foreach (var tag in property.Value.EnumerateArray())
+                    {
+                        if (tag.ValueKind != JsonValueKind.String || tag.GetString()!.Trim() is not { Length: > 0 and <= 100 } name)
+                        {
+                            error = "Tags must be non-empty strings of at most 100 characters.";
+                            return false;
+                        }
+
+                        tags.Add(name);
+                    }
+
+                    break;
+                case "language" when property.Value.ValueKind == JsonValueKind.String && LanguageCode().IsMatch(property.Value.GetString()!):
+                    language = property.Value.GetString();
+                    break;
+                case "vip" when property.Value.ValueKind is JsonValueKind.True or JsonValueKind.False:
+                    vip = property.Value.GetBoolean();
+                    break;
+                case "status" when property.Value.ValueKind == JsonValueKind.String && Statuses.Contains(property.Value.GetString()!):
+                    status = property.Value.GetString();
+                    break;
+                case "mergeFields" or "tags" or "language" or "vip" or "status" when property.Value.ValueKind == JsonValueKind.Null:
+                    break;
+                case "mergeFields" or "tags" or "language" or "vip" or "status":
+                    error = property.Name switch
+                    {
+                        "mergeFields" => "mergeFields must be an object.",
+                        "tags" => "tags must be an array of strings.",
+                        "language" => "language must be a language code such as 'en' or 'pt_BR'.",
+                        "vip" => "vip must be true or false.",
+                        _ => "status must be one of subscribed, pending, unsubscribed, transactional.",
+                    };
+                    return false;
+                default:
+                    error = $"Unknown property '{property.Name}'.";
+                    return false;
+            }
+        }
+
+        member = new DesiredMember
+        {
+            Email = email,
+            MergeFields = mergeFields is { Count: > 0 } ? mergeFields : null,
+            Tags = tags is { Count: > 0 } ? tags.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList() : null,
+            Language = language,
+            Vip = vip,
+            Status = status,
+        };
+        error = null;
+        return true;
+    }
+
+    /// <summary>A pragmatic check: one @, a dot in the domain, no spaces, what MailAddress parses back unchanged, at most 254 characters.</summary>
+    public static bool IsValidEmail(string email) =>
+        email.Length is > 2 and <= 254
+        && email.Count(c => c == '@') == 1
+        && !email.Any(char.IsWhiteSpace)
+        && email.LastIndexOf('.') > email.IndexOf('@') + 1
+        && !email.EndsWith('.')
+        && MailAddress.TryCreate(email, out var parsed)
+        && parsed.Address == email;
+
+    [GeneratedRegex("^[A-Za-z0-9_]{1,10}$")]
+    private static partial Regex MergeTag();
+
+    [GeneratedRegex("^[A-Za-z]{2}([_-][A-Za-z]{2,4})?$")]
+    private static partial Regex LanguageCode();
+}

@@ -1,0 +1,196 @@
+using System.IO.Pipelines;
+using System.Text.Json;
+using Hub.Core.Diagnostics;
+using Hub.Core.Jobs;
+using Hub.Core.Storage;
+using Hub.Core.Tenants;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Hub.Core.Sync;
+
+/// <summary>How a desired-set body is written.</summary>
+public enum DesiredSetFormat
+{
+    /// <summary>A JSON array when the first non-blank byte is <c>[</c>, otherwise NDJSON.</summary>
+    Detect,
+
+    /// <summary>One JSON array of member objects.</summary>
+    JsonArray,
+
+    /// <summary>One member object per line (<c>application/x-ndjson</c>).</summary>
+    Ndjson,
+}
+
+/// <summary>A desired set staged in Redis under <see cref="Id"/>, the id the sync job must be enqueued with.</summary>
+public sealed record StagedDesiredSet(JobId Id, TenantId Tenant, long Count, long Rows, IReadOnlyList<MemberError> Issues, long IssueCount, long InvalidCount)
+{
+    /// <summary>No valid member: the API refuses this unless the caller allowed an empty set (it would remove every member Hub added).</summary>
+    public bool IsEmpty => Count == 0;
+
+    /// <summary>
+    /// The request that turns this staged set into a job: total is the distinct valid members, invalid rows
+    /// count as failed, and the staging issues (invalid and duplicate rows) become the job's first errors.
+    /// </summary>
+    public JobRequest ToJobRequest(string kind, string listKey, string? argument = null) => new(Tenant, kind, listKey)
+    {
+        Id = Id,
+        Argument = argument,
+        InitialCounts = new JobCounts(Total: Count, Failed: InvalidCount),
+        InitialErrors = Issues,
+        InitialErrorTotal = IssueCount,
+    };
+}
+
+/// <summary>The body is not JSON (or NDJSON): where it broke, 1-based, for a 400 answer. Nothing stays staged.</summary>
+public sealed record DesiredSetSyntaxError(long Line, long Position, string Message);
+
+/// <summary>Either a staged set or a syntax error.</summary>
+public sealed record DesiredSetStagingResult(StagedDesiredSet? Staged, DesiredSetSyntaxError? Error)
+{
+    public bool IsStaged => Staged is not null;
+}
+
+/// <summary>
+/// Streams a desired set (a JSON array, or NDJSON) from a request body into Redis without holding it in
+/// memory: elements are read one at a time, validated, and written in pipelined batches of
+/// <see cref="BatchSize"/> with HSETNX into <c>job:{id}:desired</c> (subscriber hash → member JSON), which
+/// also de-duplicates by lower-cased email (the first row wins, later ones are reported). Invalid rows are
+/// reported and skipped. Until a job is enqueued with the staging id, the hash carries a TTL of
+/// <see cref="StagingTtl"/>, so a body abandoned half-way disappears; a syntax error deletes it at once,
+/// so a malformed body never leaves data or a job behind.
+/// </summary>
+public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys keys, IOptions<JobsOptions> options)
+{
+    public const int BatchSize = 1000;
+    public static readonly TimeSpan StagingTtl = TimeSpan.FromHours(6);
+
+    public async Task<DesiredSetStagingResult> StageAsync(TenantId tenant, Stream body, DesiredSetFormat format, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.Source.StartActivity("desired-set stage");
+        var id = JobId.New();
+        var key = keys.JobDesiredSet(id);
+        var db = redis.GetDatabase();
+        var issues = new List<MemberError>();
+        long issueCount = 0, invalid = 0, rows = 0, count = 0;
+        var batch = new List<(DesiredMember Member, long Row)>(BatchSize);
+        var maxIssues = options.Value.MaxStoredErrors;
+        var completed = false;
+
+        void Report(string email, string reason)
+        {
+            issueCount++;
+            if (issues.Count < maxIssues)
+            {
+                issues.Add(new MemberError(email, reason, Retryable: false));
+            }
+        }
+
+        async Task FlushAsync()
+        {
+            if (batch.Count == 0)
+            {
+                return;
+            }
+
+            var pipeline = db.CreateBatch();
+            var writes = batch.Select(item => pipeline.HashSetAsync(key, item.Member.SubscriberHash, item.Member.ToJson(), When.NotExists)).ToList();
+            var expire = pipeline.KeyExpireAsync(key, StagingTtl);
+            pipeline.Execute();
+            await expire;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (await writes[i])
+                {
+                    count++;
+                }
+                else
+                {
+                    Report(batch[i].Member.Email, $"Row {batch[i].Row}: duplicate of an earlier row with the same email; the earlier row is used.");
+                }
+            }
+
+            batch.Clear();
+        }
+
+        var reader = PipeReader.Create(body, new StreamPipeReaderOptions(leaveOpen: true));
+        try
+        {
+            var isArray = format switch
+            {
+                DesiredSetFormat.JsonArray => true,
+                DesiredSetFormat.Ndjson => false,
+                _ => await StartsWithArrayAsync(reader, cancellationToken),
+            };
+
+            var elements = JsonSerializer.DeserializeAsyncEnumerable(reader.AsStream(leaveOpen: true), HubJsonContext.Default.JsonElement, topLevelValues: !isArray, cancellationToken);
+            await foreach (var element in elements)
+            {
+                rows++;
+                if (DesiredMember.TryCreate(element, out var member, out var email, out var error))
+                {
+                    batch.Add((member!, rows));
+                    if (batch.Count == BatchSize)
+                    {
+                        await FlushAsync();
+                    }
+                }
+                else
+                {
+                    invalid++;
+                    Report(email, $"Row {rows}: {error}");
+                }
+            }
+
+            await FlushAsync();
+            completed = true;
+            return new DesiredSetStagingResult(new StagedDesiredSet(id, tenant, count, rows, issues, issueCount, invalid), null);
+        }
+        catch (JsonException exception)
+        {
+            var line = (exception.LineNumber ?? 0) + 1;
+            var position = (exception.BytePositionInLine ?? 0) + 1;
+            return new DesiredSetStagingResult(null, new DesiredSetSyntaxError(line, position,
+                $"The body is not valid {(format == DesiredSetFormat.Ndjson ? "NDJSON" : "JSON")} at line {line}, position {position}."));
+        }
+        finally
+        {
+            await reader.CompleteAsync();
+            if (!completed)
+            {
+                await db.KeyDeleteAsync(key);
+            }
+        }
+    }
+
+    /// <summary>Deletes a staged set that will not become a job (e.g. an empty set the caller did not allow).</summary>
+    public Task DiscardAsync(JobId id, CancellationToken cancellationToken) => redis.GetDatabase().KeyDeleteAsync(keys.JobDesiredSet(id));
+
+    private static async Task<bool> StartsWithArrayAsync(PipeReader reader, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken);
+            foreach (var segment in result.Buffer)
+            {
+                foreach (var b in segment.Span)
+                {
+                    if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0xEF or 0xBB or 0xBF))
+                    {
+                        reader.AdvanceTo(result.Buffer.Start);
+                        return b == (byte)'[';
+                    }
+                }
+            }
+
+            if (result.IsCompleted)
+            {
+                reader.AdvanceTo(result.Buffer.Start);
+                return false;
+            }
+
+            // Only blanks so far: keep them and wait for more.
+            reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+        }
+    }
+}

@@ -1,0 +1,207 @@
+using Hub.Core.Diagnostics;
+using Hub.Core.Jobs;
+using Hub.Core.Storage;
+using Hub.Core.Tenants;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Hub.Core.Sync;
+
+/// <summary>A member Mailchimp accepted: its fingerprint as sent, and whether Hub created it there (only those Hub removes later).</summary>
+public sealed record AppliedMember(string SubscriberHash, string Fingerprint, bool CreatedByHub);
+
+/// <summary>A member Mailchimp refused for good (compliance state, forgotten, fake): not sent again until its fingerprint changes.</summary>
+public sealed record RefusedMember(string SubscriberHash, string Fingerprint, MemberError Error);
+
+/// <summary>What applying one batch of a plan to Mailchimp did.</summary>
+public sealed record SyncBatchResult
+{
+    public IReadOnlyList<AppliedMember> Applied { get; init; } = [];
+    public IReadOnlyList<RefusedMember> Refused { get; init; } = [];
+
+    /// <summary>Subscriber hashes removed from the list (archived, unsubscribed or deleted per policy).</summary>
+    public IReadOnlyList<string> Removed { get; init; } = [];
+
+    /// <summary>Members that failed otherwise (a 400, retries exhausted, skipped as refused earlier); counted as failed.</summary>
+    public IReadOnlyList<MemberError> Failed { get; init; } = [];
+
+    public long Unchanged { get; init; }
+}
+
+/// <summary>What recording a batch changed in the list's ledger (zero for members already recorded).</summary>
+public readonly record struct SyncLedgerDelta(long Added, long Updated, long Removed, long Refused);
+
+/// <summary>
+/// What Hub synced into each list, per tenant and list key: a hash subscriber hash → fingerprint of every
+/// member Hub synced, a set of the members Hub itself added (the only ones it ever removes), and a hash of
+/// members Mailchimp refused → the fingerprint they were refused at. A set per tenant names its lists so
+/// tenant deletion needs no SCAN.
+/// <para>Recording is idempotent: one Lua script per batch compares before it counts (an applied member
+/// whose fingerprint is already stored, a removal already gone, a refusal already stored at that
+/// fingerprint count nothing). Within a job the script also moves the job's checkpoint from the expected
+/// value to the next one and adds the counts, only while the worker holds the lease, so a batch repeated
+/// after a crash (or by a worker that lost its lease) changes nothing.</para>
+/// </summary>
+public sealed class SyncLedger(IConnectionMultiplexer redis, RedisKeys keys, IOptions<JobsOptions> options) : ITenantDataOwner
+{
+    private IDatabase Db => redis.GetDatabase();
+
+    /// <summary>
+    /// Records a batch of a running job and advances its checkpoint from <see cref="JobContext.Checkpoint"/> to
+    /// <paramref name="nextCheckpoint"/>, atomically. Throws <see cref="OperationCanceledException"/> when the lease
+    /// is lost (nothing is recorded) or a cancel was requested (the batch is recorded first).
+    /// </summary>
+    public async Task RecordBatchAsync(JobContext context, SyncBatchResult result, string nextCheckpoint, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("sync.record-batch");
+        var lease = context.Lease;
+        var outcome = await Db.ScriptEvaluateAsync(SyncScripts.RecordForJob,
+            [.. ListKeys(lease.Tenant, lease.ListKey), keys.Job(lease.JobId), keys.JobErrors(lease.JobId)],
+            Arguments(lease.Token, context.Checkpoint ?? "", nextCheckpoint, lease.ListKey, result));
+        var status = (long)((RedisResult[])outcome!)[0] switch
+        {
+            1 => LeaseStatus.Held,
+            2 => LeaseStatus.CancelRequested,
+            _ => LeaseStatus.Lost,
+        };
+        context.Committed(status, nextCheckpoint);
+    }
+
+    /// <summary>Records a batch applied outside a job (an inline add or remove); idempotent per member. Member errors are the caller's to report.</summary>
+    public async Task<SyncLedgerDelta> RecordAsync(TenantId tenant, string listKey, SyncBatchResult result, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("sync.record");
+        var outcome = (RedisResult[])(await Db.ScriptEvaluateAsync(SyncScripts.RecordStandalone, ListKeys(tenant, listKey), Arguments("", "", "", listKey, result)))!;
+        return new SyncLedgerDelta((long)outcome[1], (long)outcome[2], (long)outcome[3], (long)outcome[4]);
+    }
+
+    /// <summary>The stored fingerprint of a member of a list, or null.</summary>
+    public async Task<string?> GetFingerprintAsync(TenantId tenant, string listKey, string subscriberHash, CancellationToken cancellationToken) =>
+        (string?)await Db.HashGetAsync(keys.ListFingerprints(tenant, listKey), subscriberHash);
+
+    public Task<bool> IsHubAddedAsync(TenantId tenant, string listKey, string subscriberHash, CancellationToken cancellationToken) =>
+        Db.SetContainsAsync(keys.ListHubAdded(tenant, listKey), subscriberHash);
+
+    /// <summary>The fingerprint a member was refused at, or null.</summary>
+    public async Task<string?> GetRefusedFingerprintAsync(TenantId tenant, string listKey, string subscriberHash, CancellationToken cancellationToken) =>
+        (string?)await Db.HashGetAsync(keys.ListRefused(tenant, listKey), subscriberHash);
+
+    /// <summary>Forgets what Hub synced to a list (when the list is unlinked or deleted).</summary>
+    public async Task DeleteListAsync(TenantId tenant, string listKey, CancellationToken cancellationToken)
+    {
+        var transaction = Db.CreateTransaction();
+        _ = transaction.KeyDeleteAsync(ListKeys(tenant, listKey)[..3]);
+        _ = transaction.SetRemoveAsync(keys.TenantSyncedLists(tenant), listKey);
+        await transaction.ExecuteAsync();
+    }
+
+    public async Task DeleteTenantDataAsync(TenantId tenant, CancellationToken cancellationToken)
+    {
+        foreach (var listKey in await Db.SetMembersAsync(keys.TenantSyncedLists(tenant)))
+        {
+            await DeleteListAsync(tenant, listKey.ToString(), cancellationToken);
+        }
+
+        await Db.KeyDeleteAsync(keys.TenantSyncedLists(tenant));
+    }
+
+    private RedisKey[] ListKeys(TenantId tenant, string listKey) =>
+        [keys.ListFingerprints(tenant, listKey), keys.ListHubAdded(tenant, listKey), keys.ListRefused(tenant, listKey), keys.TenantSyncedLists(tenant)];
+
+    private RedisValue[] Arguments(string token, string expectedCheckpoint, string nextCheckpoint, string listKey, SyncBatchResult result)
+    {
+        var args = new List<RedisValue>
+        {
+            token, expectedCheckpoint, nextCheckpoint, result.Unchanged, result.Failed.Count, options.Value.MaxStoredErrors, listKey, result.Applied.Count,
+        };
+        foreach (var applied in result.Applied)
+        {
+            args.Add(applied.SubscriberHash);
+            args.Add(applied.Fingerprint);
+            args.Add(applied.CreatedByHub ? "1" : "0");
+        }
+
+        args.Add(result.Refused.Count);
+        foreach (var refused in result.Refused)
+        {
+            args.Add(refused.SubscriberHash);
+            args.Add(refused.Fingerprint);
+            args.Add(JobStore.SerializeError(refused.Error));
+        }
+
+        args.Add(result.Removed.Count);
+        args.AddRange(result.Removed.Select(hash => (RedisValue)hash));
+        args.AddRange(result.Failed.Select(error => (RedisValue)JobStore.SerializeError(error)));
+        return [.. args];
+    }
+}
+
+/// <summary>The ledger's Lua: KEYS fingerprints, hubAdded, refused, tenantLists[, job, jobErrors].</summary>
+internal static class SyncScripts
+{
+    // ARGV: token, expectedCheckpoint, nextCheckpoint, unchanged, failedCount, errorCap, listKey,
+    //       nApplied, (hash, fingerprint, created)*, nRefused, (hash, fingerprint, errorJson)*, nRemoved, hash*, failedErrorJson*
+    private const string Apply = """
+        local with_job = KEYS[5] ~= nil
+        local cap = tonumber(ARGV[6])
+        local added, updated, removed, refused = 0, 0, 0, 0
+        local function push_error(json)
+          if with_job then
+            redis.call('HINCRBY', KEYS[5], 'errorTotal', 1)
+            if redis.call('LLEN', KEYS[6]) < cap then redis.call('RPUSH', KEYS[6], json) end
+          end
+        end
+        redis.call('SADD', KEYS[4], ARGV[7])
+        local i = 8
+        local n = tonumber(ARGV[i]); i = i + 1
+        for _ = 1, n do
+          local hash, fp, created = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+          i = i + 3
+          local previous = redis.call('HGET', KEYS[1], hash)
+          if previous ~= fp then
+            if previous then updated = updated + 1 else added = added + 1 end
+            redis.call('HSET', KEYS[1], hash, fp)
+          end
+          if created == '1' then redis.call('SADD', KEYS[2], hash) end
+          redis.call('HDEL', KEYS[3], hash)
+        end
+        n = tonumber(ARGV[i]); i = i + 1
+        for _ = 1, n do
+          local hash, fp, json = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+          i = i + 3
+          if redis.call('HGET', KEYS[3], hash) ~= fp then
+            refused = refused + 1
+            redis.call('HSET', KEYS[3], hash, fp)
+            push_error(json)
+          end
+        end
+        n = tonumber(ARGV[i]); i = i + 1
+        for _ = 1, n do
+          local hash = ARGV[i]
+          i = i + 1
+          removed = removed + redis.call('HDEL', KEYS[1], hash)
+          redis.call('SREM', KEYS[2], hash)
+          redis.call('HDEL', KEYS[3], hash)
+        end
+        for j = i, #ARGV do push_error(ARGV[j]) end
+
+        """;
+
+    public const string RecordStandalone = Apply + """
+        return {1, added, updated, removed, refused}
+        """;
+
+    public const string RecordForJob = """
+        if redis.call('HGET', KEYS[5], 'leaseToken') ~= ARGV[1] then return {0} end
+        if (redis.call('HGET', KEYS[5], 'checkpoint') or '') ~= ARGV[2] then return {0} end
+        """ + "\n" + Apply + """
+        redis.call('HSET', KEYS[5], 'checkpoint', ARGV[3])
+        redis.call('HINCRBY', KEYS[5], 'added', added)
+        redis.call('HINCRBY', KEYS[5], 'updated', updated)
+        redis.call('HINCRBY', KEYS[5], 'removed', removed)
+        redis.call('HINCRBY', KEYS[5], 'unchanged', ARGV[4])
+        redis.call('HINCRBY', KEYS[5], 'failed', refused + tonumber(ARGV[5]))
+        if redis.call('HGET', KEYS[5], 'cancel') == '1' then return {2} end
+        return {1}
+        """;
+}

@@ -1,0 +1,239 @@
+using Hub.Core.Jobs;
+using Hub.Core.Tenants;
+using Hub.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Hub.Tests.Jobs;
+
+public class JobQueueTests
+{
+    private string _prefix = "";
+    private IHost _host = null!;
+    private RecordingListener _listener = null!;
+
+    private JobStore Store => _host.Services.GetRequiredService<JobStore>();
+
+    [SetUp]
+    public async Task StartStoreOnly()
+    {
+        _prefix = TestRedis.NewPrefix();
+        _listener = new RecordingListener();
+        _host = await JobsTestKit.StartAsync(_prefix,
+            new() { ["Hub:Jobs:WorkerEnabled"] = "false", ["Hub:Jobs:LeaseDuration"] = "00:00:01", ["Hub:Jobs:RenewInterval"] = "00:00:00.200", ["Hub:Jobs:MaxAttempts"] = "2" },
+            services => services.AddSingleton<IJobCompletionListener>(_listener));
+    }
+
+    [TearDown]
+    public async Task StopHost()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+    }
+
+    private Task<(Job Job, JobId? Superseded)> EnqueueAsync(TenantId tenant, string list) =>
+        Store.EnqueueAsync(new JobRequest(tenant, "test.kind", list), default);
+
+    [Test]
+    public async Task Enqueued_job_is_claimed_and_finished()
+    {
+        var tenant = TenantId.New();
+        var (queued, _) = await EnqueueAsync(tenant, "list-1");
+        Assert.That(await Store.QueueDepthAsync(default), Is.EqualTo(1));
+
+        var lease = await Store.ClaimAsync(default);
+        Assert.That(lease, Is.Not.Null);
+        var running = await Store.GetAsync(queued.Id, default);
+        await Store.AddCountsAsync(lease!, new JobCounts(Total: 3, Added: 2, Unchanged: 1), default);
+        var finished = await Store.FinishAsync(lease!, JobOutcome.Succeeded, default);
+        var recent = await Store.ListRecentAsync(tenant, 10, default);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(queued.State, Is.EqualTo(JobState.Queued));
+            Assert.That(lease!.JobId, Is.EqualTo(queued.Id));
+            Assert.That(running!.State, Is.EqualTo(JobState.Running));
+            Assert.That(running.Attempts, Is.EqualTo(1));
+            Assert.That(running.StartedAt, Is.Not.Null);
+            Assert.That(finished!.State, Is.EqualTo(JobState.Succeeded));
+            Assert.That(finished.Counts, Is.EqualTo(new JobCounts(3, 2, 0, 0, 1, 0)));
+            Assert.That(finished.FinishedAt, Is.GreaterThanOrEqualTo(finished.StartedAt!.Value));
+            Assert.That(finished.Duration, Is.Not.Null);
+            Assert.That(recent.Select(job => job.Id), Is.EqualTo(new[] { queued.Id }));
+            Assert.That(_listener.Finished.Select(job => job.Id), Is.EqualTo(new[] { queued.Id }));
+        });
+        Assert.That(await Store.ClaimAsync(default), Is.Null);
+        Assert.That(await Store.QueueDepthAsync(default), Is.Zero);
+    }
+
+    [Test]
+    public async Task Finishing_with_failed_members_is_partial_success()
+    {
+        await EnqueueAsync(TenantId.New(), "list-1");
+        var lease = (await Store.ClaimAsync(default))!;
+        await Store.AddCountsAsync(lease, new JobCounts(Total: 2, Added: 1, Failed: 1), default);
+        await Store.RecordMemberErrorsAsync(lease, [new MemberError("x@example.com", "Fake email.", false)], default);
+
+        var finished = await Store.FinishAsync(lease, JobOutcome.Succeeded, default);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(finished!.State, Is.EqualTo(JobState.PartiallySucceeded));
+            Assert.That(finished.Errors, Is.EqualTo(new[] { new MemberError("x@example.com", "Fake email.", false) }));
+            Assert.That(finished.ErrorTotal, Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public async Task One_job_runs_per_list_and_a_newer_request_supersedes_the_queued_one()
+    {
+        var tenant = TenantId.New();
+        var (first, _) = await EnqueueAsync(tenant, "list-1");
+        var lease = (await Store.ClaimAsync(default))!;
+        var (second, supersededBySecond) = await EnqueueAsync(tenant, "list-1");
+
+        Assert.That(await Store.ClaimAsync(default), Is.Null, "the list already has a running job");
+
+        var (third, supersededByThird) = await EnqueueAsync(tenant, "list-1");
+        var secondAfter = await Store.GetAsync(second.Id, default);
+        await Store.FinishAsync(lease, JobOutcome.Succeeded, default);
+        var next = await Store.ClaimAsync(default);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(lease.JobId, Is.EqualTo(first.Id));
+            Assert.That(supersededBySecond, Is.Null, "a running job is not superseded");
+            Assert.That(supersededByThird, Is.EqualTo(second.Id));
+            Assert.That(secondAfter!.State, Is.EqualTo(JobState.Cancelled));
+            Assert.That(secondAfter.SupersededBy, Is.EqualTo(third.Id));
+            Assert.That(next?.JobId, Is.EqualTo(third.Id));
+            Assert.That(_listener.Finished.Select(job => job.Id), Is.EquivalentTo(new[] { second.Id, first.Id }));
+        });
+    }
+
+    [Test]
+    public async Task Tenants_take_turns_so_many_queued_jobs_do_not_starve_another_tenant()
+    {
+        var busy = TenantId.New();
+        var quiet = TenantId.New();
+        for (var i = 0; i < 5; i++)
+        {
+            await EnqueueAsync(busy, $"list-{i}");
+        }
+
+        var (quietJob, _) = await EnqueueAsync(quiet, "list-q");
+
+        var first = await Store.ClaimAsync(default);
+        var second = await Store.ClaimAsync(default);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(first!.Tenant, Is.EqualTo(busy));
+            Assert.That(second!.Tenant, Is.EqualTo(quiet));
+            Assert.That(second.JobId, Is.EqualTo(quietJob.Id));
+        });
+    }
+
+    [Test]
+    public async Task Cancelling_a_queued_job_takes_effect_at_once()
+    {
+        var tenant = TenantId.New();
+        var (job, _) = await EnqueueAsync(tenant, "list-1");
+
+        var result = await Store.CancelAsync(tenant, job.Id, default);
+        var read = await Store.GetAsync(tenant, job.Id, default);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(result, Is.EqualTo(CancelResult.Cancelled));
+            Assert.That(read!.State, Is.EqualTo(JobState.Cancelled));
+            Assert.That(await Store.ClaimAsync(default), Is.Null);
+            Assert.That(await Store.QueueDepthAsync(default), Is.Zero);
+            Assert.That(await Store.CancelAsync(TenantId.New(), job.Id, default), Is.EqualTo(CancelResult.NotFound), "another tenant's job");
+            Assert.That(await Store.CancelAsync(tenant, job.Id, default), Is.EqualTo(CancelResult.AlreadyFinished));
+        });
+    }
+
+    [Test]
+    public async Task A_lease_taken_over_refuses_the_old_workers_writes()
+    {
+        var (job, _) = await EnqueueAsync(TenantId.New(), "list-1");
+        var crashed = (await Store.ClaimAsync(default))!;
+        await Store.SaveCheckpointAsync(crashed, "step-1", default);
+        await Task.Delay(1100);
+
+        var takenOver = await Store.ClaimAsync(default);
+        var staleWrite = await Store.SaveCheckpointAsync(crashed, "stale", default);
+        var staleFinish = await Store.FinishAsync(crashed, JobOutcome.Succeeded, default);
+        var read = await Store.GetAsync(job.Id, default);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(takenOver!.JobId, Is.EqualTo(job.Id));
+            Assert.That(takenOver.Token, Is.Not.EqualTo(crashed.Token));
+            Assert.That(staleWrite, Is.EqualTo(LeaseStatus.Lost));
+            Assert.That(staleFinish, Is.Null);
+            Assert.That(read!.State, Is.EqualTo(JobState.Running));
+            Assert.That(read.Checkpoint, Is.EqualTo("step-1"));
+            Assert.That(read.Attempts, Is.EqualTo(2));
+        });
+    }
+
+    [Test]
+    public async Task A_job_that_keeps_losing_its_lease_fails_after_max_attempts()
+    {
+        var (job, _) = await EnqueueAsync(TenantId.New(), "list-1");
+        Assert.That(await Store.ClaimAsync(default), Is.Not.Null);
+        await Task.Delay(1100);
+        Assert.That(await Store.ClaimAsync(default), Is.Not.Null, "second attempt");
+        await Task.Delay(1100);
+
+        Assert.That(await Store.ClaimAsync(default), Is.Null);
+        var read = await Store.GetAsync(job.Id, default);
+        Assert.Multiple(() =>
+        {
+            Assert.That(read!.State, Is.EqualTo(JobState.Failed));
+            Assert.That(read.Attempts, Is.EqualTo(2));
+            Assert.That(read.FailureReason, Does.Contain("lease"));
+            Assert.That(_listener.Finished.Select(finished => finished.Id), Is.EqualTo(new[] { job.Id }));
+        });
+    }
+
+    [Test]
+    public async Task A_released_job_is_taken_over_at_once_without_using_an_attempt()
+    {
+        var (job, _) = await EnqueueAsync(TenantId.New(), "list-1");
+        var first = (await Store.ClaimAsync(default))!;
+        Assert.That(await Store.ReleaseAsync(first, default), Is.True);
+        var second = (await Store.ClaimAsync(default))!;
+        await Store.ReleaseAsync(second, default);
+        var third = await Store.ClaimAsync(default);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(third?.JobId, Is.EqualTo(job.Id), "max attempts is 2, but releases do not count as lost leases");
+            Assert.That((await Store.GetAsync(job.Id, default))!.Attempts, Is.EqualTo(3));
+        });
+    }
+
+    [Test]
+    public async Task Deleting_a_tenant_removes_its_jobs_and_queue()
+    {
+        var tenant = TenantId.New();
+        var other = TenantId.New();
+        await EnqueueAsync(tenant, "list-1");
+        await EnqueueAsync(tenant, "list-2");
+        var (kept, _) = await EnqueueAsync(other, "list-1");
+
+        await Store.DeleteTenantDataAsync(tenant, default);
+
+        var redis = await TestRedis.ConnectAsync();
+        var remaining = await TestRedis.KeysAsync(redis, _prefix);
+        Assert.Multiple(async () =>
+        {
+            Assert.That(remaining.Select(key => key.ToString()), Has.None.Contains(tenant.ToString()));
+            Assert.That(await Store.QueueDepthAsync(default), Is.EqualTo(1));
+            Assert.That((await Store.ClaimAsync(default))?.JobId, Is.EqualTo(kept.Id));
+        });
+    }
+}

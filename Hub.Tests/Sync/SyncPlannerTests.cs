@@ -1,0 +1,119 @@
+using Hub.Core.Jobs;
+using Hub.Core.Sync;
+using Hub.Core.Tenants;
+using Hub.Tests.Infrastructure;
+using Hub.Tests.Jobs;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Hub.Tests.Sync;
+
+public class SyncPlannerTests
+{
+    private const string List = "list-1";
+    private IHost _host = null!;
+    private readonly TenantId _tenant = TenantId.New();
+
+    private SyncLedger Ledger => _host.Services.GetRequiredService<SyncLedger>();
+    private SyncPlanner Planner => _host.Services.GetRequiredService<SyncPlanner>();
+    private JobStore Jobs => _host.Services.GetRequiredService<JobStore>();
+
+    [SetUp]
+    public async Task Start() =>
+        _host = await JobsTestKit.StartAsync(TestRedis.NewPrefix(), new() { ["Hub:Jobs:WorkerEnabled"] = "false" }, start: false);
+
+    [TearDown]
+    public void Stop() => _host.Dispose();
+
+    private static DesiredMember Member(string email, string name = "x") =>
+        new() { Email = email, MergeFields = new(StringComparer.Ordinal) { ["FNAME"] = System.Text.Json.JsonDocument.Parse($"\"{name}\"").RootElement } };
+
+    private static AppliedMember Applied(DesiredMember member, bool createdByHub = true) => new(member.SubscriberHash, member.Fingerprint(), createdByHub);
+
+    private async Task<StagedDesiredSet> StageAsync(params DesiredMember[] members)
+    {
+        var body = string.Join("\n", members.Select(member => member.ToJson()));
+        var result = await _host.Services.GetRequiredService<DesiredSetReader>().StageAsync(_tenant, new MemoryStream(System.Text.Encoding.UTF8.GetBytes(body)), DesiredSetFormat.Ndjson, default);
+        return result.Staged!;
+    }
+
+    [Test]
+    public async Task Plan_adds_new_updates_changed_skips_unchanged_and_removes_only_what_hub_added()
+    {
+        await Ledger.RecordAsync(_tenant, List, new SyncBatchResult
+        {
+            Applied = [Applied(Member("same@example.com")), Applied(Member("changed@example.com", "old")), Applied(Member("gone@example.com")), Applied(Member("foreign@example.com"), createdByHub: false)],
+            Refused =
+            [
+                new RefusedMember(Member("refused-same@example.com").SubscriberHash, Member("refused-same@example.com").Fingerprint(), new MemberError("refused-same@example.com", "compliance", false)),
+                new RefusedMember(Member("refused-changed@example.com").SubscriberHash, Member("refused-changed@example.com", "old").Fingerprint(), new MemberError("refused-changed@example.com", "compliance", false)),
+            ],
+        }, default);
+        var staged = await StageAsync(
+            Member("SAME@example.com"), Member("changed@example.com", "new"), Member("refused-same@example.com"),
+            Member("refused-changed@example.com"), Member("new@example.com"));
+
+        var chunks = new List<SyncPlanChunk>();
+        await foreach (var chunk in Planner.PlanAsync(staged.Id, _tenant, List, null, 100, default))
+        {
+            chunks.Add(chunk);
+        }
+
+        var upserts = chunks.SelectMany(chunk => chunk.Upserts).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(upserts.Select(upsert => (upsert.Member.Email, upsert.IsNew)),
+                Is.EquivalentTo(new[] { ("changed@example.com", false), ("refused-changed@example.com", true), ("new@example.com", true) }));
+            Assert.That(chunks.Sum(chunk => chunk.Unchanged), Is.EqualTo(1), "the email's case is not a change");
+            Assert.That(chunks.SelectMany(chunk => chunk.RefusedUnchanged).Select(member => member.Email), Is.EqualTo(new[] { "refused-same@example.com" }));
+            Assert.That(chunks.SelectMany(chunk => chunk.Removals).Distinct(), Is.EqualTo(new[] { Member("gone@example.com").SubscriberHash }), "foreign@ was not added by Hub (unrecorded removals show up again in the verification pass)");
+            Assert.That(chunks[^1].IsLast, Is.True);
+        });
+    }
+
+    [Test]
+    public async Task Recording_the_same_batch_twice_changes_nothing()
+    {
+        var batch = new SyncBatchResult
+        {
+            Applied = [Applied(Member("a@example.com")), Applied(Member("b@example.com", "new"))],
+            Refused = [new RefusedMember(Member("c@example.com").SubscriberHash, Member("c@example.com").Fingerprint(), new MemberError("c@example.com", "fake", false))],
+            Removed = [Member("d@example.com").SubscriberHash],
+        };
+        await Ledger.RecordAsync(_tenant, List, new SyncBatchResult { Applied = [Applied(Member("b@example.com", "old")), Applied(Member("d@example.com"))] }, default);
+
+        var first = await Ledger.RecordAsync(_tenant, List, batch, default);
+        var again = await Ledger.RecordAsync(_tenant, List, batch, default);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(first, Is.EqualTo(new SyncLedgerDelta(1, 1, 1, 1)));
+            Assert.That(again, Is.EqualTo(new SyncLedgerDelta(0, 0, 0, 0)));
+            Assert.That(await Ledger.GetFingerprintAsync(_tenant, List, Member("b@example.com").SubscriberHash, default), Is.EqualTo(Member("b@example.com", "new").Fingerprint()));
+            Assert.That(await Ledger.IsHubAddedAsync(_tenant, List, Member("d@example.com").SubscriberHash, default), Is.False);
+            Assert.That(await Ledger.GetRefusedFingerprintAsync(_tenant, List, Member("c@example.com").SubscriberHash, default), Is.EqualTo(Member("c@example.com").Fingerprint()));
+        });
+    }
+
+    [Test]
+    public async Task A_batch_repeated_from_a_stale_checkpoint_is_refused_and_counts_once()
+    {
+        var (job, _) = await Jobs.EnqueueAsync(new JobRequest(_tenant, "sync", List), default);
+        var lease = (await Jobs.ClaimAsync(default))!;
+        var batch = new SyncBatchResult { Applied = [Applied(Member("a@example.com"))], Unchanged = 2 };
+        using var stop = new CancellationTokenSource();
+        var context = new JobContext(job, lease, Jobs, stop);
+
+        await Ledger.RecordBatchAsync(context, batch, "u:17", default);
+        var repeat = new JobContext(job, lease, Jobs, new CancellationTokenSource());
+        Assert.ThrowsAsync<OperationCanceledException>(() => Ledger.RecordBatchAsync(repeat, batch, "u:17", default));
+
+        var read = await Jobs.GetAsync(job.Id, default);
+        Assert.Multiple(() =>
+        {
+            Assert.That(context.Checkpoint, Is.EqualTo("u:17"));
+            Assert.That(read!.Checkpoint, Is.EqualTo("u:17"));
+            Assert.That(read.Counts, Is.EqualTo(new JobCounts(Added: 1, Unchanged: 2)));
+        });
+    }
+}
