@@ -6,7 +6,9 @@ using Microsoft.Extensions.Hosting;
 
 namespace Hub.Tests.Jobs;
 
-public class JobQueueTests
+[TestFixture(TestBackend.Redis)]
+[TestFixture(TestBackend.Garnet)]
+public class JobQueueTests(string backend) : BackendFixture(backend)
 {
     private string _prefix = "";
     private IHost _host = null!;
@@ -19,7 +21,7 @@ public class JobQueueTests
     {
         _prefix = TestRedis.NewPrefix();
         _listener = new RecordingListener();
-        _host = await JobsTestKit.StartAsync(_prefix,
+        _host = await JobsTestKit.StartAsync(Backend.Connection, _prefix,
             new() { ["Hub:Jobs:WorkerEnabled"] = "false", ["Hub:Jobs:LeaseDuration"] = "00:00:01", ["Hub:Jobs:RenewInterval"] = "00:00:00.200", ["Hub:Jobs:MaxAttempts"] = "2" },
             services => services.AddSingleton<IJobCompletionListener>(_listener));
     }
@@ -227,7 +229,7 @@ public class JobQueueTests
 
         await Store.DeleteTenantDataAsync(tenant, default);
 
-        var redis = await TestRedis.ConnectAsync();
+        var redis = Backend.Connection;
         var remaining = await TestRedis.KeysAsync(redis, _prefix);
         Assert.Multiple(async () =>
         {

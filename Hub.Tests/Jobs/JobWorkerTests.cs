@@ -8,7 +8,9 @@ using Microsoft.Extensions.Hosting;
 namespace Hub.Tests.Jobs;
 
 /// <summary>The worker end to end: a sync job applied to a fake audience by the test handler, across replicas.</summary>
-public class JobWorkerTests
+[TestFixture(TestBackend.Redis)]
+[TestFixture(TestBackend.Garnet)]
+public class JobWorkerTests(string backend) : BackendFixture(backend)
 {
     private const string List = "list-1";
     private const int Members = 2000;
@@ -38,7 +40,7 @@ public class JobWorkerTests
 
     private async Task<IHost> ReplicaAsync(bool worker = true, Func<int, CancellationToken, Task>? afterChunk = null)
     {
-        var host = await JobsTestKit.StartAsync(_prefix,
+        var host = await JobsTestKit.StartAsync(Backend.Connection, _prefix,
             new() { ["Hub:Jobs:WorkerEnabled"] = worker ? "true" : "false", ["Hub:Jobs:LeaseDuration"] = "00:00:01", ["Hub:Jobs:RenewInterval"] = "00:00:00.200" },
             services => services.AddSingleton(_audience).AddSingleton<IJobHandler>(sp =>
                 new FakeSyncHandler(sp.GetRequiredService<SyncPlanner>(), sp.GetRequiredService<SyncLedger>(), _audience) { AfterChunk = afterChunk ?? ((_, _) => Task.CompletedTask) }));

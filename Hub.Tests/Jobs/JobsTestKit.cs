@@ -8,15 +8,15 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
 
 namespace Hub.Tests.Jobs;
 
-/// <summary>A generic host with only storage and jobs, on the test Redis under one key prefix; several share a prefix to act as replicas.</summary>
+/// <summary>A generic host with only storage and jobs, on a store connection under one key prefix; several share a prefix to act as replicas.</summary>
 public static class JobsTestKit
 {
-    public static async Task<IHost> StartAsync(string prefix, Dictionary<string, string?>? jobSettings = null, Action<IServiceCollection>? configure = null, bool start = true)
+    public static async Task<IHost> StartAsync(IConnectionMultiplexer redis, string prefix, Dictionary<string, string?>? jobSettings = null, Action<IServiceCollection>? configure = null, bool start = true)
     {
-        var redis = await TestRedis.ConnectAsync();
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>

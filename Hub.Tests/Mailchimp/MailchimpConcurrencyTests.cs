@@ -44,51 +44,17 @@ public class MailchimpConcurrencyTests
 }
 
 /// <summary>The lease semaphore itself, on Redis 7 and on Garnet.</summary>
-[TestFixture("redis")]
-[TestFixture("garnet")]
-public class MailchimpConcurrencyLimiterTests(string backend)
+[TestFixture(TestBackend.Redis)]
+[TestFixture(TestBackend.Garnet)]
+public class MailchimpConcurrencyLimiterTests(string backend) : BackendFixture(backend)
 {
-    private EmbeddedGarnetServer? _garnet;
-    private string _garnetDirectory = "";
-    private IConnectionMultiplexer _redis = null!;
-
-    [OneTimeSetUp]
-    public async Task StartBackend()
-    {
-        if (backend == "redis")
-        {
-            _redis = await TestRedis.ConnectAsync();
-            return;
-        }
-
-        _garnetDirectory = Path.Combine(Path.GetTempPath(), "hub-garnet-" + Guid.NewGuid().ToString("N"));
-        _garnet = EmbeddedGarnetServer.Start(_garnetDirectory, 0, NullLoggerFactory.Instance);
-        _redis = await ConnectionMultiplexer.ConnectAsync(_garnet.ConnectionString);
-    }
-
-    [OneTimeTearDown]
-    public async Task StopBackend()
-    {
-        if (_garnet is not null)
-        {
-            await _redis.DisposeAsync();
-            _garnet.Dispose();
-            try
-            {
-                Directory.Delete(_garnetDirectory, recursive: true);
-            }
-            catch (IOException)
-            {
-                // Garnet may still hold a file for a moment; the temp folder is cleaned eventually.
-            }
-        }
-    }
+    private IConnectionMultiplexer Redis => Backend.Connection;
 
     private (MailchimpConcurrencyLimiter Limiter, RedisKeys Keys) Limiter(int cap, TimeSpan lease, TimeProvider? time = null)
     {
         var keys = new RedisKeys(Options.Create(new StorageOptions { KeyPrefix = TestRedis.NewPrefix() }));
         var options = Options.Create(new MailchimpOptions { MaxConcurrentCallsPerAccount = cap, ConcurrencyLeaseDuration = lease });
-        return (new MailchimpConcurrencyLimiter(_redis, keys, options, time ?? TimeProvider.System, NullLogger<MailchimpConcurrencyLimiter>.Instance), keys);
+        return (new MailchimpConcurrencyLimiter(Redis, keys, options, time ?? TimeProvider.System, NullLogger<MailchimpConcurrencyLimiter>.Instance), keys);
     }
 
     [Test]
@@ -104,7 +70,40 @@ public class MailchimpConcurrencyLimiterTests(string backend)
         Assert.That(await limiter.TryAcquireAsync(key, "live"), Is.False, "the lease still runs");
         clock.Now += TimeSpan.FromSeconds(2);
         Assert.That(await limiter.TryAcquireAsync(key, "live"), Is.True, "the dead holder's lease ran out");
-        Assert.That((await _redis.GetDatabase().SortedSetRangeByRankAsync(key)).Select(v => v.ToString()), Is.EqualTo(new[] { "live" }));
+        Assert.That((await Redis.GetDatabase().SortedSetRangeByRankAsync(key)).Select(v => v.ToString()), Is.EqualTo(new[] { "live" }));
+    }
+
+    [Test]
+    public async Task Parallel_acquisitions_from_many_replicas_never_exceed_the_cap()
+    {
+        var keys = new RedisKeys(Options.Create(new StorageOptions { KeyPrefix = TestRedis.NewPrefix() }));
+        var options = Options.Create(new MailchimpOptions { MaxConcurrentCallsPerAccount = 3, ConcurrencyLeaseDuration = TimeSpan.FromSeconds(30) });
+        var key = keys.MailchimpConcurrency("us1:race");
+        var replicas = new List<IConnectionMultiplexer>();
+        try
+        {
+            for (var i = 0; i < 8; i++)
+            {
+                replicas.Add(await Backend.ConnectAsync());
+            }
+
+            var limiters = replicas.Select(connection => new MailchimpConcurrencyLimiter(connection, keys, options, TimeProvider.System, NullLogger<MailchimpConcurrencyLimiter>.Instance)).ToList();
+            var attempts = Enumerable.Range(0, 400).Select(i => Task.Run(() => limiters[i % limiters.Count].TryAcquireAsync(key, $"holder-{i}")));
+            var taken = (await Task.WhenAll(attempts)).Count(granted => granted);
+
+            Assert.Multiple(async () =>
+            {
+                Assert.That(taken, Is.EqualTo(3));
+                Assert.That(await Redis.GetDatabase().SortedSetLengthAsync(key), Is.EqualTo(3));
+            });
+        }
+        finally
+        {
+            foreach (var connection in replicas)
+            {
+                await connection.DisposeAsync();
+            }
+        }
     }
 
     [Test]

@@ -13,53 +13,27 @@ namespace Hub.Tests.Storage;
 /// The same store behaviour against a real redis-server and against the embedded Garnet server,
 /// so Hub only relies on commands both support.
 /// </summary>
-[TestFixture("redis")]
-[TestFixture("garnet")]
-public class StoreContractTests(string backend)
+[TestFixture(TestBackend.Redis)]
+[TestFixture(TestBackend.Garnet)]
+public class StoreContractTests(string backend) : BackendFixture(backend)
 {
     private readonly Dictionary<string, string> _keys = new() { ["k1"] = HubHostSettings.NewKey(), ["k2"] = HubHostSettings.NewKey() };
-    private EmbeddedGarnetServer? _garnet;
-    private string _garnetDirectory = "";
-    private IConnectionMultiplexer _redis = null!;
     private string _prefix = "";
 
-    [OneTimeSetUp]
-    public async Task StartBackend()
-    {
-        if (backend == "redis")
-        {
-            _redis = await TestRedis.ConnectAsync();
-            return;
-        }
-
-        _garnetDirectory = Path.Combine(Path.GetTempPath(), "hub-garnet-" + Guid.NewGuid().ToString("N"));
-        _garnet = EmbeddedGarnetServer.Start(_garnetDirectory, 0, NullLoggerFactory.Instance);
-        _redis = await ConnectionMultiplexer.ConnectAsync(_garnet.ConnectionString + ",allowAdmin=true");
-    }
-
-    [OneTimeTearDown]
-    public async Task StopBackend()
-    {
-        if (_garnet is not null)
-        {
-            await _redis.DisposeAsync();
-            _garnet.Dispose();
-            TryDelete(_garnetDirectory);
-        }
-    }
+    private IConnectionMultiplexer Redis => Backend.Connection;
 
     [SetUp]
     public void NewPrefix() => _prefix = TestRedis.NewPrefix();
 
     private TenantStore Tenants(string activeKey = "k1", IConnectionMultiplexer? redis = null)
     {
-        redis ??= _redis;
+        redis ??= Redis;
         var keys = new RedisKeys(Options.Create(new StorageOptions { KeyPrefix = _prefix }));
         return new TenantStore(redis, keys, Secrets(activeKey, redis), TimeProvider.System, []);
     }
 
     private TenantSecrets Secrets(string activeKey = "k1", IConnectionMultiplexer? redis = null) =>
-        new(redis ?? _redis, new RedisKeys(Options.Create(new StorageOptions { KeyPrefix = _prefix })),
+        new(redis ?? Redis, new RedisKeys(Options.Create(new StorageOptions { KeyPrefix = _prefix })),
             new SecretProtector(Options.Create(new EncryptionOptions { ActiveKeyId = activeKey, Keys = _keys })));
 
     [Test]
@@ -131,7 +105,7 @@ public class StoreContractTests(string backend)
         var issued = await store.IssueKeyAsync(tenant.Id, null, default);
         var secretPart = issued!.Key.Reveal().Split('_', 3)[2];
 
-        var dump = await TestRedis.DumpAsync(_redis, _prefix);
+        var dump = await TestRedis.DumpAsync(Redis, _prefix);
         Assert.Multiple(() =>
         {
             Assert.That(System.Buffers.Text.Base64Url.DecodeFromChars(secretPart), Has.Length.GreaterThanOrEqualTo(32));
@@ -150,7 +124,7 @@ public class StoreContractTests(string backend)
 
         Assert.That(await store.DeleteAsync(doomed.Id, default), Is.True);
 
-        var remaining = (await TestRedis.KeysAsync(_redis, _prefix)).Select(k => k.ToString()).ToList();
+        var remaining = (await TestRedis.KeysAsync(Redis, _prefix)).Select(k => k.ToString()).ToList();
         Assert.Multiple(async () =>
         {
             Assert.That(remaining, Has.None.Contains(doomed.Id.ToString()));
@@ -169,7 +143,7 @@ public class StoreContractTests(string backend)
         var report = await Secrets("k2").ReEncryptAllAsync(default);
         var again = await Secrets("k2").ReEncryptAllAsync(default);
 
-        var onlyK2 = new TenantSecrets(_redis, new RedisKeys(Options.Create(new StorageOptions { KeyPrefix = _prefix })),
+        var onlyK2 = new TenantSecrets(Redis, new RedisKeys(Options.Create(new StorageOptions { KeyPrefix = _prefix })),
             new SecretProtector(Options.Create(new EncryptionOptions { ActiveKeyId = "k2", Keys = new() { ["k2"] = _keys["k2"] } })));
         Assert.Multiple(async () =>
         {
@@ -184,7 +158,7 @@ public class StoreContractTests(string backend)
     [Test]
     public async Task Embedded_store_keeps_data_across_a_restart()
     {
-        if (backend != "garnet")
+        if (!Backend.IsGarnet)
         {
             Assert.Pass("Persistence of a real Redis is its operator's concern.");
         }
@@ -204,17 +178,6 @@ public class StoreContractTests(string backend)
             Assert.That((await Tenants(redis: connection).GetAsync(id, default))?.Name, Is.EqualTo("Durable"));
         }
 
-        TryDelete(directory);
-    }
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        TestBackend.TryDeleteDirectory(directory);
     }
 }

@@ -9,7 +9,9 @@ using Microsoft.Extensions.Hosting;
 
 namespace Hub.Tests.Sync;
 
-public class DesiredSetReaderTests
+[TestFixture(TestBackend.Redis)]
+[TestFixture(TestBackend.Garnet)]
+public class DesiredSetReaderTests(string backend) : BackendFixture(backend)
 {
     private string _prefix = "";
     private IHost _host = null!;
@@ -21,7 +23,7 @@ public class DesiredSetReaderTests
     public async Task Start()
     {
         _prefix = TestRedis.NewPrefix();
-        _host = await JobsTestKit.StartAsync(_prefix, new() { ["Hub:Jobs:WorkerEnabled"] = "false" }, start: false);
+        _host = await JobsTestKit.StartAsync(Backend.Connection, _prefix, new() { ["Hub:Jobs:WorkerEnabled"] = "false" }, start: false);
     }
 
     [TearDown]
@@ -29,14 +31,14 @@ public class DesiredSetReaderTests
 
     private static MemoryStream Body(string text) => new(System.Text.Encoding.UTF8.GetBytes(text));
 
-    private async Task<long> StagedCountAsync(JobId id) => await (await TestRedis.ConnectAsync()).GetDatabase().HashLengthAsync(Keys.JobDesiredSet(id));
+    private async Task<long> StagedCountAsync(JobId id) => await Backend.Connection.GetDatabase().HashLengthAsync(Keys.JobDesiredSet(id));
 
     [TestCase(true)]
     [TestCase(false)]
     public async Task Hundred_thousand_rows_are_streamed_into_redis_while_the_body_is_still_being_read(bool ndjson)
     {
         const int rows = 100_000;
-        var redis = await TestRedis.ConnectAsync();
+        var redis = Backend.Connection;
         long stagedWhenHalfProduced = -1;
         var body = new GeneratedBodyStream(rows, ndjson, onRow: row =>
         {
@@ -79,7 +81,7 @@ public class DesiredSetReaderTests
         var result = await Reader.StageAsync(TenantId.New(), body, DesiredSetFormat.JsonArray, default);
 
         var staged = result.Staged!;
-        var db = (await TestRedis.ConnectAsync()).GetDatabase();
+        var db = Backend.Connection.GetDatabase();
         var ann = DesiredMember.FromJson((await db.HashGetAsync(Keys.JobDesiredSet(staged.Id), DesiredMember.SubscriberHashOf("ann@example.com"))).ToString());
         Assert.Multiple(async () =>
         {
@@ -114,7 +116,7 @@ public class DesiredSetReaderTests
             Assert.That(result.Error!.Line, Is.EqualTo(line));
             Assert.That(result.Error.Position, Is.GreaterThan(0));
             Assert.That(result.Error.Message, Does.Contain($"line {line}"));
-            Assert.That(await TestRedis.KeysAsync(await TestRedis.ConnectAsync(), _prefix), Is.Empty);
+            Assert.That(await TestRedis.KeysAsync(Backend.Connection, _prefix), Is.Empty);
         });
     }
 
@@ -128,7 +130,7 @@ public class DesiredSetReaderTests
         Assert.Multiple(async () =>
         {
             Assert.That(result.Error, Is.Not.Null);
-            Assert.That(await TestRedis.KeysAsync(await TestRedis.ConnectAsync(), _prefix), Is.Empty);
+            Assert.That(await TestRedis.KeysAsync(Backend.Connection, _prefix), Is.Empty);
         });
     }
 

@@ -8,7 +8,9 @@ using Microsoft.Extensions.Hosting;
 
 namespace Hub.Tests.Sync;
 
-public class SyncPlannerTests
+[TestFixture(TestBackend.Redis)]
+[TestFixture(TestBackend.Garnet)]
+public class SyncPlannerTests(string backend) : BackendFixture(backend)
 {
     private const string List = "list-1";
     private IHost _host = null!;
@@ -20,7 +22,7 @@ public class SyncPlannerTests
 
     [SetUp]
     public async Task Start() =>
-        _host = await JobsTestKit.StartAsync(TestRedis.NewPrefix(), new() { ["Hub:Jobs:WorkerEnabled"] = "false" }, start: false);
+        _host = await JobsTestKit.StartAsync(Backend.Connection, TestRedis.NewPrefix(), new() { ["Hub:Jobs:WorkerEnabled"] = "false" }, start: false);
 
     [TearDown]
     public void Stop() => _host.Dispose();
