@@ -45,6 +45,9 @@ public sealed partial class EmbeddedGarnetServer : IDisposable
             "--aof",
             "--recover",
             "--lua", "true",
+            // Without it Garnet runs a script's commands one by one, interleaved with other clients'
+            // commands; Hub's scripts rely on Redis's guarantee that a script runs alone.
+            "--lua-transaction-mode", "true",
         ];
         var server = new GarnetServer(args, new PrefixedLoggerFactory(loggerFactory, "Garnet."));
         server.Start();

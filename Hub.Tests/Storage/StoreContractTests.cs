@@ -156,6 +156,40 @@ public class StoreContractTests(string backend) : BackendFixture(backend)
     }
 
     [Test]
+    public async Task A_script_runs_alone_even_while_other_clients_run_scripts()
+    {
+        // Every Hub state change is one Lua script that reads, decides and writes (job queue, leases, ledger,
+        // concurrency slots); that is only safe when no other client's command runs in between, as on Redis.
+        const string readModifyWrite = """
+            local value = tonumber(redis.call('GET', KEYS[1]) or '0')
+            local spin = 0
+            for i = 1, 100000 do spin = spin + i end
+            redis.call('SET', KEYS[1], value + 1)
+            return value
+            """;
+        RedisKey key = _prefix + "counter";
+        var replicas = new List<IConnectionMultiplexer>();
+        try
+        {
+            for (var i = 0; i < 8; i++)
+            {
+                replicas.Add(await Backend.ConnectAsync());
+            }
+
+            await Task.WhenAll(Enumerable.Range(0, 400).Select(i => Task.Run(() => replicas[i % replicas.Count].GetDatabase().ScriptEvaluateAsync(readModifyWrite, [key]))));
+        }
+        finally
+        {
+            foreach (var connection in replicas)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+
+        Assert.That((long)await Redis.GetDatabase().StringGetAsync(key), Is.EqualTo(400));
+    }
+
+    [Test]
     public async Task Embedded_store_keeps_data_across_a_restart()
     {
         if (!Backend.IsGarnet)
