@@ -3,7 +3,13 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Hub.Core.Jobs;
+using Hub.Core.Storage;
+using Hub.Core.Tenants;
 using Hub.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace Hub.Tests.Admin;
 
@@ -358,6 +364,34 @@ public class HostingTests
         using var client = hub.Client();
         Assert.That((await client.GetAsync("/health/ready")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(hub.Logs.All, Does.Contain("EMBEDDED Garnet store"));
+    }
+
+    [Test]
+    public async Task Embedded_store_serves_tenants_keys_and_jobs_in_development()
+    {
+        await using var hub = await HubHost.StartAsync(new HubHostSettings { UseEmbeddedStore = true, Environment = "Development" });
+        var tenant = await hub.CreateTenantAsync("Embedded");
+        using var client = hub.Client(tenant.ApiKey);
+        var own = await client.GetAsync("/api/v1/tenant");
+        Assert.That(own.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        // The API does not host jobs yet; the store runs on the host's embedded connection.
+        var jobs = new JobStore(hub.Redis, hub.Services.GetRequiredService<RedisKeys>(), Options.Create(new JobsOptions()), TimeProvider.System, [], NullLogger<JobStore>.Instance);
+        var tenantId = TenantId.Parse(tenant.Id);
+        var (queued, _) = await jobs.EnqueueAsync(new JobRequest(tenantId, "test.kind", "list-1"), default);
+        var lease = await jobs.ClaimAsync(default);
+        Assert.That(lease?.JobId, Is.EqualTo(queued.Id));
+        await jobs.AddCountsAsync(lease!, new JobCounts(Total: 1, Added: 1), default);
+        var finished = await jobs.FinishAsync(lease!, JobOutcome.Succeeded, default);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That((await own.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString(), Is.EqualTo(tenant.Id));
+            Assert.That(finished?.State, Is.EqualTo(JobState.Succeeded));
+            Assert.That(finished?.Counts, Is.EqualTo(new JobCounts(Total: 1, Added: 1)));
+            Assert.That(await jobs.QueueDepthAsync(default), Is.Zero);
+            Assert.That(hub.Logs.All, Does.Contain("EMBEDDED Garnet store"));
+        });
     }
 
     [TestCase("Hub:Encryption:Keys", "Hub:Encryption:Keys is empty")]

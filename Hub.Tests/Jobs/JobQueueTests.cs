@@ -1,8 +1,11 @@
 using Hub.Core.Jobs;
+using Hub.Core.Storage;
 using Hub.Core.Tenants;
 using Hub.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
 
 namespace Hub.Tests.Jobs;
 
@@ -219,6 +222,67 @@ public class JobQueueTests(string backend) : BackendFixture(backend)
     }
 
     [Test]
+    public async Task Replicas_claiming_at_once_get_each_job_exactly_once()
+    {
+        var tenants = Enumerable.Range(0, 4).Select(_ => TenantId.New()).ToList();
+        var jobs = new List<JobId>();
+        for (var i = 0; i < 40; i++)
+        {
+            jobs.Add((await EnqueueAsync(tenants[i % tenants.Count], $"list-{i}")).Job.Id);
+        }
+
+        var connections = new List<IConnectionMultiplexer>();
+        var replicas = new List<IHost>();
+        try
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                connections.Add(await Backend.ConnectAsync());
+                replicas.Add(await JobsTestKit.StartAsync(connections[i], _prefix, new() { ["Hub:Jobs:WorkerEnabled"] = "false", ["Hub:Jobs:LeaseDuration"] = "00:01:00" }, start: false));
+            }
+
+            var claimed = await Task.WhenAll(replicas.SelectMany(replica => Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
+            {
+                var store = replica.Services.GetRequiredService<JobStore>();
+                var leases = new List<JobLease>();
+                for (var empty = 0; empty < 5;)
+                {
+                    if (await store.ClaimAsync(default) is { } lease)
+                    {
+                        leases.Add(lease);
+                    }
+                    else
+                    {
+                        empty++;
+                    }
+                }
+
+                return leases;
+            }))));
+
+            var ids = claimed.SelectMany(leases => leases).Select(lease => lease.JobId).ToList();
+            Assert.Multiple(async () =>
+            {
+                Assert.That(ids, Is.EquivalentTo(jobs), "every job claimed, none twice");
+                Assert.That(await Store.QueueDepthAsync(default), Is.Zero);
+                Assert.That(await Store.ClaimAsync(default), Is.Null);
+            });
+        }
+        finally
+        {
+            foreach (var replica in replicas)
+            {
+                replica.Dispose();
+            }
+
+            foreach (var connection in connections)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    [Test]
     public async Task Deleting_a_tenant_removes_its_jobs_and_queue()
     {
         var tenant = TenantId.New();
@@ -237,5 +301,70 @@ public class JobQueueTests(string backend) : BackendFixture(backend)
             Assert.That(await Store.QueueDepthAsync(default), Is.EqualTo(1));
             Assert.That((await Store.ClaimAsync(default))?.JobId, Is.EqualTo(kept.Id));
         });
+    }
+
+    [Test]
+    public async Task Embedded_store_keeps_jobs_queue_and_leases_across_a_restart()
+    {
+        if (!Backend.IsGarnet)
+        {
+            Assert.Pass("Persistence of a real Redis is its operator's concern.");
+        }
+
+        // Every state change is a Lua script; the embedded store must replay their writes from its append-only file.
+        var directory = Path.Combine(Path.GetTempPath(), "hub-garnet-restart-" + Guid.NewGuid().ToString("N"));
+        var settings = new Dictionary<string, string?> { ["Hub:Jobs:WorkerEnabled"] = "false", ["Hub:Jobs:LeaseDuration"] = "00:01:00" };
+        var tenant = TenantId.New();
+        Job finished, superseded, queued;
+        JobLease running;
+        using (var server = EmbeddedGarnetServer.Start(directory, 0, NullLoggerFactory.Instance))
+        await using (var connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString))
+        using (var host = await JobsTestKit.StartAsync(connection, _prefix, settings, start: false))
+        {
+            var store = host.Services.GetRequiredService<JobStore>();
+            (finished, _) = await store.EnqueueAsync(new JobRequest(tenant, "test.kind", "list-1"), default);
+            var lease = (await store.ClaimAsync(default))!;
+            await store.AddCountsAsync(lease, new JobCounts(Total: 2, Added: 1, Failed: 1), default);
+            await store.RecordMemberErrorsAsync(lease, [new MemberError("x@example.com", "Fake email.", false)], default);
+            await store.FinishAsync(lease, JobOutcome.Succeeded, default);
+
+            await store.EnqueueAsync(new JobRequest(tenant, "test.kind", "list-2"), default);
+            running = (await store.ClaimAsync(default))!;
+            await store.SaveCheckpointAsync(running, "step-1", default);
+
+            (superseded, _) = await store.EnqueueAsync(new JobRequest(tenant, "test.kind", "list-3"), default);
+            (queued, _) = await store.EnqueueAsync(new JobRequest(tenant, "test.kind", "list-3"), default);
+        }
+
+        using (var server = EmbeddedGarnetServer.Start(directory, 0, NullLoggerFactory.Instance))
+        await using (var connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString))
+        using (var host = await JobsTestKit.StartAsync(connection, _prefix, settings, start: false))
+        {
+            var store = host.Services.GetRequiredService<JobStore>();
+            var readFinished = await store.GetAsync(finished.Id, default);
+            var readSuperseded = await store.GetAsync(superseded.Id, default);
+            var readRunning = await store.GetAsync(running.JobId, default);
+            var depth = await store.QueueDepthAsync(default);
+            var next = await store.ClaimAsync(default);
+            var renewed = await store.RenewAsync(running, default);
+            var finishedRunning = await store.FinishAsync(running, JobOutcome.Succeeded, default);
+            Assert.Multiple(async () =>
+            {
+                Assert.That(readFinished!.State, Is.EqualTo(JobState.PartiallySucceeded));
+                Assert.That(readFinished.Counts, Is.EqualTo(new JobCounts(2, 1, 0, 0, 0, 1)));
+                Assert.That(readFinished.Errors.Select(error => error.Email), Is.EqualTo(new[] { "x@example.com" }));
+                Assert.That(readSuperseded!.State, Is.EqualTo(JobState.Cancelled));
+                Assert.That(readSuperseded.SupersededBy, Is.EqualTo(queued.Id));
+                Assert.That(readRunning!.State, Is.EqualTo(JobState.Running));
+                Assert.That(readRunning.Checkpoint, Is.EqualTo("step-1"));
+                Assert.That(depth, Is.EqualTo(1));
+                Assert.That(next?.JobId, Is.EqualTo(queued.Id), "the queued job, not the running one whose lease still runs");
+                Assert.That(renewed, Is.EqualTo(LeaseStatus.Held));
+                Assert.That(finishedRunning?.State, Is.EqualTo(JobState.Succeeded));
+                Assert.That(await store.QueueDepthAsync(default), Is.Zero);
+            });
+        }
+
+        TestBackend.TryDeleteDirectory(directory);
     }
 }
