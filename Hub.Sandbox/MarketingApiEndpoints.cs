@@ -1,0 +1,314 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Hub.Sandbox;
+
+/// <summary>The Mailchimp Marketing API v3 routes Hub uses, under <c>/{dc}/3.0</c>.</summary>
+public static class MarketingApiEndpoints
+{
+    private static readonly string[] PatchStatuses = ["subscribed", "unsubscribed", "cleaned", "pending"];
+    private static readonly string[] MergeFieldTypes = ["text", "number", "address", "phone", "date", "url", "imageurl", "radio", "dropdown", "birthday", "zip"];
+    private static readonly string[] TagStatuses = ["active", "inactive"];
+
+    public static RouteGroupBuilder MapMarketingApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/{dc}/3.0").AddEndpointFilter(SandboxLimits.MarketingFilter);
+
+        api.Route("GET", "/ping", "GET ping", Ping);
+        api.Route("GET", "/", "GET root", Root);
+        api.Route("GET", "/lists", "GET lists", GetLists);
+        api.Route("POST", "/lists", "POST lists", CreateList);
+        api.Route("GET", "/lists/{list_id}", "GET list", GetList);
+        api.Route("PATCH", "/lists/{list_id}", "PATCH list", UpdateList);
+        api.Route("DELETE", "/lists/{list_id}", "DELETE list", DeleteList);
+        api.Route("POST", "/lists/{list_id}", "POST batch", BatchSubscribe);
+        api.Route("GET", "/lists/{list_id}/members", "GET members", GetMembers);
+        api.Route("POST", "/lists/{list_id}/members", "POST members", AddMember, "POST member");
+        api.Route("GET", "/lists/{list_id}/members/{subscriber_hash}", "GET member", GetMember);
+        api.Route("PUT", "/lists/{list_id}/members/{subscriber_hash}", "PUT member", PutMember, "PUT members");
+        api.Route("PATCH", "/lists/{list_id}/members/{subscriber_hash}", "PATCH member", PatchMember, "PATCH members");
+        api.Route("DELETE", "/lists/{list_id}/members/{subscriber_hash}", "DELETE member", ArchiveMember, "DELETE members");
+        api.Route("POST", "/lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent", "POST delete-permanent", DeletePermanent);
+        api.Route("POST", "/lists/{list_id}/members/{subscriber_hash}/tags", "POST tags", UpdateTags);
+        api.Route("GET", "/lists/{list_id}/merge-fields", "GET merge-fields", GetMergeFields);
+        api.Route("POST", "/lists/{list_id}/merge-fields", "POST merge-fields", AddMergeField);
+        return api;
+    }
+
+    internal static RouteHandlerBuilder Route(this IEndpointRouteBuilder group, string method, string pattern, string name, Delegate handler, params string[] aliases) =>
+        group.MapMethods(pattern, [method], handler).WithMetadata(new SandboxRoute(name, method, pattern, aliases));
+
+    private static IResult Ping() => SandboxJson.Ok(new { HealthStatus = "Everything's Chimpy!" });
+
+    private static IResult Root(HttpContext http, SandboxState state)
+    {
+        var account = state.GetAccount(SandboxCaller.AccountId(http))!;
+        var subscribers = state.GetListSummaries(account.Id).Sum(l => l.MemberCount);
+        var since = DateTimeOffset.UnixEpoch.AddYears(50);
+        return SandboxJson.Ok(new AccountResponse(
+            account.Id, account.LoginId, account.Name, account.LoginEmail, "Sandbox", "Owner", account.LoginEmail, "", "owner",
+            since, account.AudienceLimit <= 1 ? "forever_free" : "monthly", "UTC", "Retail",
+            new AccountContact(account.Name, "1 Sandbox Way", "", "Atlanta", "GA", "30308", "US"), false, since, subscribers));
+    }
+
+    // ---- Lists ----
+
+    private static IResult GetLists(HttpContext http, SandboxState state, int? count, int? offset)
+    {
+        var (page, total, constraints) = state.GetLists(SandboxCaller.AccountId(http), Count(count), Math.Max(0, offset ?? 0));
+        return SandboxJson.Ok(new ListsResponse(page, total, constraints));
+    }
+
+    private static async Task<IResult> CreateList(HttpContext http, SandboxState state, CancellationToken ct)
+    {
+        var (body, bad) = await SandboxBody.ReadAsync(http.Request, ct);
+        if (body is null) return bad!;
+        var settings = ReadListSettings(body, existing: null);
+        if (body.Errors.Count > 0) return SandboxJson.InvalidResource(body.Errors);
+        var (list, access) = state.CreateList(SandboxCaller.AccountId(http), settings!);
+        return access == ListAccess.LimitReached
+            ? SandboxJson.Problem(403, "User action not permitted", "User does not have access to the requested operation")
+            : SandboxJson.Ok(list);
+    }
+
+    private static IResult GetList(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId) =>
+        state.GetList(SandboxCaller.AccountId(http), listId) is { } list ? SandboxJson.Ok(list) : SandboxJson.NotFound();
+
+    private static async Task<IResult> UpdateList(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, CancellationToken ct)
+    {
+        var accountId = SandboxCaller.AccountId(http);
+        if (state.GetList(accountId, listId) is null) return SandboxJson.NotFound();
+        var (body, bad) = await SandboxBody.ReadAsync(http.Request, ct);
+        if (body is null) return bad!;
+        List<FieldError>? errors = null;
+        var updated = state.UpdateList(accountId, listId, current =>
+        {
+            var next = ReadListSettings(body, current);
+            if (body.Errors.Count > 0) errors = body.Errors;
+            return body.Errors.Count > 0 ? current : next!;
+        });
+        if (errors is not null) return SandboxJson.InvalidResource(errors);
+        return updated is null ? SandboxJson.NotFound() : SandboxJson.Ok(updated);
+    }
+
+    private static IResult DeleteList(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId) =>
+        state.DeleteList(SandboxCaller.AccountId(http), listId) ? TypedResults.NoContent() : SandboxJson.NotFound();
+
+    /// <summary>
+    /// POST validates the spec's required fields; PATCH (existing != null) takes only what is sent,
+    /// since Mailchimp documents PATCH as partial.
+    /// </summary>
+    private static ListSettings? ReadListSettings(SandboxBody body, ListSettings? existing)
+    {
+        var create = existing is null;
+        var name = body.String("name", create);
+        var reminder = body.String("permission_reminder", create);
+        var emailTypeOption = body.Bool("email_type_option", create);
+        var contactJson = body.Object("contact", create);
+        var defaultsJson = body.Object("campaign_defaults", create);
+        var doubleOptin = body.Bool("double_optin");
+        var marketingPermissions = body.Bool("marketing_permissions");
+        var archiveBar = body.Bool("use_archive_bar");
+        var notifySubscribe = body.String("notify_on_subscribe");
+        var notifyUnsubscribe = body.String("notify_on_unsubscribe");
+
+        var contact = existing?.Contact;
+        if (contactJson is not null)
+        {
+            var c = body.Nested(contactJson, "contact");
+            var old = existing?.Contact;
+            contact = new ListContact(
+                c.String("company", old is null) ?? old?.Company ?? "", c.String("address1", old is null) ?? old?.Address1 ?? "",
+                c.String("address2") ?? old?.Address2, c.String("city", old is null) ?? old?.City ?? "",
+                c.String("state") ?? old?.State, c.String("zip") ?? old?.Zip,
+                c.String("country", old is null) ?? old?.Country ?? "", c.String("phone") ?? old?.Phone);
+        }
+        var defaults = existing?.CampaignDefaults;
+        if (defaultsJson is not null)
+        {
+            var d = body.Nested(defaultsJson, "campaign_defaults");
+            var old = existing?.CampaignDefaults;
+            defaults = new CampaignDefaults(
+                d.String("from_name", old is null) ?? old?.FromName ?? "", d.String("from_email", old is null) ?? old?.FromEmail ?? "",
+                d.String("subject", old is null) ?? old?.Subject ?? "", d.String("language", old is null) ?? old?.Language ?? "");
+        }
+        if (body.Errors.Count > 0) return null;
+        return new ListSettings(
+            name ?? existing!.Name, reminder ?? existing!.PermissionReminder, emailTypeOption ?? existing!.EmailTypeOption,
+            contact!, defaults!, doubleOptin ?? existing?.DoubleOptin ?? false, marketingPermissions ?? existing?.MarketingPermissions ?? false,
+            archiveBar ?? existing?.UseArchiveBar ?? false, notifySubscribe ?? existing?.NotifyOnSubscribe ?? "",
+            notifyUnsubscribe ?? existing?.NotifyOnUnsubscribe ?? "");
+    }
+
+    // ---- Members ----
+
+    private static IResult GetMembers(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, string? status, int? count, int? offset)
+    {
+        if (status is not null && !SandboxState.WritableStatuses.Contains(status) && status != "archived")
+            return SandboxJson.InvalidResource([new FieldError("status", "Value must be one of: subscribed, unsubscribed, cleaned, pending, transactional, archived.")]);
+        return state.GetMembers(SandboxCaller.AccountId(http), listId, status, Count(count), Math.Max(0, offset ?? 0)) is { } result
+            ? SandboxJson.Ok(new MembersResponse(result.Page, listId, result.Total))
+            : SandboxJson.NotFound();
+    }
+
+    private static IResult GetMember(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, [FromRoute(Name = "subscriber_hash")] string hash) =>
+        state.GetMember(SandboxCaller.AccountId(http), listId, HashOf(hash)).Member is { } member ? SandboxJson.Ok(member) : SandboxJson.NotFound();
+
+    private static Task<IResult> AddMember(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, CancellationToken ct) =>
+        WriteMember(http, state, listId, null, MemberWriteMode.Create, ct);
+
+    private static Task<IResult> PutMember(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, [FromRoute(Name = "subscriber_hash")] string hash, CancellationToken ct) =>
+        WriteMember(http, state, listId, HashOf(hash), MemberWriteMode.Upsert, ct);
+
+    private static Task<IResult> PatchMember(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, [FromRoute(Name = "subscriber_hash")] string hash, CancellationToken ct) =>
+        WriteMember(http, state, listId, HashOf(hash), MemberWriteMode.Update, ct);
+
+    private static async Task<IResult> WriteMember(HttpContext http, SandboxState state, string listId, string? hash, MemberWriteMode mode, CancellationToken ct)
+    {
+        var accountId = SandboxCaller.AccountId(http);
+        if (state.GetList(accountId, listId) is null) return SandboxJson.NotFound();
+        var (body, bad) = await SandboxBody.ReadAsync(http.Request, ct);
+        if (body is null) return bad!;
+        var input = ReadMember(body, mode);
+        if (body.Errors.Count > 0) return SandboxJson.InvalidResource(body.Errors);
+        var outcome = state.WriteMember(accountId, listId, hash, input, mode, SkipMergeValidation(http));
+        return outcome switch
+        {
+            null => SandboxJson.NotFound(),
+            { Failure: { } failure } => failure.ToProblem(),
+            { Member: var member } => SandboxJson.Ok(member),
+        };
+    }
+
+    private static MemberInput ReadMember(SandboxBody body, MemberWriteMode mode)
+    {
+        var statuses = mode == MemberWriteMode.Update ? PatchStatuses : SandboxState.WritableStatuses;
+        return new MemberInput(
+            Email: body.String("email_address", required: mode is not MemberWriteMode.Update),
+            Status: body.String("status", required: mode is MemberWriteMode.Create, statuses),
+            StatusIfNew: mode is MemberWriteMode.Upsert or MemberWriteMode.BatchUpsert or MemberWriteMode.BatchCreateOnly
+                ? body.String("status_if_new", required: mode is MemberWriteMode.Upsert, SandboxState.WritableStatuses)
+                : null,
+            EmailType: body.String("email_type"),
+            Language: body.String("language"),
+            Vip: body.Bool("vip"),
+            IpSignup: body.String("ip_signup"),
+            IpOpt: body.String("ip_opt"),
+            MergeFields: body.Object("merge_fields")?.ToDictionary(p => p.Key, p => p.Value),
+            Tags: mode is MemberWriteMode.Create or MemberWriteMode.BatchUpsert or MemberWriteMode.BatchCreateOnly ? body.StringArray("tags") : null);
+    }
+
+    private static IResult ArchiveMember(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, [FromRoute(Name = "subscriber_hash")] string hash) =>
+        state.Archive(SandboxCaller.AccountId(http), listId, HashOf(hash)) switch
+        {
+            204 => TypedResults.NoContent(),
+            405 => SandboxJson.Problem(405, "Method Not Allowed", "This list member cannot be removed. Can not archive a contact that is bounced, pending or archived"),
+            _ => SandboxJson.NotFound(),
+        };
+
+    private static IResult DeletePermanent(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, [FromRoute(Name = "subscriber_hash")] string hash) =>
+        state.DeletePermanently(SandboxCaller.AccountId(http), listId, HashOf(hash)) ? TypedResults.NoContent() : SandboxJson.NotFound();
+
+    private static async Task<IResult> UpdateTags(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, [FromRoute(Name = "subscriber_hash")] string hash, CancellationToken ct)
+    {
+        var (body, bad) = await SandboxBody.ReadAsync(http.Request, ct);
+        if (body is null) return bad!;
+        var tags = new List<(string, bool)>();
+        var array = body.Array("tags", required: true);
+        body.Bool("is_syncing");
+        foreach (var item in array ?? [])
+        {
+            if (item is not JsonObject tag)
+            {
+                body.Errors.Add(new FieldError("tags", "Schema describes object"));
+                continue;
+            }
+            var t = body.Nested(tag, "tags");
+            var name = t.String("name", required: true);
+            var status = t.String("status", required: true, TagStatuses);
+            if (name is not null && status is not null) tags.Add((name, status == "active"));
+        }
+        if (body.Errors.Count > 0) return SandboxJson.InvalidResource(body.Errors);
+        return state.UpdateTags(SandboxCaller.AccountId(http), listId, HashOf(hash), tags) ? TypedResults.NoContent() : SandboxJson.NotFound();
+    }
+
+    // ---- Batch subscribe ----
+
+    private static async Task<IResult> BatchSubscribe(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, CancellationToken ct)
+    {
+        var accountId = SandboxCaller.AccountId(http);
+        if (state.GetList(accountId, listId) is null) return SandboxJson.NotFound();
+        var (body, bad) = await SandboxBody.ReadAsync(http.Request, ct);
+        if (body is null) return bad!;
+        var members = body.Array("members", required: true);
+        var updateExisting = body.Bool("update_existing") ?? false;
+        var syncTags = body.Bool("sync_tags") ?? false;
+        if (members is { Count: > 500 })
+            body.Errors.Add(new FieldError("members", $"Batch subscribe accepts at most 500 members; {members.Count} were sent."));
+        if (body.Errors.Count > 0) return SandboxJson.InvalidResource(body.Errors);
+
+        var mode = updateExisting ? MemberWriteMode.BatchUpsert : MemberWriteMode.BatchCreateOnly;
+        var valid = new List<MemberInput>();
+        var invalid = new List<BatchError>();
+        foreach (var item in members!)
+        {
+            if (item is not JsonObject obj)
+            {
+                invalid.Add(new BatchError("", "Each member must be an object.", "ERROR_GENERIC", "members", "Schema describes object"));
+                continue;
+            }
+            var member = new SandboxBody(obj, []);
+            var input = ReadMember(member, mode);
+            if (member.Errors.Count == 0) valid.Add(input);
+            else invalid.Add(new BatchError(input.Email ?? obj["email_address"]?.ToString() ?? "", member.Errors[0].Message, "ERROR_GENERIC", member.Errors[0].Field, member.Errors[0].Message));
+        }
+
+        if (state.PerMemberLatency is { } perMember && perMember > TimeSpan.Zero)
+            await Task.Delay(perMember * members.Count, state.Time, ct);
+        var result = state.Batch(accountId, listId, valid, updateExisting, syncTags, SkipMergeValidation(http));
+        if (result is null) return SandboxJson.NotFound();
+        var errors = invalid.Concat(result.Errors).ToList();
+        return SandboxJson.Ok(result with { Errors = errors, ErrorCount = errors.Count });
+    }
+
+    // ---- Merge fields ----
+
+    private static IResult GetMergeFields(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, int? count, int? offset)
+    {
+        if (state.GetMergeFields(SandboxCaller.AccountId(http), listId) is not { } fields) return SandboxJson.NotFound();
+        return SandboxJson.Ok(new MergeFieldsResponse(fields.Skip(Math.Max(0, offset ?? 0)).Take(Count(count)).ToList(), listId, fields.Count));
+    }
+
+    private static async Task<IResult> AddMergeField(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, CancellationToken ct)
+    {
+        var accountId = SandboxCaller.AccountId(http);
+        if (state.GetList(accountId, listId) is null) return SandboxJson.NotFound();
+        var (body, bad) = await SandboxBody.ReadAsync(http.Request, ct);
+        if (body is null) return bad!;
+        var name = body.String("name", required: true);
+        var type = body.String("type", required: true, MergeFieldTypes);
+        var tag = body.String("tag");
+        var required = body.Bool("required") ?? false;
+        if (body.Errors.Count > 0) return SandboxJson.InvalidResource(body.Errors);
+        var options = type switch
+        {
+            "text" => new MergeFieldOptions(Size: 255),
+            "address" => new MergeFieldOptions(DefaultCountry: 164),
+            "phone" => new MergeFieldOptions(PhoneFormat: "none"),
+            "date" or "birthday" => new MergeFieldOptions(DateFormat: type == "date" ? "MM/DD/YYYY" : "MM/DD"),
+            _ => new MergeFieldOptions(),
+        };
+        var (field, found) = state.AddMergeField(accountId, listId, tag, name!, type!, required, options);
+        return found ? SandboxJson.Ok(field) : SandboxJson.NotFound();
+    }
+
+    // ---- Helpers ----
+
+    /// <summary>Paths accept the subscriber hash or, as the spec allows, the raw address.</summary>
+    private static string HashOf(string value) => value.Contains('@') ? Ids.SubscriberHash(Uri.UnescapeDataString(value)) : value.ToLowerInvariant();
+
+    private static int Count(int? count) => Math.Clamp(count ?? 10, 1, 1000);
+
+    private static bool SkipMergeValidation(HttpContext http) =>
+        bool.TryParse(http.Request.Query["skip_merge_validation"].ToString(), out var skip) && skip;
+}

@@ -1,0 +1,85 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Hub.Sandbox;
+
+/// <summary>Reads a JSON request body and checks fields the way the spec declares them, collecting every error.</summary>
+internal sealed class SandboxBody(JsonObject body, List<FieldError> errors, string prefix = "")
+{
+    public List<FieldError> Errors => errors;
+
+    public JsonObject Json => body;
+
+    public static async Task<(SandboxBody? Body, IResult? Error)> ReadAsync(HttpRequest request, CancellationToken ct)
+    {
+        try
+        {
+            var node = await JsonNode.ParseAsync(request.Body, cancellationToken: ct);
+            if (node is JsonObject obj) return (new SandboxBody(obj, []), null);
+        }
+        catch (JsonException)
+        {
+        }
+        return (null, SandboxJson.Problem(400, "JSON Parse Exception", "We encountered an unspecified JSON parsing error."));
+    }
+
+    public SandboxBody Nested(JsonObject child, string name) => new(child, errors, $"{prefix}{name}.");
+
+    public string? String(string name, bool required = false, IReadOnlyList<string>? allowed = null)
+    {
+        if (!Present(name, required, out var node)) return null;
+        if (node is JsonValue v && v.TryGetValue<string>(out var s))
+        {
+            if (allowed is null || allowed.Contains(s)) return s;
+            errors.Add(new FieldError(prefix + name, $"Value must be one of: {string.Join(", ", allowed)}."));
+            return null;
+        }
+        errors.Add(new FieldError(prefix + name, "Schema describes string, " + Kind(node) + " found instead"));
+        return null;
+    }
+
+    public bool? Bool(string name, bool required = false)
+    {
+        if (!Present(name, required, out var node)) return null;
+        if (node is JsonValue v && v.TryGetValue<bool>(out var b)) return b;
+        errors.Add(new FieldError(prefix + name, "Schema describes boolean, " + Kind(node) + " found instead"));
+        return null;
+    }
+
+    public JsonObject? Object(string name, bool required = false)
+    {
+        if (!Present(name, required, out var node)) return null;
+        if (node is JsonObject o) return o;
+        errors.Add(new FieldError(prefix + name, "Schema describes object, " + Kind(node) + " found instead"));
+        return null;
+    }
+
+    public JsonArray? Array(string name, bool required = false)
+    {
+        if (!Present(name, required, out var node)) return null;
+        if (node is JsonArray a) return a;
+        errors.Add(new FieldError(prefix + name, "Schema describes array, " + Kind(node) + " found instead"));
+        return null;
+    }
+
+    public IReadOnlyList<string>? StringArray(string name)
+    {
+        if (Array(name) is not { } array) return null;
+        var values = new List<string>();
+        foreach (var item in array)
+        {
+            if (item is JsonValue v && v.TryGetValue<string>(out var s)) values.Add(s);
+            else errors.Add(new FieldError(prefix + name, "Schema describes string, " + Kind(item) + " found instead"));
+        }
+        return values;
+    }
+
+    private bool Present(string name, bool required, out JsonNode? node)
+    {
+        if (body.TryGetPropertyValue(name, out node) && node is not null) return true;
+        if (required) errors.Add(new FieldError(prefix + name, $"Required fields were not provided: {name}"));
+        return false;
+    }
+
+    private static string Kind(JsonNode? node) => node?.GetValueKind().ToString().ToLowerInvariant() ?? "null";
+}

@@ -1,0 +1,131 @@
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Hub.Sandbox;
+
+/// <summary>
+/// Endpoint metadata naming a sandbox route for counters and fault selection, e.g. "PUT member".
+/// A fault's route matches the name, an alias, "METHOD /pattern" (pattern relative to <c>/{dc}/3.0</c>) or "*".
+/// </summary>
+public sealed record SandboxRoute(string Name, string Method, string Pattern, IReadOnlyList<string> Aliases)
+{
+    public bool Matches(string selector, string method, string pattern)
+    {
+        var s = selector.Trim();
+        return s == "*"
+            || s.Equals(Name, StringComparison.OrdinalIgnoreCase)
+            || Aliases.Any(a => a.Equals(s, StringComparison.OrdinalIgnoreCase))
+            || s.Equals($"{method} {pattern}", StringComparison.OrdinalIgnoreCase);
+    }
+}
+
+/// <summary>What the marketing API knows about the caller once authenticated.</summary>
+internal static class SandboxCaller
+{
+    private const string Key = "Hub.Sandbox.Account";
+
+    public static string AccountId(HttpContext http) => ((Account)http.Items[Key]!).Id;
+
+    public static void Set(HttpContext http, Account account) => http.Items[Key] = account;
+
+    /// <summary>The key or token from Basic (any user, key as password), Bearer, OAuth or the legacy <c>apikey</c> query.</summary>
+    public static string? Credential(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        if (AuthenticationHeaderValue.TryParse(header, out var parsed) && parsed.Parameter is { } value)
+        {
+            if (parsed.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
+            {
+                try
+                {
+                    var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(value));
+                    var colon = decoded.IndexOf(':');
+                    return colon < 0 ? null : decoded[(colon + 1)..];
+                }
+                catch (FormatException)
+                {
+                    return null;
+                }
+            }
+            if (parsed.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase) || parsed.Scheme.Equals("OAuth", StringComparison.OrdinalIgnoreCase))
+                return value;
+            return null;
+        }
+        return HttpMethods.IsGet(request.Method) && request.Query.TryGetValue("apikey", out var key) ? key.ToString() : null;
+    }
+}
+
+/// <summary>
+/// The rules every marketing API call passes through, in Mailchimp's order: authentication (401),
+/// the per-account connection limit (429), then injected faults and configured latency while the
+/// call holds its slot, so in-flight counting is real.
+/// </summary>
+internal static class SandboxLimits
+{
+    public static async ValueTask<object?> MarketingFilter(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var state = http.RequestServices.GetRequiredService<SandboxState>();
+        var route = http.GetEndpoint()?.Metadata.GetMetadata<SandboxRoute>();
+        var status = 499; // the client went away before an answer
+        try
+        {
+            var result = await Guarded(http, state, route, context, next);
+            status = StatusOf(result);
+            return result;
+        }
+        finally
+        {
+            if (route is not null) state.CountCall(route.Name, status);
+        }
+    }
+
+    public static async ValueTask<object?> CountingFilter(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var state = http.RequestServices.GetRequiredService<SandboxState>();
+        var route = http.GetEndpoint()?.Metadata.GetMetadata<SandboxRoute>();
+        var result = await next(context);
+        if (route is not null) state.CountCall(route.Name, StatusOf(result));
+        return result;
+    }
+
+    private static int StatusOf(object? result) => result is IStatusCodeHttpResult { StatusCode: { } code } ? code : 200;
+
+    private static async ValueTask<object?> Guarded(HttpContext http, SandboxState state, SandboxRoute? route, EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var dc = http.Request.RouteValues["dc"] as string;
+        var account = SandboxCaller.Credential(http.Request) is { } credential ? state.Authenticate(credential) : null;
+        if (account is null || !string.Equals(account.Dc, dc, StringComparison.OrdinalIgnoreCase))
+            return SandboxJson.Problem(401, "API Key Invalid", "Your API key may be invalid, or you've attempted to access the wrong datacenter.");
+        SandboxCaller.Set(http, account);
+
+        if (!state.TryEnter(account))
+            return TooManyRequests(account.MaxConcurrentRequests);
+        try
+        {
+            var ct = http.RequestAborted;
+            var fault = route is null ? null : state.DrawFault(route, route.Method, route.Pattern);
+            switch (fault)
+            {
+                case "429":
+                    return TooManyRequests(account.MaxConcurrentRequests);
+                case "500":
+                    return SandboxJson.Problem(500, "Internal Server Error", "An unexpected internal error has occurred. Please contact Support for more information.");
+                case "hang":
+                    await Task.Delay(state.Options.HangDuration, state.Time, ct);
+                    return TypedResults.Content("<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html", Encoding.UTF8, 502);
+            }
+            if (state.PerCallLatency is { } latency && latency > TimeSpan.Zero)
+                await Task.Delay(latency, state.Time, ct);
+            return await next(context);
+        }
+        finally
+        {
+            SandboxState.Exit(account);
+        }
+    }
+
+    private static IResult TooManyRequests(int limit) =>
+        SandboxJson.Problem(429, "Too Many Requests", $"You have exceeded the limit of {limit} simultaneous connections.");
+}

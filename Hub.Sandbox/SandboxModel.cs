@@ -1,0 +1,88 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Hub.Sandbox;
+
+// Mutable in-memory records. They are only touched while holding SandboxState's lock;
+// everything leaving the state is copied into the immutable response records (SandboxContracts.cs).
+
+internal sealed class Account
+{
+    public required string Id { get; init; }
+    public required string Name { get; set; }
+    public required string Dc { get; init; }
+    public required string LoginEmail { get; set; }
+    public required string LoginId { get; init; }
+    public required int AudienceLimit { get; set; }
+    public required int MaxConcurrentRequests { get; set; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public int InFlight;
+    public int MaxInFlight;
+}
+
+internal sealed class OAuthApp
+{
+    public required string ClientId { get; init; }
+    public required string ClientSecret { get; set; }
+    public required string RedirectUri { get; set; }
+}
+
+internal sealed record AuthorizationCode(string Code, string ClientId, string RedirectUri, string AccountId, DateTimeOffset ExpiresAt);
+
+internal enum CredentialKind { ApiKey, OAuthToken }
+
+internal sealed class Credential
+{
+    public required string Value { get; init; }
+    public required string AccountId { get; init; }
+    public required CredentialKind Kind { get; init; }
+    public bool Revoked { get; set; }
+}
+
+internal sealed class Audience
+{
+    public required string Id { get; init; }
+    public required string AccountId { get; init; }
+    public required int WebId { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required ListSettings Settings { get; set; }
+    public List<MergeField> MergeFields { get; } = [];
+    public int NextMergeId { get; set; } = 1;
+    public Dictionary<string, Member> Members { get; } = new(StringComparer.Ordinal);
+    public HashSet<string> ForgottenHashes { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, int> TagIds { get; } = new(StringComparer.OrdinalIgnoreCase);
+}
+
+internal sealed class Member
+{
+    public required string Hash { get; set; }
+    public required string Email { get; set; }
+    public required string Status { get; set; }
+    public required string UniqueEmailId { get; init; }
+    public required string ContactId { get; init; }
+    public required int WebId { get; init; }
+    public string EmailType { get; set; } = "html";
+    public string Language { get; set; } = "";
+    public bool Vip { get; set; }
+    public string IpSignup { get; set; } = "";
+    public string IpOpt { get; set; } = "";
+    public Dictionary<string, JsonNode?> MergeFields { get; } = new(StringComparer.Ordinal);
+    public List<string> Tags { get; } = [];
+    public required DateTimeOffset TimestampSignup { get; init; }
+    public DateTimeOffset TimestampOpt { get; set; }
+    public DateTimeOffset LastChanged { get; set; }
+}
+
+internal static class Ids
+{
+    /// <summary>Random lowercase hex, the shape Mailchimp uses for list ids (10), keys and tokens (32).</summary>
+    public static string Hex(int length) =>
+        Convert.ToHexStringLower(RandomNumberGenerator.GetBytes((length + 1) / 2))[..length];
+
+    public static int SmallNumber() => RandomNumberGenerator.GetInt32(100_000, 999_999_999);
+
+    /// <summary>Mailchimp's subscriber hash: lowercase hex MD5 of the lower-cased address.</summary>
+    public static string SubscriberHash(string email) =>
+        Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(email.Trim().ToLowerInvariant())));
+}

@@ -1,0 +1,40 @@
+namespace Hub.Sandbox;
+
+/// <summary>Seed data and behaviour knobs for the Mailchimp sandbox.</summary>
+public sealed class SandboxOptions
+{
+    public const string SectionName = "Sandbox";
+
+    /// <summary>Name of the account seeded at start; the consent page shows it.</summary>
+    public string DefaultAccountName { get; set; } = "Sandbox Shop";
+
+    /// <summary>Data center of the seeded account (the marketing API answers under <c>/{dc}/3.0</c>).</summary>
+    public string DefaultAccountDc { get; set; } = "us21";
+
+    public string DefaultLoginEmail { get; set; } = "owner@sandbox.test";
+
+    /// <summary>The seeded OAuth app, so a first run of Hub works without any control call.</summary>
+    public string DefaultClientId { get; set; } = "sandbox-client";
+
+    public string DefaultClientSecret { get; set; } = "sandbox-secret";
+
+    public string DefaultRedirectUri { get; set; } = "http://localhost:5080/oauth2/proxy";
+
+    /// <summary>Delay added to every marketing API call (inside the concurrency slot).</summary>
+    public TimeSpan PerCallLatency { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Extra delay per member in a batch subscribe call.</summary>
+    public TimeSpan PerMemberLatency { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Mailchimp allows 10 simultaneous connections per user; the next one gets 429.</summary>
+    public int MaxConcurrentRequestsPerAccount { get; set; } = 10;
+
+    /// <summary>Audiences an account may create before 403; 1 emulates the free plan.</summary>
+    public int AudienceLimitPerAccount { get; set; } = 100;
+
+    /// <summary>How long an authorization code can be exchanged.</summary>
+    public TimeSpan AuthorizationCodeLifetime { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a "hang" fault holds the request (past Mailchimp's 120 s timeout) unless the client leaves.</summary>
+    public TimeSpan HangDuration { get; set; } = TimeSpan.FromSeconds(130);
+}
