@@ -12,4 +12,8 @@ namespace Hub.Core.Storage;
 [JsonSerializable(typeof(Hub.Core.Audiences.CampaignDefaults))]
 [JsonSerializable(typeof(TenantApiKeyInfo))]
 [JsonSerializable(typeof(DevelopmentKeyFile))]
+[JsonSerializable(typeof(Hub.Core.OAuth.ConsentSession))]
+[JsonSerializable(typeof(Hub.Core.OAuth.ConsentState))]
+[JsonSerializable(typeof(Hub.Core.Webhooks.WebhookAttempt))]
+[JsonSerializable(typeof(System.Text.Json.Nodes.JsonObject))]
 internal sealed partial class HubJsonContext : JsonSerializerContext;
