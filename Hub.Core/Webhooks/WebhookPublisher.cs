@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
+using Hub.Core.Storage;
 using Hub.Core.Tenants;
+using StackExchange.Redis;
 
 namespace Hub.Core.Webhooks;
 
@@ -8,12 +10,13 @@ namespace Hub.Core.Webhooks;
 /// Queues events in Redis; <see cref="WebhookDeliveryService"/> on any replica sends them. The body is
 /// fixed at publish time (<c>{"id","type","createdAt","tenantId","data"}</c>) so every attempt signs the same bytes.
 /// </summary>
-public sealed class WebhookPublisher(TenantStore tenants, WebhookStore store, TimeProvider time) : IWebhookPublisher
+/// <remarks>Reads the tenant's webhook URL straight from its hash: depending on TenantStore would be circular (TenantStore owns the data owners that publish).</remarks>
+public sealed class WebhookPublisher(IConnectionMultiplexer redis, RedisKeys keys, WebhookStore store, TimeProvider time) : IWebhookPublisher
 {
     public async Task<string?> PublishAsync(TenantId tenant, string eventType, JsonElement data, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(eventType);
-        if (await tenants.GetAsync(tenant, cancellationToken) is not { WebhookUrl: { Length: > 0 } })
+        if ((await redis.GetDatabase().HashGetAsync(keys.Tenant(tenant), TenantFields.WebhookUrl)).IsNullOrEmpty)
         {
             return null;
         }
