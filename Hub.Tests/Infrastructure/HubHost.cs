@@ -72,7 +72,7 @@ public sealed class HubHost : IAsyncDisposable
 
             builder.ConfigureLogging(logging => logging.AddProvider(logs));
         });
-        factory.UseKestrel(0);
+        factory.UseKestrel(settings.Port);
         factory.StartServer();
         var address = factory.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var host = new HubHost(factory, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal)), settings, logs);
@@ -137,6 +137,17 @@ public sealed class HubHostSettings
     public Dictionary<string, string> EncryptionKeys { get; init; } = new() { ["k1"] = NewKey() };
     public string ActiveKeyId { get; init; } = "k1";
     public Dictionary<string, string?> Configuration { get; init; } = [];
+
+    /// <summary>Loopback port to listen on; 0 picks one. Fix it when Hub must know its own URL up front (Hub:PublicBaseUrl).</summary>
+    public int Port { get; init; }
+
+    /// <summary>A port that was free a moment ago.</summary>
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
 
     public static string NewKey() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 }
