@@ -65,6 +65,10 @@ public sealed class HubHost : IAsyncDisposable
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
         {
             builder.UseEnvironment(settings.Environment);
+            if (settings.Port != 0)
+            {
+                builder.UseSetting("urls", $"http://127.0.0.1:{settings.Port}");
+            }
             foreach (var (key, value) in configuration)
             {
                 builder.UseSetting(key, value);
@@ -72,7 +76,15 @@ public sealed class HubHost : IAsyncDisposable
 
             builder.ConfigureLogging(logging => logging.AddProvider(logs));
         });
-        factory.UseKestrel(settings.Port);
+        if (settings.Port == 0)
+        {
+            factory.UseKestrel(0);
+        }
+        else
+        {
+            factory.UseKestrel();
+        }
+
         factory.StartServer();
         var address = factory.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var host = new HubHost(factory, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal)), settings, logs);
