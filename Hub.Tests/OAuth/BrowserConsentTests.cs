@@ -21,24 +21,41 @@ public sealed class BrowserConsentTests
         var link = await env.CreateLinkAsync(tenant, locale: "nl");
 
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = chromium,
             Headless = true,
+            Timeout = 60_000,
             Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
         });
+        try
+        {
+            // A watchdog: a wedged browser fails the test instead of hanging the suite.
+            var (title, accountName, heading) = await ClickAllowAsync(browser, link).WaitAsync(TimeSpan.FromMinutes(3));
+            Assert.Multiple(() =>
+            {
+                Assert.That(title, Does.Contain("Mailchimp Sandbox"));
+                Assert.That(accountName, Is.EqualTo("Sandbox Shop"));
+                Assert.That(heading, Is.EqualTo("Mailchimp is gekoppeld"));
+            });
+        }
+        finally
+        {
+            await browser.CloseAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        Assert.That((await env.GetConnectionAsync(tenant)).GetProperty("state").GetString(), Is.EqualTo("connected"));
+    }
+
+    private static async Task<(string Title, string AccountName, string Heading)> ClickAllowAsync(IBrowser browser, string link)
+    {
         var page = await browser.NewPageAsync();
+        page.SetDefaultTimeout(60_000);
         await page.GotoAsync(link);
-        Assert.That(await page.TitleAsync(), Does.Contain("Mailchimp Sandbox"));
+        var title = await page.TitleAsync();
         await page.ClickAsync("#allow");
         await page.WaitForURLAsync(url => url.Contains("/oauth2/proxy", StringComparison.Ordinal));
-
-        Assert.Multiple(async () =>
-        {
-            Assert.That(await page.InnerTextAsync("#account-name"), Is.EqualTo("Sandbox Shop"));
-            Assert.That(await page.InnerTextAsync("h1"), Is.EqualTo("Mailchimp is gekoppeld"));
-        });
-        Assert.That((await env.GetConnectionAsync(tenant)).GetProperty("state").GetString(), Is.EqualTo("connected"));
+        return (title, await page.InnerTextAsync("#account-name"), await page.InnerTextAsync("h1"));
     }
 
     private static string ChromiumPath()
