@@ -1,6 +1,10 @@
 using Hub.Api.Admin;
+using Hub.Api.Connections;
 using Hub.Api.Hosting;
+using Hub.Api.OAuth;
 using Hub.Api.Tenants;
+using Hub.Api.Webhooks;
+using Hub.Core.Connections;
 using Hub.Core.Security;
 using Hub.Core.Storage;
 
@@ -11,6 +15,8 @@ builder.AddHubTelemetry();
 builder.Services.AddHubProblemDetails();
 builder.Services.AddHubStorage();
 builder.Services.AddHubTenants();
+builder.Services.AddHubConnections();
+builder.AddDevelopmentSandbox();
 builder.Services.AddHubAuthentication();
 builder.Services.AddHubRateLimits();
 builder.Services.AddHubHealthChecks();
@@ -28,7 +34,12 @@ app.UseRateLimiter();
 
 app.MapHubHealthChecks();
 app.MapAdminApi();
-app.MapTenantApiGroup().MapTenantProfileApi();
+app.MapOAuthEndpoints();
+app.MapDevelopmentSandbox();
+var v1 = app.MapTenantApiGroup();
+v1.MapTenantProfileApi();
+v1.MapConnectionApi();
+v1.MapWebhookApi();
 
 app.Run();
 

@@ -1,7 +1,9 @@
 using Hub.Api.Hosting;
 using Hub.Core.Security;
 using Hub.Core.Tenants;
+using Hub.Core.Webhooks;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Hub.Api.Admin;
 
@@ -35,10 +37,10 @@ public static class AdminApi
     }
 
     public static async Task<Results<Created<CreatedTenantResponse>, ValidationProblem>> CreateTenant(
-        TenantRequest request, TenantStore tenants, IHostEnvironment environment, CancellationToken cancellationToken)
+        TenantRequest request, TenantStore tenants, IOptions<WebhookOptions> webhooks, CancellationToken cancellationToken)
     {
         var changes = request.ToChanges();
-        var errors = TenantRules.Validate(changes, isCreate: true, allowPrivateWebhookTargets: environment.IsDevelopment());
+        var errors = TenantRules.Validate(changes, isCreate: true, allowPrivateWebhookTargets: webhooks.Value.AllowPrivateTargets == true);
         if (errors.Count > 0)
         {
             return Problems.Validation(errors);
@@ -70,7 +72,7 @@ public static class AdminApi
             : TenantNotFound(tenantId);
 
     public static async Task<Results<Ok<TenantResponse>, ValidationProblem, ProblemHttpResult>> UpdateTenant(
-        string tenantId, TenantRequest request, TenantStore tenants, IHostEnvironment environment, CancellationToken cancellationToken)
+        string tenantId, TenantRequest request, TenantStore tenants, IOptions<WebhookOptions> webhooks, CancellationToken cancellationToken)
     {
         if (!TenantId.TryParse(tenantId, out var id))
         {
@@ -78,7 +80,7 @@ public static class AdminApi
         }
 
         var changes = request.ToChanges();
-        var errors = TenantRules.Validate(changes, isCreate: false, allowPrivateWebhookTargets: environment.IsDevelopment());
+        var errors = TenantRules.Validate(changes, isCreate: false, allowPrivateWebhookTargets: webhooks.Value.AllowPrivateTargets == true);
         if (errors.Count > 0)
         {
             return Problems.Validation(errors);

@@ -9,6 +9,15 @@ namespace Hub.Core.Security;
 public static class SecretNames
 {
     public const string WebhookSigning = "webhook-signing";
+
+    /// <summary>The client secret of the tenant's own Mailchimp OAuth app.</summary>
+    public const string MailchimpClientSecret = "mailchimp-client-secret";
+
+    /// <summary>The Mailchimp OAuth access token obtained at consent (never expires).</summary>
+    public const string MailchimpAccessToken = "mailchimp-access-token";
+
+    /// <summary>A Mailchimp API key (<c>&lt;hex&gt;-&lt;dc&gt;</c>) handed over instead of OAuth.</summary>
+    public const string MailchimpApiKey = "mailchimp-api-key";
 }
 
 /// <summary>

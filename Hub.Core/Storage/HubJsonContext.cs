@@ -16,4 +16,8 @@ namespace Hub.Core.Storage;
 [JsonSerializable(typeof(Hub.Core.Jobs.MemberError))]
 [JsonSerializable(typeof(Hub.Core.Sync.DesiredMember))]
 [JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(Hub.Core.OAuth.ConsentSession))]
+[JsonSerializable(typeof(Hub.Core.OAuth.ConsentState))]
+[JsonSerializable(typeof(Hub.Core.Webhooks.WebhookAttempt))]
+[JsonSerializable(typeof(System.Text.Json.Nodes.JsonObject))]
 internal sealed partial class HubJsonContext : JsonSerializerContext;

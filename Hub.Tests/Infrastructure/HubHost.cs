@@ -72,7 +72,8 @@ public sealed class HubHost : IAsyncDisposable
 
             builder.ConfigureLogging(logging => logging.AddProvider(logs));
         });
-        factory.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0));
+        // Port 0 picks a free port; a fixed one lets Hub know its own public URL (the OAuth redirect URI).
+        factory.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, settings.Port));
         factory.StartServer();
         var address = factory.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var host = new HubHost(factory, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal)), settings, logs);
@@ -137,6 +138,17 @@ public sealed class HubHostSettings
     public Dictionary<string, string> EncryptionKeys { get; init; } = new() { ["k1"] = NewKey() };
     public string ActiveKeyId { get; init; } = "k1";
     public Dictionary<string, string?> Configuration { get; init; } = [];
+
+    /// <summary>Loopback port to listen on; 0 picks one. Fix it when Hub must know its own URL up front (Hub:PublicBaseUrl).</summary>
+    public int Port { get; init; }
+
+    /// <summary>A port that was free a moment ago.</summary>
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
 
     public static string NewKey() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 }

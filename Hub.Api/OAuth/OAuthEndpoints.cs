@@ -1,0 +1,67 @@
+using Hub.Core.OAuth;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Options;
+
+namespace Hub.Api.OAuth;
+
+/// <summary>The browser side of the one-time consent: <c>/oauth2/authorize</c> and <c>/oauth2/proxy</c>. No API key.</summary>
+public static class OAuthEndpoints
+{
+    /// <summary>Binds the browser to the OAuth state; holds a random value, Redis holds only its hash.</summary>
+    public const string StateCookie = "hub_oauth";
+
+    public static IEndpointRouteBuilder MapOAuthEndpoints(this IEndpointRouteBuilder app)
+    {
+        var oauth = app.MapGroup("/oauth2").WithTags("Consent (browser)");
+        oauth.MapGet("/authorize", Authorize).WithSummary("Opens a consent link: sets the state cookie and redirects to Mailchimp.");
+        oauth.MapGet("/proxy", Proxy).WithSummary("Mailchimp's redirect URI: completes the handshake and shows the result or returns to the host app.");
+        return app;
+    }
+
+    public static async Task<IResult> Authorize(
+        HttpContext context, ConsentHandshake handshake, IOptions<OAuthOptions> options, CancellationToken cancellationToken, string? session = null)
+    {
+        NoStore(context);
+        var start = await handshake.StartAsync(session, cancellationToken);
+        if (start.Failure is { } failure)
+        {
+            return ConsentPages.Failure(ConsentPages.Locale(context.Request, start.Locale), failure, start.ReturnUrl);
+        }
+
+        context.Response.Cookies.Append(StateCookie, start.Cookie!.Reveal(), new CookieOptions
+        {
+            HttpOnly = true,
+            SameSite = SameSiteMode.Lax,
+            Secure = context.Request.IsHttps,
+            Path = "/oauth2",
+            MaxAge = options.Value.StateLifetime,
+            IsEssential = true,
+        });
+        return TypedResults.Redirect(start.RedirectUrl!);
+    }
+
+    public static async Task<IResult> Proxy(
+        HttpContext context, ConsentHandshake handshake, CancellationToken cancellationToken, string? code = null, string? state = null, string? error = null)
+    {
+        NoStore(context);
+        var outcome = await handshake.CompleteAsync(code, state, error, context.Request.Cookies[StateCookie], cancellationToken);
+        context.Response.Cookies.Delete(StateCookie, new CookieOptions { Path = "/oauth2", Secure = context.Request.IsHttps, HttpOnly = true, SameSite = SameSiteMode.Lax });
+        var locale = ConsentPages.Locale(context.Request, outcome.Locale);
+        if (!outcome.Connected)
+        {
+            return ConsentPages.Failure(locale, outcome.Failure!.Value, outcome.ReturnUrl);
+        }
+
+        return outcome.ReturnUrl is { } returnUrl
+            ? TypedResults.Redirect(QueryHelpers.AddQueryString(returnUrl, "status", "connected"))
+            : ConsentPages.Success(locale, outcome.AccountName, outcome.Issue, null);
+    }
+
+    /// <summary>These answers carry one-time values: never cache them, never leak the URL as a referrer.</summary>
+    private static void NoStore(HttpContext context)
+    {
+        context.Response.Headers.CacheControl = "no-store";
+        context.Response.Headers["Referrer-Policy"] = "no-referrer";
+        context.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'";
+    }
+}

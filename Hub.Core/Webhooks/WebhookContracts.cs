@@ -1,0 +1,45 @@
+using System.Text.Json;
+
+namespace Hub.Core.Webhooks;
+
+/// <summary>Event types Hub sends. Sync jobs add their own.</summary>
+public static class WebhookEvents
+{
+    public const string ConnectionConnected = "connection.connected";
+    public const string ConnectionFailed = "connection.failed";
+    public const string ConnectionRevoked = "connection.revoked";
+}
+
+/// <summary>Sends a signed event to a tenant's webhook URL, durably and with retries.</summary>
+public interface IWebhookPublisher
+{
+    /// <summary>
+    /// Queues <paramref name="data"/> as event <paramref name="eventType"/> for the tenant. Returns the
+    /// delivery id, or null when the tenant has no webhook URL (nothing is queued then).
+    /// </summary>
+    Task<string?> PublishAsync(Tenants.TenantId tenant, string eventType, JsonElement data, CancellationToken cancellationToken);
+}
+
+public enum WebhookDeliveryStatus
+{
+    /// <summary>Waiting for its first or next attempt.</summary>
+    Pending,
+
+    /// <summary>The receiver answered 2xx.</summary>
+    Delivered,
+
+    /// <summary>Given up: attempts exhausted, or the target is not allowed.</summary>
+    Failed,
+}
+
+/// <summary>One POST to the receiver.</summary>
+public sealed record WebhookAttempt(int Attempt, DateTimeOffset At, int? StatusCode, string? Error, long DurationMs);
+
+/// <summary>A delivery as the tenant sees it.</summary>
+public sealed record WebhookDelivery(
+    string Id,
+    string EventType,
+    WebhookDeliveryStatus Status,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? NextAttemptAt,
+    IReadOnlyList<WebhookAttempt> Attempts);

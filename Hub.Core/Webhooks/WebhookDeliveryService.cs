@@ -1,0 +1,193 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Hub.Core.Security;
+using Hub.Core.Tenants;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Hub.Core.Webhooks;
+
+/// <summary>
+/// Runs on every replica: claims due deliveries with a lease, POSTs them signed, and records each
+/// attempt. Failures are retried with exponential backoff until <see cref="WebhookOptions.MaxAttempts"/>.
+/// </summary>
+public sealed partial class WebhookDeliveryService(
+    WebhookStore store,
+    TenantStore tenants,
+    TenantSecrets secrets,
+    IHttpClientFactory httpClients,
+    IOptions<WebhookOptions> options,
+    TimeProvider time,
+    ILogger<WebhookDeliveryService> logger) : BackgroundService
+{
+    public const string HttpClientName = "hub-webhooks";
+    private const int ClaimBatch = 20;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var (ids, lease) = await store.ClaimDueAsync(ClaimBatch, stoppingToken);
+                await Task.WhenAll(ids.Select(id => DeliverAsync(id, lease, stoppingToken)));
+                if (ids.Count == ClaimBatch)
+                {
+                    continue;
+                }
+            }
+            catch (Exception exception) when (exception is StackExchange.Redis.RedisException or TimeoutException)
+            {
+                LogQueueUnavailable(logger, exception);
+            }
+
+            try
+            {
+                await Task.Delay(options.Value.PollInterval, time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task DeliverAsync(string id, string lease, CancellationToken cancellationToken)
+    {
+        if (await store.GetQueuedAsync(id, cancellationToken) is not { } queued
+            || await tenants.GetAsync(queued.Tenant, cancellationToken) is not { } tenant)
+        {
+            await store.DropAsync(id, cancellationToken);
+            return;
+        }
+
+        var settings = options.Value;
+        var started = time.GetUtcNow();
+        var (statusCode, error, retry) = await SendAsync(queued, tenant, settings, cancellationToken);
+        var attempt = new WebhookAttempt(queued.Attempt, started, statusCode, error, (long)(time.GetUtcNow() - started).TotalMilliseconds);
+
+        WebhookDeliveryStatus status;
+        DateTimeOffset? next = null;
+        if (error is null)
+        {
+            status = WebhookDeliveryStatus.Delivered;
+        }
+        else if (retry && queued.Attempt < settings.MaxAttempts)
+        {
+            status = WebhookDeliveryStatus.Pending;
+            next = time.GetUtcNow() + Backoff(settings, queued.Attempt);
+        }
+        else
+        {
+            status = WebhookDeliveryStatus.Failed;
+        }
+
+        if (!await store.CompleteAttemptAsync(id, lease, attempt, status, next, cancellationToken))
+        {
+            LogLeaseLost(logger, id);
+            return;
+        }
+
+        if (status == WebhookDeliveryStatus.Failed)
+        {
+            LogGaveUp(logger, id, queued.Tenant.ToString(), queued.EventType, queued.Attempt, error);
+        }
+    }
+
+    /// <summary>Wait before attempt <c>n + 1</c>: the initial delay doubled per earlier attempt, capped.</summary>
+    public static TimeSpan Backoff(WebhookOptions settings, int attemptsMade)
+    {
+        var factor = Math.Pow(2, Math.Min(attemptsMade - 1, 30));
+        var delay = TimeSpan.FromMilliseconds(settings.InitialRetryDelay.TotalMilliseconds * factor);
+        return delay < settings.MaxRetryDelay ? delay : settings.MaxRetryDelay;
+    }
+
+    private async Task<(int? StatusCode, string? Error, bool Retry)> SendAsync(QueuedWebhook queued, Tenant tenant, WebhookOptions settings, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(tenant.WebhookUrl))
+        {
+            return (null, "The tenant has no webhook URL.", false);
+        }
+
+        if (WebhookTargetRules.Check(tenant.WebhookUrl, settings.AllowPrivateTargets == true) is { } refused)
+        {
+            return (null, "Webhook URL refused: " + refused, false);
+        }
+
+        if (await secrets.GetAsync(queued.Tenant, SecretNames.WebhookSigning) is not { } signingSecret)
+        {
+            return (null, "The tenant has no webhook signing secret.", false);
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, tenant.WebhookUrl)
+        {
+            Content = new StringContent(queued.Body, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add(WebhookSignature.HeaderName, WebhookSignature.Create(signingSecret, time.GetUtcNow().ToUnixTimeSeconds(), queued.Body));
+        request.Headers.Add("Hub-Event", queued.EventType);
+        request.Headers.Add("Hub-Delivery", queued.Id);
+        request.Headers.Add("Hub-Attempt", queued.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(settings.RequestTimeout);
+        try
+        {
+            using var response = await httpClients.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            var code = (int)response.StatusCode;
+            return response.IsSuccessStatusCode ? (code, null, false) : (code, $"The receiver answered {code}.", true);
+        }
+        catch (HttpRequestException exception) when (exception.InnerException is WebhookTargetRefusedException refusedAddress)
+        {
+            return (null, refusedAddress.Message, false);
+        }
+        catch (HttpRequestException exception)
+        {
+            return (null, "Could not reach the receiver: " + exception.HttpRequestError, true);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return (null, $"The receiver did not answer within {settings.RequestTimeout.TotalSeconds:F0} s.", true);
+        }
+    }
+
+    /// <summary>
+    /// Resolves the host and connects only to public addresses, so a name that resolves (or is
+    /// re-pointed) to a private range is refused at delivery time, not only when the URL was saved.
+    /// </summary>
+    internal static async ValueTask<Stream> ConnectToPublicAddressAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        var addresses = IPAddress.TryParse(context.DnsEndPoint.Host, out var literal)
+            ? [literal]
+            : await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, cancellationToken);
+        if (addresses.Length == 0 || addresses.Any(WebhookTargetRules.IsPrivate))
+        {
+            throw new WebhookTargetRefusedException($"Webhook URL refused: {context.DnsEndPoint.Host} resolves to a private, loopback or link-local address.");
+        }
+
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(addresses, context.DnsEndPoint.Port, cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook queue unavailable; retrying at the next poll.")]
+    private static partial void LogQueueUnavailable(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery {DeliveryId} lost its lease before completing; another replica took it over.")]
+    private static partial void LogLeaseLost(ILogger logger, string deliveryId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery {DeliveryId} of {EventType} for tenant {TenantId} failed after {Attempts} attempts: {Error}")]
+    private static partial void LogGaveUp(ILogger logger, string deliveryId, string tenantId, string eventType, int attempts, string? error);
+}
+
+/// <summary>The webhook host resolved to an address Hub must not call.</summary>
+public sealed class WebhookTargetRefusedException(string message) : Exception(message);

@@ -1,0 +1,183 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Hub.Core.Diagnostics;
+using Hub.Core.Storage;
+using Hub.Core.Tenants;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Hub.Core.Webhooks;
+
+/// <summary>
+/// The durable webhook queue: a hash per delivery, a sorted set of delivery ids by due time, and a
+/// per-tenant index for reading. A claim pushes the due time past a lease, so a delivery whose
+/// replica dies becomes due again; completing needs the lease token, so a late replica cannot
+/// overwrite a newer attempt.
+/// </summary>
+public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, IOptions<WebhookOptions> options, TimeProvider time) : ITenantDataOwner
+{
+    /// <summary>Recent deliveries kept readable per tenant.</summary>
+    public const int MaxDeliveriesPerTenant = 200;
+
+    private const string IdAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+    // KEYS[1] queue; ARGV: now, lease-until, max, delivery key prefix, lease token.
+    private const string ClaimScript = """
+        local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+        for _, id in ipairs(ids) do
+          redis.call('ZADD', KEYS[1], ARGV[2], id)
+          redis.call('HSET', ARGV[4] .. id, 'lease', ARGV[5])
+          redis.call('HINCRBY', ARGV[4] .. id, 'attempts', 1)
+        end
+        return ids
+        """;
+
+    // KEYS: delivery, queue, attempts; ARGV: lease token, status, next due (unix ms or ''), attempt json, id, retention seconds.
+    private const string CompleteScript = """
+        if redis.call('HGET', KEYS[1], 'lease') ~= ARGV[1] then return 0 end
+        redis.call('RPUSH', KEYS[3], ARGV[4])
+        redis.call('HSET', KEYS[1], 'status', ARGV[2], 'lease', '')
+        if ARGV[2] == 'pending' then
+          redis.call('ZADD', KEYS[2], ARGV[3], ARGV[5])
+          redis.call('HSET', KEYS[1], 'nextAttemptAt', ARGV[3])
+        else
+          redis.call('ZREM', KEYS[2], ARGV[5])
+          redis.call('HDEL', KEYS[1], 'nextAttemptAt')
+          redis.call('EXPIRE', KEYS[1], ARGV[6])
+          redis.call('EXPIRE', KEYS[3], ARGV[6])
+        end
+        return 1
+        """;
+
+    private IDatabase Db => redis.GetDatabase();
+
+    public async Task<string> EnqueueAsync(TenantId tenant, string eventType, string body, DateTimeOffset createdAt, string id, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("webhook.enqueue");
+        var now = createdAt.ToUnixTimeMilliseconds();
+        var transaction = Db.CreateTransaction();
+        _ = transaction.HashSetAsync(keys.WebhookDelivery(id),
+            [
+                new("tenant", tenant.ToString()),
+                new("type", eventType),
+                new("body", body),
+                new("status", "pending"),
+                new("attempts", 0),
+                new("createdAt", now),
+                new("nextAttemptAt", now),
+            ]);
+        _ = transaction.SortedSetAddAsync(keys.WebhookQueue, id, now);
+        _ = transaction.SortedSetAddAsync(keys.TenantWebhookDeliveries(tenant), id, now);
+        _ = transaction.SortedSetRemoveRangeByRankAsync(keys.TenantWebhookDeliveries(tenant), 0, -(MaxDeliveriesPerTenant + 1));
+        await transaction.ExecuteAsync();
+        return id;
+    }
+
+    public static string NewId() => "wh_" + RandomNumberGenerator.GetString(IdAlphabet, 20);
+
+    /// <summary>Claims up to <paramref name="max"/> due deliveries for this replica.</summary>
+    public async Task<(IReadOnlyList<string> Ids, string LeaseToken)> ClaimDueAsync(int max, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("webhook.claim");
+        var now = time.GetUtcNow();
+        var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(ClaimScript, [keys.WebhookQueue],
+            [now.ToUnixTimeMilliseconds(), (now + options.Value.Lease).ToUnixTimeMilliseconds(), max, keys.WebhookDelivery("").ToString(), token]))!;
+        return (result.Select(item => item.ToString()).ToList(), token);
+    }
+
+    /// <summary>The stored delivery for sending; null when it is gone (tenant deleted).</summary>
+    public async Task<QueuedWebhook?> GetQueuedAsync(string id, CancellationToken cancellationToken)
+    {
+        var fields = (await Db.HashGetAllAsync(keys.WebhookDelivery(id))).ToDictionary(entry => entry.Name.ToString(), entry => entry.Value);
+        if (!fields.TryGetValue("tenant", out var tenant) || !TenantId.TryParse(tenant.ToString(), out var tenantId))
+        {
+            return null;
+        }
+
+        return new QueuedWebhook(id, tenantId, fields["type"].ToString(), fields["body"].ToString(), (int)fields["attempts"]);
+    }
+
+    /// <summary>Drops a delivery that can no longer be sent (its tenant is gone).</summary>
+    public Task DropAsync(string id, CancellationToken cancellationToken) => Db.SortedSetRemoveAsync(keys.WebhookQueue, id);
+
+    /// <summary>Records an attempt and schedules the next one (<paramref name="nextAttemptAt"/>) or ends the delivery. False when the lease was lost.</summary>
+    public async Task<bool> CompleteAttemptAsync(
+        string id, string leaseToken, WebhookAttempt attempt, WebhookDeliveryStatus status, DateTimeOffset? nextAttemptAt, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("webhook.complete");
+        var result = await Db.ScriptEvaluateAsync(CompleteScript,
+            [keys.WebhookDelivery(id), keys.WebhookQueue, keys.WebhookAttempts(id)],
+            [
+                leaseToken,
+                StatusName(status),
+                nextAttemptAt?.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) ?? "",
+                JsonSerializer.Serialize(attempt, HubJsonContext.Default.WebhookAttempt),
+                id,
+                (long)options.Value.Retention.TotalSeconds,
+            ]);
+        return (long)result == 1;
+    }
+
+    /// <summary>The tenant's most recent deliveries, newest first, with every attempt.</summary>
+    public async Task<IReadOnlyList<WebhookDelivery>> ListAsync(TenantId tenant, int limit, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("webhook.list");
+        var ids = await Db.SortedSetRangeByRankAsync(keys.TenantWebhookDeliveries(tenant), 0, limit - 1, Order.Descending);
+        var batch = Db.CreateBatch();
+        var reads = ids.Select(id => (Id: id.ToString(), Fields: batch.HashGetAllAsync(keys.WebhookDelivery(id.ToString())), Attempts: batch.ListRangeAsync(keys.WebhookAttempts(id.ToString())))).ToList();
+        batch.Execute();
+        var deliveries = new List<WebhookDelivery>(reads.Count);
+        foreach (var read in reads)
+        {
+            var fields = (await read.Fields).ToDictionary(entry => entry.Name.ToString(), entry => entry.Value);
+            if (!fields.ContainsKey("type"))
+            {
+                continue;
+            }
+
+            var attempts = (await read.Attempts).Select(item => JsonSerializer.Deserialize((string)item!, HubJsonContext.Default.WebhookAttempt)!).ToList();
+            deliveries.Add(new WebhookDelivery(
+                read.Id,
+                fields["type"].ToString(),
+                ParseStatus(fields["status"].ToString()),
+                DateTimeOffset.FromUnixTimeMilliseconds((long)fields["createdAt"]),
+                fields.TryGetValue("nextAttemptAt", out var next) && next.HasValue ? DateTimeOffset.FromUnixTimeMilliseconds((long)next) : null,
+                attempts));
+        }
+
+        return deliveries;
+    }
+
+    public async Task DeleteTenantDataAsync(TenantId tenant, CancellationToken cancellationToken)
+    {
+        var ids = await Db.SortedSetRangeByRankAsync(keys.TenantWebhookDeliveries(tenant));
+        var transaction = Db.CreateTransaction();
+        foreach (var id in ids)
+        {
+            _ = transaction.KeyDeleteAsync([keys.WebhookDelivery(id.ToString()), keys.WebhookAttempts(id.ToString())]);
+            _ = transaction.SortedSetRemoveAsync(keys.WebhookQueue, id);
+        }
+
+        _ = transaction.KeyDeleteAsync(keys.TenantWebhookDeliveries(tenant));
+        await transaction.ExecuteAsync();
+    }
+
+    private static string StatusName(WebhookDeliveryStatus status) => status switch
+    {
+        WebhookDeliveryStatus.Pending => "pending",
+        WebhookDeliveryStatus.Delivered => "delivered",
+        _ => "failed",
+    };
+
+    private static WebhookDeliveryStatus ParseStatus(string value) => value switch
+    {
+        "pending" => WebhookDeliveryStatus.Pending,
+        "delivered" => WebhookDeliveryStatus.Delivered,
+        _ => WebhookDeliveryStatus.Failed,
+    };
+}
+
+/// <summary>A claimed delivery: what to send, and how many attempts this one makes (1-based).</summary>
+public sealed record QueuedWebhook(string Id, TenantId Tenant, string EventType, string Body, int Attempt);

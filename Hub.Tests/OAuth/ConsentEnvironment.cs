@@ -1,0 +1,128 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Hub.Tests.Infrastructure;
+using Hub.Tests.Webhooks;
+
+namespace Hub.Tests.OAuth;
+
+/// <summary>
+/// The sandbox, a webhook receiver and a Hub whose <c>Hub:Mailchimp:*</c> point at the sandbox, all on
+/// real loopback ports. The sandbox has an OAuth app whose redirect URI is this Hub's <c>/oauth2/proxy</c>.
+/// </summary>
+public sealed partial class ConsentEnvironment : IAsyncDisposable
+{
+    public const string ClientId = "test-client";
+    public const string ClientSecret = "test-client-secret-0f3a9c";
+    public const string ReturnOrigin = "https://app.host.example";
+
+    private ConsentEnvironment(SandboxHost sandbox, WebhookReceiver receiver, HubHost hub)
+    {
+        Sandbox = sandbox;
+        Receiver = receiver;
+        Hub = hub;
+    }
+
+    public SandboxHost Sandbox { get; }
+    public WebhookReceiver Receiver { get; }
+    public HubHost Hub { get; }
+
+    public static async Task<ConsentEnvironment> StartAsync(Dictionary<string, string?>? configuration = null)
+    {
+        await TestRedis.ConnectAsync();
+        var sandbox = await SandboxHost.StartAsync();
+        var receiver = await WebhookReceiver.StartAsync();
+        var port = HubHostSettings.FreePort();
+        var publicBase = $"http://127.0.0.1:{port}";
+        var settings = new Dictionary<string, string?>
+        {
+            ["Hub:PublicBaseUrl"] = publicBase,
+            ["Hub:Mailchimp:AuthorizeUrl"] = new Uri(sandbox.BaseUrl, "oauth2/authorize").ToString(),
+            ["Hub:Mailchimp:TokenUrl"] = new Uri(sandbox.BaseUrl, "oauth2/token").ToString(),
+            ["Hub:Mailchimp:MetadataUrl"] = new Uri(sandbox.BaseUrl, "oauth2/metadata").ToString(),
+            ["Hub:Mailchimp:ApiBaseTemplate"] = sandbox.BaseUrl + "{dc}/3.0",
+            ["Hub:Webhooks:AllowPrivateTargets"] = "true",
+            ["Hub:Webhooks:InitialRetryDelay"] = "00:00:00.300",
+            ["Hub:Webhooks:PollInterval"] = "00:00:00.050",
+        };
+        foreach (var (key, value) in configuration ?? [])
+        {
+            settings[key] = value;
+        }
+
+        var hub = await HubHost.StartAsync(new HubHostSettings { Port = port, Configuration = settings });
+        await sandbox.RegisterAppAsync(ClientId, ClientSecret, publicBase + "/oauth2/proxy");
+        return new ConsentEnvironment(sandbox, receiver, hub);
+    }
+
+    /// <summary>The endpoint URL a customer would hand over for the seeded account (us21).</summary>
+    public string EndpointUrl(string dc = "us21") => Sandbox.BaseUrl + dc + "/3.0";
+
+    public async Task<TestTenant> CreateTenantAsync(bool withWebhook = true) =>
+        await Hub.CreateTenantAsync(settings: new
+        {
+            name = "Consent tenant",
+            allowedReturnOrigins = new[] { ReturnOrigin },
+            webhookUrl = withWebhook ? Receiver.HookUrl : null,
+        });
+
+    public async Task SetOAuthAppAsync(TestTenant tenant, string? clientSecret = null, string? endpointUrl = null, string? audienceId = null)
+    {
+        using var client = Hub.Client(tenant.ApiKey);
+        using var response = await client.PutAsJsonAsync("/api/v1/connection/oauth-app",
+            new { clientId = ClientId, clientSecret = clientSecret ?? ClientSecret, endpointUrl, audienceId });
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
+    }
+
+    public async Task<string> CreateLinkAsync(TestTenant tenant, string? returnUrl = null, string? locale = null)
+    {
+        using var client = Hub.Client(tenant.ApiKey);
+        using var response = await client.PostAsJsonAsync("/api/v1/connection/consent-links", new { returnUrl, locale });
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), await response.Content.ReadAsStringAsync());
+        return (await response.JsonAsync()).GetProperty("url").GetString()!;
+    }
+
+    public async Task<JsonElement> GetConnectionAsync(TestTenant tenant)
+    {
+        using var client = Hub.Client(tenant.ApiKey);
+        return await client.GetFromJsonAsync<JsonElement>("/api/v1/connection");
+    }
+
+    /// <summary>A browser without redirects followed, with its own cookie jar.</summary>
+    public static HttpClient Browser(CookieContainer? cookies = null) =>
+        new(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = cookies ?? new CookieContainer(), UseCookies = true });
+
+    /// <summary>Opens the link (Hub redirects to the sandbox) and answers the sandbox consent page; returns Hub's callback URL.</summary>
+    public async Task<Uri> ConsentAtSandboxAsync(HttpClient browser, string link, bool allow = true)
+    {
+        using var start = await browser.GetAsync(link);
+        Assert.That(start.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await start.Content.ReadAsStringAsync());
+        var authorize = start.Headers.Location!;
+        Assert.That(authorize.ToString(), Does.StartWith(new Uri(Sandbox.BaseUrl, "oauth2/authorize").ToString()));
+
+        using var page = await browser.GetAsync(authorize);
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.OK), html);
+        var form = new Dictionary<string, string>();
+        foreach (Match hidden in HiddenInput().Matches(html[..html.IndexOf("</form>", StringComparison.Ordinal)]))
+        {
+            form[hidden.Groups["name"].Value] = WebUtility.HtmlDecode(hidden.Groups["value"].Value);
+        }
+
+        form["decision"] = allow ? "allow" : "deny";
+        using var decided = await browser.PostAsync(new Uri(Sandbox.BaseUrl, "oauth2/authorize"), new FormUrlEncodedContent(form));
+        Assert.That(decided.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await decided.Content.ReadAsStringAsync());
+        return decided.Headers.Location!;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Hub.DisposeAsync();
+        await Receiver.DisposeAsync();
+        await Sandbox.DisposeAsync();
+    }
+
+    [GeneratedRegex("<input type=\"hidden\" name=\"(?<name>[^\"]+)\" value=\"(?<value>[^\"]*)\">")]
+    private static partial Regex HiddenInput();
+}

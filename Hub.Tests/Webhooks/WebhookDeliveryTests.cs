@@ -1,0 +1,146 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Hub.Core.Tenants;
+using Hub.Core.Webhooks;
+using Hub.Tests.Infrastructure;
+using Hub.Tests.OAuth;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Hub.Tests.Webhooks;
+
+[TestFixture]
+public sealed class WebhookDeliveryTests
+{
+    [Test]
+    public async Task Webhooks_are_signed_with_the_tenant_secret_over_timestamp_and_body()
+    {
+        await using var env = await ConsentEnvironment.StartAsync();
+        var tenant = await env.CreateTenantAsync();
+        var publisher = env.Hub.Services.GetRequiredService<IWebhookPublisher>();
+        var data = JsonDocument.Parse("""{"jobId":"j1","members":3}""").RootElement;
+        await publisher.PublishAsync(TenantId.Parse(tenant.Id), "sync.completed", data, CancellationToken.None);
+
+        var hook = await env.Receiver.WaitForAsync("sync.completed");
+        var parts = hook.Signature.Split(',').Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
+        var expected = Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(tenant.WebhookSigningSecret), Encoding.UTF8.GetBytes(parts["t"] + "." + hook.Body)));
+        var body = JsonDocument.Parse(hook.Body).RootElement;
+        Assert.Multiple(() =>
+        {
+            Assert.That(parts["v1"], Is.EqualTo(expected));
+            Assert.That(long.Parse(parts["t"], System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(DateTimeOffset.UtcNow.ToUnixTimeSeconds()).Within(60));
+            Assert.That(body.GetProperty("type").GetString(), Is.EqualTo("sync.completed"));
+            Assert.That(body.GetProperty("tenantId").GetString(), Is.EqualTo(tenant.Id));
+            Assert.That(body.GetProperty("id").GetString(), Does.StartWith("wh_"));
+            Assert.That(body.GetProperty("data").GetProperty("members").GetInt32(), Is.EqualTo(3));
+            Assert.That(WebhookSignature.Verify(new Core.Security.Secret("whsec_other"), hook.Signature, hook.Body, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5)), Is.False);
+        });
+    }
+
+    [Test]
+    public async Task Failed_deliveries_are_retried_with_backoff_and_every_attempt_is_recorded()
+    {
+        await using var env = await ConsentEnvironment.StartAsync();
+        var tenant = await env.CreateTenantAsync();
+        env.Receiver.FailNext(2);
+        var publisher = env.Hub.Services.GetRequiredService<IWebhookPublisher>();
+        var id = await publisher.PublishAsync(TenantId.Parse(tenant.Id), "sync.completed", JsonDocument.Parse("{}").RootElement, CancellationToken.None);
+
+        await env.Receiver.WaitForAsync("sync.completed");
+        var received = env.Receiver.Received.Where(h => h.EventType == "sync.completed").ToList();
+        Assert.That(received.Select(h => h.AnsweredStatus), Is.EqualTo(new[] { 500, 500, 200 }));
+        Assert.That(received[1].At - received[0].At, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(250)), "first retry after the initial delay (300 ms)");
+        Assert.That(received[2].At - received[1].At, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(550)), "the second wait doubles");
+        Assert.That(received.Select(h => h.Body).Distinct().Count(), Is.EqualTo(1), "every attempt sends the same body");
+
+        using var client = env.Hub.Client(tenant.ApiKey);
+        var deliveries = await PollDeliveredAsync(client, id!);
+        var attempts = deliveries.GetProperty("attempts").EnumerateArray().ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(deliveries.GetProperty("status").GetString(), Is.EqualTo("delivered"));
+            Assert.That(attempts.Select(a => a.GetProperty("attempt").GetInt32()), Is.EqualTo(new[] { 1, 2, 3 }));
+            Assert.That(attempts.Select(a => a.GetProperty("statusCode").GetInt32()), Is.EqualTo(new[] { 500, 500, 200 }));
+            Assert.That(attempts[0].GetProperty("error").GetString(), Does.Contain("500"));
+        });
+    }
+
+    [Test]
+    public async Task Private_targets_are_refused_when_not_allowed()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var hub = await HubHost.StartAsync(new HubHostSettings
+        {
+            Configuration = new() { ["Hub:Webhooks:AllowPrivateTargets"] = "false", ["Hub:Webhooks:PollInterval"] = "00:00:00.050" },
+        });
+        using var admin = hub.Admin();
+        using var refused = await admin.PostAsJsonAsync("/api/admin/tenants", new { name = "Private", webhookUrl = receiver.HookUrl });
+        await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.BadRequest, "validation");
+
+        // A URL stored before the rules changed (or behind a name that now resolves privately) is refused at delivery.
+        var tenant = await hub.CreateTenantAsync();
+        var id = TenantId.Parse(tenant.Id);
+        await hub.Services.GetRequiredService<TenantStore>().UpdateAsync(id, new TenantChanges { WebhookUrl = receiver.HookUrl }, CancellationToken.None);
+        var deliveryId = await hub.Services.GetRequiredService<IWebhookPublisher>().PublishAsync(id, "sync.completed", JsonDocument.Parse("{}").RootElement, CancellationToken.None);
+
+        using var client = hub.Client(tenant.ApiKey);
+        JsonElement delivery = default;
+        for (var i = 0; i < 200; i++)
+        {
+            delivery = (await client.GetFromJsonAsync<JsonElement>("/api/v1/webhooks/deliveries")).EnumerateArray().Single(d => d.GetProperty("id").GetString() == deliveryId);
+            if (delivery.GetProperty("status").GetString() != "pending")
+            {
+                break;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(delivery.GetProperty("status").GetString(), Is.EqualTo("failed"));
+            Assert.That(delivery.GetProperty("attempts")[0].GetProperty("error").GetString(), Does.Contain("refused"));
+            Assert.That(receiver.Received, Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task A_delivery_claimed_by_a_replica_that_died_is_sent_after_its_lease()
+    {
+        await using var env = await ConsentEnvironment.StartAsync(new() { ["Hub:Webhooks:Lease"] = "00:00:01" });
+        var tenant = await env.CreateTenantAsync();
+        var store = env.Hub.Services.GetRequiredService<WebhookStore>();
+        var db = env.Hub.Redis.GetDatabase();
+        var queue = env.Hub.Settings.KeyPrefix + "webhooks:due";
+        var id = WebhookStore.NewId();
+
+        // Enqueue as due in the future, claim it as a replica that then dies (never completes).
+        await store.EnqueueAsync(TenantId.Parse(tenant.Id), "sync.completed", "{\"type\":\"sync.completed\"}", DateTimeOffset.UtcNow, id, CancellationToken.None);
+        await db.SortedSetAddAsync(queue, id, DateTimeOffset.UtcNow.AddSeconds(1).ToUnixTimeMilliseconds());
+        var leaseUntil = DateTimeOffset.UtcNow.AddSeconds(1).ToUnixTimeMilliseconds();
+        await db.HashSetAsync(env.Hub.Settings.KeyPrefix + "webhook:" + id, "lease", "dead-replica");
+        await db.SortedSetAddAsync(queue, id, leaseUntil);
+
+        var hook = await env.Receiver.WaitForAsync("sync.completed", timeout: TimeSpan.FromSeconds(10));
+        Assert.That(hook.Body, Is.EqualTo("{\"type\":\"sync.completed\"}"));
+    }
+
+    private static async Task<JsonElement> PollDeliveredAsync(HttpClient client, string deliveryId)
+    {
+        JsonElement delivery = default;
+        for (var i = 0; i < 200; i++)
+        {
+            delivery = (await client.GetFromJsonAsync<JsonElement>("/api/v1/webhooks/deliveries?limit=10")).EnumerateArray().Single(d => d.GetProperty("id").GetString() == deliveryId);
+            if (delivery.GetProperty("status").GetString() == "delivered")
+            {
+                break;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return delivery;
+    }
+}

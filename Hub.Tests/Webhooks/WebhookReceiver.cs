@@ -1,0 +1,84 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Hub.Tests.Webhooks;
+
+/// <summary>A webhook receiver on a loopback Kestrel port that records every POST and can fail the first ones.</summary>
+public sealed class WebhookReceiver : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private int _failuresLeft;
+
+    private WebhookReceiver(WebApplication app, Uri baseUrl)
+    {
+        _app = app;
+        BaseUrl = baseUrl;
+    }
+
+    public Uri BaseUrl { get; }
+
+    public string HookUrl => new Uri(BaseUrl, "hook").ToString();
+
+    /// <summary>A stand-in for Mailchimp's metadata endpoint that answers 200 with <c>{"error":"invalid_token"}</c>.</summary>
+    public string InvalidMetadataUrl => new Uri(BaseUrl, "metadata-invalid").ToString();
+
+    public ConcurrentQueue<ReceivedWebhook> Received { get; } = new();
+
+    public void FailNext(int count) => Interlocked.Exchange(ref _failuresLeft, count);
+
+    public static async Task<WebhookReceiver> StartAsync()
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        WebhookReceiver? receiver = null;
+        app.MapPost("/hook", async (HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            var body = await reader.ReadToEndAsync();
+            var failing = Interlocked.Decrement(ref receiver!._failuresLeft) >= 0;
+            receiver.Received.Enqueue(new ReceivedWebhook(
+                DateTimeOffset.UtcNow, request.Headers["Hub-Signature"].ToString(), request.Headers["Hub-Event"].ToString(), body, failing ? 500 : 200));
+            return failing ? Results.StatusCode(500) : Results.Ok();
+        });
+        app.MapGet("/metadata-invalid", () => Results.Json(new { error = "invalid_token" }));
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        receiver = new WebhookReceiver(app, new Uri(address + "/"));
+        return receiver;
+    }
+
+    /// <summary>Waits until a webhook of <paramref name="eventType"/> was answered 200.</summary>
+    public async Task<ReceivedWebhook> WaitForAsync(string eventType, int count = 1, TimeSpan? timeout = null)
+    {
+        var deadline = DateTimeOffset.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (DateTimeOffset.UtcNow < deadline)
+        {
+            var delivered = Received.Where(hook => hook.EventType == eventType && hook.AnsweredStatus == 200).ToList();
+            if (delivered.Count >= count)
+            {
+                return delivered[count - 1];
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Fail($"No {eventType} webhook #{count} arrived; received: {string.Join(", ", Received.Select(hook => hook.EventType + "/" + hook.AnsweredStatus))}");
+        throw new InvalidOperationException();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+public sealed record ReceivedWebhook(DateTimeOffset At, string Signature, string EventType, string Body, int AnsweredStatus);
