@@ -1,10 +1,16 @@
 using Hub.Api.Admin;
+using Hub.Api.Audiences;
+using Hub.Api.Lists;
+using Hub.Api.Mailchimp;
 using Hub.Api.Connections;
 using Hub.Api.Hosting;
 using Hub.Api.OAuth;
 using Hub.Api.Tenants;
 using Hub.Api.Webhooks;
 using Hub.Core.Connections;
+using Hub.Core.Jobs;
+using Hub.Core.Lists;
+using Hub.Core.Mailchimp;
 using Hub.Core.Security;
 using Hub.Core.Storage;
 
@@ -16,6 +22,9 @@ builder.Services.AddHubProblemDetails();
 builder.Services.AddHubStorage();
 builder.Services.AddHubTenants();
 builder.Services.AddHubConnections();
+builder.Services.AddMailchimpClient();
+builder.Services.AddHubJobs();
+builder.Services.AddHubFacade();
 builder.AddDevelopmentSandbox();
 builder.Services.AddHubAuthentication();
 builder.Services.AddHubRateLimits();
@@ -40,6 +49,9 @@ var v1 = app.MapTenantApiGroup();
 v1.MapTenantProfileApi();
 v1.MapConnectionApi();
 v1.MapWebhookApi();
+v1.MapAudiencesApi();
+v1.MapListsApi();
+v1.MapPassthroughApi();
 
 app.Run();
 

@@ -11,7 +11,8 @@ public sealed record TenantRequest(
     string? DefaultPermissionReminder,
     AudienceContact? DefaultContact,
     CampaignDefaults? DefaultCampaignDefaults,
-    bool? Enabled)
+    bool? Enabled,
+    bool? AllowPassthroughWrites = null)
 {
     public TenantChanges ToChanges() => new()
     {
@@ -22,6 +23,7 @@ public sealed record TenantRequest(
         DefaultContact = DefaultContact,
         DefaultCampaignDefaults = DefaultCampaignDefaults,
         Enabled = Enabled,
+        AllowPassthroughWrites = AllowPassthroughWrites,
     };
 }
 
@@ -34,12 +36,13 @@ public sealed record TenantResponse(
     AudienceContact? DefaultContact,
     CampaignDefaults? DefaultCampaignDefaults,
     bool Enabled,
+    bool AllowPassthroughWrites,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
     public static TenantResponse From(Tenant tenant) => new(
         tenant.Id.ToString(), tenant.Name, tenant.AllowedReturnOrigins, tenant.WebhookUrl, tenant.DefaultPermissionReminder,
-        tenant.DefaultContact, tenant.DefaultCampaignDefaults, tenant.Enabled, tenant.CreatedAt, tenant.UpdatedAt);
+        tenant.DefaultContact, tenant.DefaultCampaignDefaults, tenant.Enabled, tenant.AllowPassthroughWrites, tenant.CreatedAt, tenant.UpdatedAt);
 }
 
 /// <summary>The created tenant and its webhook signing secret, shown only in this response.</summary>

@@ -203,7 +203,7 @@ public sealed partial class ConnectionService(
 
         var kind = fields[1] == ConnectionFields.Name(ConnectionMode.ApiKey) ? MailchimpAuthKind.ApiKey : MailchimpAuthKind.OAuth;
         var secret = await secrets.GetAsync(tenant, kind == MailchimpAuthKind.ApiKey ? SecretNames.MailchimpApiKey : SecretNames.MailchimpAccessToken);
-        return secret is null ? null : new MailchimpCredential(kind, secret, fields[2].ToString(), $"{fields[2]}:{fields[3]}");
+        return secret is null ? null : new MailchimpCredential(kind, secret, fields[2].ToString(), $"{fields[2]}:{fields[3]}", tenant);
     }
 
     /// <summary>

@@ -39,6 +39,7 @@ public static class ConnectionServiceCollectionExtensions
         services.AddSingleton<ConsentStore>();
         services.AddSingleton<MailchimpOAuthClient>();
         services.AddSingleton<ConsentHandshake>();
+        services.AddSingleton<IMailchimpAuthFailureHandler, ConnectionAuthFailureHandler>();
 
         services.AddSingleton<WebhookStore>();
         services.AddSingleton<ITenantDataOwner>(sp => sp.GetRequiredService<WebhookStore>());
@@ -52,4 +53,14 @@ public static class ConnectionServiceCollectionExtensions
     {
         public void PostConfigure(string? name, WebhookOptions options) => options.AllowPrivateTargets ??= environment.IsDevelopment();
     }
+}
+
+/// <summary>A Mailchimp 401 on a tenant's credential flips its connection to <c>reauthorization_required</c> (and sends <c>connection.revoked</c> once).</summary>
+internal sealed class ConnectionAuthFailureHandler(IServiceProvider services) : IMailchimpAuthFailureHandler
+{
+    // Resolved lazily: ConnectionService itself depends on the Mailchimp client's neighbours.
+    public Task OnUnauthorizedAsync(MailchimpCredential credential, CancellationToken cancellationToken) =>
+        credential.Tenant is { } tenant
+            ? services.GetRequiredService<ConnectionService>().MarkReauthorizationRequiredAsync(tenant, cancellationToken)
+            : Task.CompletedTask;
 }

@@ -364,5 +364,21 @@ internal static class MailchimpErrorMapper
         return new MailchimpError(code, status, title, detail, fields);
     }
 
+    /// <summary>
+    /// Maps one refused member of a batch subscribe. Batch errors carry only Mailchimp's message and
+    /// ERROR_CONTACT_EXISTS or ERROR_GENERIC, so the message's wording decides the code.
+    /// </summary>
+    public static MailchimpError FromBatchError(MailchimpBatchError error)
+    {
+        var message = error.Error;
+        var code = error.ErrorCode == "ERROR_CONTACT_EXISTS" ? MailchimpErrorCodes.MemberExists
+            : message.Contains("compliance state", StringComparison.OrdinalIgnoreCase) ? MailchimpErrorCodes.MemberInComplianceState
+            : message.Contains("permanently deleted", StringComparison.OrdinalIgnoreCase) ? MailchimpErrorCodes.ForgottenEmail
+            : message.Contains("looks fake or invalid", StringComparison.OrdinalIgnoreCase) ? MailchimpErrorCodes.InvalidEmail
+            : MailchimpErrorCodes.InvalidResource;
+        IReadOnlyList<MailchimpFieldError> fields = error.Field is { Length: > 0 } field ? [new MailchimpFieldError(field, error.FieldMessage ?? message)] : [];
+        return new MailchimpError(code, 400, "Member refused", message, fields);
+    }
+
     private static bool Is(string title, string expected) => title.Equals(expected, StringComparison.OrdinalIgnoreCase);
 }

@@ -68,4 +68,6 @@ public enum MailchimpAuthKind
 /// A tenant's way into Mailchimp: the credential, its data center, and the account key that
 /// identifies the Mailchimp user for the shared concurrency cap (e.g. <c>us6:12345</c>).
 /// </summary>
-public sealed record MailchimpCredential(MailchimpAuthKind Kind, Security.Secret Token, string DataCenter, string AccountKey);
+/// <para><see cref="Tenant"/> names the tenant whose connection this is, so a 401 can mark that connection
+/// <c>reauthorization_required</c>; null for a credential being verified before it is stored.</para>
+public sealed record MailchimpCredential(MailchimpAuthKind Kind, Security.Secret Token, string DataCenter, string AccountKey, Tenants.TenantId? Tenant = null);

@@ -78,6 +78,8 @@ public sealed class MailchimpResult<T>
 
     public static implicit operator MailchimpResult<T>(MailchimpError error) => Failure(error);
 
+    public static implicit operator MailchimpResult<T>(T value) => Success(value);
+
     public override string ToString() => IsSuccess ? $"Success({Value})" : $"Failure({Error.Code} {Error.Status}: {Error.Title})";
 }
 

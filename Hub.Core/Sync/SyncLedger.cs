@@ -86,6 +86,19 @@ public sealed class SyncLedger(IConnectionMultiplexer redis, RedisKeys keys, IOp
     public async Task<string?> GetRefusedFingerprintAsync(TenantId tenant, string listKey, string subscriberHash, CancellationToken cancellationToken) =>
         (string?)await Db.HashGetAsync(keys.ListRefused(tenant, listKey), subscriberHash);
 
+    /// <summary>How many members Hub has synced into the list.</summary>
+    public Task<long> CountAsync(TenantId tenant, string listKey, CancellationToken cancellationToken) =>
+        Db.HashLengthAsync(keys.ListFingerprints(tenant, listKey));
+
+    /// <summary>The subscriber hashes of the members Hub synced into the list (HSCAN of the list's own hash; never a keyspace scan).</summary>
+    public async IAsyncEnumerable<string> MembersAsync(TenantId tenant, string listKey, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var entry in Db.HashScanAsync(keys.ListFingerprints(tenant, listKey), pageSize: 1000).WithCancellation(cancellationToken))
+        {
+            yield return entry.Name.ToString();
+        }
+    }
+
     /// <summary>Forgets what Hub synced to a list (when the list is unlinked or deleted).</summary>
     public async Task DeleteListAsync(TenantId tenant, string listKey, CancellationToken cancellationToken)
     {

@@ -13,6 +13,10 @@ public sealed record Tenant
     public AudienceContact? DefaultContact { get; init; }
     public CampaignDefaults? DefaultCampaignDefaults { get; init; }
     public bool Enabled { get; init; } = true;
+
+    /// <summary>Whether the passthrough may write outside <c>/lists/{managed audience}</c> (templates, campaigns, ...).</summary>
+    public bool AllowPassthroughWrites { get; init; }
+
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset UpdatedAt { get; init; }
 }
@@ -30,6 +34,7 @@ public sealed record TenantChanges
     public AudienceContact? DefaultContact { get; init; }
     public CampaignDefaults? DefaultCampaignDefaults { get; init; }
     public bool? Enabled { get; init; }
+    public bool? AllowPassthroughWrites { get; init; }
 }
 
 /// <summary>Metadata of one tenant API key. The key itself is never stored, only its SHA-256.</summary>

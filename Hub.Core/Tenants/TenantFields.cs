@@ -16,6 +16,7 @@ internal static class TenantFields
     public const string DefaultContact = "defaultContact";
     public const string DefaultCampaignDefaults = "defaultCampaignDefaults";
     public const string Enabled = "enabled";
+    public const string AllowPassthroughWrites = "allowPassthroughWrites";
     public const string CreatedAt = "createdAt";
     public const string UpdatedAt = "updatedAt";
 
@@ -64,6 +65,11 @@ internal static class TenantFields
             set.Add(new(Enabled, enabled ? "1" : "0"));
         }
 
+        if (changes.AllowPassthroughWrites is { } allow)
+        {
+            set.Add(new(AllowPassthroughWrites, allow ? "1" : "0"));
+        }
+
         return (set.ToArray(), remove.ToArray());
     }
 
@@ -87,6 +93,7 @@ internal static class TenantFields
             DefaultContact = Get(DefaultContact) is { } contact ? JsonSerializer.Deserialize(contact, HubJsonContext.Default.AudienceContact) : null,
             DefaultCampaignDefaults = Get(DefaultCampaignDefaults) is { } campaign ? JsonSerializer.Deserialize(campaign, HubJsonContext.Default.CampaignDefaults) : null,
             Enabled = Get(Enabled) != "0",
+            AllowPassthroughWrites = Get(AllowPassthroughWrites) == "1",
             CreatedAt = DateTimeOffset.Parse(fields[CreatedAt], CultureInfo.InvariantCulture),
             UpdatedAt = DateTimeOffset.Parse(fields[UpdatedAt], CultureInfo.InvariantCulture),
         };

@@ -1,0 +1,74 @@
+using Hub.Api.Hosting;
+using Hub.Core.Audiences;
+
+namespace Hub.Api.Audiences;
+
+/// <summary>Audiences in the tenant's Mailchimp account: read any, write only managed ones.</summary>
+public static class AudiencesApi
+{
+    public static RouteGroupBuilder MapAudiencesApi(this RouteGroupBuilder v1)
+    {
+        var audiences = v1.MapGroup("/audiences").WithTags("Audiences")
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        audiences.MapGet("/", ListAudiences).Produces<AudiencePage>().ProducesValidationProblem()
+            .WithSummary("The account's audiences, with whether Hub manages each.");
+        audiences.MapPost("/", CreateAudience).Produces<Audience>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
+            .WithSummary("Create a managed audience (permission reminder, contact and campaign defaults default to the tenant's).");
+        audiences.MapGet("/{audienceId}", GetAudience).Produces<Audience>().ProducesProblem(StatusCodes.Status404NotFound);
+        audiences.MapPatch("/{audienceId}", UpdateAudience).Produces<Audience>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
+            .WithSummary("Change name, permission reminder, contact or campaign defaults of a managed audience.");
+        audiences.MapDelete("/{audienceId}", DeleteAudience).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden)
+            .WithSummary("Delete a managed audience in Mailchimp (irreversible); needs ?confirm=<audienceId>.");
+        audiences.MapPost("/{audienceId}/manage", ManageAudience).Produces<Audience>().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Register an existing audience (e.g. the Audience ID a customer handed over) as managed.");
+        return v1;
+    }
+
+    public static async Task<IResult> ListAudiences(HttpContext context, AudienceService audiences, CancellationToken cancellationToken, int count = 100, int offset = 0)
+    {
+        if (count is < 1 or > 1000 || offset < 0)
+        {
+            return Problems.Validation(new Dictionary<string, string[]> { [offset < 0 ? "offset" : "count"] = [offset < 0 ? "Must be 0 or more." : "Between 1 and 1000."] });
+        }
+
+        var page = await audiences.ListAsync(context.GetTenant(), count, offset, cancellationToken);
+        return page.IsSuccess ? TypedResults.Ok(page.Value) : page.Error.ToProblem();
+    }
+
+    public static async Task<IResult> CreateAudience(CreateAudienceRequest request, HttpContext context, AudienceService audiences, CancellationToken cancellationToken)
+    {
+        var created = await audiences.CreateAsync(context.GetTenant(), request.ToDraft(), cancellationToken);
+        return created.IsSuccess ? TypedResults.Created($"/api/v1/audiences/{created.Value.Id}", created.Value) : created.Error.ToProblem();
+    }
+
+    public static async Task<IResult> GetAudience(string audienceId, HttpContext context, AudienceService audiences, CancellationToken cancellationToken)
+    {
+        var audience = await audiences.GetAsync(context.GetTenant(), audienceId, cancellationToken);
+        return audience.IsSuccess ? TypedResults.Ok(audience.Value) : audience.Error.ToProblem();
+    }
+
+    public static async Task<IResult> UpdateAudience(string audienceId, UpdateAudienceRequest request, HttpContext context, AudienceService audiences, CancellationToken cancellationToken)
+    {
+        var updated = await audiences.UpdateAsync(context.GetTenant(), audienceId, request.ToChanges(), cancellationToken);
+        return updated.IsSuccess ? TypedResults.Ok(updated.Value) : updated.Error.ToProblem();
+    }
+
+    public static async Task<IResult> DeleteAudience(string audienceId, string? confirm, HttpContext context, AudienceService audiences, CancellationToken cancellationToken)
+    {
+        if (confirm != audienceId)
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, FacadeErrors.ConfirmationRequired, "Confirmation required",
+                $"Deleting an audience erases its contacts and history in Mailchimp for good. Repeat the audience id as ?confirm={audienceId} to proceed.");
+        }
+
+        var deleted = await audiences.DeleteAsync(context.GetTenant(), audienceId, cancellationToken);
+        return deleted.IsSuccess ? TypedResults.NoContent() : deleted.Error.ToProblem();
+    }
+
+    public static async Task<IResult> ManageAudience(string audienceId, HttpContext context, AudienceService audiences, CancellationToken cancellationToken)
+    {
+        var managed = await audiences.ManageAsync(context.GetTenant(), audienceId, cancellationToken);
+        return managed.IsSuccess ? TypedResults.Ok(managed.Value) : managed.Error.ToProblem();
+    }
+}

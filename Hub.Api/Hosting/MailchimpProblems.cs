@@ -1,0 +1,47 @@
+using Hub.Core.Audiences;
+using Hub.Core.Mailchimp;
+
+namespace Hub.Api.Hosting;
+
+/// <summary>
+/// Turns a facade or Mailchimp failure into Hub's problem+json, keeping Mailchimp's detail. An
+/// upstream refusal is a 4xx; only Mailchimp being unreachable is a 503.
+/// </summary>
+public static class MailchimpProblems
+{
+    public static IResult ToProblem(this MailchimpError error)
+    {
+        if (error.Code == FacadeErrors.Validation)
+        {
+            return Problems.Validation(Errors(error), error.Detail);
+        }
+
+        var status = error.Code switch
+        {
+            MailchimpErrorCodes.InvalidResource or MailchimpErrorCodes.InvalidEmail or FacadeErrors.ConfirmationRequired => StatusCodes.Status400BadRequest,
+            MailchimpErrorCodes.AudienceNotManaged or MailchimpErrorCodes.PlanLimit => StatusCodes.Status403Forbidden,
+            MailchimpErrorCodes.NotFound or FacadeErrors.ListNotFound or FacadeErrors.MemberNotInList => StatusCodes.Status404NotFound,
+            MailchimpErrorCodes.MemberExists or MailchimpErrorCodes.MemberInComplianceState or MailchimpErrorCodes.ForgottenEmail
+                or FacadeErrors.ListExists or FacadeErrors.AudienceInUse or FacadeErrors.NotConnected
+                or MailchimpErrorCodes.ReauthorizationRequired => StatusCodes.Status409Conflict,
+            MailchimpErrorCodes.MailchimpUnavailable => StatusCodes.Status503ServiceUnavailable,
+            _ => StatusCodes.Status422UnprocessableEntity,
+        };
+        var extensions = new Dictionary<string, object?>();
+        if (error.Status is { } mailchimpStatus)
+        {
+            extensions["mailchimpStatus"] = mailchimpStatus;
+        }
+
+        if (error.FieldErrors.Count > 0)
+        {
+            extensions["errors"] = Errors(error);
+        }
+
+        return TypedResults.Problem(detail: error.Detail, statusCode: status, title: error.Title, type: Problems.TypePrefix + error.Code, extensions: extensions);
+    }
+
+    private static Dictionary<string, string[]> Errors(MailchimpError error) =>
+        error.FieldErrors.GroupBy(field => field.Field.Length == 0 ? "$" : field.Field)
+            .ToDictionary(group => group.Key, group => group.Select(field => field.Message).ToArray(), StringComparer.Ordinal);
+}

@@ -1,0 +1,51 @@
+using System.Text.Json;
+using Hub.Core.Audiences;
+using Hub.Core.Lists;
+
+namespace Hub.Api.Lists;
+
+/// <summary>
+/// Link a host list. <c>mode</c>: <c>audience</c> (the list is the whole audience, default) or <c>tag</c>
+/// (a tag inside a shared audience). Give <c>audienceId</c> (a managed audience) or <c>newAudience</c>.
+/// </summary>
+public sealed record LinkListRequest(
+    string? Key, string? Name, string? Mode, string? AudienceId, CreateAudienceDraft? NewAudience, string? Tag,
+    string? DefaultStatus, string? RemovalPolicy)
+{
+    public ListLink ToLink() => new(Key, Name, Mode, AudienceId, NewAudience?.ToDraft(), Tag, DefaultStatus, RemovalPolicy);
+}
+
+/// <summary>A new audience for a list; unset fields take the tenant's defaults.</summary>
+public sealed record CreateAudienceDraft(string? Name, string? PermissionReminder, AudienceContact? Contact, CampaignDefaults? CampaignDefaults, bool? DoubleOptin)
+{
+    public AudienceDraft ToDraft() => new(Name, PermissionReminder, Contact, CampaignDefaults, DoubleOptin: DoubleOptin);
+}
+
+/// <summary>Change a list: name, the audience's permission reminder (mode audience), defaultStatus (subscribed|pending), removalPolicy (archive|unsubscribe|none).</summary>
+public sealed record UpdateListRequest(string? Name, string? PermissionReminder, string? DefaultStatus, string? RemovalPolicy)
+{
+    public ListChanges ToChanges() => new(Name, PermissionReminder, DefaultStatus, RemovalPolicy);
+}
+
+public sealed record ListResponse(
+    string Key, string Name, string Mode, string AudienceId, string? Tag, string DefaultStatus, string RemovalPolicy,
+    long MemberCount, ListSyncStatus? LastSync, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static ListResponse From(ListView view) => new(
+        view.List.Key.ToString(), view.List.Name, Lower(view.List.Mode), view.List.AudienceId, view.List.Tag,
+        Lower(view.List.DefaultStatus), Lower(view.List.RemovalPolicy), view.MemberCount, view.List.LastSync, view.List.CreatedAt, view.List.UpdatedAt);
+
+    private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
+}
+
+/// <summary>
+/// Up to 200 adds (member objects: email, mergeFields, tags, language, vip, status) and removes (emails),
+/// answered inline with a result per member. <c>removeMode</c>: archive (default), unsubscribe or permanent.
+/// </summary>
+public sealed record BatchMembersRequest(IReadOnlyList<JsonElement>? Add, IReadOnlyList<string>? Remove, string? RemoveMode);
+
+public sealed record BatchMembersResponse(int Succeeded, int Failed, IReadOnlyList<MemberOutcomeResponse> Results);
+
+public sealed record MemberOutcomeResponse(string Email, string Result, MemberErrorResponse? Error);
+
+public sealed record MemberErrorResponse(string Type, string Title, string Detail);

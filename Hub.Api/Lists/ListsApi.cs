@@ -1,0 +1,176 @@
+using System.Text.Json;
+using Hub.Api.Hosting;
+using Hub.Core.Lists;
+using Hub.Core.Mailchimp;
+
+namespace Hub.Api.Lists;
+
+/// <summary>Host lists linked to managed audiences or tags, and their members.</summary>
+public static class ListsApi
+{
+    public static RouteGroupBuilder MapListsApi(this RouteGroupBuilder v1)
+    {
+        var lists = v1.MapGroup("/lists").WithTags("Lists")
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        lists.MapPost("/", LinkList).Produces<ListResponse>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
+            .WithSummary("Link a host list, by its own key, to a managed audience (new or existing) or to a tag in one.");
+        lists.MapGet("/", ListLists).Produces<List<ListResponse>>().WithSummary("All lists with member counts and last-sync status.");
+        lists.MapGet("/{key}", GetList).Produces<ListResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        lists.MapPatch("/{key}", UpdateList).Produces<ListResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        lists.MapDelete("/{key}", UnlinkList).Produces(StatusCodes.Status204NoContent).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Unlink a list. Tag mode untags the members Hub tagged; ?deleteAudience=true deletes an audience-mode list's audience.");
+
+        var members = lists.MapGroup("/{key}/members").WithTags("Members");
+        members.MapPost("/", UpsertMember).Produces<MemberView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Add or update one member (status_if_new from the list's default status: an unsubscribed person is never re-subscribed).");
+        members.MapGet("/", PageMembers).Produces<MemberPage>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Page through the list's members; pass nextCursor back as cursor.");
+        members.MapGet("/{email}", GetMember).Produces<MemberView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        members.MapDelete("/{email}", RemoveMember).Produces(StatusCodes.Status204NoContent).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Remove one member: ?mode=archive (default), unsubscribe or permanent. Tag mode removes the tag.");
+        members.MapPost("/batch", BatchMembers).Produces<BatchMembersResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
+            .WithSummary($"Add and remove up to {MemberService.MaxInlineBatch} members, answered with a result per member.");
+        return v1;
+    }
+
+    public static async Task<IResult> LinkList(LinkListRequest request, HttpContext context, ListService lists, CancellationToken cancellationToken)
+    {
+        var linked = await lists.LinkAsync(context.GetTenant(), request.ToLink(), cancellationToken);
+        return linked.IsSuccess
+            ? TypedResults.Created($"/api/v1/lists/{linked.Value.List.Key}", ListResponse.From(linked.Value))
+            : linked.Error.ToProblem();
+    }
+
+    public static async Task<IResult> ListLists(HttpContext context, ListService lists, CancellationToken cancellationToken) =>
+        TypedResults.Ok((await lists.ListAsync(context.GetTenant(), cancellationToken)).Select(ListResponse.From).ToList());
+
+    public static async Task<IResult> GetList(string key, HttpContext context, ListService lists, CancellationToken cancellationToken)
+    {
+        if (!ListKey.TryParse(key, out var listKey))
+        {
+            return InvalidKey();
+        }
+
+        var list = await lists.GetAsync(context.GetTenant(), listKey, cancellationToken);
+        return list.IsSuccess ? TypedResults.Ok(ListResponse.From(list.Value)) : list.Error.ToProblem();
+    }
+
+    public static async Task<IResult> UpdateList(string key, UpdateListRequest request, HttpContext context, ListService lists, CancellationToken cancellationToken)
+    {
+        if (!ListKey.TryParse(key, out var listKey))
+        {
+            return InvalidKey();
+        }
+
+        var updated = await lists.UpdateAsync(context.GetTenant(), listKey, request.ToChanges(), cancellationToken);
+        return updated.IsSuccess ? TypedResults.Ok(ListResponse.From(updated.Value)) : updated.Error.ToProblem();
+    }
+
+    public static async Task<IResult> UnlinkList(string key, HttpContext context, ListService lists, CancellationToken cancellationToken, bool deleteAudience = false)
+    {
+        if (!ListKey.TryParse(key, out var listKey))
+        {
+            return InvalidKey();
+        }
+
+        var unlinked = await lists.UnlinkAsync(context.GetTenant(), listKey, deleteAudience, cancellationToken);
+        return unlinked.IsSuccess ? TypedResults.NoContent() : unlinked.Error.ToProblem();
+    }
+
+    public static async Task<IResult> UpsertMember(string key, JsonElement body, HttpContext context, MemberService members, CancellationToken cancellationToken)
+    {
+        if (!ListKey.TryParse(key, out var listKey))
+        {
+            return InvalidKey();
+        }
+
+        var member = await members.UpsertAsync(context.GetTenant(), listKey, body, cancellationToken);
+        return member.IsSuccess ? TypedResults.Ok(member.Value) : member.Error.ToProblem();
+    }
+
+    public static async Task<IResult> PageMembers(string key, HttpContext context, MemberService members, CancellationToken cancellationToken, string? cursor = null, int limit = 100)
+    {
+        if (!ListKey.TryParse(key, out var listKey))
+        {
+            return InvalidKey();
+        }
+
+        var page = await members.PageAsync(context.GetTenant(), listKey, cursor, limit, cancellationToken);
+        return page.IsSuccess ? TypedResults.Ok(page.Value) : page.Error.ToProblem();
+    }
+
+    public static async Task<IResult> GetMember(string key, string email, HttpContext context, MemberService members, CancellationToken cancellationToken)
+    {
+        if (!ListKey.TryParse(key, out var listKey))
+        {
+            return InvalidKey();
+        }
+
+        var member = await members.GetAsync(context.GetTenant(), listKey, email, cancellationToken);
+        return member.IsSuccess ? TypedResults.Ok(member.Value) : member.Error.ToProblem();
+    }
+
+    public static async Task<IResult> RemoveMember(string key, string email, HttpContext context, MemberService members, CancellationToken cancellationToken, string? mode = null)
+    {
+        if (!ListKey.TryParse(key, out var listKey))
+        {
+            return InvalidKey();
+        }
+
+        if (ParseRemovalMode(mode) is not { } removalMode)
+        {
+            return InvalidRemovalMode("mode");
+        }
+
+        var removed = await members.RemoveAsync(context.GetTenant(), listKey, email, removalMode, cancellationToken);
+        return removed.IsSuccess ? TypedResults.NoContent() : removed.Error.ToProblem();
+    }
+
+    public static async Task<IResult> BatchMembers(string key, BatchMembersRequest request, HttpContext context, MemberService members, CancellationToken cancellationToken)
+    {
+        if (!ListKey.TryParse(key, out var listKey))
+        {
+            return InvalidKey();
+        }
+
+        if (ParseRemovalMode(request.RemoveMode) is not { } removalMode)
+        {
+            return InvalidRemovalMode("removeMode");
+        }
+
+        var total = (request.Add?.Count ?? 0) + (request.Remove?.Count ?? 0);
+        if (total == 0)
+        {
+            return Problems.Validation(new Dictionary<string, string[]> { ["add"] = ["Give members to add or emails to remove."] });
+        }
+
+        if (total > MemberService.MaxInlineBatch)
+        {
+            return Problems.Create(StatusCodes.Status413PayloadTooLarge, "batch_too_large", "Batch too large",
+                $"An inline batch holds at most {MemberService.MaxInlineBatch} members ({total} given). Replace the whole membership with PUT /api/v1/lists/{key}/members, which runs as a background job.");
+        }
+
+        var outcome = await members.BatchAsync(context.GetTenant(), listKey, request.Add ?? [], request.Remove ?? [], removalMode, cancellationToken);
+        if (!outcome.IsSuccess)
+        {
+            return outcome.Error.ToProblem();
+        }
+
+        var results = outcome.Value.Select(result => new MemberOutcomeResponse(result.Email, result.Result,
+            result.Error is { } error ? new MemberErrorResponse(Problems.TypePrefix + error.Code, error.Title, error.Detail) : null)).ToList();
+        return TypedResults.Ok(new BatchMembersResponse(results.Count(r => r.Error is null), results.Count(r => r.Error is not null), results));
+    }
+
+    private static RemovalMode? ParseRemovalMode(string? mode) => mode switch
+    {
+        null or "archive" => RemovalMode.Archive,
+        "unsubscribe" => RemovalMode.Unsubscribe,
+        "permanent" => RemovalMode.Permanent,
+        _ => null,
+    };
+
+    private static IResult InvalidRemovalMode(string field) =>
+        Problems.Validation(new Dictionary<string, string[]> { [field] = ["One of archive (default), unsubscribe or permanent."] });
+
+    private static IResult InvalidKey() => Problems.Validation(new Dictionary<string, string[]> { ["key"] = [ListKey.Rule] });
+}

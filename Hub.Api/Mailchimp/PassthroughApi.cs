@@ -1,0 +1,103 @@
+using System.Text.Json;
+using Hub.Api.Hosting;
+using Hub.Core.Audiences;
+using Hub.Core.Mailchimp;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Hub.Api.Mailchimp;
+
+/// <summary>
+/// <c>/api/v1/mailchimp/{**path}</c>: any Marketing API call with the tenant's credential, so official SDKs
+/// work with their base URL set here and the tenant key as access token.
+/// </summary>
+public static class PassthroughApi
+{
+    // Only these request headers travel on; auth and hop-by-hop headers never do.
+    private static readonly string[] ResponseHeaders = ["X-Request-Id", "Link", "Retry-After"];
+
+    public static RouteGroupBuilder MapPassthroughApi(this RouteGroupBuilder v1)
+    {
+        v1.MapMethods("/mailchimp/{**path}", ["GET", "POST", "PUT", "PATCH", "DELETE"], Forward)
+            .WithTags("Passthrough")
+            .Produces(StatusCodes.Status200OK).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .WithSummary("Forward a Mailchimp Marketing API call (path relative to /3.0) with the tenant's credential; writes only to managed audiences.");
+        return v1;
+    }
+
+    public static async Task Forward(
+        string? path, HttpContext context, PassthroughRules rules, TenantMailchimp tenantMailchimp, MailchimpClient mailchimp, CancellationToken cancellationToken)
+    {
+        var tenant = context.GetTenant();
+        var method = context.Request.Method;
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path;
+        var decision = await rules.DecideAsync(tenant, method, path ?? "", rawTarget, cancellationToken);
+        if (decision.Refusal is { } refusal)
+        {
+            await refusal.ToProblem().ExecuteAsync(context);
+            return;
+        }
+
+        var (credential, error) = await tenantMailchimp.CredentialAsync(tenant, cancellationToken);
+        if (credential is null)
+        {
+            await error!.ToProblem().ExecuteAsync(context);
+            return;
+        }
+
+        using var request = new HttpRequestMessage(new HttpMethod(method), path + context.Request.QueryString);
+        if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            // Buffered (Kestrel caps it at 1 MiB) so an idempotent call can be retried with its body.
+            using var buffer = new MemoryStream();
+            await context.Request.Body.CopyToAsync(buffer, cancellationToken);
+            request.Content = new ByteArrayContent(buffer.ToArray());
+            if (context.Request.ContentType is { } contentType)
+            {
+                request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+            }
+        }
+
+        var sent = await mailchimp.SendAsync(credential, request, cancellationToken);
+        if (!sent.IsSuccess)
+        {
+            await sent.Error.ToProblem().ExecuteAsync(context);
+            return;
+        }
+
+        using var response = sent.Value;
+        context.Response.StatusCode = (int)response.StatusCode;
+        foreach (var header in ResponseHeaders)
+        {
+            if (response.Headers.TryGetValues(header, out var values))
+            {
+                context.Response.Headers[header] = values.ToArray();
+            }
+        }
+
+        if (response.Content.Headers.ContentType is { } responseType)
+        {
+            context.Response.ContentType = responseType.ToString();
+        }
+
+        var succeeded = response.IsSuccessStatusCode;
+        if (decision.RegistersNewAudience && succeeded)
+        {
+            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            if (JsonDocument.Parse(body).RootElement.TryGetProperty("id", out var id) && id.GetString() is { } audienceId)
+            {
+                await tenantMailchimp.AddManagedAsync(tenant.Id, audienceId, cancellationToken);
+            }
+
+            await context.Response.Body.WriteAsync(body, cancellationToken);
+            return;
+        }
+
+        if (decision.DeletesAudience is { } deleted && succeeded)
+        {
+            await tenantMailchimp.RemoveManagedAsync(tenant.Id, deleted, cancellationToken);
+        }
+
+        await response.Content.CopyToAsync(context.Response.Body, cancellationToken);
+    }
+}

@@ -1,0 +1,220 @@
+using Hub.Core.Mailchimp;
+using Hub.Core.Tenants;
+
+namespace Hub.Core.Audiences;
+
+/// <summary>What a caller sends to create an audience; unset fields default to the tenant's settings.</summary>
+public sealed record AudienceDraft(
+    string? Name, string? PermissionReminder, AudienceContact? Contact, CampaignDefaults? CampaignDefaults,
+    bool? EmailTypeOption = null, bool? DoubleOptin = null);
+
+/// <summary>What a caller may change on an audience; null fields stay as they are.</summary>
+public sealed record AudienceChanges(string? Name, string? PermissionReminder, AudienceContact? Contact, CampaignDefaults? CampaignDefaults);
+
+/// <summary>A Mailchimp audience as Hub shows it, with whether Hub manages it for the tenant.</summary>
+public sealed record Audience(
+    string Id, string Name, string PermissionReminder, AudienceContact Contact, CampaignDefaults CampaignDefaults,
+    bool EmailTypeOption, bool DoubleOptin, int MemberCount, DateTimeOffset DateCreated, bool Managed);
+
+public sealed record AudiencePage(IReadOnlyList<Audience> Items, int Total, int Offset, int Count);
+
+/// <summary>Audiences in the tenant's Mailchimp account; writes only to the ones Hub manages.</summary>
+public sealed class AudienceService(TenantMailchimp tenantMailchimp, MailchimpClient mailchimp)
+{
+    public const int MaxNameLength = 100;
+
+    public async Task<MailchimpResult<AudiencePage>> ListAsync(Tenant tenant, int count, int offset, CancellationToken cancellationToken)
+    {
+        var (credential, error) = await tenantMailchimp.CredentialAsync(tenant, cancellationToken);
+        if (credential is null)
+        {
+            return error!;
+        }
+
+        var page = await mailchimp.GetListsAsync(credential, count, offset, cancellationToken);
+        if (!page.IsSuccess)
+        {
+            return page.Error;
+        }
+
+        var managed = (await tenantMailchimp.ManagedAsync(tenant.Id, cancellationToken)).ToHashSet(StringComparer.Ordinal);
+        return MailchimpResult<AudiencePage>.Success(new AudiencePage(
+            page.Value.Lists.Select(list => ToAudience(list, managed.Contains(list.Id))).ToList(), page.Value.TotalItems, offset, count));
+    }
+
+    /// <summary>Creates an audience in Mailchimp and marks it managed. Required fields are checked before Mailchimp is called.</summary>
+    public async Task<MailchimpResult<Audience>> CreateAsync(Tenant tenant, AudienceDraft draft, CancellationToken cancellationToken)
+    {
+        var complete = draft with
+        {
+            PermissionReminder = string.IsNullOrWhiteSpace(draft.PermissionReminder) ? tenant.DefaultPermissionReminder : draft.PermissionReminder,
+            Contact = draft.Contact ?? tenant.DefaultContact,
+            CampaignDefaults = draft.CampaignDefaults ?? tenant.DefaultCampaignDefaults,
+        };
+        var errors = Validate(complete.Name, complete.PermissionReminder, complete.Contact, complete.CampaignDefaults, requireAll: true);
+        if (errors.Count > 0)
+        {
+            return FacadeErrors.Invalid(errors);
+        }
+
+        var (credential, error) = await tenantMailchimp.CredentialAsync(tenant, cancellationToken);
+        if (credential is null)
+        {
+            return error!;
+        }
+
+        var created = await mailchimp.CreateListAsync(credential, new MailchimpListCreate(
+            complete.Name!.Trim(), complete.PermissionReminder!, complete.EmailTypeOption ?? false,
+            ToMailchimp(complete.Contact!), ToMailchimp(complete.CampaignDefaults!), complete.DoubleOptin), cancellationToken);
+        if (!created.IsSuccess)
+        {
+            return created.Error;
+        }
+
+        await tenantMailchimp.AddManagedAsync(tenant.Id, created.Value.Id, cancellationToken);
+        return ToAudience(created.Value, managed: true);
+    }
+
+    /// <summary>Registers an existing audience (e.g. AuditCase's Audience ID) as managed, after checking it exists.</summary>
+    public async Task<MailchimpResult<Audience>> ManageAsync(Tenant tenant, string audienceId, CancellationToken cancellationToken)
+    {
+        var read = await GetAsync(tenant, audienceId, cancellationToken);
+        if (!read.IsSuccess)
+        {
+            return read.Error;
+        }
+
+        await tenantMailchimp.AddManagedAsync(tenant.Id, audienceId, cancellationToken);
+        return read.Value with { Managed = true };
+    }
+
+    public async Task<MailchimpResult<Audience>> GetAsync(Tenant tenant, string audienceId, CancellationToken cancellationToken)
+    {
+        var (credential, error) = await tenantMailchimp.CredentialAsync(tenant, cancellationToken);
+        if (credential is null)
+        {
+            return error!;
+        }
+
+        var list = await mailchimp.GetListAsync(credential, audienceId, cancellationToken);
+        return list.IsSuccess
+            ? ToAudience(list.Value, await tenantMailchimp.IsManagedAsync(tenant.Id, audienceId, cancellationToken))
+            : list.Error;
+    }
+
+    /// <summary>
+    /// Changes a managed audience. Mailchimp's PATCH wants the full set of required fields, so Hub
+    /// reads the audience, applies the changes and sends everything back.
+    /// </summary>
+    public async Task<MailchimpResult<Audience>> UpdateAsync(Tenant tenant, string audienceId, AudienceChanges changes, CancellationToken cancellationToken)
+    {
+        var errors = Validate(changes.Name, changes.PermissionReminder, changes.Contact, changes.CampaignDefaults, requireAll: false);
+        if (errors.Count > 0)
+        {
+            return FacadeErrors.Invalid(errors);
+        }
+
+        if (await tenantMailchimp.GuardAsync(tenant.Id, audienceId, cancellationToken) is { } notManaged)
+        {
+            return notManaged;
+        }
+
+        var (credential, error) = await tenantMailchimp.CredentialAsync(tenant, cancellationToken);
+        if (credential is null)
+        {
+            return error!;
+        }
+
+        var current = await mailchimp.GetListAsync(credential, audienceId, cancellationToken);
+        if (!current.IsSuccess)
+        {
+            return current.Error;
+        }
+
+        var list = current.Value;
+        var updated = await mailchimp.UpdateListAsync(credential, audienceId, new MailchimpListUpdate(
+            Name: changes.Name?.Trim() ?? list.Name,
+            PermissionReminder: changes.PermissionReminder ?? list.PermissionReminder,
+            EmailTypeOption: list.EmailTypeOption,
+            Contact: changes.Contact is { } contact ? ToMailchimp(contact) : list.Contact,
+            CampaignDefaults: changes.CampaignDefaults is { } campaign ? ToMailchimp(campaign) : list.CampaignDefaults), cancellationToken);
+        return updated.IsSuccess ? ToAudience(updated.Value, managed: true) : updated.Error;
+    }
+
+    /// <summary>Deletes a managed audience in Mailchimp (irreversible) and stops managing it.</summary>
+    public async Task<MailchimpResult> DeleteAsync(Tenant tenant, string audienceId, CancellationToken cancellationToken)
+    {
+        if (await tenantMailchimp.GuardAsync(tenant.Id, audienceId, cancellationToken) is { } notManaged)
+        {
+            return notManaged;
+        }
+
+        var (credential, error) = await tenantMailchimp.CredentialAsync(tenant, cancellationToken);
+        if (credential is null)
+        {
+            return error!;
+        }
+
+        var deleted = await mailchimp.DeleteListAsync(credential, audienceId, cancellationToken);
+        if (deleted.IsSuccess || deleted.Error.Code == MailchimpErrorCodes.NotFound)
+        {
+            await tenantMailchimp.RemoveManagedAsync(tenant.Id, audienceId, cancellationToken);
+        }
+
+        return deleted;
+    }
+
+    internal static List<MailchimpFieldError> Validate(
+        string? name, string? permissionReminder, AudienceContact? contact, CampaignDefaults? campaign, bool requireAll)
+    {
+        var errors = new List<MailchimpFieldError>();
+        if (requireAll ? string.IsNullOrWhiteSpace(name) : name is not null && string.IsNullOrWhiteSpace(name))
+        {
+            errors.Add(new("name", "A name is required."));
+        }
+        else if (name is { Length: > MaxNameLength })
+        {
+            errors.Add(new("name", $"At most {MaxNameLength} characters."));
+        }
+
+        if (requireAll ? string.IsNullOrWhiteSpace(permissionReminder) : permissionReminder is not null && string.IsNullOrWhiteSpace(permissionReminder))
+        {
+            errors.Add(new("permissionReminder", "Mailchimp requires a permission reminder: set one here or as the tenant's default."));
+        }
+
+        if (contact is null && requireAll)
+        {
+            errors.Add(new("contact", "Mailchimp requires a contact: set one here or as the tenant's default."));
+        }
+
+        if (campaign is null && requireAll)
+        {
+            errors.Add(new("campaignDefaults", "Mailchimp requires campaign defaults: set them here or as the tenant's default."));
+        }
+
+        var rules = TenantRules.Validate(new TenantChanges { DefaultContact = contact, DefaultCampaignDefaults = campaign }, isCreate: false, allowPrivateWebhookTargets: true);
+        errors.AddRange(rules.SelectMany(rule => rule.Value.Select(message => new MailchimpFieldError(
+            rule.Key.Replace("defaultContact", "contact", StringComparison.Ordinal).Replace("defaultCampaignDefaults", "campaignDefaults", StringComparison.Ordinal), message))));
+        return errors;
+    }
+
+    internal static Audience ToAudience(MailchimpList list, bool managed) => new(
+        list.Id, list.Name, list.PermissionReminder,
+        new AudienceContact
+        {
+            Company = list.Contact.Company, Address1 = list.Contact.Address1, Address2 = list.Contact.Address2, City = list.Contact.City,
+            State = list.Contact.State, Zip = list.Contact.Zip, Country = list.Contact.Country, Phone = list.Contact.Phone,
+        },
+        new CampaignDefaults
+        {
+            FromName = list.CampaignDefaults.FromName, FromEmail = list.CampaignDefaults.FromEmail,
+            Subject = list.CampaignDefaults.Subject, Language = list.CampaignDefaults.Language,
+        },
+        list.EmailTypeOption, list.DoubleOptin, list.Stats?.MemberCount ?? 0, list.DateCreated, managed);
+
+    private static MailchimpListContact ToMailchimp(AudienceContact contact) => new(
+        contact.Company!, contact.Address1!, contact.City!, contact.Country!, contact.Address2, contact.State ?? "", contact.Zip ?? "", contact.Phone);
+
+    private static MailchimpCampaignDefaults ToMailchimp(CampaignDefaults campaign) =>
+        new(campaign.FromName!, campaign.FromEmail!, campaign.Subject!, campaign.Language!);
+}

@@ -1,0 +1,32 @@
+using Hub.Core.Mailchimp;
+
+namespace Hub.Core.Audiences;
+
+/// <summary>
+/// Failures the facade decides itself (before or instead of calling Mailchimp). They travel as
+/// <see cref="MailchimpError"/> values with no Mailchimp status, beside the codes mapped from Mailchimp.
+/// </summary>
+public static class FacadeErrors
+{
+    public const string Validation = "validation";
+    public const string NotConnected = "not_connected";
+    public const string ListNotFound = "list_not_found";
+    public const string ListExists = "list_exists";
+    public const string AudienceInUse = "audience_in_use";
+    public const string MemberNotInList = "member_not_in_list";
+    public const string ConfirmationRequired = "confirmation_required";
+
+    public static MailchimpError Invalid(string field, string message) => Invalid([new MailchimpFieldError(field, message)]);
+
+    public static MailchimpError Invalid(IReadOnlyList<MailchimpFieldError> errors) =>
+        new(Validation, null, "Invalid request", "The request has invalid fields; see errors.", errors);
+
+    public static MailchimpError NotManaged(string audienceId) =>
+        new(MailchimpErrorCodes.AudienceNotManaged, null, "Audience not managed",
+            $"Audience '{audienceId}' is not managed by Hub for this tenant; Hub writes only to audiences it created or that were registered with POST /api/v1/audiences/{{id}}/manage.", []);
+
+    public static MailchimpError ListMissing(string key) =>
+        new(ListNotFound, null, "List not found", $"This tenant has no list '{key}'.", []);
+
+    public static MailchimpError Create(string code, string title, string detail) => new(code, null, title, detail, []);
+}

@@ -1,0 +1,297 @@
+using Hub.Core.Audiences;
+using Hub.Core.Mailchimp;
+using Hub.Core.Sync;
+using Hub.Core.Tenants;
+
+namespace Hub.Core.Lists;
+
+/// <summary>A request to link a host list: to an existing managed audience (<see cref="AudienceId"/>) or a new one (<see cref="NewAudience"/>), whole or as a tag.</summary>
+public sealed record ListLink(
+    string? Key, string? Name, string? Mode, string? AudienceId, AudienceDraft? NewAudience, string? Tag,
+    string? DefaultStatus, string? RemovalPolicy);
+
+/// <summary>What may change on a linked list; null fields stay as they are.</summary>
+public sealed record ListChanges(string? Name, string? PermissionReminder, string? DefaultStatus, string? RemovalPolicy);
+
+/// <summary>A list with how many members Hub has synced into it.</summary>
+public sealed record ListView(HostList List, long MemberCount);
+
+/// <summary>Links host lists to managed audiences or tags, and unlinks them.</summary>
+public sealed class ListService(
+    ListStore lists, SyncLedger ledger, AudienceService audiences, TenantMailchimp tenantMailchimp, MailchimpClient mailchimp, TimeProvider time)
+{
+    public const int MaxTagLength = 100;
+
+    public async Task<MailchimpResult<ListView>> LinkAsync(Tenant tenant, ListLink link, CancellationToken cancellationToken)
+    {
+        var errors = new List<MailchimpFieldError>();
+        if (!ListKey.TryParse(link.Key, out var key))
+        {
+            errors.Add(new("key", ListKey.Rule));
+        }
+
+        if (link.Name is { Length: > 100 } || (link.Name is not null && string.IsNullOrWhiteSpace(link.Name)))
+        {
+            errors.Add(new("name", "A name has 1 to 100 characters."));
+        }
+
+        var mode = ParseMode(link.Mode, errors);
+        if (string.IsNullOrWhiteSpace(link.AudienceId) == (link.NewAudience is null))
+        {
+            errors.Add(new("audienceId", "Give either audienceId (an audience Hub manages) or newAudience (to create one)."));
+        }
+
+        if (mode == ListMode.Audience && link.Tag is not null)
+        {
+            errors.Add(new("tag", "A tag applies only to mode 'tag'."));
+        }
+        else if (link.Tag is not null && (string.IsNullOrWhiteSpace(link.Tag) || link.Tag.Length > MaxTagLength))
+        {
+            errors.Add(new("tag", $"A tag has 1 to {MaxTagLength} characters."));
+        }
+
+        var defaultStatus = ParseStatus(link.DefaultStatus, errors) ?? NewMemberStatus.Subscribed;
+        var removalPolicy = ParsePolicy(link.RemovalPolicy, errors) ?? RemovalPolicy.Archive;
+        if (link.NewAudience is { } draft)
+        {
+            errors.AddRange(AudienceService.Validate(draft.Name, draft.PermissionReminder ?? tenant.DefaultPermissionReminder,
+                draft.Contact ?? tenant.DefaultContact, draft.CampaignDefaults ?? tenant.DefaultCampaignDefaults, requireAll: true)
+                .Select(error => error with { Field = "newAudience." + error.Field }));
+        }
+
+        if (errors.Count > 0)
+        {
+            return FacadeErrors.Invalid(errors);
+        }
+
+        if (await lists.GetAsync(tenant.Id, key, cancellationToken) is not null)
+        {
+            return FacadeErrors.Create(FacadeErrors.ListExists, "List exists", $"This tenant already has a list '{key}'. Update or unlink it instead.");
+        }
+
+        string audienceId;
+        if (link.NewAudience is { } newAudience)
+        {
+            var created = await audiences.CreateAsync(tenant, newAudience, cancellationToken);
+            if (!created.IsSuccess)
+            {
+                return created.Error;
+            }
+
+            audienceId = created.Value.Id;
+        }
+        else
+        {
+            audienceId = link.AudienceId!.Trim();
+            if (await tenantMailchimp.GuardAsync(tenant.Id, audienceId, cancellationToken) is { } notManaged)
+            {
+                return notManaged;
+            }
+
+            var sharing = await lists.ListInAudienceAsync(tenant.Id, audienceId, cancellationToken);
+            if (sharing.Any(other => other.Mode == ListMode.Audience) || (mode == ListMode.Audience && sharing.Count > 0))
+            {
+                return FacadeErrors.Create(FacadeErrors.AudienceInUse, "Audience in use",
+                    $"Audience '{audienceId}' already holds {string.Join(", ", sharing.Select(other => $"'{other.Key}'"))}. " +
+                    "A list in mode 'audience' needs the audience to itself; use mode 'tag' to share one audience between lists.");
+            }
+        }
+
+        var now = time.GetUtcNow();
+        var list = new HostList
+        {
+            Key = key,
+            Name = link.Name?.Trim() ?? key.ToString(),
+            Mode = mode,
+            AudienceId = audienceId,
+            Tag = mode == ListMode.Tag ? (link.Tag?.Trim() ?? key.ToString()) : null,
+            DefaultStatus = defaultStatus,
+            RemovalPolicy = removalPolicy,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        return await lists.CreateAsync(tenant.Id, list, cancellationToken)
+            ? new ListView(list, 0)
+            : FacadeErrors.Create(FacadeErrors.ListExists, "List exists", $"This tenant already has a list '{key}'.");
+    }
+
+    public async Task<MailchimpResult<ListView>> GetAsync(Tenant tenant, ListKey key, CancellationToken cancellationToken) =>
+        await lists.GetAsync(tenant.Id, key, cancellationToken) is { } list
+            ? new ListView(list, await ledger.CountAsync(tenant.Id, key.ToString(), cancellationToken))
+            : FacadeErrors.ListMissing(key.ToString());
+
+    public async Task<IReadOnlyList<ListView>> ListAsync(Tenant tenant, CancellationToken cancellationToken)
+    {
+        var all = await lists.ListAsync(tenant.Id, cancellationToken);
+        var counts = await Task.WhenAll(all.Select(list => ledger.CountAsync(tenant.Id, list.Key.ToString(), cancellationToken)));
+        return all.Select((list, i) => new ListView(list, counts[i])).ToList();
+    }
+
+    public async Task<MailchimpResult<ListView>> UpdateAsync(Tenant tenant, ListKey key, ListChanges changes, CancellationToken cancellationToken)
+    {
+        var errors = new List<MailchimpFieldError>();
+        if (changes.Name is { } name && (string.IsNullOrWhiteSpace(name) || name.Length > 100))
+        {
+            errors.Add(new("name", "A name has 1 to 100 characters."));
+        }
+
+        var status = ParseStatus(changes.DefaultStatus, errors);
+        var policy = ParsePolicy(changes.RemovalPolicy, errors);
+        if (changes.PermissionReminder is { } reminder && string.IsNullOrWhiteSpace(reminder))
+        {
+            errors.Add(new("permissionReminder", "A permission reminder cannot be empty."));
+        }
+
+        if (errors.Count > 0)
+        {
+            return FacadeErrors.Invalid(errors);
+        }
+
+        if (await lists.GetAsync(tenant.Id, key, cancellationToken) is not { } current)
+        {
+            return FacadeErrors.ListMissing(key.ToString());
+        }
+
+        if (changes.PermissionReminder is { } permissionReminder)
+        {
+            if (current.Mode == ListMode.Tag)
+            {
+                return FacadeErrors.Invalid("permissionReminder",
+                    $"In mode 'tag' the permission reminder belongs to audience '{current.AudienceId}', shared by its lists; change it with PATCH /api/v1/audiences/{current.AudienceId}.");
+            }
+
+            var updated = await audiences.UpdateAsync(tenant, current.AudienceId, new AudienceChanges(null, permissionReminder, null, null), cancellationToken);
+            if (!updated.IsSuccess)
+            {
+                return updated.Error;
+            }
+        }
+
+        var now = time.GetUtcNow();
+        var saved = await lists.UpdateAsync(tenant.Id, key, list => list with
+        {
+            Name = changes.Name?.Trim() ?? list.Name,
+            DefaultStatus = status ?? list.DefaultStatus,
+            RemovalPolicy = policy ?? list.RemovalPolicy,
+            UpdatedAt = now,
+        }, cancellationToken);
+        return saved is null
+            ? FacadeErrors.ListMissing(key.ToString())
+            : new ListView(saved, await ledger.CountAsync(tenant.Id, key.ToString(), cancellationToken));
+    }
+
+    /// <summary>
+    /// Unlinks a list. Tag mode: removes the list's tag from the members Hub tagged (the contacts stay).
+    /// Audience mode: deletes the audience in Mailchimp only when <paramref name="deleteAudience"/> is set.
+    /// </summary>
+    public async Task<MailchimpResult> UnlinkAsync(Tenant tenant, ListKey key, bool deleteAudience, CancellationToken cancellationToken)
+    {
+        if (await lists.GetAsync(tenant.Id, key, cancellationToken) is not { } list)
+        {
+            return FacadeErrors.ListMissing(key.ToString());
+        }
+
+        if (deleteAudience && list.Mode == ListMode.Tag)
+        {
+            return FacadeErrors.Invalid("deleteAudience", "Only a list in mode 'audience' owns its audience; a tag list shares it with other lists.");
+        }
+
+        if (list.Mode == ListMode.Tag && await ledger.CountAsync(tenant.Id, key.ToString(), cancellationToken) > 0)
+        {
+            if (await UntagAllAsync(tenant, list, cancellationToken) is { } untagError)
+            {
+                return untagError;
+            }
+        }
+
+        if (deleteAudience)
+        {
+            var deleted = await audiences.DeleteAsync(tenant, list.AudienceId, cancellationToken);
+            if (!deleted.IsSuccess && deleted.Error.Code != MailchimpErrorCodes.NotFound)
+            {
+                return deleted;
+            }
+        }
+
+        await ledger.DeleteListAsync(tenant.Id, key.ToString(), cancellationToken);
+        await lists.DeleteAsync(tenant.Id, key, cancellationToken);
+        return MailchimpResult.Success;
+    }
+
+    private async Task<MailchimpError?> UntagAllAsync(Tenant tenant, HostList list, CancellationToken cancellationToken)
+    {
+        if (await tenantMailchimp.GuardAsync(tenant.Id, list.AudienceId, cancellationToken) is { } notManaged)
+        {
+            return notManaged;
+        }
+
+        var (credential, error) = await tenantMailchimp.CredentialAsync(tenant, cancellationToken);
+        if (credential is null)
+        {
+            return error;
+        }
+
+        MailchimpError? failure = null;
+        // The per-account cap bounds Mailchimp concurrency; this bounds the tasks in flight here.
+        await Parallel.ForEachAsync(ledger.MembersAsync(tenant.Id, list.Key.ToString(), cancellationToken),
+            new ParallelOptions { MaxDegreeOfParallelism = 10, CancellationToken = cancellationToken },
+            async (hash, token) =>
+            {
+                var untagged = await mailchimp.UpdateMemberTagsAsync(credential, list.AudienceId, SubscriberHash.Parse(hash),
+                    [MailchimpTagUpdate.Inactive(list.Tag!)], isSyncing: true, token);
+                if (!untagged.IsSuccess && untagged.Error.Code != MailchimpErrorCodes.NotFound)
+                {
+                    failure ??= untagged.Error;
+                }
+            });
+        return failure;
+    }
+
+    private static ListMode ParseMode(string? value, List<MailchimpFieldError> errors)
+    {
+        switch (value)
+        {
+            case null or "audience":
+                return ListMode.Audience;
+            case "tag":
+                return ListMode.Tag;
+            default:
+                errors.Add(new("mode", "Mode is 'audience' (the list is the whole audience) or 'tag' (the list is a tag in a shared audience)."));
+                return ListMode.Audience;
+        }
+    }
+
+    private static NewMemberStatus? ParseStatus(string? value, List<MailchimpFieldError> errors)
+    {
+        switch (value)
+        {
+            case null:
+                return null;
+            case "subscribed":
+                return NewMemberStatus.Subscribed;
+            case "pending":
+                return NewMemberStatus.Pending;
+            default:
+                errors.Add(new("defaultStatus", "The default status is 'subscribed' or 'pending' (double opt-in)."));
+                return null;
+        }
+    }
+
+    private static RemovalPolicy? ParsePolicy(string? value, List<MailchimpFieldError> errors)
+    {
+        switch (value)
+        {
+            case null:
+                return null;
+            case "archive":
+                return RemovalPolicy.Archive;
+            case "unsubscribe":
+                return RemovalPolicy.Unsubscribe;
+            case "none":
+                return RemovalPolicy.None;
+            default:
+                errors.Add(new("removalPolicy", "The removal policy is 'archive', 'unsubscribe' or 'none'."));
+                return null;
+        }
+    }
+}

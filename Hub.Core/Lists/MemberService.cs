@@ -1,0 +1,405 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Hub.Core.Audiences;
+using Hub.Core.Jobs;
+using Hub.Core.Mailchimp;
+using Hub.Core.Sync;
+using Hub.Core.Tenants;
+
+namespace Hub.Core.Lists;
+
+/// <summary>A member as the facade shows it.</summary>
+public sealed record MemberView(
+    string Email, string Status, IReadOnlyDictionary<string, JsonNode?> MergeFields, IReadOnlyList<string> Tags,
+    string? Language, bool Vip, DateTimeOffset? LastChanged);
+
+/// <summary>One page of a list's members; <see cref="NextCursor"/> is null on the last page.</summary>
+public sealed record MemberPage(IReadOnlyList<MemberView> Items, string? NextCursor);
+
+/// <summary>How one member is taken off a list on request.</summary>
+public enum RemovalMode
+{
+    /// <summary>Archive the contact (the default; it can be re-added later).</summary>
+    Archive,
+
+    /// <summary>Keep the contact but unsubscribe it.</summary>
+    Unsubscribe,
+
+    /// <summary>Erase the contact permanently (GDPR); Mailchimp refuses to re-import the address afterwards.</summary>
+    Permanent,
+}
+
+/// <summary>The outcome for one member of an inline batch.</summary>
+public sealed record MemberOutcome(string Email, string Result, MailchimpError? Error)
+{
+    public const string Added = "added";
+    public const string Updated = "updated";
+    public const string Removed = "removed";
+    public const string Failed = "failed";
+}
+
+/// <summary>
+/// Members of one host list. Hub addresses members by email, computes Mailchimp's subscriber hash,
+/// adds with <c>status_if_new</c> (never re-subscribing someone who opted out), and records what it
+/// synced in the list's ledger so full syncs and removals know which members Hub put there.
+/// </summary>
+public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMailchimp tenantMailchimp, MailchimpClient mailchimp)
+{
+    public const int MaxInlineBatch = 200;
+    public const int MaxPageSize = 1000;
+
+    /// <summary>Adds or updates one member, parsed from the same JSON shape a full sync takes.</summary>
+    public async Task<MailchimpResult<MemberView>> UpsertAsync(Tenant tenant, ListKey key, JsonElement body, CancellationToken cancellationToken)
+    {
+        if (!DesiredMember.TryCreate(body, out var member, out _, out var invalid))
+        {
+            return FacadeErrors.Invalid("member", invalid!);
+        }
+
+        var target = await TargetAsync(tenant, key, cancellationToken);
+        if (target.Error is { } error)
+        {
+            return error;
+        }
+
+        var (list, credential) = (target.List!, target.Credential!);
+        var hash = SubscriberHash.FromEmail(member!.Email);
+        var createdByHub = await ledger.IsHubAddedAsync(tenant.Id, key.ToString(), hash.Value, cancellationToken)
+            || await IsNewAsync(credential, list.AudienceId, hash, cancellationToken);
+
+        var upserted = await mailchimp.UpsertMemberAsync(credential, list.AudienceId, new MailchimpMemberUpsert(
+            member.Email, member.Status ?? StatusIfNew(list), MergeFields: MergeFields(member), Language: member.Language, Vip: member.Vip), cancellationToken);
+        if (!upserted.IsSuccess)
+        {
+            await RecordRefusalAsync(tenant.Id, key, member, upserted.Error, cancellationToken);
+            return upserted.Error;
+        }
+
+        var tags = TagsFor(list, member);
+        if (tags.Count > 0)
+        {
+            var tagged = await mailchimp.UpdateMemberTagsAsync(credential, list.AudienceId, hash, tags.Select(MailchimpTagUpdate.Active).ToList(), isSyncing: true, cancellationToken);
+            if (!tagged.IsSuccess)
+            {
+                return tagged.Error;
+            }
+        }
+
+        await ledger.RecordAsync(tenant.Id, key.ToString(), new SyncBatchResult { Applied = [new AppliedMember(hash.Value, member.Fingerprint(), createdByHub)] }, cancellationToken);
+        return ToView(upserted.Value, tags);
+    }
+
+    /// <summary>
+    /// Takes a member off the list. Audience mode: archive (default), unsubscribe or permanent delete.
+    /// Tag mode: removes the list's tag, and applies <paramref name="mode"/> only when no other Hub list
+    /// in the audience holds the member and Hub added it.
+    /// </summary>
+    public async Task<MailchimpResult> RemoveAsync(Tenant tenant, ListKey key, string email, RemovalMode mode, CancellationToken cancellationToken)
+    {
+        if (!MailchimpEmail.IsValid(email))
+        {
+            return FacadeErrors.Invalid("email", "Not a valid email address.");
+        }
+
+        var target = await TargetAsync(tenant, key, cancellationToken);
+        if (target.Error is { } error)
+        {
+            return error;
+        }
+
+        var (list, credential) = (target.List!, target.Credential!);
+        var hash = SubscriberHash.FromEmail(email);
+        var removed = list.Mode == ListMode.Audience
+            ? await ApplyRemovalAsync(credential, list.AudienceId, hash, email, mode, cancellationToken)
+            : await RemoveFromTagAsync(tenant, list, credential, hash, email, mode, cancellationToken);
+        if (removed.IsSuccess)
+        {
+            await ledger.RecordAsync(tenant.Id, key.ToString(), new SyncBatchResult { Removed = [hash.Value] }, cancellationToken);
+        }
+
+        return removed;
+    }
+
+    public async Task<MailchimpResult<MemberView>> GetAsync(Tenant tenant, ListKey key, string email, CancellationToken cancellationToken)
+    {
+        if (!MailchimpEmail.IsValid(email))
+        {
+            return FacadeErrors.Invalid("email", "Not a valid email address.");
+        }
+
+        var target = await TargetAsync(tenant, key, cancellationToken, forWrite: false);
+        if (target.Error is { } error)
+        {
+            return error;
+        }
+
+        var member = await mailchimp.GetMemberAsync(target.Credential!, target.List!.AudienceId, SubscriberHash.FromEmail(email), cancellationToken);
+        if (!member.IsSuccess)
+        {
+            return member.Error.Code == MailchimpErrorCodes.NotFound ? NotInList(email, key) : member.Error;
+        }
+
+        return target.List.Mode == ListMode.Tag && member.Value.Tags?.Any(tag => tag.Name == target.List.Tag) != true
+            ? NotInList(email, key)
+            : ToView(member.Value, []);
+    }
+
+    /// <summary>A page of the list's members. In tag mode a page holds the tagged members of one page of the audience, so it may hold fewer than <paramref name="limit"/>.</summary>
+    public async Task<MailchimpResult<MemberPage>> PageAsync(Tenant tenant, ListKey key, string? cursor, int limit, CancellationToken cancellationToken)
+    {
+        var offset = 0;
+        if (cursor is not null && (!int.TryParse(cursor, System.Globalization.CultureInfo.InvariantCulture, out offset) || offset < 0))
+        {
+            return FacadeErrors.Invalid("cursor", "Not a cursor this API returned.");
+        }
+
+        if (limit is < 1 or > MaxPageSize)
+        {
+            return FacadeErrors.Invalid("limit", $"Between 1 and {MaxPageSize}.");
+        }
+
+        var target = await TargetAsync(tenant, key, cancellationToken, forWrite: false);
+        if (target.Error is { } error)
+        {
+            return error;
+        }
+
+        var page = await mailchimp.GetMembersAsync(target.Credential!, target.List!.AudienceId, limit, offset, null, cancellationToken);
+        if (!page.IsSuccess)
+        {
+            return page.Error;
+        }
+
+        var members = target.List.Mode == ListMode.Tag
+            ? page.Value.Members.Where(member => member.Tags?.Any(tag => tag.Name == target.List.Tag) == true)
+            : page.Value.Members;
+        var next = offset + limit < page.Value.TotalItems ? (offset + limit).ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+        return new MemberPage(members.Select(member => ToView(member, [])).ToList(), next);
+    }
+
+    /// <summary>
+    /// Adds and removes up to <see cref="MaxInlineBatch"/> members, answered with a result per member:
+    /// one batch subscribe (update_existing, status_if_new) for the adds, tag calls where tags must
+    /// change on existing contacts, and the single-member removal for each remove.
+    /// </summary>
+    public async Task<MailchimpResult<IReadOnlyList<MemberOutcome>>> BatchAsync(
+        Tenant tenant, ListKey key, IReadOnlyList<JsonElement> add, IReadOnlyList<string> remove, RemovalMode mode, CancellationToken cancellationToken)
+    {
+        var outcomes = new List<MemberOutcome>();
+        var valid = new Dictionary<string, DesiredMember>(StringComparer.Ordinal);
+        foreach (var element in add)
+        {
+            if (!DesiredMember.TryCreate(element, out var member, out var email, out var invalid))
+            {
+                outcomes.Add(new MemberOutcome(email, MemberOutcome.Failed, FacadeErrors.Create(FacadeErrors.Validation, "Invalid member", invalid!)));
+            }
+            else if (!valid.TryAdd(member!.SubscriberHash, member))
+            {
+                outcomes.Add(new MemberOutcome(member.Email, MemberOutcome.Failed, FacadeErrors.Create(FacadeErrors.Validation, "Duplicate member", "The same email appears twice in this batch.")));
+            }
+        }
+
+        var target = await TargetAsync(tenant, key, cancellationToken);
+        if (target.Error is { } error)
+        {
+            return error;
+        }
+
+        var (list, credential) = (target.List!, target.Credential!);
+        if (valid.Count > 0)
+        {
+            outcomes.AddRange(await AddBatchAsync(tenant, list, credential, valid.Values.ToList(), cancellationToken));
+        }
+
+        var removals = await Task.WhenAll(remove.Distinct(StringComparer.OrdinalIgnoreCase).Select(async email =>
+        {
+            var removed = await RemoveAsync(tenant, key, email, mode, cancellationToken);
+            return new MemberOutcome(email, removed.IsSuccess ? MemberOutcome.Removed : MemberOutcome.Failed, removed.Error);
+        }));
+        outcomes.AddRange(removals);
+        return MailchimpResult<IReadOnlyList<MemberOutcome>>.Success(outcomes);
+    }
+
+    private async Task<IReadOnlyList<MemberOutcome>> AddBatchAsync(
+        Tenant tenant, HostList list, MailchimpCredential credential, IReadOnlyList<DesiredMember> members, CancellationToken cancellationToken)
+    {
+        var batch = await mailchimp.BatchSubscribeAsync(credential, list.AudienceId, new MailchimpBatchSubscribe(
+            members.Select(member => new MailchimpBatchMember(
+                member.Email, StatusIfNew: member.Status ?? StatusIfNew(list), MergeFields: MergeFields(member),
+                Language: member.Language, Vip: member.Vip, Tags: TagsFor(list, member) is { Count: > 0 } tags ? tags : null)).ToList(),
+            UpdateExisting: true), cancellationToken);
+        if (!batch.IsSuccess)
+        {
+            return members.Select(member => new MemberOutcome(member.Email, MemberOutcome.Failed, batch.Error)).ToList();
+        }
+
+        var byEmail = members.ToDictionary(member => member.Email.ToLowerInvariant(), StringComparer.Ordinal);
+        var created = batch.Value.NewMembers.Select(m => m.EmailAddress.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
+        var updated = batch.Value.UpdatedMembers.Select(m => m.EmailAddress.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
+        var outcomes = new List<MemberOutcome>();
+        var applied = new List<AppliedMember>();
+        var refused = new List<RefusedMember>();
+
+        foreach (var failure in batch.Value.Errors)
+        {
+            var error = MailchimpErrorMapper.FromBatchError(failure);
+            var member = byEmail.GetValueOrDefault(failure.EmailAddress.ToLowerInvariant());
+            outcomes.Add(new MemberOutcome(failure.EmailAddress, MemberOutcome.Failed, error));
+            if (member is not null && IsRefusal(error.Code))
+            {
+                refused.Add(new RefusedMember(member.SubscriberHash, member.Fingerprint(), new MemberError(member.Email, error.Detail, Retryable: false)));
+            }
+        }
+
+        // Batch subscribe adds tags to new contacts; contacts that already existed get theirs with a tag call.
+        var tagCalls = members.Where(member => updated.Contains(member.Email.ToLowerInvariant()) && TagsFor(list, member).Count > 0)
+            .Select(async member => (member, await mailchimp.UpdateMemberTagsAsync(credential, list.AudienceId, SubscriberHash.FromEmail(member.Email),
+                TagsFor(list, member).Select(MailchimpTagUpdate.Active).ToList(), isSyncing: true, cancellationToken)));
+        var tagFailures = (await Task.WhenAll(tagCalls)).Where(call => !call.Item2.IsSuccess).ToDictionary(call => call.member.Email.ToLowerInvariant(), call => call.Item2.Error!);
+
+        var hubAdded = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var member in members)
+        {
+            var email = member.Email.ToLowerInvariant();
+            if (!created.Contains(email) && !updated.Contains(email))
+            {
+                continue;
+            }
+
+            if (tagFailures.TryGetValue(email, out var tagError))
+            {
+                outcomes.Add(new MemberOutcome(member.Email, MemberOutcome.Failed, tagError));
+                continue;
+            }
+
+            applied.Add(new AppliedMember(member.SubscriberHash, member.Fingerprint(),
+                created.Contains(email) || await ledger.IsHubAddedAsync(tenant.Id, list.Key.ToString(), member.SubscriberHash, cancellationToken)));
+            outcomes.Add(new MemberOutcome(member.Email, created.Contains(email) ? MemberOutcome.Added : MemberOutcome.Updated, null));
+        }
+
+        await ledger.RecordAsync(tenant.Id, list.Key.ToString(), new SyncBatchResult { Applied = applied, Refused = refused }, cancellationToken);
+        return outcomes;
+    }
+
+    private async Task<MailchimpResult> RemoveFromTagAsync(
+        Tenant tenant, HostList list, MailchimpCredential credential, SubscriberHash hash, string email, RemovalMode mode, CancellationToken cancellationToken)
+    {
+        var untagged = await mailchimp.UpdateMemberTagsAsync(credential, list.AudienceId, hash, [MailchimpTagUpdate.Inactive(list.Tag!)], isSyncing: true, cancellationToken);
+        if (!untagged.IsSuccess)
+        {
+            return untagged.Error.Code == MailchimpErrorCodes.NotFound ? NotInList(email, list.Key) : untagged;
+        }
+
+        if (!await ledger.IsHubAddedAsync(tenant.Id, list.Key.ToString(), hash.Value, cancellationToken))
+        {
+            return MailchimpResult.Success;
+        }
+
+        foreach (var other in await lists.ListInAudienceAsync(tenant.Id, list.AudienceId, cancellationToken))
+        {
+            if (other.Key != list.Key && await ledger.GetFingerprintAsync(tenant.Id, other.Key.ToString(), hash.Value, cancellationToken) is not null)
+            {
+                return MailchimpResult.Success;
+            }
+        }
+
+        return await ApplyRemovalAsync(credential, list.AudienceId, hash, email, mode, cancellationToken);
+    }
+
+    private async Task<MailchimpResult> ApplyRemovalAsync(
+        MailchimpCredential credential, string audienceId, SubscriberHash hash, string email, RemovalMode mode, CancellationToken cancellationToken)
+    {
+        var result = mode switch
+        {
+            RemovalMode.Permanent => await mailchimp.DeleteMemberPermanentlyAsync(credential, audienceId, hash, cancellationToken),
+            RemovalMode.Unsubscribe => ToResult(await mailchimp.UpsertMemberAsync(credential, audienceId,
+                new MailchimpMemberUpsert(email, MailchimpMemberStatus.Unsubscribed, Status: MailchimpMemberStatus.Unsubscribed), cancellationToken)),
+            _ => await mailchimp.ArchiveMemberAsync(credential, audienceId, hash, cancellationToken),
+        };
+        if (result.IsSuccess)
+        {
+            return result;
+        }
+
+        if (result.Error.Code == MailchimpErrorCodes.NotFound)
+        {
+            return NotInList(email, null);
+        }
+
+        // Mailchimp answers 405 when archiving a contact that is already archived: the wanted state holds.
+        if (mode == RemovalMode.Archive && result.Error.Status == 405
+            && await mailchimp.GetMemberAsync(credential, audienceId, hash, cancellationToken) is { IsSuccess: true } current
+            && current.Value.Status == MailchimpMemberStatus.Archived)
+        {
+            return MailchimpResult.Success;
+        }
+
+        return result;
+    }
+
+    private async Task<(HostList? List, MailchimpCredential? Credential, MailchimpError? Error)> TargetAsync(
+        Tenant tenant, ListKey key, CancellationToken cancellationToken, bool forWrite = true)
+    {
+        if (await lists.GetAsync(tenant.Id, key, cancellationToken) is not { } list)
+        {
+            return (null, null, FacadeErrors.ListMissing(key.ToString()));
+        }
+
+        if (forWrite && await tenantMailchimp.GuardAsync(tenant.Id, list.AudienceId, cancellationToken) is { } notManaged)
+        {
+            return (null, null, notManaged);
+        }
+
+        var (credential, error) = await tenantMailchimp.CredentialAsync(tenant, cancellationToken);
+        return (list, credential, error);
+    }
+
+    private async Task<bool> IsNewAsync(MailchimpCredential credential, string audienceId, SubscriberHash hash, CancellationToken cancellationToken)
+    {
+        var existing = await mailchimp.GetMemberAsync(credential, audienceId, hash, cancellationToken);
+        return !existing.IsSuccess && existing.Error.Code == MailchimpErrorCodes.NotFound
+            || existing.IsSuccess && existing.Value.Status == MailchimpMemberStatus.Archived;
+    }
+
+    private async Task RecordRefusalAsync(TenantId tenant, ListKey key, DesiredMember member, MailchimpError error, CancellationToken cancellationToken)
+    {
+        if (IsRefusal(error.Code))
+        {
+            await ledger.RecordAsync(tenant, key.ToString(), new SyncBatchResult
+            {
+                Refused = [new RefusedMember(member.SubscriberHash, member.Fingerprint(), new MemberError(member.Email, error.Detail, Retryable: false))],
+            }, cancellationToken);
+        }
+    }
+
+    internal static bool IsRefusal(string code) =>
+        code is MailchimpErrorCodes.MemberInComplianceState or MailchimpErrorCodes.ForgottenEmail or MailchimpErrorCodes.InvalidEmail;
+
+    internal static string StatusIfNew(HostList list) =>
+        list.DefaultStatus == NewMemberStatus.Pending ? MailchimpMemberStatus.Pending : MailchimpMemberStatus.Subscribed;
+
+    internal static List<string> TagsFor(HostList list, DesiredMember member)
+    {
+        var tags = new List<string>();
+        if (list.Tag is { } listTag)
+        {
+            tags.Add(listTag);
+        }
+
+        tags.AddRange(member.Tags ?? []);
+        return tags.Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    internal static Dictionary<string, JsonNode?>? MergeFields(DesiredMember member) =>
+        member.MergeFields?.ToDictionary(field => field.Key, field => JsonNode.Parse(field.Value.GetRawText()), StringComparer.Ordinal);
+
+    private static MailchimpResult ToResult(MailchimpResult<MailchimpMember> result) => result.IsSuccess ? MailchimpResult.Success : result.Error;
+
+    private static MailchimpError NotInList(string email, ListKey? key) =>
+        FacadeErrors.Create(FacadeErrors.MemberNotInList, "Member not in list", key is { } k ? $"'{email}' is not a member of list '{k}'." : $"'{email}' is not on the audience.");
+
+    private static MemberView ToView(MailchimpMember member, IReadOnlyList<string> addedTags) => new(
+        member.EmailAddress, member.Status, member.MergeFields ?? [],
+        (member.Tags?.Select(tag => tag.Name) ?? []).Concat(addedTags).Distinct(StringComparer.Ordinal).ToList(),
+        member.Language, member.Vip, member.LastChanged);
+}

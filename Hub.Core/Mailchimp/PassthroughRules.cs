@@ -1,0 +1,73 @@
+using Hub.Core.Audiences;
+using Hub.Core.Tenants;
+
+namespace Hub.Core.Mailchimp;
+
+/// <summary>What a passthrough call may do, decided before anything reaches Mailchimp.</summary>
+public sealed record PassthroughDecision(MailchimpError? Refusal, bool RegistersNewAudience, string? DeletesAudience);
+
+/// <summary>
+/// The passthrough's rules: reads go anywhere; writes under <c>/lists/{id}</c> only to audiences Hub
+/// manages for the tenant; <c>POST /lists</c> creates an audience that becomes managed; any other
+/// write only when the tenant allows it. Paths with dot segments, backslashes, control characters or
+/// encoded slashes are refused outright, so nothing can step outside the API base.
+/// </summary>
+public sealed class PassthroughRules(TenantMailchimp tenantMailchimp)
+{
+    public async Task<PassthroughDecision> DecideAsync(Tenant tenant, string method, string path, string rawTarget, CancellationToken cancellationToken)
+    {
+        if (PathProblem(path, rawTarget) is { } problem)
+        {
+            return new(FacadeErrors.Invalid("path", problem), false, null);
+        }
+
+        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (HttpMethods.IsRead(method))
+        {
+            return new(null, false, null);
+        }
+
+        if (segments is ["lists"] && method == "POST")
+        {
+            return new(null, true, null);
+        }
+
+        if (segments is ["lists", var audienceId, ..])
+        {
+            var refusal = await tenantMailchimp.GuardAsync(tenant.Id, audienceId, cancellationToken);
+            return new(refusal, false, refusal is null && method == "DELETE" && segments.Length == 2 ? audienceId : null);
+        }
+
+        return tenant.AllowPassthroughWrites
+            ? new(null, false, null)
+            : new(FacadeErrors.Create(MailchimpErrorCodes.AudienceNotManaged, "Write not allowed",
+                "Through the passthrough this tenant may write only under /lists/{audience id} of audiences Hub manages (and POST /lists). Ask the operator to set allowPassthroughWrites for other writes."), false, null);
+    }
+
+    private static string? PathProblem(string path, string rawTarget)
+    {
+        if (path.Length == 0)
+        {
+            return "A Mailchimp API path is required, e.g. /api/v1/mailchimp/lists.";
+        }
+
+        var rawPath = rawTarget.Split('?', 2)[0];
+        if (rawPath.Contains("%2f", StringComparison.OrdinalIgnoreCase) || rawPath.Contains("%5c", StringComparison.OrdinalIgnoreCase)
+            || rawPath.Contains("%2e", StringComparison.OrdinalIgnoreCase) || rawPath.Contains('\\', StringComparison.Ordinal))
+        {
+            return "Encoded slashes, encoded dots and backslashes are not allowed in the path.";
+        }
+
+        if (path.Any(char.IsControl) || path.Split('/').Any(segment => segment is "." or ".."))
+        {
+            return "Dot segments and control characters are not allowed in the path.";
+        }
+
+        return null;
+    }
+
+    private static class HttpMethods
+    {
+        public static bool IsRead(string method) => method is "GET" or "HEAD" or "OPTIONS";
+    }
+}
