@@ -3,6 +3,7 @@ using Hub.Api.Audiences;
 using Hub.Api.Lists;
 using Hub.Api.Mailchimp;
 using Hub.Api.Connections;
+using Hub.Api.Jobs;
 using Hub.Api.Hosting;
 using Hub.Api.OAuth;
 using Hub.Api.Tenants;
@@ -51,6 +52,7 @@ v1.MapConnectionApi();
 v1.MapWebhookApi();
 v1.MapAudiencesApi();
 v1.MapListsApi();
+v1.MapJobsApi();
 v1.MapPassthroughApi();
 
 app.Run();

@@ -18,7 +18,8 @@ public static class MailchimpProblems
 
         var status = error.Code switch
         {
-            MailchimpErrorCodes.InvalidResource or MailchimpErrorCodes.InvalidEmail or FacadeErrors.ConfirmationRequired => StatusCodes.Status400BadRequest,
+            MailchimpErrorCodes.InvalidResource or MailchimpErrorCodes.InvalidEmail or FacadeErrors.ConfirmationRequired
+                or Hub.Core.Sync.SyncService.InvalidBody or Hub.Core.Sync.SyncService.EmptySetRefused => StatusCodes.Status400BadRequest,
             MailchimpErrorCodes.AudienceNotManaged or MailchimpErrorCodes.PlanLimit => StatusCodes.Status403Forbidden,
             MailchimpErrorCodes.NotFound or FacadeErrors.ListNotFound or FacadeErrors.MemberNotInList => StatusCodes.Status404NotFound,
             MailchimpErrorCodes.MemberExists or MailchimpErrorCodes.MemberInComplianceState or MailchimpErrorCodes.ForgottenEmail

@@ -1,7 +1,11 @@
 using System.Text.Json;
 using Hub.Api.Hosting;
 using Hub.Core.Lists;
+using Hub.Api.Jobs;
+using Hub.Core.Jobs;
 using Hub.Core.Mailchimp;
+using Hub.Core.Sync;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Hub.Api.Lists;
 
@@ -28,8 +32,13 @@ public static class ListsApi
         members.MapGet("/{email}", GetMember).Produces<MemberView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
         members.MapDelete("/{email}", RemoveMember).Produces(StatusCodes.Status204NoContent).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Remove one member: ?mode=archive (default), unsubscribe or permanent. Tag mode removes the tag.");
-        members.MapPost("/batch", BatchMembers).Produces<BatchMembersResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
-            .WithSummary($"Add and remove up to {MemberService.MaxInlineBatch} members, answered with a result per member.");
+        members.MapPost("/batch", BatchMembers).Produces<BatchMembersResponse>().Produces<JobAcceptedResponse>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
+            .WithSummary($"Add and remove members: up to {MemberService.MaxInlineBatch} answered inline with a result per member, more as a background job (202).");
+        members.MapPut("/", MirrorMembers).Produces<JobAcceptedResponse>(StatusCodes.Status202Accepted).ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
+            .Accepts<List<System.Text.Json.JsonElement>>("application/json", "application/x-ndjson")
+            .WithSummary("Replace the list's whole membership (JSON array or NDJSON stream, any size): a background sync job (202). ?allowEmpty=true allows an empty set; ?reconcile=true reads the audience first.");
         return v1;
     }
 
@@ -126,7 +135,8 @@ public static class ListsApi
         return removed.IsSuccess ? TypedResults.NoContent() : removed.Error.ToProblem();
     }
 
-    public static async Task<IResult> BatchMembers(string key, BatchMembersRequest request, HttpContext context, MemberService members, CancellationToken cancellationToken)
+    public static async Task<IResult> BatchMembers(
+        string key, BatchMembersRequest request, HttpContext context, MemberService members, SyncService sync, CancellationToken cancellationToken)
     {
         if (!ListKey.TryParse(key, out var listKey))
         {
@@ -146,8 +156,8 @@ public static class ListsApi
 
         if (total > MemberService.MaxInlineBatch)
         {
-            return Problems.Create(StatusCodes.Status413PayloadTooLarge, "batch_too_large", "Batch too large",
-                $"An inline batch holds at most {MemberService.MaxInlineBatch} members ({total} given). Replace the whole membership with PUT /api/v1/lists/{key}/members, which runs as a background job.");
+            var started = await sync.BatchAsync(context.GetTenant(), listKey, request.Add ?? [], request.Remove ?? [], request.RemoveMode, cancellationToken);
+            return started.IsSuccess ? Accepted(started.Value) : started.Error.ToProblem();
         }
 
         var outcome = await members.BatchAsync(context.GetTenant(), listKey, request.Add ?? [], request.Remove ?? [], removalMode, cancellationToken);
@@ -160,6 +170,40 @@ public static class ListsApi
             result.Error is { } error ? new MemberErrorResponse(Problems.TypePrefix + error.Code, error.Title, error.Detail) : null)).ToList();
         return TypedResults.Ok(new BatchMembersResponse(results.Count(r => r.Error is null), results.Count(r => r.Error is not null), results));
     }
+
+    /// <summary>The full mirror: streams the body (no 1 MiB limit here) into a sync job.</summary>
+    public static async Task<IResult> MirrorMembers(
+        string key, HttpContext context, SyncService sync, CancellationToken cancellationToken, bool allowEmpty = false, bool reconcile = false)
+    {
+        if (!ListKey.TryParse(key, out var listKey))
+        {
+            return InvalidKey();
+        }
+
+        var format = context.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant() switch
+        {
+            "application/x-ndjson" or "application/ndjson" or "application/jsonl" => DesiredSetFormat.Ndjson,
+            "application/json" => DesiredSetFormat.Detect,
+            _ => (DesiredSetFormat?)null,
+        };
+        if (format is null)
+        {
+            return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Unsupported media type",
+                "Send the members as application/json (an array) or application/x-ndjson (one member per line).");
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = null;
+        }
+
+        var started = await sync.MirrorAsync(context.GetTenant(), listKey, context.Request.Body, format.Value, allowEmpty, reconcile, cancellationToken);
+        return started.IsSuccess ? Accepted(started.Value) : started.Error.ToProblem();
+    }
+
+    private static IResult Accepted(SyncStarted started) => TypedResults.Accepted(
+        $"/api/v1/jobs/{started.Job.Id}",
+        new JobAcceptedResponse(started.Job.Id.ToString(), started.Job.State.ToName(), $"/api/v1/jobs/{started.Job.Id}", started.Superseded?.ToString()));
 
     private static RemovalMode? ParseRemovalMode(string? mode) => mode switch
     {

@@ -17,6 +17,9 @@ public static class FacadeServiceCollectionExtensions
         services.AddSingleton<ListService>();
         services.AddSingleton<MemberService>();
         services.AddSingleton<PassthroughRules>();
+        services.AddSingleton<Sync.SyncService>();
+        services.AddSingleton<Jobs.IJobHandler, Sync.MailchimpSyncHandler>();
+        services.AddSingleton<Jobs.IJobCompletionListener, Sync.SyncCompletionListener>();
         return services;
     }
 }

@@ -12,6 +12,8 @@ namespace Hub.Core.Storage;
 [JsonSerializable(typeof(Hub.Core.Audiences.CampaignDefaults))]
 [JsonSerializable(typeof(TenantApiKeyInfo))]
 [JsonSerializable(typeof(Hub.Core.Lists.HostList))]
+[JsonSerializable(typeof(Hub.Core.Sync.SyncArgument))]
+[JsonSerializable(typeof(IReadOnlyList<JsonElement>))]
 [JsonSerializable(typeof(DevelopmentKeyFile))]
 [JsonSerializable(typeof(Hub.Core.Jobs.MemberError))]
 [JsonSerializable(typeof(Hub.Core.Sync.DesiredMember))]

@@ -8,6 +8,8 @@ public static class WebhookEvents
     public const string ConnectionConnected = "connection.connected";
     public const string ConnectionFailed = "connection.failed";
     public const string ConnectionRevoked = "connection.revoked";
+    public const string SyncCompleted = "sync.completed";
+    public const string SyncFailed = "sync.failed";
 }
 
 /// <summary>Sends a signed event to a tenant's webhook URL, durably and with retries.</summary>

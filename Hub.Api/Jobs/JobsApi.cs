@@ -1,0 +1,53 @@
+using Hub.Api.Hosting;
+using Hub.Core.Jobs;
+
+namespace Hub.Api.Jobs;
+
+/// <summary>The tenant's background jobs: read one, list recent, cancel.</summary>
+public static class JobsApi
+{
+    public static RouteGroupBuilder MapJobsApi(this RouteGroupBuilder v1)
+    {
+        var jobs = v1.MapGroup("/jobs").WithTags("Jobs");
+        jobs.MapGet("/", ListJobs).Produces<List<JobResponse>>().ProducesValidationProblem().WithSummary("The tenant's most recent jobs, newest first.");
+        jobs.MapGet("/{jobId}", GetJob).Produces<JobResponse>().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("State (queued, running, succeeded, partially_succeeded, failed, cancelled), counts, per-member errors, timings, attempts.");
+        jobs.MapPost("/{jobId}/cancel", CancelJob).Produces<JobResponse>(StatusCodes.Status202Accepted).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithSummary("Cancel a queued job at once, or a running one at its next checkpoint.");
+        return v1;
+    }
+
+    public static async Task<IResult> ListJobs(HttpContext context, JobStore jobs, CancellationToken cancellationToken, int limit = 20)
+    {
+        if (limit is < 1 or > 100)
+        {
+            return Problems.Validation(new Dictionary<string, string[]> { ["limit"] = ["Between 1 and 100."] });
+        }
+
+        var recent = await jobs.ListRecentAsync(context.GetTenant().Id, limit, cancellationToken);
+        return TypedResults.Ok(recent.Select(JobResponse.From).ToList());
+    }
+
+    public static async Task<IResult> GetJob(string jobId, HttpContext context, JobStore jobs, CancellationToken cancellationToken) =>
+        JobId.TryParse(jobId, out var id) && await jobs.GetAsync(context.GetTenant().Id, id, cancellationToken) is { } job
+            ? TypedResults.Ok(JobResponse.From(job))
+            : JobNotFound(jobId);
+
+    public static async Task<IResult> CancelJob(string jobId, HttpContext context, JobStore jobs, CancellationToken cancellationToken)
+    {
+        var tenant = context.GetTenant().Id;
+        if (!JobId.TryParse(jobId, out var id))
+        {
+            return JobNotFound(jobId);
+        }
+
+        return await jobs.CancelAsync(tenant, id, cancellationToken) switch
+        {
+            CancelResult.NotFound => JobNotFound(jobId),
+            CancelResult.Cancelled or CancelResult.CancelRequested => TypedResults.Accepted($"/api/v1/jobs/{id}", JobResponse.From((await jobs.GetAsync(tenant, id, cancellationToken))!)),
+            _ => Problems.Conflict("job_finished", $"Job {id} has already finished."),
+        };
+    }
+
+    private static IResult JobNotFound(string jobId) => Problems.NotFound("job_not_found", $"This tenant has no job '{jobId}'.");
+}

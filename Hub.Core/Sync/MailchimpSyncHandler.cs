@@ -1,0 +1,417 @@
+using System.Globalization;
+using System.Text.Json;
+using Hub.Core.Audiences;
+using Hub.Core.Jobs;
+using Hub.Core.Lists;
+using Hub.Core.Mailchimp;
+using Hub.Core.Storage;
+using Hub.Core.Tenants;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Hub.Core.Sync;
+
+/// <summary>What the enqueuer asks of a sync job, stored as the job's argument.</summary>
+public sealed record SyncArgument(bool Reconcile = false, bool AddOnly = false, IReadOnlyList<string>? Remove = null, string? RemoveMode = null)
+{
+    public string ToJson() => JsonSerializer.Serialize(this, HubJsonContext.Default.SyncArgument);
+
+    public static SyncArgument Parse(string? json) =>
+        string.IsNullOrEmpty(json) ? new SyncArgument() : JsonSerializer.Deserialize(json, HubJsonContext.Default.SyncArgument) ?? new SyncArgument();
+}
+
+/// <summary>
+/// Makes a Mailchimp audience (or tag) match a staged desired set. Optionally first reads the audience
+/// (pages of 1000) to record drift: people who unsubscribed or were cleaned in Mailchimp are remembered as
+/// refused and never sent again until their data changes. Then new and changed members go out in batch
+/// subscribe calls of at most 500 (<c>update_existing</c>, <c>status_if_new</c>), several in flight up to the
+/// account's concurrency cap, recorded in plan order so a crash resumes at the last checkpoint; repeating a
+/// batch changes nothing. Members that left are removed per the list's policy, only if Hub added them.
+/// </summary>
+public sealed partial class MailchimpSyncHandler(
+    SyncPlanner planner,
+    SyncLedger ledger,
+    ListStore lists,
+    TenantStore tenants,
+    TenantMailchimp tenantMailchimp,
+    MailchimpClient mailchimp,
+    IConnectionMultiplexer redis,
+    RedisKeys keys,
+    Microsoft.Extensions.Options.IOptions<MailchimpOptions> mailchimpOptions,
+    TimeProvider time,
+    ILogger<MailchimpSyncHandler> logger) : IJobHandler
+{
+    public const string JobKind = "sync";
+    private const int ReconcilePageSize = 1000;
+    private const int MaxChunkAttempts = 6;
+
+    public string Kind => JobKind;
+
+    // The per-run helper below reaches the handler's collaborators through these.
+    private SyncPlanner Planner { get; } = planner;
+    private SyncLedger Ledger { get; } = ledger;
+    private ListStore Lists { get; } = lists;
+    private MailchimpClient Mailchimp { get; } = mailchimp;
+    private IConnectionMultiplexer Redis { get; } = redis;
+    private RedisKeys Keys { get; } = keys;
+    private Microsoft.Extensions.Options.IOptions<MailchimpOptions> MailchimpOptions { get; } = mailchimpOptions;
+    private TimeProvider Time { get; } = time;
+
+    public async Task<JobOutcome> RunAsync(JobContext context, CancellationToken cancellationToken)
+    {
+        var job = context.Job;
+        var argument = SyncArgument.Parse(job.Argument);
+        if (!ListKey.TryParse(job.ListKey, out var listKey) || await Lists.GetAsync(job.Tenant, listKey, cancellationToken) is not { } list)
+        {
+            return JobOutcome.Failed("list_not_found");
+        }
+
+        if (await tenants.GetAsync(job.Tenant, cancellationToken) is not { } tenant)
+        {
+            return JobOutcome.Failed("tenant_not_found");
+        }
+
+        if (await tenantMailchimp.GuardAsync(job.Tenant, list.AudienceId, cancellationToken) is { } notManaged)
+        {
+            return JobOutcome.Failed(notManaged.Code);
+        }
+
+        var (credential, notConnected) = await tenantMailchimp.CredentialAsync(tenant, cancellationToken);
+        if (credential is null)
+        {
+            return JobOutcome.Failed(notConnected!.Code);
+        }
+
+        try
+        {
+            var run = new Run(this, context, list, credential, argument);
+            await run.ReconcileAsync(cancellationToken);
+            await run.ApplyPlanAsync(cancellationToken);
+            await run.RemoveRequestedAsync(cancellationToken);
+            return JobOutcome.Succeeded;
+        }
+        catch (SyncAbortedException aborted)
+        {
+            LogAborted(logger, job.Id.ToString(), aborted.Error.Code);
+            return JobOutcome.Failed(aborted.Error.Code);
+        }
+    }
+
+    /// <summary>A Mailchimp failure that ends the job (401, audience gone, Mailchimp unreachable for too long).</summary>
+    private sealed class SyncAbortedException(MailchimpError error) : Exception(error.Detail)
+    {
+        public MailchimpError Error { get; } = error;
+    }
+
+    /// <summary>One run of one job: its list, credential and argument.</summary>
+    private sealed class Run(MailchimpSyncHandler handler, JobContext context, HostList list, MailchimpCredential credential, SyncArgument argument)
+    {
+        private readonly int _parallelism = handler.MailchimpOptions.Value.MaxConcurrentCallsPerAccount;
+
+        private Job Job => context.Job;
+        private string ListKey => list.Key.ToString();
+
+        /// <summary>Reads the audience to record drift; runs when asked and on the first sync into an audience that already has contacts.</summary>
+        public async Task ReconcileAsync(CancellationToken cancellationToken)
+        {
+            var checkpoint = context.Checkpoint;
+            if (checkpoint is not null && !checkpoint.StartsWith("rc:", StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            if (checkpoint is null)
+            {
+                var firstSync = await handler.Ledger.CountAsync(Job.Tenant, ListKey, cancellationToken) == 0;
+                if (!argument.Reconcile && !(firstSync && await AudienceHasContactsAsync(cancellationToken)))
+                {
+                    return;
+                }
+
+                checkpoint = "rc:0";
+            }
+
+            var offset = int.Parse(checkpoint[3..], CultureInfo.InvariantCulture);
+            while (true)
+            {
+                var page = await CallAsync(token => handler.Mailchimp.GetMembersAsync(credential, list.AudienceId, ReconcilePageSize, offset, null, token), cancellationToken);
+                var drifted = page.Members.Where(member => member.Status is MailchimpMemberStatus.Unsubscribed or MailchimpMemberStatus.Cleaned).ToList();
+                var refused = new List<RefusedMember>();
+                if (drifted.Count > 0)
+                {
+                    var staged = await handler.Redis.GetDatabase().HashGetAsync(handler.Keys.JobDesiredSet(Job.Id),
+                        drifted.Select(member => (RedisValue)SubscriberHash.FromEmail(member.EmailAddress).Value).ToArray());
+                    for (var i = 0; i < drifted.Count; i++)
+                    {
+                        if (!staged[i].IsNullOrEmpty)
+                        {
+                            var desired = DesiredMember.FromJson(staged[i].ToString());
+                            refused.Add(new RefusedMember(desired.SubscriberHash, desired.Fingerprint(), new MemberError(desired.Email,
+                                $"{drifted[i].Status} in Mailchimp; Hub never re-subscribes a contact and leaves it as it is.", Retryable: false)));
+                        }
+                    }
+                }
+
+                offset += page.Members.Count;
+                var done = page.Members.Count == 0 || offset >= page.TotalItems;
+                await handler.Ledger.RecordBatchAsync(context, new SyncBatchResult { Refused = refused }, done ? "u:0" : $"rc:{offset}", cancellationToken);
+                if (done)
+                {
+                    return;
+                }
+            }
+        }
+
+        /// <summary>Applies the diff: upsert chunks several at a time (recorded in order), then removals.</summary>
+        public async Task ApplyPlanAsync(CancellationToken cancellationToken)
+        {
+            if (context.Checkpoint is { } checkpoint && checkpoint.StartsWith('x'))
+            {
+                return;
+            }
+
+            var inFlight = new Queue<(SyncPlanChunk Chunk, Task<SyncBatchResult> Applied)>();
+            await foreach (var chunk in handler.Planner.PlanAsync(Job.Id, Job.Tenant, ListKey, context.Checkpoint, MailchimpBatchSubscribe.MaxMembers, cancellationToken))
+            {
+                if (chunk.Phase == SyncPhase.Remove)
+                {
+                    await DrainAsync(inFlight, cancellationToken);
+                    if (argument.AddOnly)
+                    {
+                        break;
+                    }
+
+                    await RecordAsync(chunk, await RemoveAsync(chunk.Removals.Select(hash => (hash, (string?)null)).ToList(), RemovalFor(list.RemovalPolicy), cancellationToken), cancellationToken);
+                    continue;
+                }
+
+                inFlight.Enqueue((chunk, UpsertAsync(chunk.Upserts, cancellationToken)));
+                if (inFlight.Count >= _parallelism)
+                {
+                    var (oldest, applied) = inFlight.Dequeue();
+                    await RecordAsync(oldest, await applied, cancellationToken);
+                }
+            }
+
+            await DrainAsync(inFlight, cancellationToken);
+        }
+
+        /// <summary>For batch jobs: removes the emails the caller listed, after the adds.</summary>
+        public async Task RemoveRequestedAsync(CancellationToken cancellationToken)
+        {
+            var remove = argument.Remove ?? [];
+            if (remove.Count == 0)
+            {
+                return;
+            }
+
+            var start = context.Checkpoint is { } checkpoint && checkpoint.StartsWith("x:", StringComparison.Ordinal)
+                ? int.Parse(checkpoint[2..], CultureInfo.InvariantCulture)
+                : 0;
+            var mode = argument.RemoveMode switch { "unsubscribe" => RemovalMode.Unsubscribe, "permanent" => RemovalMode.Permanent, _ => RemovalMode.Archive };
+            for (var index = start; index < remove.Count; index += MailchimpBatchSubscribe.MaxMembers)
+            {
+                var slice = remove.Skip(index).Take(MailchimpBatchSubscribe.MaxMembers)
+                    .Select(email => (SubscriberHash.FromEmail(email).Value, (string?)email)).ToList();
+                var removed = await RemoveAsync(slice, mode, cancellationToken);
+                await handler.Ledger.RecordBatchAsync(context, removed, $"x:{index + slice.Count}", cancellationToken);
+            }
+        }
+
+        private async Task DrainAsync(Queue<(SyncPlanChunk Chunk, Task<SyncBatchResult> Applied)> inFlight, CancellationToken cancellationToken)
+        {
+            while (inFlight.TryDequeue(out var next))
+            {
+                await RecordAsync(next.Chunk, await next.Applied, cancellationToken);
+            }
+        }
+
+        private Task RecordAsync(SyncPlanChunk chunk, SyncBatchResult result, CancellationToken cancellationToken) =>
+            // Members refused before and unchanged since are known and stable: not sent, counted unchanged.
+            handler.Ledger.RecordBatchAsync(context, result with { Unchanged = chunk.Unchanged + chunk.RefusedUnchanged.Count }, chunk.NextCheckpoint, cancellationToken);
+
+        private async Task<SyncBatchResult> UpsertAsync(IReadOnlyList<PlannedUpsert> upserts, CancellationToken cancellationToken)
+        {
+            if (upserts.Count == 0)
+            {
+                return new SyncBatchResult();
+            }
+
+            var batch = await CallAsync(token => handler.Mailchimp.BatchSubscribeAsync(credential, list.AudienceId, new MailchimpBatchSubscribe(
+                upserts.Select(upsert => new MailchimpBatchMember(
+                    upsert.Member.Email, StatusIfNew: upsert.Member.Status ?? MemberService.StatusIfNew(list),
+                    MergeFields: MemberService.MergeFields(upsert.Member), Language: upsert.Member.Language, Vip: upsert.Member.Vip,
+                    Tags: MemberService.TagsFor(list, upsert.Member) is { Count: > 0 } tags ? tags : null)).ToList(),
+                UpdateExisting: true), token), cancellationToken);
+
+            var byEmail = upserts.ToDictionary(upsert => upsert.Member.Email.ToLowerInvariant(), StringComparer.Ordinal);
+            var created = batch.NewMembers.Select(member => member.EmailAddress.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
+            var refused = new List<RefusedMember>();
+            var failed = new List<MemberError>();
+            var rejected = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var error in batch.Errors)
+            {
+                var email = error.EmailAddress.ToLowerInvariant();
+                rejected.Add(email);
+                var mapped = MailchimpErrorMapper.FromBatchError(error);
+                if (byEmail.TryGetValue(email, out var upsert) && MemberService.IsRefusal(mapped.Code))
+                {
+                    refused.Add(new RefusedMember(upsert.SubscriberHash, upsert.Fingerprint, new MemberError(upsert.Member.Email, mapped.Detail, Retryable: false)));
+                }
+                else
+                {
+                    failed.Add(new MemberError(error.EmailAddress, mapped.Detail, Retryable: mapped.Code == MailchimpErrorCodes.MailchimpUnavailable));
+                }
+            }
+
+            // Batch subscribe tags new contacts; contacts that already existed get their tags with a tag call.
+            var existingToTag = upserts.Where(upsert => !created.Contains(upsert.Member.Email.ToLowerInvariant())
+                && !rejected.Contains(upsert.Member.Email.ToLowerInvariant()) && MemberService.TagsFor(list, upsert.Member).Count > 0).ToList();
+            var tagFailures = await ForEachAsync(existingToTag, async (upsert, token) =>
+            {
+                var tagged = await CallAsync(t => handler.Mailchimp.UpdateMemberTagsAsync(credential, list.AudienceId, SubscriberHash.Parse(upsert.SubscriberHash),
+                    MemberService.TagsFor(list, upsert.Member).Select(MailchimpTagUpdate.Active).ToList(), isSyncing: true, t), token, allowFailure: true);
+                return tagged.IsSuccess ? null : new MemberError(upsert.Member.Email, tagged.Error.Detail, Retryable: true);
+            }, cancellationToken);
+            failed.AddRange(tagFailures);
+            var tagFailed = tagFailures.Select(error => error.Email.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
+
+            var applied = upserts
+                .Where(upsert => !rejected.Contains(upsert.Member.Email.ToLowerInvariant()) && !tagFailed.Contains(upsert.Member.Email.ToLowerInvariant()))
+                .Select(upsert => new AppliedMember(upsert.SubscriberHash, upsert.Fingerprint, created.Contains(upsert.Member.Email.ToLowerInvariant())))
+                .ToList();
+            return new SyncBatchResult { Applied = applied, Refused = refused, Failed = failed };
+        }
+
+        /// <summary>Removes members per policy; in tag mode untags and applies the policy only where no other Hub list of the audience holds them.</summary>
+        private async Task<SyncBatchResult> RemoveAsync(IReadOnlyList<(string Hash, string? Email)> members, RemovalMode? mode, CancellationToken cancellationToken)
+        {
+            var others = list.Mode == ListMode.Tag
+                ? (await handler.Lists.ListInAudienceAsync(Job.Tenant, list.AudienceId, cancellationToken)).Where(other => other.Key != list.Key).ToList()
+                : [];
+            var failures = await ForEachAsync(members, async (member, token) =>
+            {
+                var hash = SubscriberHash.Parse(member.Hash);
+                var label = member.Email ?? member.Hash;
+                if (list.Mode == ListMode.Tag)
+                {
+                    var untagged = await CallAsync(t => handler.Mailchimp.UpdateMemberTagsAsync(credential, list.AudienceId, hash, [MailchimpTagUpdate.Inactive(list.Tag!)], isSyncing: true, t), token, allowFailure: true);
+                    if (!untagged.IsSuccess && untagged.Error.Code != MailchimpErrorCodes.NotFound)
+                    {
+                        return new MemberError(label, untagged.Error.Detail, Retryable: true);
+                    }
+
+                    foreach (var other in others)
+                    {
+                        if (await handler.Ledger.GetFingerprintAsync(Job.Tenant, other.Key.ToString(), member.Hash, token) is not null)
+                        {
+                            return null;
+                        }
+                    }
+                }
+
+                if (mode is not { } removal)
+                {
+                    return null;
+                }
+
+                var result = await CallAsync(t => Remove(hash, member.Email, removal, t), token, allowFailure: true);
+                return result.IsSuccess || result.Error.Code == MailchimpErrorCodes.NotFound || (removal == RemovalMode.Archive && result.Error.Status == 405)
+                    ? null
+                    : new MemberError(label, result.Error.Detail, Retryable: result.Error.Code == MailchimpErrorCodes.MailchimpUnavailable);
+            }, cancellationToken);
+            var failed = failures.Select(error => error.Email).ToHashSet(StringComparer.Ordinal);
+            return new SyncBatchResult { Removed = members.Where(member => !failed.Contains(member.Email ?? member.Hash)).Select(member => member.Hash).ToList(), Failed = failures };
+        }
+
+        private async Task<MailchimpResult> Remove(SubscriberHash hash, string? email, RemovalMode mode, CancellationToken cancellationToken)
+        {
+            switch (mode)
+            {
+                case RemovalMode.Permanent:
+                    return await handler.Mailchimp.DeleteMemberPermanentlyAsync(credential, list.AudienceId, hash, cancellationToken);
+                case RemovalMode.Unsubscribe:
+                    email ??= (await handler.Mailchimp.GetMemberAsync(credential, list.AudienceId, hash, cancellationToken)) is { IsSuccess: true } found ? found.Value.EmailAddress : null;
+                    if (email is null)
+                    {
+                        return MailchimpResult.Success;
+                    }
+
+                    var unsubscribed = await handler.Mailchimp.UpsertMemberAsync(credential, list.AudienceId,
+                        new MailchimpMemberUpsert(email, MailchimpMemberStatus.Unsubscribed, Status: MailchimpMemberStatus.Unsubscribed), cancellationToken);
+                    return unsubscribed.IsSuccess ? MailchimpResult.Success : unsubscribed.Error;
+                default:
+                    return await handler.Mailchimp.ArchiveMemberAsync(credential, list.AudienceId, hash, cancellationToken);
+            }
+        }
+
+        private async Task<bool> AudienceHasContactsAsync(CancellationToken cancellationToken) =>
+            (await CallAsync(token => handler.Mailchimp.GetMembersAsync(credential, list.AudienceId, 1, 0, null, token), cancellationToken)).TotalItems > 0;
+
+        /// <summary>
+        /// One Mailchimp call with job-level patience: the client already retried 429/5xx/timeouts; when
+        /// Mailchimp stays unavailable the call is tried again with a growing pause before the job gives up.
+        /// A 401 ends the job at once (the connection is already marked for reauthorization).
+        /// </summary>
+        private async Task<T> CallAsync<T>(Func<CancellationToken, Task<MailchimpResult<T>>> call, CancellationToken cancellationToken)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                var result = await call(cancellationToken);
+                if (result.IsSuccess)
+                {
+                    return result.Value;
+                }
+
+                if (result.Error.Code != MailchimpErrorCodes.MailchimpUnavailable || attempt >= MaxChunkAttempts)
+                {
+                    throw new SyncAbortedException(result.Error);
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, attempt))), handler.Time, cancellationToken);
+            }
+        }
+
+        private async Task<MailchimpResult> CallAsync(Func<CancellationToken, Task<MailchimpResult>> call, CancellationToken cancellationToken, bool allowFailure)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                var result = await call(cancellationToken);
+                if (result.IsSuccess || (result.Error.Code != MailchimpErrorCodes.MailchimpUnavailable && result.Error.Code != MailchimpErrorCodes.ReauthorizationRequired && allowFailure))
+                {
+                    return result;
+                }
+
+                if (result.Error.Code == MailchimpErrorCodes.ReauthorizationRequired || attempt >= MaxChunkAttempts)
+                {
+                    throw new SyncAbortedException(result.Error);
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, attempt))), handler.Time, cancellationToken);
+            }
+        }
+
+        private async Task<List<MemberError>> ForEachAsync<TItem>(IReadOnlyList<TItem> items, Func<TItem, CancellationToken, Task<MemberError?>> action, CancellationToken cancellationToken)
+        {
+            var errors = new System.Collections.Concurrent.ConcurrentBag<MemberError>();
+            await Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = _parallelism, CancellationToken = cancellationToken }, async (item, token) =>
+            {
+                if (await action(item, token) is { } error)
+                {
+                    errors.Add(error);
+                }
+            });
+            return [.. errors];
+        }
+
+        private static RemovalMode? RemovalFor(RemovalPolicy policy) => policy switch
+        {
+            RemovalPolicy.Archive => RemovalMode.Archive,
+            RemovalPolicy.Unsubscribe => RemovalMode.Unsubscribe,
+            _ => null,
+        };
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sync job {JobId} stopped: Mailchimp answered {Code}.")]
+    private static partial void LogAborted(ILogger logger, string jobId, string code);
+}

@@ -1,0 +1,49 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Hub.Core.Jobs;
+using Hub.Core.Lists;
+using Hub.Core.Storage;
+using Hub.Core.Webhooks;
+using Microsoft.Extensions.Options;
+
+namespace Hub.Core.Sync;
+
+/// <summary>When a sync job ends: the list's last-sync status, and a signed <c>sync.completed</c> or <c>sync.failed</c> webhook with the counts and the job URL.</summary>
+public sealed class SyncCompletionListener(ListStore lists, IWebhookPublisher webhooks, IOptions<HubOptions> options) : IJobCompletionListener
+{
+    public async Task OnJobFinishedAsync(Job job, CancellationToken cancellationToken)
+    {
+        if (job.Kind != MailchimpSyncHandler.JobKind)
+        {
+            return;
+        }
+
+        var state = job.State.ToName();
+        if (ListKey.TryParse(job.ListKey, out var key))
+        {
+            await lists.UpdateAsync(job.Tenant, key, list => list with { LastSync = new ListSyncStatus(job.Id.ToString(), state, job.FinishedAt) }, cancellationToken);
+        }
+
+        var succeeded = job.State is JobState.Succeeded or JobState.PartiallySucceeded;
+        var data = new JsonObject
+        {
+            ["jobId"] = job.Id.ToString(),
+            ["jobUrl"] = $"{options.Value.PublicBaseUrl.TrimEnd('/')}/api/v1/jobs/{job.Id}",
+            ["listKey"] = job.ListKey,
+            ["state"] = state,
+            ["counts"] = new JsonObject
+            {
+                ["total"] = job.Counts.Total,
+                ["added"] = job.Counts.Added,
+                ["updated"] = job.Counts.Updated,
+                ["removed"] = job.Counts.Removed,
+                ["unchanged"] = job.Counts.Unchanged,
+                ["failed"] = job.Counts.Failed,
+            },
+            ["failureReason"] = job.FailureReason,
+            ["finishedAt"] = job.FinishedAt,
+        };
+        await webhooks.PublishAsync(job.Tenant, succeeded ? WebhookEvents.SyncCompleted : WebhookEvents.SyncFailed,
+            JsonSerializer.SerializeToElement(data, HubJsonContext.Default.JsonObject), cancellationToken);
+    }
+}

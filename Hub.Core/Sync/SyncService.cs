@@ -1,0 +1,95 @@
+using System.Text;
+using System.Text.Json;
+using Hub.Core.Audiences;
+using Hub.Core.Jobs;
+using Hub.Core.Lists;
+using Hub.Core.Mailchimp;
+using Hub.Core.Tenants;
+
+namespace Hub.Core.Sync;
+
+/// <summary>A queued sync job and the job it replaced, if any.</summary>
+public sealed record SyncStarted(Job Job, JobId? Superseded);
+
+/// <summary>
+/// Turns a request into a sync job: checks the list, streams the body into Redis, refuses a syntax error
+/// or (unless allowed) an empty set before any job exists, then enqueues. Large inline batches become
+/// add-only jobs the same way.
+/// </summary>
+public sealed class SyncService(ListStore lists, SyncLedger ledger, TenantMailchimp tenantMailchimp, DesiredSetReader reader, JobStore jobs)
+{
+    public const string EmptySetRefused = "empty_set_refused";
+    public const string InvalidBody = "invalid_body";
+
+    /// <summary>Replaces the list's whole membership with the body (a JSON array or NDJSON of members).</summary>
+    public async Task<MailchimpResult<SyncStarted>> MirrorAsync(
+        Tenant tenant, ListKey key, Stream body, DesiredSetFormat format, bool allowEmpty, bool reconcile, CancellationToken cancellationToken)
+    {
+        if (await CheckListAsync(tenant, key, cancellationToken) is { } refused)
+        {
+            return refused;
+        }
+
+        var staging = await reader.StageAsync(tenant.Id, body, format, cancellationToken);
+        if (staging.Error is { } syntax)
+        {
+            return SyntaxError(syntax);
+        }
+
+        var staged = staging.Staged!;
+        if (staged.IsEmpty && !allowEmpty && await ledger.CountAsync(tenant.Id, key.ToString(), cancellationToken) > 0)
+        {
+            await reader.DiscardAsync(staged.Id, cancellationToken);
+            return FacadeErrors.Create(EmptySetRefused, "Empty set refused",
+                $"The body holds no valid member, which would remove every member Hub added to list '{key}'. Send ?allowEmpty=true to do that on purpose.");
+        }
+
+        var (job, superseded) = await jobs.EnqueueAsync(staged.ToJobRequest(MailchimpSyncHandler.JobKind, key.ToString(), new SyncArgument(Reconcile: reconcile).ToJson()), cancellationToken);
+        return new SyncStarted(job, superseded);
+    }
+
+    /// <summary>An inline batch too large to answer at once: its adds and removes run as an add-only job.</summary>
+    public async Task<MailchimpResult<SyncStarted>> BatchAsync(
+        Tenant tenant, ListKey key, IReadOnlyList<JsonElement> add, IReadOnlyList<string> remove, string? removeMode, CancellationToken cancellationToken)
+    {
+        if (await CheckListAsync(tenant, key, cancellationToken) is { } refused)
+        {
+            return refused;
+        }
+
+        var invalidRemovals = remove.Where(email => !MailchimpEmail.IsValid(email)).ToList();
+        if (invalidRemovals.Count > 0)
+        {
+            return FacadeErrors.Invalid("remove", $"Not valid email addresses: {string.Join(", ", invalidRemovals.Take(5))}.");
+        }
+
+        using var body = new MemoryStream(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(add, Storage.HubJsonContext.Default.IReadOnlyListJsonElement)));
+        var staging = await reader.StageAsync(tenant.Id, body, DesiredSetFormat.JsonArray, cancellationToken);
+        var staged = staging.Staged!;
+        var argument = new SyncArgument(AddOnly: true, Remove: remove.Distinct(StringComparer.OrdinalIgnoreCase).ToList(), RemoveMode: removeMode);
+        var request = staged.ToJobRequest(MailchimpSyncHandler.JobKind, key.ToString(), argument.ToJson());
+        var (job, superseded) = await jobs.EnqueueAsync(request with { InitialCounts = request.InitialCounts with { Total = staged.Count + argument.Remove!.Count } }, cancellationToken);
+        return new SyncStarted(job, superseded);
+    }
+
+    private async Task<MailchimpError?> CheckListAsync(Tenant tenant, ListKey key, CancellationToken cancellationToken)
+    {
+        if (await lists.GetAsync(tenant.Id, key, cancellationToken) is not { } list)
+        {
+            return FacadeErrors.ListMissing(key.ToString());
+        }
+
+        if (await tenantMailchimp.GuardAsync(tenant.Id, list.AudienceId, cancellationToken) is { } notManaged)
+        {
+            return notManaged;
+        }
+
+        var (_, notConnected) = await tenantMailchimp.CredentialAsync(tenant, cancellationToken);
+        return notConnected;
+    }
+
+    private static MailchimpError SyntaxError(DesiredSetSyntaxError syntax) =>
+        new(InvalidBody, null, "Invalid body",
+            $"The body is not a valid JSON array or NDJSON of members. {syntax.Message} No job was created.",
+            [new MailchimpFieldError("$", $"line {syntax.Line}, position {syntax.Position}: {syntax.Message}")]);
+}
