@@ -23,7 +23,6 @@ builder.Services.AddHubProblemDetails();
 builder.Services.AddHubStorage();
 builder.Services.AddHubTenants();
 builder.Services.AddHubConnections();
-builder.Services.AddMailchimpClient();
 builder.Services.AddHubJobs();
 builder.Services.AddHubFacade();
 builder.AddDevelopmentSandbox();

@@ -15,7 +15,6 @@ public static class ConnectionServiceCollectionExtensions
     public static IServiceCollection AddHubConnections(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.AddOptions<MailchimpOptions>().BindConfiguration(MailchimpOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<OAuthOptions>().BindConfiguration(OAuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IPostConfigureOptions<WebhookOptions>, WebhookDefaults>();
@@ -33,6 +32,7 @@ public static class ConnectionServiceCollectionExtensions
                     : WebhookDeliveryService.ConnectToPublicAddressAsync,
             });
 
+        services.AddMailchimpClient();
         services.AddSingleton<MailchimpAccountClient>();
         services.AddSingleton<ConnectionService>();
         services.AddSingleton<ITenantDataOwner>(sp => sp.GetRequiredService<ConnectionService>());

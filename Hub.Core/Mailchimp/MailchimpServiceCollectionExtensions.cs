@@ -18,6 +18,12 @@ public static class MailchimpServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddMailchimpClient(this IServiceCollection services)
     {
+        // Registering twice would stack a second resilience handler on the same client.
+        if (services.Any(descriptor => descriptor.ServiceType == typeof(MailchimpConcurrencyLimiter)))
+        {
+            return services;
+        }
+
         services.AddOptions<MailchimpOptions>().BindConfiguration(MailchimpOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IMailchimpAuthFailureHandler, NoOpMailchimpAuthFailureHandler>();
