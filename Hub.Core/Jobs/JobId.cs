@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Hub.Core.Storage;
 
 namespace Hub.Core.Jobs;
 
@@ -10,33 +10,17 @@ namespace Hub.Core.Jobs;
 public readonly record struct JobId
 {
     private const string Prefix = "job_";
-    private const string Alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-    private const int RandomLength = 20;
 
     private readonly string _value;
 
     private JobId(string value) => _value = value;
 
-    public static JobId New() => new(Prefix + RandomNumberGenerator.GetString(Alphabet, RandomLength));
+    public static JobId New() => new(RandomIds.New(Prefix));
 
     public static bool TryParse([NotNullWhen(true)] string? value, out JobId id)
     {
-        id = default;
-        if (value is null || value.Length != Prefix.Length + RandomLength || !value.StartsWith(Prefix, StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        foreach (var c in value.AsSpan(Prefix.Length))
-        {
-            if (!Alphabet.Contains(c))
-            {
-                return false;
-            }
-        }
-
-        id = new JobId(value);
-        return true;
+        id = RandomIds.IsValid(value, Prefix) ? new JobId(value!) : default;
+        return id._value is not null;
     }
 
     public static JobId Parse(string value) =>

@@ -30,8 +30,7 @@ public sealed partial record DesiredMember
     [JsonIgnore]
     public string SubscriberHash => SubscriberHashOf(Email);
 
-    public static string SubscriberHashOf(string email) =>
-        Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(email.Trim().ToLowerInvariant())));
+    public static string SubscriberHashOf(string email) => Mailchimp.SubscriberHash.FromEmail(email).Value;
 
     /// <summary>16 hex digits of SHA-256 over the normalized member with the email lower-cased.</summary>
     public string Fingerprint()
@@ -156,15 +155,8 @@ public sealed partial record DesiredMember
         return true;
     }
 
-    /// <summary>A pragmatic check: one @, a dot in the domain, no spaces, what MailAddress parses back unchanged, at most 254 characters.</summary>
-    public static bool IsValidEmail(string email) =>
-        email.Length is > 2 and <= 254
-        && email.Count(c => c == '@') == 1
-        && !email.Any(char.IsWhiteSpace)
-        && email.LastIndexOf('.') > email.IndexOf('@') + 1
-        && !email.EndsWith('.')
-        && MailAddress.TryCreate(email, out var parsed)
-        && parsed.Address == email;
+    /// <summary>The same syntax check the facade uses before anything reaches Mailchimp.</summary>
+    public static bool IsValidEmail(string email) => Mailchimp.MailchimpEmail.IsValid(email);
 
     [GeneratedRegex("^[A-Za-z0-9_]{1,10}$")]
     private static partial Regex MergeTag();

@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Hub.Core.Storage;
 
 namespace Hub.Core.Tenants;
 
@@ -10,33 +10,17 @@ namespace Hub.Core.Tenants;
 public readonly record struct TenantId
 {
     private const string Prefix = "tn_";
-    private const string Alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-    private const int RandomLength = 20;
 
     private readonly string _value;
 
     private TenantId(string value) => _value = value;
 
-    public static TenantId New() => new(Prefix + RandomNumberGenerator.GetString(Alphabet, RandomLength));
+    public static TenantId New() => new(RandomIds.New(Prefix));
 
     public static bool TryParse([NotNullWhen(true)] string? value, out TenantId id)
     {
-        id = default;
-        if (value is null || value.Length != Prefix.Length + RandomLength || !value.StartsWith(Prefix, StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        foreach (var c in value.AsSpan(Prefix.Length))
-        {
-            if (!Alphabet.Contains(c))
-            {
-                return false;
-            }
-        }
-
-        id = new TenantId(value);
-        return true;
+        id = RandomIds.IsValid(value, Prefix) ? new TenantId(value!) : default;
+        return id._value is not null;
     }
 
     public static TenantId Parse(string value) =>
