@@ -13,23 +13,28 @@ public static class ListsApi
         var lists = v1.MapGroup("/lists").WithTags("Lists")
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         lists.MapPost("/", LinkList).Produces<ListResponse>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
-            .WithSummary("Link a host list, by its own key, to a managed audience (new or existing) or to a tag in one.");
+            .WithSummary("Link a host list, by its own key, to a managed audience (new or existing) or to a tag in one.")
+            .WithRequestExample(new { key = "newsletter", name = "Newsletter", mode = "tag", audienceId = "a1b2c3d4e5", tag = "Newsletter", defaultStatus = "pending", removalPolicy = "archive" });
         lists.MapGet("/", ListLists).Produces<List<ListResponse>>().WithSummary("All lists with member counts and last-sync status.");
         lists.MapGet("/{key}", GetList).Produces<ListResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
-        lists.MapPatch("/{key}", UpdateList).Produces<ListResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        lists.MapPatch("/{key}", UpdateList).Produces<ListResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Change a list's name, default status, removal policy or (mode audience) its audience's permission reminder.")
+            .WithRequestExample(new { name = "Weekly newsletter", defaultStatus = "pending", removalPolicy = "unsubscribe" });
         lists.MapDelete("/{key}", UnlinkList).Produces(StatusCodes.Status204NoContent).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Unlink a list. Tag mode untags the members Hub tagged; ?deleteAudience=true deletes an audience-mode list's audience.");
 
         var members = lists.MapGroup("/{key}/members").WithTags("Members");
         members.MapPost("/", UpsertMember).Produces<MemberView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("Add or update one member (status_if_new from the list's default status: an unsubscribed person is never re-subscribed).");
+            .WithSummary("Add or update one member (status_if_new from the list's default status: an unsubscribed person is never re-subscribed).")
+            .WithRequestExample(new { email = "ann@customer.example", mergeFields = new { FNAME = "Ann", LNAME = "Lee" }, tags = new[] { "gold" }, language = "en", vip = false, status = "subscribed" });
         members.MapGet("/", PageMembers).Produces<MemberPage>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Page through the list's members; pass nextCursor back as cursor.");
         members.MapGet("/{email}", GetMember).Produces<MemberView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
         members.MapDelete("/{email}", RemoveMember).Produces(StatusCodes.Status204NoContent).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Remove one member: ?mode=archive (default), unsubscribe or permanent. Tag mode removes the tag.");
         members.MapPost("/batch", BatchMembers).Produces<BatchMembersResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
-            .WithSummary($"Add and remove up to {MemberService.MaxInlineBatch} members, answered with a result per member.");
+            .WithSummary($"Add and remove up to {MemberService.MaxInlineBatch} members, answered with a result per member.")
+            .WithRequestExample(new { add = new[] { new { email = "ann@customer.example", mergeFields = new { FNAME = "Ann" } } }, remove = new[] { "bob@customer.example" }, removeMode = "archive" });
         return v1;
     }
 
