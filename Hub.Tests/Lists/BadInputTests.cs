@@ -147,7 +147,7 @@ public sealed class BadInputTests
                 [$"Authorization: Bearer {_tenant.Tenant.ApiKey}", "X-Note: one\rTwo: injected"], """{"email":"ann@shop.test"}""");
             Assert.That(response.Status, Is.EqualTo(400), response.Headers);
             var passthrough = await RawHttp.SendAsync(_env.Hub.BaseUrl, "PUT", $"/api/v1/mailchimp/lists/{_audienceId}/members/ann@shop.test",
-                [$"Authorization: Bearer {_tenant.Tenant.ApiKey}", "Content-Language: en\nX-Injected: 1"], """{"email_address":"ann@shop.test","status_if_new":"subscribed"}""");
+                [$"Authorization: Bearer {_tenant.Tenant.ApiKey}", "Content-Language: en\rX-Injected: 1"], """{"email_address":"ann@shop.test","status_if_new":"subscribed"}""");
             Assert.That(passthrough.Status, Is.EqualTo(400), passthrough.Headers);
         });
     }
