@@ -14,10 +14,12 @@ public static class AudiencesApi
         audiences.MapGet("/", ListAudiences).Produces<AudiencePage>().ProducesValidationProblem()
             .WithSummary("The account's audiences, with whether Hub manages each.");
         audiences.MapPost("/", CreateAudience).Produces<Audience>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
-            .WithSummary("Create a managed audience (permission reminder, contact and campaign defaults default to the tenant's).");
+            .WithSummary("Create a managed audience (permission reminder, contact and campaign defaults default to the tenant's).")
+            .WithRequestExample(new { name = "Acme customers", permissionReminder = "You bought from Acme.", contact = new { company = "Acme Ltd", address1 = "1 Main St", city = "Atlanta", state = "GA", zip = "30308", country = "US" }, campaignDefaults = new { fromName = "Acme", fromEmail = "news@acme.example", subject = "Acme news", language = "en" }, doubleOptin = false });
         audiences.MapGet("/{audienceId}", GetAudience).Produces<Audience>().ProducesProblem(StatusCodes.Status404NotFound);
         audiences.MapPatch("/{audienceId}", UpdateAudience).Produces<Audience>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
-            .WithSummary("Change name, permission reminder, contact or campaign defaults of a managed audience.");
+            .WithSummary("Change name, permission reminder, contact or campaign defaults of a managed audience.")
+            .WithRequestExample(new { permissionReminder = "You signed up at checkout." });
         audiences.MapDelete("/{audienceId}", DeleteAudience).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden)
             .WithSummary("Delete a managed audience in Mailchimp (irreversible); needs ?confirm=<audienceId>.");
         audiences.MapPost("/{audienceId}/manage", ManageAudience).Produces<Audience>().ProducesProblem(StatusCodes.Status404NotFound)

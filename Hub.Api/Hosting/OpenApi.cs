@@ -32,6 +32,7 @@ public static class OpenApi
                 Description = "A tenant API key (hub_...), for /api/v1. The tenant is the key's owner.",
             });
             options.OperationFilter<SecurityRequirementFilter>();
+            options.OperationFilter<RequestExamples.Filter>();
             options.CustomSchemaIds(type => type.FullName?.Replace("+", ".", StringComparison.Ordinal));
         });
         return services;

@@ -17,16 +17,20 @@ public static class ListsApi
         var lists = v1.MapGroup("/lists").WithTags("Lists")
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         lists.MapPost("/", LinkList).Produces<ListResponse>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
-            .WithSummary("Link a host list, by its own key, to a managed audience (new or existing) or to a tag in one.");
+            .WithSummary("Link a host list, by its own key, to a managed audience (new or existing) or to a tag in one.")
+            .WithRequestExample(new { key = "newsletter", name = "Newsletter", mode = "tag", audienceId = "a1b2c3d4e5", tag = "Newsletter", defaultStatus = "pending", removalPolicy = "archive" });
         lists.MapGet("/", ListLists).Produces<List<ListResponse>>().WithSummary("All lists with member counts and last-sync status.");
         lists.MapGet("/{key}", GetList).Produces<ListResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
-        lists.MapPatch("/{key}", UpdateList).Produces<ListResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        lists.MapPatch("/{key}", UpdateList).Produces<ListResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Change a list's name, default status, removal policy or (mode audience) its audience's permission reminder.")
+            .WithRequestExample(new { name = "Weekly newsletter", defaultStatus = "pending", removalPolicy = "unsubscribe" });
         lists.MapDelete("/{key}", UnlinkList).Produces(StatusCodes.Status204NoContent).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Unlink a list. Tag mode untags the members Hub tagged; ?deleteAudience=true deletes an audience-mode list's audience.");
 
         var members = lists.MapGroup("/{key}/members").WithTags("Members");
         members.MapPost("/", UpsertMember).Produces<MemberView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("Add or update one member (status_if_new from the list's default status: an unsubscribed person is never re-subscribed).");
+            .WithSummary("Add or update one member (status_if_new from the list's default status: an unsubscribed person is never re-subscribed).")
+            .WithRequestExample(new { email = "ann@customer.example", mergeFields = new { FNAME = "Ann", LNAME = "Lee" }, tags = new[] { "gold" }, language = "en", vip = false, status = "subscribed" });
         members.MapGet("/", PageMembers).Produces<MemberPage>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Page through the list's members; pass nextCursor back as cursor.");
         members.MapGet("/{email}", GetMember).Produces<MemberView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
@@ -34,11 +38,13 @@ public static class ListsApi
             .WithSummary("Remove one member: ?mode=archive (default), unsubscribe or permanent. Tag mode removes the tag.");
         members.MapPost("/batch", BatchMembers).Produces<BatchMembersResponse>().Produces<JobAcceptedResponse>(StatusCodes.Status202Accepted)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
-            .WithSummary($"Add and remove members: up to {MemberService.MaxInlineBatch} answered inline with a result per member, more as a background job (202).");
+            .WithSummary($"Add and remove members: up to {MemberService.MaxInlineBatch} answered inline with a result per member, more as a background job (202).")
+            .WithRequestExample(new { add = new[] { new { email = "ann@customer.example", mergeFields = new { FNAME = "Ann" } } }, remove = new[] { "bob@customer.example" }, removeMode = "archive" });
         members.MapPut("/", MirrorMembers).Produces<JobAcceptedResponse>(StatusCodes.Status202Accepted).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
             .Accepts<List<System.Text.Json.JsonElement>>("application/json", "application/x-ndjson")
-            .WithSummary("Replace the list's whole membership (JSON array or NDJSON stream, any size): a background sync job (202). ?allowEmpty=true allows an empty set; ?reconcile=true reads the audience first.");
+            .WithSummary("Replace the list's whole membership (JSON array or NDJSON stream, any size): a background sync job (202). ?allowEmpty=true allows an empty set; ?reconcile=true reads the audience first.")
+            .WithRequestExample(new[] { new { email = "ann@customer.example", mergeFields = new { FNAME = "Ann" } }, new { email = "bob@customer.example", mergeFields = new { FNAME = "Bob" } } });
         return v1;
     }
 

@@ -21,7 +21,8 @@ public static class PassthroughApi
             .WithTags("Passthrough")
             .Produces(StatusCodes.Status200OK).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .WithSummary("Forward a Mailchimp Marketing API call (path relative to /3.0) with the tenant's credential; writes only to managed audiences.");
+            .WithSummary("Forward a Mailchimp Marketing API call (path relative to /3.0) with the tenant's credential; writes only to managed audiences.")
+            .WithRequestExample(new Dictionary<string, object> { ["email_address"] = "ann@customer.example", ["status_if_new"] = "subscribed" });
         return v1;
     }
 
@@ -45,7 +46,7 @@ public static class PassthroughApi
             return;
         }
 
-        using var request = new HttpRequestMessage(new HttpMethod(method), path + context.Request.QueryString);
+        using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(path + context.Request.QueryString, UriKind.Relative));
         if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
         {
             // Buffered (Kestrel caps it at 1 MiB) so an idempotent call can be retried with its body.

@@ -1,3 +1,4 @@
+using Hub.Core.Lists;
 using Hub.Core.Mailchimp;
 using Hub.Core.Tenants;
 
@@ -19,7 +20,7 @@ public sealed record Audience(
 public sealed record AudiencePage(IReadOnlyList<Audience> Items, int Total, int Offset, int Count);
 
 /// <summary>Audiences in the tenant's Mailchimp account; writes only to the ones Hub manages.</summary>
-public sealed class AudienceService(TenantMailchimp tenantMailchimp, MailchimpClient mailchimp)
+public sealed class AudienceService(TenantMailchimp tenantMailchimp, MailchimpClient mailchimp, ListStore lists)
 {
     public const int MaxNameLength = 100;
 
@@ -141,12 +142,22 @@ public sealed class AudienceService(TenantMailchimp tenantMailchimp, MailchimpCl
         return updated.IsSuccess ? ToAudience(updated.Value, managed: true) : updated.Error;
     }
 
-    /// <summary>Deletes a managed audience in Mailchimp (irreversible) and stops managing it.</summary>
-    public async Task<MailchimpResult> DeleteAsync(Tenant tenant, string audienceId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes a managed audience in Mailchimp (irreversible) and stops managing it. Refused while a host
+    /// list other than <paramref name="unlinking"/> is linked to it, so no list is left pointing at nothing.
+    /// </summary>
+    public async Task<MailchimpResult> DeleteAsync(Tenant tenant, string audienceId, CancellationToken cancellationToken, ListKey? unlinking = null)
     {
         if (await tenantMailchimp.GuardAsync(tenant.Id, audienceId, cancellationToken) is { } notManaged)
         {
             return notManaged;
+        }
+
+        var linked = (await lists.ListInAudienceAsync(tenant.Id, audienceId, cancellationToken)).Where(list => list.Key != unlinking).ToList();
+        if (linked.Count > 0)
+        {
+            return FacadeErrors.Create(FacadeErrors.AudienceInUse, "Audience in use",
+                $"Audience '{audienceId}' is linked to {string.Join(", ", linked.Select(list => $"'{list.Key}'"))}. Unlink those lists first (DELETE /api/v1/lists/{{key}}?deleteAudience=true deletes a list's own audience).");
         }
 
         var (credential, error) = await tenantMailchimp.CredentialAsync(tenant, cancellationToken);

@@ -206,7 +206,7 @@ public sealed class ListService(
 
         if (deleteAudience)
         {
-            var deleted = await audiences.DeleteAsync(tenant, list.AudienceId, cancellationToken);
+            var deleted = await audiences.DeleteAsync(tenant, list.AudienceId, cancellationToken, unlinking: key);
             if (!deleted.IsSuccess && deleted.Error.Code != MailchimpErrorCodes.NotFound)
             {
                 return deleted;

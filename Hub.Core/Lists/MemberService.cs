@@ -64,7 +64,7 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
 
         var (list, credential) = (target.List!, target.Credential!);
         var hash = SubscriberHash.FromEmail(member!.Email);
-        var createdByHub = await ledger.IsHubAddedAsync(tenant.Id, key.ToString(), hash.Value, cancellationToken)
+        var createdByHub = await HubAddedAsync(tenant.Id, list, hash.Value, cancellationToken)
             || await IsNewAsync(credential, list.AudienceId, hash, cancellationToken);
 
         var upserted = await mailchimp.UpsertMemberAsync(credential, list.AudienceId, new MailchimpMemberUpsert(
@@ -273,7 +273,7 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
             }
 
             applied.Add(new AppliedMember(member.SubscriberHash, member.Fingerprint(),
-                created.Contains(email) || await ledger.IsHubAddedAsync(tenant.Id, list.Key.ToString(), member.SubscriberHash, cancellationToken)));
+                created.Contains(email) || await HubAddedAsync(tenant.Id, list, member.SubscriberHash, cancellationToken)));
             outcomes.Add(new MemberOutcome(member.Email, created.Contains(email) ? MemberOutcome.Added : MemberOutcome.Updated, null));
         }
 
@@ -290,7 +290,7 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
             return untagged.Error.Code == MailchimpErrorCodes.NotFound ? NotInList(email, list.Key) : untagged;
         }
 
-        if (!await ledger.IsHubAddedAsync(tenant.Id, list.Key.ToString(), hash.Value, cancellationToken))
+        if (!await HubAddedAsync(tenant.Id, list, hash.Value, cancellationToken))
         {
             return MailchimpResult.Success;
         }
@@ -352,6 +352,33 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
 
         var (credential, error) = await tenantMailchimp.CredentialAsync(tenant, cancellationToken);
         return (list, credential, error);
+    }
+
+    /// <summary>
+    /// Whether Hub created the contact: recorded by this list or, in tag mode, by another Hub list of the
+    /// same audience (the contact Hub added for one tag list is still Hub's when a second list tags it).
+    /// </summary>
+    private async Task<bool> HubAddedAsync(TenantId tenant, HostList list, string hash, CancellationToken cancellationToken)
+    {
+        if (await ledger.IsHubAddedAsync(tenant, list.Key.ToString(), hash, cancellationToken))
+        {
+            return true;
+        }
+
+        if (list.Mode != ListMode.Tag)
+        {
+            return false;
+        }
+
+        foreach (var other in await lists.ListInAudienceAsync(tenant, list.AudienceId, cancellationToken))
+        {
+            if (other.Key != list.Key && await ledger.IsHubAddedAsync(tenant, other.Key.ToString(), hash, cancellationToken))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private async Task<bool> IsNewAsync(MailchimpCredential credential, string audienceId, SubscriberHash hash, CancellationToken cancellationToken)

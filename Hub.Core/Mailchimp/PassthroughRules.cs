@@ -27,12 +27,14 @@ public sealed class PassthroughRules(TenantMailchimp tenantMailchimp)
             return new(null, false, null);
         }
 
-        if (segments is ["lists"] && method == "POST")
+        // Routing in Mailchimp (and the sandbox) ignores case, so /LISTS/{id} must meet the same guard.
+        var underLists = segments.Length > 0 && string.Equals(segments[0], "lists", StringComparison.OrdinalIgnoreCase);
+        if (underLists && segments.Length == 1 && method == "POST")
         {
             return new(null, true, null);
         }
 
-        if (segments is ["lists", var audienceId, ..])
+        if (underLists && segments is [_, var audienceId, ..])
         {
             var refusal = await tenantMailchimp.GuardAsync(tenant.Id, audienceId, cancellationToken);
             return new(refusal, false, refusal is null && method == "DELETE" && segments.Length == 2 ? audienceId : null);
@@ -58,9 +60,18 @@ public sealed class PassthroughRules(TenantMailchimp tenantMailchimp)
             return "Encoded slashes, encoded dots and backslashes are not allowed in the path.";
         }
 
-        if (path.Any(char.IsControl) || path.Split('/').Any(segment => segment is "." or ".."))
+        // Kestrel resolves dot segments before routing, so they are looked for in the raw target too.
+        if (path.Any(char.IsControl) || path.Split('/').Any(segment => segment is "." or "..")
+            || rawPath.Split('/').Any(segment => segment is "." or ".."))
         {
             return "Dot segments and control characters are not allowed in the path.";
+        }
+
+        // A rooted ("/x", "//host/x") or absolute ("http://host/x") path would leave the API base, or the host.
+        if (path.StartsWith('/') || path.Contains("//", StringComparison.Ordinal) || path.Split('/')[0].Contains(':', StringComparison.Ordinal)
+            || !Uri.TryCreate(path, UriKind.Relative, out _))
+        {
+            return "The path must be relative to the Mailchimp API base, e.g. lists/{list_id}/members.";
         }
 
         return null;

@@ -1,0 +1,165 @@
+using System.Net;
+using System.Net.Http.Json;
+using Hub.Tests.Infrastructure;
+
+namespace Hub.Tests.Lists;
+
+/// <summary>Bad input is a 4xx problem+json; nothing reaches Mailchimp and nothing is stored.</summary>
+[TestFixture]
+public sealed class BadInputTests
+{
+    private FacadeEnvironment _env = null!;
+    private FacadeTenant _tenant = null!;
+    private string _audienceId = "";
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        _env = await FacadeEnvironment.StartAsync();
+        _tenant = await _env.CreateTenantAsync();
+        _audienceId = (await FacadeEnvironment.LinkListAsync(_tenant, "list")).GetProperty("audienceId").GetString()!;
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        _tenant?.Dispose();
+        if (_env is not null)
+        {
+            await _env.DisposeAsync();
+        }
+    }
+
+    public static IEnumerable<TestCaseData> BadMembers()
+    {
+        yield return new TestCaseData("""{"email":"not-an-email"}""").SetArgDisplayNames("invalid email");
+        yield return new TestCaseData("""{"email":"a b@shop.test"}""").SetArgDisplayNames("space in email");
+        yield return new TestCaseData("""{}""").SetArgDisplayNames("no email");
+        yield return new TestCaseData("""{"email":"ann@shop.test","status":"archived"}""").SetArgDisplayNames("status archived");
+        yield return new TestCaseData("""{"email":"ann@shop.test","status":"SUBSCRIBED"}""").SetArgDisplayNames("status wrong case");
+        yield return new TestCaseData("""{"email":"ann@shop.test","mergeFields":["FNAME"]}""").SetArgDisplayNames("merge fields array");
+        yield return new TestCaseData("""{"email":"ann@shop.test","mergeFields":{"F NAME":"x"}}""").SetArgDisplayNames("merge tag with space");
+        yield return new TestCaseData("""{"email":"ann@shop.test","mergeFields":{"FNAME":true}}""").SetArgDisplayNames("merge value bool");
+        yield return new TestCaseData("""{"email":"ann@shop.test","mergeFields":{"FNAME":["a"]}}""").SetArgDisplayNames("merge value array");
+        yield return new TestCaseData("""{"email":"ann@shop.test","tags":"gold"}""").SetArgDisplayNames("tags string");
+        yield return new TestCaseData("""{"email":"ann@shop.test","language":"klingon"}""").SetArgDisplayNames("language");
+        yield return new TestCaseData("""{"email":"ann@shop.test","vip":"yes"}""").SetArgDisplayNames("vip string");
+        yield return new TestCaseData("""{"email":"ann@shop.test","unknown":1}""").SetArgDisplayNames("unknown property");
+        yield return new TestCaseData("""[1,2]""").SetArgDisplayNames("array body");
+        yield return new TestCaseData("""{"email":""").SetArgDisplayNames("broken json");
+    }
+
+    [TestCaseSource(nameof(BadMembers))]
+    public async Task A_bad_member_is_a_validation_problem(string json)
+    {
+        await AssertRefusedAsync(async () =>
+        {
+            using var response = await _tenant.Client.PostAsync("/api/v1/lists/list/members", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+            await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
+        });
+    }
+
+    [TestCase("bad%20key")]
+    [TestCase("bad$key")]
+    [TestCase("k%C3%A9y")]
+    [TestCase("kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk")]
+    public async Task A_list_key_with_illegal_characters_is_a_validation_problem(string key)
+    {
+        await AssertRefusedAsync(async () =>
+        {
+            foreach (var (method, path, body) in new (string, string, object?)[]
+            {
+                ("GET", $"/api/v1/lists/{key}", null),
+                ("PATCH", $"/api/v1/lists/{key}", new { name = "x" }),
+                ("DELETE", $"/api/v1/lists/{key}", null),
+                ("POST", $"/api/v1/lists/{key}/members", new { email = "ann@shop.test" }),
+                ("GET", $"/api/v1/lists/{key}/members", null),
+                ("GET", $"/api/v1/lists/{key}/members/ann@shop.test", null),
+                ("DELETE", $"/api/v1/lists/{key}/members/ann@shop.test", null),
+                ("POST", $"/api/v1/lists/{key}/members/batch", new { add = new[] { new { email = "ann@shop.test" } } }),
+            })
+            {
+                using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = body is null ? null : JsonContent.Create(body) };
+                using var response = await _tenant.Client.SendAsync(request);
+                var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, "validation");
+                Assert.That(problem.GetProperty("errors").TryGetProperty("key", out _), Is.True, $"{method} {path}");
+            }
+
+            using var link = await _tenant.Client.PostAsJsonAsync("/api/v1/lists", new { key = Uri.UnescapeDataString(key), newAudience = new { name = "x" } });
+            await ProblemAssert.IsProblemAsync(link, HttpStatusCode.BadRequest, "validation");
+        });
+    }
+
+    [Test]
+    public async Task An_invalid_email_in_the_path_is_a_validation_problem()
+    {
+        await AssertRefusedAsync(async () =>
+        {
+            using var read = await _tenant.Client.GetAsync("/api/v1/lists/list/members/not-an-email");
+            await ProblemAssert.IsProblemAsync(read, HttpStatusCode.BadRequest, "validation");
+            using var removed = await _tenant.Client.DeleteAsync("/api/v1/lists/list/members/not-an-email");
+            await ProblemAssert.IsProblemAsync(removed, HttpStatusCode.BadRequest, "validation");
+        });
+    }
+
+    [Test]
+    public async Task Bad_link_requests_are_validation_problems()
+    {
+        await AssertRefusedAsync(async () =>
+        {
+            foreach (var body in new object[]
+            {
+                new { key = "a", mode = "folder", newAudience = new { name = "x" } },
+                new { key = "a", audienceId = _audienceId, newAudience = new { name = "x" } },
+                new { key = "a" },
+                new { key = "a", mode = "audience", tag = "t", newAudience = new { name = "x" } },
+                new { key = "a", newAudience = new { name = "" } },
+                new { key = "a", newAudience = new { name = "x" }, defaultStatus = "unsubscribed" },
+                new { key = "a", newAudience = new { name = "x", contact = new { company = "Only" } } },
+            })
+            {
+                using var response = await _tenant.Client.PostAsJsonAsync("/api/v1/lists", body);
+                await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, "validation");
+            }
+        });
+    }
+
+    [Test]
+    public async Task A_body_over_one_MiB_is_413()
+    {
+        var big = new string('x', 1024 * 1024 + 10);
+        await AssertRefusedAsync(async () =>
+        {
+            foreach (var path in new[] { "/api/v1/lists/list/members", "/api/v1/lists/list/members/batch", "/api/v1/mailchimp/lists/" + _audienceId + "/members" })
+            {
+                using var response = await _tenant.Client.PostAsync(path, new StringContent($$"""{"email":"{{big}}@shop.test"}""", System.Text.Encoding.UTF8, "application/json"));
+                await ProblemAssert.IsProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
+            }
+        });
+    }
+
+    [Test]
+    public async Task CR_or_LF_in_a_header_value_is_refused_by_Kestrel()
+    {
+        await AssertRefusedAsync(async () =>
+        {
+            var response = await RawHttp.SendAsync(_env.Hub.BaseUrl, "POST", "/api/v1/lists/list/members",
+                [$"Authorization: Bearer {_tenant.Tenant.ApiKey}", "X-Note: one\rTwo: injected"], """{"email":"ann@shop.test"}""");
+            Assert.That(response.Status, Is.EqualTo(400), response.Headers);
+            var passthrough = await RawHttp.SendAsync(_env.Hub.BaseUrl, "PUT", $"/api/v1/mailchimp/lists/{_audienceId}/members/ann@shop.test",
+                [$"Authorization: Bearer {_tenant.Tenant.ApiKey}", "Content-Language: en\rX-Injected: 1"], """{"email_address":"ann@shop.test","status_if_new":"subscribed"}""");
+            Assert.That(passthrough.Status, Is.EqualTo(400), passthrough.Headers);
+        });
+    }
+
+    /// <summary>Runs <paramref name="act"/> and asserts that the sandbox saw no call and the tenant's Redis state did not change.</summary>
+    private async Task AssertRefusedAsync(Func<Task> act)
+    {
+        var calls = await _env.MarketingCallsAsync();
+        var state = await _env.TenantStateAsync(_tenant);
+        await act();
+        Assert.That(await _env.MarketingCallsAsync(), Is.EqualTo(calls), "nothing sent to Mailchimp");
+        Assert.That(await _env.TenantStateAsync(_tenant), Is.EqualTo(state), "nothing stored");
+        Assert.That(await _env.Sandbox.GetMembersAsync(_audienceId), Is.Empty);
+    }
+}

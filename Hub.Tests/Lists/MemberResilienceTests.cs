@@ -1,0 +1,123 @@
+using System.Net;
+using System.Net.Http.Json;
+using Hub.Core.Webhooks;
+using Hub.Tests.Infrastructure;
+
+namespace Hub.Tests.Lists;
+
+/// <summary>The per-account cap across replicas, retries on Mailchimp faults, and a key revoked mid-use.</summary>
+[TestFixture]
+public sealed class MemberResilienceTests
+{
+    private FacadeEnvironment _env = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync() => _env = await FacadeEnvironment.StartAsync();
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        if (_env is not null)
+        {
+            await _env.DisposeAsync();
+        }
+    }
+
+    [TearDown]
+    public async Task ClearSandboxAsync()
+    {
+        await _env.Sandbox.ClearFaultsAsync();
+        await _env.Sandbox.SetLatencyAsync(TimeSpan.Zero);
+    }
+
+    [Test]
+    public async Task Fifty_parallel_upserts_through_two_replicas_stay_under_the_per_account_cap()
+    {
+        var first = _env.Hub.Settings;
+        await using var replica = await HubHost.StartAsync(new HubHostSettings
+        {
+            KeyPrefix = first.KeyPrefix,
+            AdminKey = first.AdminKey,
+            EncryptionKeys = first.EncryptionKeys,
+            ActiveKeyId = first.ActiveKeyId,
+            Configuration = first.Configuration,
+        });
+        using var tenant = await _env.CreateTenantAsync();
+        var list = await FacadeEnvironment.LinkListAsync(tenant, "busy");
+        var audienceId = list.GetProperty("audienceId").GetString()!;
+        // The sandbox would answer 429 beyond 10; raise it so only Hub's cap can keep the count down.
+        await _env.Sandbox.SetAccountLimitsAsync(tenant.Mailchimp.AccountId, maxConcurrentRequests: 100);
+        await _env.Sandbox.SetLatencyAsync(TimeSpan.FromMilliseconds(100));
+        await _env.Sandbox.ResetCountersAsync();
+
+        using var second = replica.Client(tenant.Tenant.ApiKey);
+        var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(async i =>
+        {
+            var client = i % 2 == 0 ? tenant.Client : second;
+            using var response = await client.PostAsJsonAsync("/api/v1/lists/busy/members", new { email = $"m{i}@shop.test" });
+            return (response.StatusCode, Body: await response.Content.ReadAsStringAsync());
+        }));
+
+        Assert.That(responses.Where(response => response.StatusCode != HttpStatusCode.OK).Select(response => response.Body), Is.Empty);
+        var counters = await _env.Sandbox.GetCountersAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(counters.MaxConcurrent[tenant.Mailchimp.AccountId], Is.InRange(2, 8), "Hub:Mailchimp:MaxConcurrentCallsPerAccount defaults to 8");
+            Assert.That(counters.Throttled, Is.Zero);
+        });
+        Assert.That((await _env.Sandbox.GetMembersAsync(audienceId)).Count(member => member.Status == "subscribed"), Is.EqualTo(50));
+    }
+
+    [TestCase("429")]
+    [TestCase("500")]
+    public async Task An_upsert_converges_through_injected_faults(string kind)
+    {
+        using var tenant = await _env.CreateTenantAsync();
+        var list = await FacadeEnvironment.LinkListAsync(tenant, "flaky");
+        var audienceId = list.GetProperty("audienceId").GetString()!;
+        await _env.Sandbox.InjectFaultAsync("PUT member", kind, times: 2);
+
+        var member = await FacadeEnvironment.UpsertAsync(tenant, "flaky", new { email = "ann@shop.test", mergeFields = new { FNAME = "Ann" } });
+        Assert.That(member.GetProperty("status").GetString(), Is.EqualTo("subscribed"));
+        var counters = await _env.Sandbox.GetCountersAsync();
+        Assert.That(counters.RouteStatuses.GetValueOrDefault($"PUT member {kind}"), Is.GreaterThanOrEqualTo(2));
+        var stored = await _env.SandboxMemberAsync(audienceId, "ann@shop.test");
+        Assert.That(stored!.MergeFields["FNAME"]!.GetValue<string>(), Is.EqualTo("Ann"));
+        Assert.That((await _env.Sandbox.GetMembersAsync(audienceId)), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Faults_that_outlast_the_retries_are_a_503_and_the_ledger_records_nothing()
+    {
+        using var tenant = await _env.CreateTenantAsync();
+        await FacadeEnvironment.LinkListAsync(tenant, "down");
+        await _env.Sandbox.InjectFaultAsync("PUT member", "500");
+        using var response = await tenant.Client.PostAsJsonAsync("/api/v1/lists/down/members", new { email = "ann@shop.test" });
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable, "mailchimp_unavailable");
+        var read = await tenant.Client.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/v1/lists/down");
+        Assert.That(read.GetProperty("memberCount").GetInt64(), Is.Zero);
+    }
+
+    [Test]
+    public async Task A_key_revoked_mid_use_asks_for_reauthorization_and_sends_one_webhook()
+    {
+        using var tenant = await _env.CreateTenantAsync();
+        await FacadeEnvironment.LinkListAsync(tenant, "revoked");
+        await FacadeEnvironment.UpsertAsync(tenant, "revoked", new { email = "ann@shop.test" });
+        await _env.Sandbox.RevokeAsync(tenant.Mailchimp.Secret);
+
+        using var first = await tenant.Client.PostAsJsonAsync("/api/v1/lists/revoked/members", new { email = "bob@shop.test" });
+        await ProblemAssert.IsProblemAsync(first, HttpStatusCode.Conflict, "reauthorization_required");
+        var before = await _env.MarketingCallsAsync();
+        using var second = await tenant.Client.GetAsync("/api/v1/lists/revoked/members");
+        await ProblemAssert.IsProblemAsync(second, HttpStatusCode.Conflict, "reauthorization_required");
+        Assert.That(await _env.MarketingCallsAsync(), Is.EqualTo(before), "a connection known to be revoked is not tried again");
+
+        var connection = await tenant.Client.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/v1/connection");
+        Assert.That(connection.GetProperty("state").GetString(), Is.EqualTo("reauthorization_required"));
+        await _env.Receiver.WaitForAsync(WebhookEvents.ConnectionRevoked);
+        await Task.Delay(500);
+        Assert.That(_env.Receiver.Received.Count(hook => hook.EventType == WebhookEvents.ConnectionRevoked && hook.Body.Contains(tenant.Id, StringComparison.Ordinal)),
+            Is.EqualTo(1));
+    }
+}
