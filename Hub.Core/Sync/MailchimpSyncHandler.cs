@@ -230,7 +230,28 @@ public sealed partial class MailchimpSyncHandler(
             // Members refused before and unchanged since are known and stable: not sent, counted unchanged.
             handler.Ledger.RecordBatchAsync(context, result with { Unchanged = chunk.Unchanged + chunk.RefusedUnchanged.Count }, chunk.NextCheckpoint, cancellationToken);
 
+        /// <summary>
+        /// Sends a chunk's upserts. HSCAN's COUNT is a hint, so a chunk can hold a few more than a batch
+        /// subscribe takes: those go out as further calls (at once; the account's cap still applies) and
+        /// their results are merged into one result for the chunk.
+        /// </summary>
         private async Task<SyncBatchResult> UpsertAsync(IReadOnlyList<PlannedUpsert> upserts, CancellationToken cancellationToken)
+        {
+            if (upserts.Count <= MailchimpBatchSubscribe.MaxMembers)
+            {
+                return await UpsertBatchAsync(upserts, cancellationToken);
+            }
+
+            var parts = await Task.WhenAll(upserts.Chunk(MailchimpBatchSubscribe.MaxMembers).Select(slice => UpsertBatchAsync(slice, cancellationToken)));
+            return new SyncBatchResult
+            {
+                Applied = [.. parts.SelectMany(part => part.Applied)],
+                Refused = [.. parts.SelectMany(part => part.Refused)],
+                Failed = [.. parts.SelectMany(part => part.Failed)],
+            };
+        }
+
+        private async Task<SyncBatchResult> UpsertBatchAsync(IReadOnlyList<PlannedUpsert> upserts, CancellationToken cancellationToken)
         {
             if (upserts.Count == 0)
             {

@@ -1,0 +1,279 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Hub.Bench;
+
+/// <summary>
+/// Shared setup for the benchmarks: a sandbox process, Hub replicas configured against it (a fresh Redis key
+/// prefix per run), and a tenant connected with a sandbox API key.
+/// </summary>
+public sealed class BenchEnvironment : IAsyncDisposable
+{
+    private readonly List<BenchProcess> _hubs = [];
+
+    private BenchEnvironment(BenchProcess sandbox, Dictionary<string, string> hubEnvironment)
+    {
+        Sandbox = sandbox;
+        HubEnvironment = hubEnvironment;
+        SandboxClient = new HttpClient { BaseAddress = sandbox.BaseUrl, Timeout = TimeSpan.FromMinutes(5) };
+    }
+
+    public static string RedisConnection => Environment.GetEnvironmentVariable("HUB_BENCH_REDIS") is { Length: > 0 } redis ? redis : "127.0.0.1:6379";
+
+    public BenchProcess Sandbox { get; }
+    public HttpClient SandboxClient { get; }
+    public Dictionary<string, string> HubEnvironment { get; }
+    public string AdminKey { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+    public string KeyPrefix { get; } = $"bench:{Guid.NewGuid():N}:";
+    public IReadOnlyList<BenchProcess> Hubs => _hubs;
+
+    /// <summary>The tenant's API key for Hub (set by <see cref="CreateTenantAsync"/>).</summary>
+    public string? TenantKey { get; private set; }
+
+    public string SandboxAccountId { get; private set; } = "";
+    public string SandboxApiKey { get; private set; } = "";
+
+    public static async Task<BenchEnvironment> StartAsync(IDictionary<string, string>? hubSettings = null)
+    {
+        var sandbox = await BenchProcess.StartSandboxAsync();
+        var environment = new BenchEnvironment(sandbox, []);
+        var env = environment.HubEnvironment;
+        env["Hub__Redis__ConnectionString"] = RedisConnection;
+        env["Hub__Redis__KeyPrefix"] = environment.KeyPrefix;
+        env["Hub__Admin__ApiKey"] = environment.AdminKey;
+        env["Hub__Encryption__Keys__k1"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        env["Hub__Encryption__ActiveKeyId"] = "k1";
+        env["Hub__Mailchimp__ApiBaseTemplate"] = $"http://127.0.0.1:{sandbox.BaseUrl.Port}/{{dc}}/3.0";
+        env["Hub__RateLimit__PermitsPerSecond"] = "100000";
+        env["Hub__RateLimit__Burst"] = "100000";
+        env["Hub__Jobs__PollInterval"] = "00:00:00.200";
+        foreach (var (key, value) in hubSettings ?? new Dictionary<string, string>())
+        {
+            env[key] = value;
+        }
+
+        return environment;
+    }
+
+    public async Task<BenchProcess> StartHubAsync()
+    {
+        var hub = await BenchProcess.StartHubAsync(HubEnvironment);
+        _hubs.Add(hub);
+        return hub;
+    }
+
+    /// <summary>An HTTP client for a replica, authenticated as the tenant.</summary>
+    public HttpClient TenantClient(BenchProcess hub)
+    {
+        var client = new HttpClient { BaseAddress = hub.BaseUrl, Timeout = Timeout.InfiniteTimeSpan };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TenantKey);
+        return client;
+    }
+
+    /// <summary>Creates a tenant and its key on <paramref name="hub"/> and connects it to the sandbox's default account with a fresh API key.</summary>
+    public async Task CreateTenantAsync(BenchProcess hub)
+    {
+        using var admin = new HttpClient { BaseAddress = hub.BaseUrl };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
+        var created = await ReadJsonAsync(await admin.PostAsJsonAsync("/api/admin/tenants", new
+        {
+            name = "Bench Shop",
+            defaultPermissionReminder = "You signed up at Bench Shop.",
+            defaultContact = new { company = "Bench Shop", address1 = "1 Main St", city = "Utrecht", country = "NL" },
+            defaultCampaignDefaults = new { fromName = "Bench Shop", fromEmail = "news@bench-shop.test", subject = "News", language = "en" },
+        }));
+        var tenantId = created["tenant"]!["id"]!.GetValue<string>();
+        var key = await ReadJsonAsync(await admin.PostAsJsonAsync($"/api/admin/tenants/{tenantId}/keys", new { name = "bench" }));
+        TenantKey = key["key"]!.GetValue<string>();
+
+        var accounts = (await ReadJsonAsync(await SandboxClient.GetAsync("/_control/accounts"))).AsArray();
+        SandboxAccountId = accounts[0]!["id"]!.GetValue<string>();
+        var apiKey = await ReadJsonAsync(await SandboxClient.PostAsync($"/_control/accounts/{SandboxAccountId}/api-keys", null));
+        SandboxApiKey = apiKey["api_key"]!.GetValue<string>();
+
+        using var tenant = TenantClient(hub);
+        await ReadJsonAsync(await tenant.PutAsJsonAsync("/api/v1/connection/api-key", new { apiKey = SandboxApiKey }));
+    }
+
+    /// <summary>Links a list backed by a new audience; returns the audience id.</summary>
+    public async Task<string> CreateListAsync(BenchProcess hub, string key)
+    {
+        using var tenant = TenantClient(hub);
+        var list = await ReadJsonAsync(await tenant.PostAsJsonAsync("/api/v1/lists", new { key, newAudience = new { name = $"Bench {key}" } }));
+        return list["audienceId"]!.GetValue<string>();
+    }
+
+    public async Task SetLatencyAsync(int perCallMs, int perMemberMs) =>
+        (await SandboxClient.PutAsJsonAsync("/_control/latency", new { per_call_ms = perCallMs, per_member_ms = perMemberMs })).EnsureSuccessStatusCode();
+
+    public async Task ResetCountersAsync() => (await SandboxClient.PostAsync("/_control/counters/reset", null)).EnsureSuccessStatusCode();
+
+    public async Task<SandboxCounters> CountersAsync()
+    {
+        var counters = await ReadJsonAsync(await SandboxClient.GetAsync("/_control/counters"));
+        var maxConcurrent = counters["max_concurrent"]?.AsObject().Select(pair => pair.Value!.GetValue<int>()).DefaultIfEmpty(0).Max() ?? 0;
+        var calls = counters["calls"]!.AsObject().ToDictionary(pair => pair.Key, pair => pair.Value!.GetValue<long>());
+        return new SandboxCounters(counters["members_written"]!.GetValue<long>(), counters["members_created"]!.GetValue<long>(),
+            counters["members_updated"]!.GetValue<long>(), maxConcurrent, calls, counters["throttled"]!.GetValue<long>());
+    }
+
+    /// <summary>The subscribed members of an audience (emails, lower-cased), read from the sandbox's control API.</summary>
+    public async Task<HashSet<string>> SubscribedEmailsAsync(string audienceId)
+    {
+        using var response = await SandboxClient.GetAsync($"/_control/lists/{audienceId}/members", HttpCompletionOption.ResponseHeadersRead);
+        response.EnsureSuccessStatusCode();
+        await using var stream = await response.Content.ReadAsStreamAsync();
+        var emails = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var member in JsonSerializer.DeserializeAsyncEnumerable<JsonElement>(stream))
+        {
+            if (member.GetProperty("status").GetString() == "subscribed")
+            {
+                emails.Add(member.GetProperty("email_address").GetString()!.ToLowerInvariant());
+            }
+        }
+
+        return emails;
+    }
+
+    public async Task<JsonNode> GetJobAsync(HttpClient tenant, string jobId) => await ReadJsonAsync(await tenant.GetAsync($"/api/v1/jobs/{jobId}"));
+
+    /// <summary>Polls a job until it is finished; returns its last view.</summary>
+    public async Task<JsonNode> WaitForJobAsync(Func<HttpClient> tenant, string jobId, TimeSpan timeout, TimeSpan? every = null)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                using var client = tenant();
+                var job = await GetJobAsync(client, jobId);
+                var state = job["state"]!.GetValue<string>();
+                if (state is not ("queued" or "running"))
+                {
+                    return job;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // A replica going away; the caller's factory picks a live one next time.
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Job {jobId} did not finish within {timeout}.");
+            }
+
+            await Task.Delay(every ?? TimeSpan.FromMilliseconds(100));
+        }
+    }
+
+    /// <summary>CPU time (user + system) a process has used so far, in seconds, from /proc/{pid}/stat.</summary>
+    public static double CpuSeconds(BenchProcess process)
+    {
+        var stat = File.ReadAllText($"/proc/{process.Id}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        // After the command name: state is field 3, utime 14 and stime 15 (1-based), in clock ticks (100 per second).
+        return (long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)) / 100.0;
+    }
+
+    public static async Task<JsonNode> ReadJsonAsync(HttpResponseMessage response)
+    {
+        using (response)
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new HttpRequestException($"{(int)response.StatusCode} {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}: {body}", null, response.StatusCode);
+            }
+
+            return JsonNode.Parse(body) ?? throw new InvalidOperationException("Empty JSON answer.");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var hub in _hubs)
+        {
+            await hub.DisposeAsync();
+        }
+
+        SandboxClient.Dispose();
+        await Sandbox.DisposeAsync();
+    }
+}
+
+/// <summary>The sandbox counters the benchmarks read.</summary>
+public sealed record SandboxCounters(long MembersWritten, long MembersCreated, long MembersUpdated, int MaxConcurrent, IReadOnlyDictionary<string, long> Calls, long Throttled)
+{
+    public long CallsTo(string route) => Calls.TryGetValue(route, out var count) ? count : 0;
+}
+
+/// <summary>
+/// A request body that generates NDJSON members on the fly (never held in memory): member i is
+/// <c>{"email":"m{i}@bench.test","mergeFields":{"FNAME":"First{i}","LNAME":"Last{i}"}}</c>.
+/// </summary>
+public sealed class NdjsonMembersStream(int count, string domain = "bench.test") : Stream
+{
+    private int _next;
+    private byte[] _line = [];
+    private int _linePosition;
+
+    public static string Email(int i, string domain = "bench.test") => $"m{i:D7}@{domain}";
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        var written = 0;
+        while (written < buffer.Length)
+        {
+            if (_linePosition == _line.Length)
+            {
+                if (_next == count)
+                {
+                    break;
+                }
+
+                _line = System.Text.Encoding.UTF8.GetBytes($"{{\"email\":\"{Email(_next, domain)}\",\"mergeFields\":{{\"FNAME\":\"First{_next}\",\"LNAME\":\"Last{_next}\"}}}}\n");
+                _linePosition = 0;
+                _next++;
+            }
+
+            var take = Math.Min(_line.Length - _linePosition, buffer.Length - written);
+            _line.AsSpan(_linePosition, take).CopyTo(buffer[written..]);
+            _linePosition += take;
+            written += take;
+        }
+
+        return written;
+    }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(Read(buffer, offset, count));
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    /// <summary>Content for <see cref="HttpClient"/>: streamed, chunked (no Content-Length).</summary>
+    public static HttpContent Content(int count, string domain = "bench.test")
+    {
+        var content = new StreamContent(new NdjsonMembersStream(count, domain), 64 * 1024);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+        return content;
+    }
+}
