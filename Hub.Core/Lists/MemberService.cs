@@ -225,7 +225,7 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
     {
         var batch = await mailchimp.BatchSubscribeAsync(credential, list.AudienceId, new MailchimpBatchSubscribe(
             members.Select(member => new MailchimpBatchMember(
-                member.Email, StatusIfNew: member.Status ?? StatusIfNew(list), MergeFields: MergeFields(member),
+                member.Email, StatusIfNew: member.Status ?? StatusIfNew(list), MergeFields: member.MergeFields,
                 Language: member.Language, Vip: member.Vip, Tags: TagsFor(list, member) is { Count: > 0 } tags ? tags : null)).ToList(),
             UpdateExisting: true), cancellationToken);
         if (!batch.IsSuccess)

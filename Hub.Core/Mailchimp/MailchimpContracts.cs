@@ -85,7 +85,7 @@ public sealed record MailchimpTagsRequest(IReadOnlyList<MailchimpTagUpdate> Tags
 
 /// <summary>One contact in a batch subscribe.</summary>
 public sealed record MailchimpBatchMember(
-    string EmailAddress, string? Status = null, string? StatusIfNew = null, Dictionary<string, JsonNode?>? MergeFields = null,
+    string EmailAddress, string? Status = null, string? StatusIfNew = null, IReadOnlyDictionary<string, System.Text.Json.JsonElement>? MergeFields = null,
     string? Language = null, bool? Vip = null, IReadOnlyList<string>? Tags = null);
 
 /// <summary>
@@ -101,9 +101,12 @@ public sealed record MailchimpBatchSubscribe(IReadOnlyList<MailchimpBatchMember>
 /// <summary>A contact a batch subscribe refused; <see cref="ErrorCode"/> is ERROR_CONTACT_EXISTS or ERROR_GENERIC.</summary>
 public sealed record MailchimpBatchError(string EmailAddress, string Error, string ErrorCode, string? Field = null, string? FieldMessage = null);
 
+/// <summary>A contact in a batch-subscribe answer: Hub reads only who it is, so the rest of each member object is skipped, not built.</summary>
+public sealed record MailchimpBatchMemberRef(string EmailAddress, string Status);
+
 /// <summary>The synchronous answer of a batch subscribe.</summary>
 public sealed record MailchimpBatchResult(
-    IReadOnlyList<MailchimpMember> NewMembers, IReadOnlyList<MailchimpMember> UpdatedMembers, IReadOnlyList<MailchimpBatchError> Errors,
+    IReadOnlyList<MailchimpBatchMemberRef> NewMembers, IReadOnlyList<MailchimpBatchMemberRef> UpdatedMembers, IReadOnlyList<MailchimpBatchError> Errors,
     int TotalCreated, int TotalUpdated, int ErrorCount);
 
 /// <summary>A merge field (per-audience contact field, keyed by <see cref="Tag"/> in a member's merge_fields).</summary>

@@ -261,7 +261,7 @@ public sealed partial class MailchimpSyncHandler(
             var batch = await CallAsync(token => handler.Mailchimp.BatchSubscribeAsync(credential, list.AudienceId, new MailchimpBatchSubscribe(
                 upserts.Select(upsert => new MailchimpBatchMember(
                     upsert.Member.Email, StatusIfNew: upsert.Member.Status ?? MemberService.StatusIfNew(list),
-                    MergeFields: MemberService.MergeFields(upsert.Member), Language: upsert.Member.Language, Vip: upsert.Member.Vip,
+                    MergeFields: upsert.Member.MergeFields, Language: upsert.Member.Language, Vip: upsert.Member.Vip,
                     Tags: MemberService.TagsFor(list, upsert.Member) is { Count: > 0 } tags ? tags : null)).ToList(),
                 UpdateExisting: true), token), cancellationToken);
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hub.Core.Mailchimp;
 using Hub.Tests.Infrastructure;
@@ -136,7 +137,7 @@ public class MailchimpClientOperationsTests
         var upsert = await _client.BatchSubscribeAsync(credential, listId, new MailchimpBatchSubscribe(
         [
             new MailchimpBatchMember("new@shop.test", Status: "subscribed", Tags: ["import"]),
-            new MailchimpBatchMember("old@shop.test", Status: "subscribed", MergeFields: new() { ["FNAME"] = "Old" }),
+            new MailchimpBatchMember("old@shop.test", Status: "subscribed", MergeFields: new Dictionary<string, JsonElement> { ["FNAME"] = JsonSerializer.SerializeToElement("Old") }),
             new MailchimpBatchMember("fake@shop.test", Status: "subscribed"),
         ], UpdateExisting: true, SyncTags: true), ct);
         var createOnly = await _client.BatchSubscribeAsync(credential, listId, new MailchimpBatchSubscribe(
