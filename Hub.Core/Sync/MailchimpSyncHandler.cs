@@ -237,19 +237,27 @@ public sealed partial class MailchimpSyncHandler(
                 return new SyncBatchResult();
             }
 
-            var batch = await CallAsync(token => handler.Mailchimp.BatchSubscribeAsync(credential, list.AudienceId, new MailchimpBatchSubscribe(
-                upserts.Select(upsert => new MailchimpBatchMember(
-                    upsert.Member.Email, StatusIfNew: upsert.Member.Status ?? MemberService.StatusIfNew(list),
-                    MergeFields: MemberService.MergeFields(upsert.Member), Language: upsert.Member.Language, Vip: upsert.Member.Vip,
-                    Tags: MemberService.TagsFor(list, upsert.Member) is { Count: > 0 } tags ? tags : null)).ToList(),
-                UpdateExisting: true), token), cancellationToken);
+            // HSCAN's COUNT is only a hint (a small hash comes back whole, a large one may overshoot), so a
+            // planned chunk can hold more than one batch subscribe takes: send it in slices.
+            var created = new HashSet<string>(StringComparer.Ordinal);
+            var errors = new List<MailchimpBatchError>();
+            foreach (var slice in upserts.Chunk(MailchimpBatchSubscribe.MaxMembers))
+            {
+                var batch = await CallAsync(token => handler.Mailchimp.BatchSubscribeAsync(credential, list.AudienceId, new MailchimpBatchSubscribe(
+                    slice.Select(upsert => new MailchimpBatchMember(
+                        upsert.Member.Email, StatusIfNew: upsert.Member.Status ?? MemberService.StatusIfNew(list),
+                        MergeFields: MemberService.MergeFields(upsert.Member), Language: upsert.Member.Language, Vip: upsert.Member.Vip,
+                        Tags: MemberService.TagsFor(list, upsert.Member) is { Count: > 0 } tags ? tags : null)).ToList(),
+                    UpdateExisting: true), token), cancellationToken);
+                created.UnionWith(batch.NewMembers.Select(member => member.EmailAddress.ToLowerInvariant()));
+                errors.AddRange(batch.Errors);
+            }
 
             var byEmail = upserts.ToDictionary(upsert => upsert.Member.Email.ToLowerInvariant(), StringComparer.Ordinal);
-            var created = batch.NewMembers.Select(member => member.EmailAddress.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
             var refused = new List<RefusedMember>();
             var failed = new List<MemberError>();
             var rejected = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var error in batch.Errors)
+            foreach (var error in errors)
             {
                 var email = error.EmailAddress.ToLowerInvariant();
                 rejected.Add(email);

@@ -74,6 +74,19 @@ public sealed class MirrorSyncTests
     }
 
     [Test]
+    public async Task A_set_a_little_larger_than_one_batch_subscribe_is_sent_in_two()
+    {
+        // A hash this small is scanned in one page whatever COUNT says, so the plan's one chunk holds all 510.
+        var (tenant, _) = await _env.ConnectedTenantAsync();
+        var audience = await _env.LinkNewAudienceAsync(tenant, "just-over");
+        var job = await _env.SyncAsync(tenant, "just-over", Members("m", 510));
+
+        AssertCounts(job, "succeeded", total: 510, added: 510);
+        Assert.That(await _env.EmailsAsync(audience), Has.Count.EqualTo(510));
+        Assert.That((await _env.Sandbox.GetCountersAsync()).Calls.GetValueOrDefault("POST batch"), Is.EqualTo(2));
+    }
+
+    [Test]
     public async Task Refused_members_are_reported_and_not_sent_again_until_their_data_changes()
     {
         var (tenant, account) = await _env.ConnectedTenantAsync();
@@ -325,7 +338,7 @@ public sealed class MirrorSyncTests
     {
         var (tenant, _) = await _env.ConnectedTenantAsync();
         var audience = await _env.LinkNewAudienceAsync(tenant, "faults");
-        await _env.SyncAsync(tenant, "faults", Members("old", 800));
+        AssertCounts(await _env.SyncAsync(tenant, "faults", Members("old", 800)), "succeeded", total: 800, added: 800);
 
         await _env.Sandbox.InjectFaultAsync("*", "429", share: 0.2);
         await _env.Sandbox.InjectFaultAsync("*", "500", share: 0.05);
