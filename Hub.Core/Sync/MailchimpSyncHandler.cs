@@ -108,6 +108,10 @@ public sealed partial class MailchimpSyncHandler(
     {
         private readonly int _parallelism = handler.MailchimpOptions.Value.MaxConcurrentCallsPerAccount;
 
+        // Members this run's reconciliation newly recorded as refused: already counted as failed, so the plan
+        // that then skips them as "refused and unchanged" must not count them again as unchanged.
+        private readonly HashSet<string> _refusedByReconcile = new(StringComparer.Ordinal);
+
         private Job Job => context.Job;
         private string ListKey => list.Key.ToString();
 
@@ -150,6 +154,13 @@ public sealed partial class MailchimpSyncHandler(
                                 $"{drifted[i].Status} in Mailchimp; Hub never re-subscribes a contact and leaves it as it is.", Retryable: false)));
                         }
                     }
+                }
+
+                if (refused.Count > 0)
+                {
+                    var known = await handler.Redis.GetDatabase().HashGetAsync(handler.Keys.ListRefused(Job.Tenant, ListKey),
+                        refused.Select(member => (RedisValue)member.SubscriberHash).ToArray());
+                    _refusedByReconcile.UnionWith(refused.Where((member, i) => known[i] != member.Fingerprint).Select(member => member.SubscriberHash));
                 }
 
                 offset += page.Members.Count;
@@ -228,7 +239,10 @@ public sealed partial class MailchimpSyncHandler(
 
         private Task RecordAsync(SyncPlanChunk chunk, SyncBatchResult result, CancellationToken cancellationToken) =>
             // Members refused before and unchanged since are known and stable: not sent, counted unchanged.
-            handler.Ledger.RecordBatchAsync(context, result with { Unchanged = chunk.Unchanged + chunk.RefusedUnchanged.Count }, chunk.NextCheckpoint, cancellationToken);
+            handler.Ledger.RecordBatchAsync(context, result with
+            {
+                Unchanged = chunk.Unchanged + chunk.RefusedUnchanged.Count(member => !_refusedByReconcile.Contains(member.SubscriberHash)),
+            }, chunk.NextCheckpoint, cancellationToken);
 
         private async Task<SyncBatchResult> UpsertAsync(IReadOnlyList<PlannedUpsert> upserts, CancellationToken cancellationToken)
         {
