@@ -192,7 +192,11 @@ public sealed partial class MailchimpSyncHandler(
                         break;
                     }
 
-                    await RecordAsync(chunk, await RemoveAsync(chunk.Removals.Select(hash => (hash, (string?)null)).ToList(), RemovalFor(list.RemovalPolicy), cancellationToken), cancellationToken);
+                    // In tag mode a member Hub did not add still loses the list's tag; the policy applies only to members Hub added.
+                    var leaving = chunk.Removals.Select(hash => (hash, (string?)null, ApplyPolicy: true))
+                        .Concat(list.Mode == ListMode.Tag ? chunk.Departed.Select(hash => (hash, (string?)null, ApplyPolicy: false)) : [])
+                        .ToList();
+                    await RecordAsync(chunk, await RemoveAsync(leaving, RemovalFor(list.RemovalPolicy), cancellationToken), cancellationToken);
                     continue;
                 }
 
@@ -223,7 +227,7 @@ public sealed partial class MailchimpSyncHandler(
             for (var index = start; index < remove.Count; index += MailchimpBatchSubscribe.MaxMembers)
             {
                 var slice = remove.Skip(index).Take(MailchimpBatchSubscribe.MaxMembers)
-                    .Select(email => (SubscriberHash.FromEmail(email).Value, (string?)email)).ToList();
+                    .Select(email => (SubscriberHash.FromEmail(email).Value, (string?)email, ApplyPolicy: true)).ToList();
                 var removed = await RemoveAsync(slice, mode, cancellationToken);
                 await handler.Ledger.RecordBatchAsync(context, removed, $"x:{index + slice.Count}", cancellationToken);
             }
@@ -306,7 +310,7 @@ public sealed partial class MailchimpSyncHandler(
         }
 
         /// <summary>Removes members per policy; in tag mode untags and applies the policy only where no other Hub list of the audience holds them.</summary>
-        private async Task<SyncBatchResult> RemoveAsync(IReadOnlyList<(string Hash, string? Email)> members, RemovalMode? mode, CancellationToken cancellationToken)
+        private async Task<SyncBatchResult> RemoveAsync(IReadOnlyList<(string Hash, string? Email, bool ApplyPolicy)> members, RemovalMode? mode, CancellationToken cancellationToken)
         {
             var others = list.Mode == ListMode.Tag
                 ? (await handler.Lists.ListInAudienceAsync(Job.Tenant, list.AudienceId, cancellationToken)).Where(other => other.Key != list.Key).ToList()
@@ -332,7 +336,7 @@ public sealed partial class MailchimpSyncHandler(
                     }
                 }
 
-                if (mode is not { } removal)
+                if (!member.ApplyPolicy || mode is not { } removal)
                 {
                     return null;
                 }

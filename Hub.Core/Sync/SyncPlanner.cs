@@ -32,6 +32,12 @@ public sealed record SyncPlanChunk(
     IReadOnlyList<string> Removals)
 {
     public bool IsLast => NextCheckpoint == SyncPlanner.Done;
+
+    /// <summary>
+    /// Members that left the list but that Hub did not add to Mailchimp: never removed from the audience, but
+    /// in tag mode the list's tag (which Hub did set) comes off and the ledger forgets them.
+    /// </summary>
+    public IReadOnlyList<string> Departed { get; init; } = [];
 }
 
 /// <summary>
@@ -39,7 +45,7 @@ public sealed record SyncPlanChunk(
 /// desired set (immutable while the job runs, so a cursor resumes exactly): a member is an upsert when it
 /// has no stored fingerprint or a different one, skipped when it was refused at the same fingerprint,
 /// unchanged otherwise. Phase two HSCANs the list's fingerprints: a member is removed when it is not desired
-/// and Hub added it. Because removals delete fingerprints while the scan runs (and a store's cursor may
+/// and Hub added it (members that left but Hub did not add are reported as <see cref="SyncPlanChunk.Departed"/>). Because removals delete fingerprints while the scan runs (and a store's cursor may
 /// then skip entries), a pass that found removals is followed by one more pass. HSCAN is fine here: this
 /// runs in a background job, never on a request path.
 /// <para>Checkpoints: <c>u:{cursor}</c>, <c>r:{pass}:{cursor}:{found}</c>, <see cref="Done"/>.</para>
@@ -126,19 +132,21 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
         var added = hashes.Select(hash => batch.SetContainsAsync(keys.ListHubAdded(tenant, listKey), hash)).ToList();
         batch.Execute();
         var removals = new List<string>();
+        var departed = new List<string>();
         for (var i = 0; i < hashes.Count; i++)
         {
-            if (!await desired[i] && await added[i])
+            if (!await desired[i])
             {
-                removals.Add(hashes[i]);
+                (await added[i] ? removals : departed).Add(hashes[i]);
             }
         }
 
-        found |= removals.Count > 0;
+        // Departed members may be forgotten by the ledger too (tag mode), which can make the cursor skip entries.
+        found |= removals.Count > 0 || departed.Count > 0;
         var nextCheckpoint = next != "0" ? $"r:{pass}:{next}:{(found ? 1 : 0)}"
             : pass == 1 && found ? "r:2:0:0"
             : Done;
-        return new SyncPlanChunk(SyncPhase.Remove, checkpoint, nextCheckpoint, [], 0, [], removals);
+        return new SyncPlanChunk(SyncPhase.Remove, checkpoint, nextCheckpoint, [], 0, [], removals) { Departed = departed };
     }
 
     private async Task<(string Next, RedisValue[] Entries)> ScanAsync(RedisKey key, string cursor, int count)
