@@ -84,7 +84,7 @@ public sealed partial class MailchimpSyncHandler(
 
         try
         {
-            var run = new Run(this, context, list, credential, argument);
+            using var run = new Run(this, context, list, credential, argument);
             await run.ReconcileAsync(cancellationToken);
             await run.ApplyPlanAsync(cancellationToken);
             await run.RemoveRequestedAsync(cancellationToken);
@@ -104,8 +104,13 @@ public sealed partial class MailchimpSyncHandler(
     }
 
     /// <summary>One run of one job: its list, credential and argument.</summary>
-    private sealed class Run(MailchimpSyncHandler handler, JobContext context, HostList list, MailchimpCredential credential, SyncArgument argument)
+    private sealed class Run(MailchimpSyncHandler handler, JobContext context, HostList list, MailchimpCredential credential, SyncArgument argument) : IDisposable
     {
+        // A 401 ends the whole run: calls still in flight are cancelled and no new one starts, so one revoked
+        // credential costs one 401, not one per chunk or member already queued behind it.
+        private readonly CancellationTokenSource _abort = new();
+        private MailchimpError? _abortedBy;
+
         private readonly int _parallelism = handler.MailchimpOptions.Value.MaxConcurrentCallsPerAccount;
 
         // Members this run's reconciliation newly recorded as refused: already counted as failed, so the plan
@@ -383,7 +388,7 @@ public sealed partial class MailchimpSyncHandler(
         {
             for (var attempt = 1; ; attempt++)
             {
-                var result = await call(cancellationToken);
+                var result = await GuardedAsync(call, r => r.IsSuccess ? null : r.Error, cancellationToken);
                 if (result.IsSuccess)
                 {
                     return result.Value;
@@ -402,7 +407,7 @@ public sealed partial class MailchimpSyncHandler(
         {
             for (var attempt = 1; ; attempt++)
             {
-                var result = await call(cancellationToken);
+                var result = await GuardedAsync(call, r => r.IsSuccess ? null : r.Error, cancellationToken);
                 if (result.IsSuccess || (result.Error.Code != MailchimpErrorCodes.MailchimpUnavailable && result.Error.Code != MailchimpErrorCodes.ReauthorizationRequired && allowFailure))
                 {
                     return result;
@@ -416,6 +421,37 @@ public sealed partial class MailchimpSyncHandler(
                 await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, attempt))), handler.Time, cancellationToken);
             }
         }
+
+        /// <summary>Makes one call unless the run was already ended by a 401; a 401 ends the run for every other call too.</summary>
+        private async Task<TResult> GuardedAsync<TResult>(Func<CancellationToken, Task<TResult>> call, Func<TResult, MailchimpError?> errorOf, CancellationToken cancellationToken)
+        {
+            if (Volatile.Read(ref _abortedBy) is { } earlier)
+            {
+                throw new SyncAbortedException(earlier);
+            }
+
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _abort.Token);
+            TResult result;
+            try
+            {
+                result = await call(linked.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && Volatile.Read(ref _abortedBy) is not null)
+            {
+                throw new SyncAbortedException(Volatile.Read(ref _abortedBy)!);
+            }
+
+            if (errorOf(result) is { Code: MailchimpErrorCodes.ReauthorizationRequired } unauthorized)
+            {
+                Interlocked.CompareExchange(ref _abortedBy, unauthorized, null);
+                await _abort.CancelAsync();
+                throw new SyncAbortedException(unauthorized);
+            }
+
+            return result;
+        }
+
+        public void Dispose() => _abort.Dispose();
 
         private async Task<List<MemberError>> ForEachAsync<TItem>(IReadOnlyList<TItem> items, Func<TItem, CancellationToken, Task<MemberError?>> action, CancellationToken cancellationToken)
         {

@@ -95,6 +95,34 @@ public sealed class SyncResilienceTests
         Assert.That((await env.AudienceAsync(audience)).Values.Count(member => member.MergeFields.TryGetValue("FNAME", out var name) && name?.ToString() == "Changed"), Is.Zero);
     }
 
+    [Test]
+    public async Task A_credential_revoked_while_batches_run_in_parallel_fails_the_job_and_no_call_follows()
+    {
+        await using var env = await SyncEnvironment.StartAsync(new() { ["Hub:Mailchimp:MaxConcurrentCallsPerAccount"] = "4" });
+        var (tenant, account) = await env.ConnectedTenantAsync();
+        await env.LinkNewAudienceAsync(tenant, "parallel");
+        await env.Sandbox.SetLatencyAsync(TimeSpan.Zero, perMember: TimeSpan.FromMilliseconds(1));
+        var jobId = await env.StartMirrorAsync(tenant, "parallel", Members("m", 6000));
+        await env.WaitForJobAsync(tenant, jobId, job => job.GetProperty("counts").GetProperty("added").GetInt64() >= 500);
+        await env.Sandbox.RevokeAsync(account.Secret);
+
+        var failed = await env.WaitForJobAsync(tenant, jobId);
+        var counters = await env.Sandbox.GetCountersAsync();
+        await Task.Delay(500);
+        var later = await env.Sandbox.GetCountersAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(failed.GetProperty("state").GetString(), Is.EqualTo("failed"));
+            Assert.That(failed.GetProperty("failureReason").GetString(), Is.EqualTo("reauthorization_required"));
+            // Calls already launched when the credential died each see a 401 (at most the account's cap);
+            // the first 401 cancels the rest and no new call starts.
+            Assert.That(counters.Statuses.GetValueOrDefault("401"), Is.InRange(1, 4), string.Join(", ", counters.RouteStatuses));
+            Assert.That(Answered(later), Is.EqualTo(Answered(counters)), "no call answered after the job ended");
+        });
+
+        static long Answered(Hub.Sandbox.SandboxCounters counters) => counters.Statuses.Where(status => status.Key != "499").Sum(status => status.Value);
+    }
+
     private static async Task AssertFinishedOnceAsync(SyncEnvironment env, Infrastructure.TestTenant tenant, JsonElement job, string audience, int count)
     {
         AssertCounts(job, "succeeded", total: count, added: count);
