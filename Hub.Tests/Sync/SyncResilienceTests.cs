@@ -89,8 +89,10 @@ public sealed class SyncResilienceTests
         Assert.That(connection.GetProperty("state").GetString(), Is.EqualTo("reauthorization_required"));
 
         var hook = await WaitForWebhookAsync(env, WebhookEvents.SyncFailed, jobId);
+        Assert.That(WebhookSignature.Verify(new Hub.Core.Security.Secret(tenant.WebhookSigningSecret), hook.Signature, hook.Body, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5)), Is.True);
         var data = JsonDocument.Parse(hook.Body).RootElement.GetProperty("data");
         Assert.That(data.GetProperty("failureReason").GetString(), Is.EqualTo("reauthorization_required"));
+        Assert.That(data.GetProperty("jobUrl").GetString(), Does.EndWith($"/api/v1/jobs/{jobId}"));
         Assert.That((await env.GetListAsync(tenant, "revoked")).GetProperty("lastSync").GetProperty("state").GetString(), Is.EqualTo("failed"));
         Assert.That((await env.AudienceAsync(audience)).Values.Count(member => member.MergeFields.TryGetValue("FNAME", out var name) && name?.ToString() == "Changed"), Is.Zero);
     }
