@@ -187,7 +187,7 @@ public sealed partial class MailchimpSyncHandler(
             }
 
             var inFlight = new Queue<(SyncPlanChunk Chunk, Task<SyncBatchResult> Applied)>();
-            await foreach (var chunk in handler.Planner.PlanAsync(Job.Id, Job.Tenant, ListKey, context.Checkpoint, MailchimpBatchSubscribe.MaxMembers, cancellationToken))
+            await foreach (var chunk in handler.Planner.PlanAsync(Job.Id, Job.Tenant, ListKey, context.Checkpoint, MailchimpBatchSubscribe.MaxMembers, forgetsDeparted: list.Mode == ListMode.Tag, cancellationToken))
             {
                 if (chunk.Phase == SyncPhase.Remove)
                 {

@@ -57,8 +57,16 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
 
     private IDatabase Db => redis.GetDatabase();
 
+    public IAsyncEnumerable<SyncPlanChunk> PlanAsync(JobId job, TenantId tenant, string listKey, string? checkpoint, int chunkSize, CancellationToken cancellationToken) =>
+        PlanAsync(job, tenant, listKey, checkpoint, chunkSize, forgetsDeparted: false, cancellationToken);
+
+    /// <summary>
+    /// Plans from <paramref name="checkpoint"/>. Pass <paramref name="forgetsDeparted"/> when the caller removes
+    /// <see cref="SyncPlanChunk.Departed"/> members from the ledger (tag mode): like removals they then count towards
+    /// the extra pass, since deleting while scanning may make the cursor skip entries.
+    /// </summary>
     public async IAsyncEnumerable<SyncPlanChunk> PlanAsync(
-        JobId job, TenantId tenant, string listKey, string? checkpoint, int chunkSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+        JobId job, TenantId tenant, string listKey, string? checkpoint, int chunkSize, bool forgetsDeparted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var current = checkpoint ?? "u:0";
         while (current != Done)
@@ -68,7 +76,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
             var chunk = parts[0] switch
             {
                 "u" => await PlanUpsertsAsync(job, tenant, listKey, current, parts[1], chunkSize),
-                "r" => await PlanRemovalsAsync(job, tenant, listKey, current, int.Parse(parts[1], CultureInfo.InvariantCulture), parts[2], parts[3] == "1", chunkSize),
+                "r" => await PlanRemovalsAsync(job, tenant, listKey, current, int.Parse(parts[1], CultureInfo.InvariantCulture), parts[2], parts[3] == "1", chunkSize, forgetsDeparted),
                 _ => throw new FormatException($"'{current}' is not a sync checkpoint."),
             };
             yield return chunk;
@@ -117,7 +125,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
         return new SyncPlanChunk(SyncPhase.Upsert, checkpoint, next == "0" ? "r:1:0:0" : $"u:{next}", upserts, unchanged, refusedUnchanged, []);
     }
 
-    private async Task<SyncPlanChunk> PlanRemovalsAsync(JobId job, TenantId tenant, string listKey, string checkpoint, int pass, string cursor, bool found, int chunkSize)
+    private async Task<SyncPlanChunk> PlanRemovalsAsync(JobId job, TenantId tenant, string listKey, string checkpoint, int pass, string cursor, bool found, int chunkSize, bool forgetsDeparted)
     {
         using var span = HubTelemetry.StartRedis("sync.plan-removals");
         var (next, entries) = await ScanAsync(keys.ListFingerprints(tenant, listKey), cursor, chunkSize);
@@ -141,8 +149,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
             }
         }
 
-        // Departed members may be forgotten by the ledger too (tag mode), which can make the cursor skip entries.
-        found |= removals.Count > 0 || departed.Count > 0;
+        found |= removals.Count > 0 || (forgetsDeparted && departed.Count > 0);
         var nextCheckpoint = next != "0" ? $"r:{pass}:{next}:{(found ? 1 : 0)}"
             : pass == 1 && found ? "r:2:0:0"
             : Done;
