@@ -84,7 +84,7 @@ public sealed partial class MailchimpSyncHandler(
 
         try
         {
-            var run = new Run(this, context, list, credential, argument);
+            using var run = new Run(this, context, list, credential, argument);
             await run.ReconcileAsync(cancellationToken);
             await run.ApplyPlanAsync(cancellationToken);
             await run.RemoveRequestedAsync(cancellationToken);
@@ -104,9 +104,18 @@ public sealed partial class MailchimpSyncHandler(
     }
 
     /// <summary>One run of one job: its list, credential and argument.</summary>
-    private sealed class Run(MailchimpSyncHandler handler, JobContext context, HostList list, MailchimpCredential credential, SyncArgument argument)
+    private sealed class Run(MailchimpSyncHandler handler, JobContext context, HostList list, MailchimpCredential credential, SyncArgument argument) : IDisposable
     {
+        // A 401 ends the whole run: calls still in flight are cancelled and no new one starts, so one revoked
+        // credential costs one 401, not one per chunk or member already queued behind it.
+        private readonly CancellationTokenSource _abort = new();
+        private MailchimpError? _abortedBy;
+
         private readonly int _parallelism = handler.MailchimpOptions.Value.MaxConcurrentCallsPerAccount;
+
+        // Members this run's reconciliation newly recorded as refused: already counted as failed, so the plan
+        // that then skips them as "refused and unchanged" must not count them again as unchanged.
+        private readonly HashSet<string> _refusedByReconcile = new(StringComparer.Ordinal);
 
         private Job Job => context.Job;
         private string ListKey => list.Key.ToString();
@@ -152,6 +161,13 @@ public sealed partial class MailchimpSyncHandler(
                     }
                 }
 
+                if (refused.Count > 0)
+                {
+                    var known = await handler.Redis.GetDatabase().HashGetAsync(handler.Keys.ListRefused(Job.Tenant, ListKey),
+                        refused.Select(member => (RedisValue)member.SubscriberHash).ToArray());
+                    _refusedByReconcile.UnionWith(refused.Where((member, i) => known[i] != member.Fingerprint).Select(member => member.SubscriberHash));
+                }
+
                 offset += page.Members.Count;
                 var done = page.Members.Count == 0 || offset >= page.TotalItems;
                 await handler.Ledger.RecordBatchAsync(context, new SyncBatchResult { Refused = refused }, done ? "u:0" : $"rc:{offset}", cancellationToken);
@@ -171,7 +187,7 @@ public sealed partial class MailchimpSyncHandler(
             }
 
             var inFlight = new Queue<(SyncPlanChunk Chunk, Task<SyncBatchResult> Applied)>();
-            await foreach (var chunk in handler.Planner.PlanAsync(Job.Id, Job.Tenant, ListKey, context.Checkpoint, MailchimpBatchSubscribe.MaxMembers, cancellationToken))
+            await foreach (var chunk in handler.Planner.PlanAsync(Job.Id, Job.Tenant, ListKey, context.Checkpoint, MailchimpBatchSubscribe.MaxMembers, forgetsDeparted: list.Mode == ListMode.Tag, cancellationToken))
             {
                 if (chunk.Phase == SyncPhase.Remove)
                 {
@@ -181,7 +197,11 @@ public sealed partial class MailchimpSyncHandler(
                         break;
                     }
 
-                    await RecordAsync(chunk, await RemoveAsync(chunk.Removals.Select(hash => (hash, (string?)null)).ToList(), RemovalFor(list.RemovalPolicy), cancellationToken), cancellationToken);
+                    // In tag mode a member Hub did not add still loses the list's tag; the policy applies only to members Hub added.
+                    var leaving = chunk.Removals.Select(hash => (hash, (string?)null, ApplyPolicy: true))
+                        .Concat(list.Mode == ListMode.Tag ? chunk.Departed.Select(hash => (hash, (string?)null, ApplyPolicy: false)) : [])
+                        .ToList();
+                    await RecordAsync(chunk, await RemoveAsync(leaving, RemovalFor(list.RemovalPolicy), cancellationToken), cancellationToken);
                     continue;
                 }
 
@@ -212,7 +232,7 @@ public sealed partial class MailchimpSyncHandler(
             for (var index = start; index < remove.Count; index += MailchimpBatchSubscribe.MaxMembers)
             {
                 var slice = remove.Skip(index).Take(MailchimpBatchSubscribe.MaxMembers)
-                    .Select(email => (SubscriberHash.FromEmail(email).Value, (string?)email)).ToList();
+                    .Select(email => (SubscriberHash.FromEmail(email).Value, (string?)email, ApplyPolicy: true)).ToList();
                 var removed = await RemoveAsync(slice, mode, cancellationToken);
                 await handler.Ledger.RecordBatchAsync(context, removed, $"x:{index + slice.Count}", cancellationToken);
             }
@@ -228,7 +248,10 @@ public sealed partial class MailchimpSyncHandler(
 
         private Task RecordAsync(SyncPlanChunk chunk, SyncBatchResult result, CancellationToken cancellationToken) =>
             // Members refused before and unchanged since are known and stable: not sent, counted unchanged.
-            handler.Ledger.RecordBatchAsync(context, result with { Unchanged = chunk.Unchanged + chunk.RefusedUnchanged.Count }, chunk.NextCheckpoint, cancellationToken);
+            handler.Ledger.RecordBatchAsync(context, result with
+            {
+                Unchanged = chunk.Unchanged + chunk.RefusedUnchanged.Count(member => !_refusedByReconcile.Contains(member.SubscriberHash)),
+            }, chunk.NextCheckpoint, cancellationToken);
 
         /// <summary>
         /// Sends a chunk's upserts. HSCAN's COUNT is a hint, so a chunk can hold a few more than a batch
@@ -264,13 +287,14 @@ public sealed partial class MailchimpSyncHandler(
                     MergeFields: upsert.Member.MergeFields, Language: upsert.Member.Language, Vip: upsert.Member.Vip,
                     Tags: MemberService.TagsFor(list, upsert.Member) is { Count: > 0 } tags ? tags : null)).ToList(),
                 UpdateExisting: true), token), cancellationToken);
+            var created = batch.NewMembers.Select(member => member.EmailAddress.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
+            var errors = batch.Errors;
 
             var byEmail = upserts.ToDictionary(upsert => upsert.Member.Email.ToLowerInvariant(), StringComparer.Ordinal);
-            var created = batch.NewMembers.Select(member => member.EmailAddress.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
             var refused = new List<RefusedMember>();
             var failed = new List<MemberError>();
             var rejected = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var error in batch.Errors)
+            foreach (var error in errors)
             {
                 var email = error.EmailAddress.ToLowerInvariant();
                 rejected.Add(email);
@@ -305,7 +329,7 @@ public sealed partial class MailchimpSyncHandler(
         }
 
         /// <summary>Removes members per policy; in tag mode untags and applies the policy only where no other Hub list of the audience holds them.</summary>
-        private async Task<SyncBatchResult> RemoveAsync(IReadOnlyList<(string Hash, string? Email)> members, RemovalMode? mode, CancellationToken cancellationToken)
+        private async Task<SyncBatchResult> RemoveAsync(IReadOnlyList<(string Hash, string? Email, bool ApplyPolicy)> members, RemovalMode? mode, CancellationToken cancellationToken)
         {
             var others = list.Mode == ListMode.Tag
                 ? (await handler.Lists.ListInAudienceAsync(Job.Tenant, list.AudienceId, cancellationToken)).Where(other => other.Key != list.Key).ToList()
@@ -331,7 +355,7 @@ public sealed partial class MailchimpSyncHandler(
                     }
                 }
 
-                if (mode is not { } removal)
+                if (!member.ApplyPolicy || mode is not { } removal)
                 {
                     return null;
                 }
@@ -378,7 +402,7 @@ public sealed partial class MailchimpSyncHandler(
         {
             for (var attempt = 1; ; attempt++)
             {
-                var result = await call(cancellationToken);
+                var result = await GuardedAsync(call, r => r.IsSuccess ? null : r.Error, cancellationToken);
                 if (result.IsSuccess)
                 {
                     return result.Value;
@@ -397,7 +421,7 @@ public sealed partial class MailchimpSyncHandler(
         {
             for (var attempt = 1; ; attempt++)
             {
-                var result = await call(cancellationToken);
+                var result = await GuardedAsync(call, r => r.IsSuccess ? null : r.Error, cancellationToken);
                 if (result.IsSuccess || (result.Error.Code != MailchimpErrorCodes.MailchimpUnavailable && result.Error.Code != MailchimpErrorCodes.ReauthorizationRequired && allowFailure))
                 {
                     return result;
@@ -411,6 +435,37 @@ public sealed partial class MailchimpSyncHandler(
                 await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, attempt))), handler.Time, cancellationToken);
             }
         }
+
+        /// <summary>Makes one call unless the run was already ended by a 401; a 401 ends the run for every other call too.</summary>
+        private async Task<TResult> GuardedAsync<TResult>(Func<CancellationToken, Task<TResult>> call, Func<TResult, MailchimpError?> errorOf, CancellationToken cancellationToken)
+        {
+            if (Volatile.Read(ref _abortedBy) is { } earlier)
+            {
+                throw new SyncAbortedException(earlier);
+            }
+
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _abort.Token);
+            TResult result;
+            try
+            {
+                result = await call(linked.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && Volatile.Read(ref _abortedBy) is not null)
+            {
+                throw new SyncAbortedException(Volatile.Read(ref _abortedBy)!);
+            }
+
+            if (errorOf(result) is { Code: MailchimpErrorCodes.ReauthorizationRequired } unauthorized)
+            {
+                Interlocked.CompareExchange(ref _abortedBy, unauthorized, null);
+                await _abort.CancelAsync();
+                throw new SyncAbortedException(unauthorized);
+            }
+
+            return result;
+        }
+
+        public void Dispose() => _abort.Dispose();
 
         private async Task<List<MemberError>> ForEachAsync<TItem>(IReadOnlyList<TItem> items, Func<TItem, CancellationToken, Task<MemberError?>> action, CancellationToken cancellationToken)
         {

@@ -32,6 +32,12 @@ public sealed record SyncPlanChunk(
     IReadOnlyList<string> Removals)
 {
     public bool IsLast => NextCheckpoint == SyncPlanner.Done;
+
+    /// <summary>
+    /// Members that left the list but that Hub did not add to Mailchimp: never removed from the audience, but
+    /// in tag mode the list's tag (which Hub did set) comes off and the ledger forgets them.
+    /// </summary>
+    public IReadOnlyList<string> Departed { get; init; } = [];
 }
 
 /// <summary>
@@ -39,7 +45,7 @@ public sealed record SyncPlanChunk(
 /// desired set (immutable while the job runs, so a cursor resumes exactly): a member is an upsert when it
 /// has no stored fingerprint or a different one, skipped when it was refused at the same fingerprint,
 /// unchanged otherwise. Phase two HSCANs the list's fingerprints: a member is removed when it is not desired
-/// and Hub added it. Because removals delete fingerprints while the scan runs (and a store's cursor may
+/// and Hub added it (members that left but Hub did not add are reported as <see cref="SyncPlanChunk.Departed"/>). Because removals delete fingerprints while the scan runs (and a store's cursor may
 /// then skip entries), a pass that found removals is followed by one more pass. HSCAN is fine here: this
 /// runs in a background job, never on a request path.
 /// <para>Checkpoints: <c>u:{cursor}</c>, <c>r:{pass}:{cursor}:{found}</c>, <see cref="Done"/>.</para>
@@ -51,8 +57,16 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
 
     private IDatabase Db => redis.GetDatabase();
 
+    public IAsyncEnumerable<SyncPlanChunk> PlanAsync(JobId job, TenantId tenant, string listKey, string? checkpoint, int chunkSize, CancellationToken cancellationToken) =>
+        PlanAsync(job, tenant, listKey, checkpoint, chunkSize, forgetsDeparted: false, cancellationToken);
+
+    /// <summary>
+    /// Plans from <paramref name="checkpoint"/>. Pass <paramref name="forgetsDeparted"/> when the caller removes
+    /// <see cref="SyncPlanChunk.Departed"/> members from the ledger (tag mode): like removals they then count towards
+    /// the extra pass, since deleting while scanning may make the cursor skip entries.
+    /// </summary>
     public async IAsyncEnumerable<SyncPlanChunk> PlanAsync(
-        JobId job, TenantId tenant, string listKey, string? checkpoint, int chunkSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+        JobId job, TenantId tenant, string listKey, string? checkpoint, int chunkSize, bool forgetsDeparted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var current = checkpoint ?? "u:0";
         while (current != Done)
@@ -62,7 +76,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
             var chunk = parts[0] switch
             {
                 "u" => await PlanUpsertsAsync(job, tenant, listKey, current, parts[1], chunkSize),
-                "r" => await PlanRemovalsAsync(job, tenant, listKey, current, int.Parse(parts[1], CultureInfo.InvariantCulture), parts[2], parts[3] == "1", chunkSize),
+                "r" => await PlanRemovalsAsync(job, tenant, listKey, current, int.Parse(parts[1], CultureInfo.InvariantCulture), parts[2], parts[3] == "1", chunkSize, forgetsDeparted),
                 _ => throw new FormatException($"'{current}' is not a sync checkpoint."),
             };
             yield return chunk;
@@ -111,7 +125,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
         return new SyncPlanChunk(SyncPhase.Upsert, checkpoint, next == "0" ? "r:1:0:0" : $"u:{next}", upserts, unchanged, refusedUnchanged, []);
     }
 
-    private async Task<SyncPlanChunk> PlanRemovalsAsync(JobId job, TenantId tenant, string listKey, string checkpoint, int pass, string cursor, bool found, int chunkSize)
+    private async Task<SyncPlanChunk> PlanRemovalsAsync(JobId job, TenantId tenant, string listKey, string checkpoint, int pass, string cursor, bool found, int chunkSize, bool forgetsDeparted)
     {
         using var span = HubTelemetry.StartRedis("sync.plan-removals");
         var (next, entries) = await ScanAsync(keys.ListFingerprints(tenant, listKey), cursor, chunkSize);
@@ -126,19 +140,20 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
         var added = hashes.Select(hash => batch.SetContainsAsync(keys.ListHubAdded(tenant, listKey), hash)).ToList();
         batch.Execute();
         var removals = new List<string>();
+        var departed = new List<string>();
         for (var i = 0; i < hashes.Count; i++)
         {
-            if (!await desired[i] && await added[i])
+            if (!await desired[i])
             {
-                removals.Add(hashes[i]);
+                (await added[i] ? removals : departed).Add(hashes[i]);
             }
         }
 
-        found |= removals.Count > 0;
+        found |= removals.Count > 0 || (forgetsDeparted && departed.Count > 0);
         var nextCheckpoint = next != "0" ? $"r:{pass}:{next}:{(found ? 1 : 0)}"
             : pass == 1 && found ? "r:2:0:0"
             : Done;
-        return new SyncPlanChunk(SyncPhase.Remove, checkpoint, nextCheckpoint, [], 0, [], removals);
+        return new SyncPlanChunk(SyncPhase.Remove, checkpoint, nextCheckpoint, [], 0, [], removals) { Departed = departed };
     }
 
     /// <summary>
