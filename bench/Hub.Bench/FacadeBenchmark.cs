@@ -174,12 +174,32 @@ public static class FacadeBenchmark
         try
         {
             using var response = await client.SendAsync(request);
-            await response.Content.ReadAsByteArrayAsync();
+            var text = await response.Content.ReadAsStringAsync();
+            if (!response.IsSuccessStatusCode)
+            {
+                ReportFirstFailure(client, $"{method} {path} answered {(int)response.StatusCode}: {text}");
+            }
+
             return response.IsSuccessStatusCode;
         }
-        catch (HttpRequestException)
+        catch (HttpRequestException e)
         {
+            ReportFirstFailure(client, $"{method} {path} failed: {e.Message}");
             return false;
+        }
+    }
+
+    private static readonly HashSet<HttpClient> Reported = [];
+
+    /// <summary>Prints the first failure of each client, so an error count in the table has a reason beside it.</summary>
+    private static void ReportFirstFailure(HttpClient client, string failure)
+    {
+        lock (Reported)
+        {
+            if (Reported.Add(client))
+            {
+                Console.Error.WriteLine($"  first failure: {failure}");
+            }
         }
     }
 
