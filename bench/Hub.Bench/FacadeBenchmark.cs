@@ -49,6 +49,8 @@ public static class FacadeBenchmark
             ["Hub__Mailchimp__ApiBaseTemplate"] = $"http://127.0.0.1:{sandbox.BaseUrl.Port}/{{dc}}/3.0",
             ["Hub__RateLimit__PermitsPerSecond"] = "1000000",
             ["Hub__RateLimit__Burst"] = "1000000",
+            // Hub's own log levels as shipped (appsettings.json), not the harness's quieter default.
+            ["Logging__LogLevel__Default"] = "Information",
             ["Hub__DataDirectory"] = Path.Combine(Path.GetTempPath(), "hub-bench-" + Guid.NewGuid().ToString("N")),
         });
 
@@ -113,20 +115,22 @@ public static class FacadeBenchmark
             await LoadGenerator.OpenLoopAsync(name + " warm-up", Rate, TimeSpan.FromSeconds(2), toHub);
         }
 
-        var results = scenarios.ToDictionary(s => s.Name, _ => new List<(LoadResult Direct, LoadResult Hub)>());
+        var results = scenarios.ToDictionary(s => s.Name, _ => new List<(LoadResult Direct, LoadResult Hub, double HubCpuMicros)>());
         for (var run = 0; run < Runs; run++)
         {
             foreach (var (name, toDirect, toHub) in scenarios)
             {
                 // Direct first, then through Hub, back to back, so both meet the same noise.
                 var d = await LoadGenerator.OpenLoopAsync(name, Rate, TimeSpan.FromSeconds(Seconds), toDirect);
+                var cpuBefore = CpuSeconds(hub.Id);
                 var h = await LoadGenerator.OpenLoopAsync(name, Rate, TimeSpan.FromSeconds(Seconds), toHub);
-                results[name].Add((d, h));
-                Console.Error.WriteLine($"  run {run + 1} {name}: direct p50 {Ms(d.P50Ms)} p99 {Ms(d.P99Ms)} | Hub p50 {Ms(h.P50Ms)} p99 {Ms(h.P99Ms)} | errors {d.Errors}/{h.Errors}");
+                var cpuPerRequest = (CpuSeconds(hub.Id) - cpuBefore) / h.Requests * 1e6;
+                results[name].Add((d, h, cpuPerRequest));
+                Console.Error.WriteLine($"  run {run + 1} {name}: direct p50 {Ms(d.P50Ms)} p99 {Ms(d.P99Ms)} | Hub p50 {Ms(h.P50Ms)} p99 {Ms(h.P99Ms)} | Hub CPU {cpuPerRequest:F0} µs/req | errors {d.Errors}/{h.Errors}");
             }
         }
 
-        string[] header = ["scenario", "direct p50", "via Hub p50", "added p50", "direct p99", "via Hub p99", "added p99", "throughput", "errors"];
+        string[] header = ["scenario", "direct p50", "via Hub p50", "added p50", "direct p99", "via Hub p99", "added p99", "throughput", "Hub CPU/req", "errors"];
         Table.Print($"Every run ({Rate} req/s open loop, {Seconds} s each; ms)", ["run", .. header],
             results.SelectMany(scenario => scenario.Value.Select((pair, run) => (string[])[(run + 1).ToString(CultureInfo.InvariantCulture), .. Row(scenario.Key, pair)])));
         Table.Print($"Facade overhead: median run of {Runs} by added p99 ({Rate} req/s open loop, {Seconds} s each; ms)", header,
@@ -145,22 +149,23 @@ public static class FacadeBenchmark
             Console.Error.WriteLine($"  run {run + 1} connection read: {result.RequestsPerSecond:F0} req/s, p50 {Ms(result.P50Ms)} p99 {Ms(result.P99Ms)}, Hub CPU {cores:F2} cores, errors {result.Errors}");
         }
 
-        Table.Print($"Connection read: closed loop, {Concurrency} in flight, {Seconds} s; median run of {Runs} by throughput", ["scenario", "throughput", "p50", "p99", "Hub CPU (cores)", "errors"],
+        Table.Print($"Connection read: closed loop, {Concurrency} in flight, {Seconds} s; median run of {Runs} by throughput", ["scenario", "throughput", "p50", "p99", "Hub CPU (cores)", "Hub CPU/req", "errors"],
             [ConnectionRow(reads.OrderBy(r => r.Result.RequestsPerSecond).ElementAt(reads.Count / 2))]);
         Console.WriteLine();
         Console.WriteLine($"Targets: Hub adds at most 1 ms at p50 and 5 ms at p99 at 500 req/s; the connection read serves at least 5,000 req/s on 2 cores. Hub peak memory {hub.PeakMemoryMiB():F0} MiB.");
     }
 
-    private static string[] Row(string name, (LoadResult Direct, LoadResult Hub) pair)
+    private static string[] Row(string name, (LoadResult Direct, LoadResult Hub, double HubCpuMicros) pair)
     {
-        var (d, h) = pair;
+        var (d, h, cpu) = pair;
         return [name, Ms(d.P50Ms), Ms(h.P50Ms), Ms(h.P50Ms - d.P50Ms), Ms(d.P99Ms), Ms(h.P99Ms), Ms(h.P99Ms - d.P99Ms),
-            $"{h.RequestsPerSecond:F0} req/s", $"{d.Errors}/{h.Errors}"];
+            $"{h.RequestsPerSecond:F0} req/s", $"{cpu:F0} µs", $"{d.Errors}/{h.Errors}"];
     }
 
     private static string[] ConnectionRow((LoadResult Result, double HubCores) read) =>
         ["GET /api/v1/connection", $"{read.Result.RequestsPerSecond:F0} req/s", Ms(read.Result.P50Ms), Ms(read.Result.P99Ms),
-            read.HubCores.ToString("F2", CultureInfo.InvariantCulture), read.Result.Errors.ToString(CultureInfo.InvariantCulture)];
+            read.HubCores.ToString("F2", CultureInfo.InvariantCulture), $"{read.HubCores / read.Result.RequestsPerSecond * 1e6:F0} µs",
+            read.Result.Errors.ToString(CultureInfo.InvariantCulture)];
 
     private static string PoolEmail(int i) => $"bench{i % PoolSize}@shop.test";
 
