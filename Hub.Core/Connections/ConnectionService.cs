@@ -39,6 +39,7 @@ public sealed partial class ConnectionService(
         return 0
         """;
 
+    private static readonly RedisValue[] CredentialSecretNames = [SecretNames.MailchimpApiKey, SecretNames.MailchimpAccessToken];
     private static readonly Regex ApiKeyPattern = ApiKeyRegex();
     private static readonly Regex AudienceIdPattern = AudienceIdRegex();
 
@@ -195,14 +196,19 @@ public sealed partial class ConnectionService(
     /// <summary>The credential other features call Mailchimp with; null unless the connection is <c>connected</c>.</summary>
     public async Task<MailchimpCredential?> GetCredentialAsync(TenantId tenant, CancellationToken cancellationToken)
     {
-        var fields = await Db.HashGetAsync(keys.Connection(tenant), [ConnectionFields.State, ConnectionFields.Mode, ConnectionFields.DataCenter, ConnectionFields.AccountId]);
+        // Both reads in one round trip: the connection names the mode, which picks the secret to decrypt.
+        var fieldsRead = Db.HashGetAsync(keys.Connection(tenant), [ConnectionFields.State, ConnectionFields.Mode, ConnectionFields.DataCenter, ConnectionFields.AccountId]);
+        var secretsRead = secrets.ReadProtectedAsync(tenant, CredentialSecretNames);
+        var (fields, stored) = (await fieldsRead, await secretsRead);
         if (fields[0] != ConnectionFields.Name(ConnectionState.Connected) || fields[2].IsNullOrEmpty)
         {
             return null;
         }
 
         var kind = fields[1] == ConnectionFields.Name(ConnectionMode.ApiKey) ? MailchimpAuthKind.ApiKey : MailchimpAuthKind.OAuth;
-        var secret = await secrets.GetAsync(tenant, kind == MailchimpAuthKind.ApiKey ? SecretNames.MailchimpApiKey : SecretNames.MailchimpAccessToken);
+        var secret = kind == MailchimpAuthKind.ApiKey
+            ? secrets.Unprotect(tenant, SecretNames.MailchimpApiKey, stored[0])
+            : secrets.Unprotect(tenant, SecretNames.MailchimpAccessToken, stored[1]);
         return secret is null ? null : new MailchimpCredential(kind, secret, fields[2].ToString(), $"{fields[2]}:{fields[3]}", tenant);
     }
 

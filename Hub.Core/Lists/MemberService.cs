@@ -56,15 +56,19 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
             return FacadeErrors.Invalid("member", invalid!);
         }
 
+        // Whether Hub added the member rides along with the reads of the list and the credential.
+        var hash = SubscriberHash.FromEmail(member!.Email);
+        var hubAddedRead = ledger.IsHubAddedAsync(tenant.Id, key.ToString(), hash.Value, cancellationToken);
         var target = await TargetAsync(tenant, key, cancellationToken);
+        var hubAdded = await hubAddedRead;
         if (target.Error is { } error)
         {
             return error;
         }
 
         var (list, credential) = (target.List!, target.Credential!);
-        var hash = SubscriberHash.FromEmail(member!.Email);
-        var createdByHub = await HubAddedAsync(tenant.Id, list, hash.Value, cancellationToken)
+        var createdByHub = hubAdded
+            || (list.Mode == ListMode.Tag && await HubAddedAsync(tenant.Id, list, hash.Value, cancellationToken))
             || await IsNewAsync(credential, list.AudienceId, hash, cancellationToken);
 
         var upserted = await mailchimp.UpsertMemberAsync(credential, list.AudienceId, new MailchimpMemberUpsert(
@@ -340,17 +344,23 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
     private async Task<(HostList? List, MailchimpCredential? Credential, MailchimpError? Error)> TargetAsync(
         Tenant tenant, ListKey key, CancellationToken cancellationToken, bool forWrite = true)
     {
-        if (await lists.GetAsync(tenant.Id, key, cancellationToken) is not { } list)
+        // The list and the credential are read in the same round trip; the answers keep their order of
+        // precedence (missing list, then unmanaged audience, then the connection).
+        var listRead = lists.GetAsync(tenant.Id, key, cancellationToken);
+        var credentialRead = tenantMailchimp.CredentialAsync(tenant, cancellationToken);
+        if (await listRead is not { } list)
         {
+            await credentialRead;
             return (null, null, FacadeErrors.ListMissing(key.ToString()));
         }
 
         if (forWrite && await tenantMailchimp.GuardAsync(tenant.Id, list.AudienceId, cancellationToken) is { } notManaged)
         {
+            await credentialRead;
             return (null, null, notManaged);
         }
 
-        var (credential, error) = await tenantMailchimp.CredentialAsync(tenant, cancellationToken);
+        var (credential, error) = await credentialRead;
         return (list, credential, error);
     }
 

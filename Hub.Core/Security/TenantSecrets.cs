@@ -55,6 +55,17 @@ public sealed class TenantSecrets(IConnectionMultiplexer redis, RedisKeys keys, 
         return stored.IsNullOrEmpty ? null : protector.Unprotect(stored.ToString(), Context(tenant, name));
     }
 
+    /// <summary>
+    /// Reads several stored secrets in one round trip without decrypting them, so a caller that needs only
+    /// one of them (chosen by data read at the same time) decrypts just that one with <see cref="Unprotect"/>.
+    /// </summary>
+    internal Task<RedisValue[]> ReadProtectedAsync(TenantId tenant, RedisValue[] names) =>
+        Db.HashGetAsync(keys.TenantSecrets(tenant), names);
+
+    /// <summary>Decrypts a value read by <see cref="ReadProtectedAsync"/>; null when it was not stored.</summary>
+    internal Secret? Unprotect(TenantId tenant, string name, RedisValue stored) =>
+        stored.IsNullOrEmpty ? null : protector.Unprotect(stored.ToString(), Context(tenant, name));
+
     public async Task DeleteAsync(TenantId tenant, string name)
     {
         using var span = HubTelemetry.StartRedis("secret.delete");

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -29,6 +30,9 @@ public sealed class TenantStore(
     private const string KeyPrefix = "hub_";
     private const string KeyIdAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
     private const int MaxOptimisticAttempts = 5;
+    private const int MaxRememberedOwners = 10_000;
+
+    private readonly ConcurrentDictionary<string, TenantId> _owners = new(StringComparer.Ordinal);
 
     private IDatabase Db => redis.GetDatabase();
 
@@ -198,13 +202,53 @@ public sealed class TenantStore(
         }
 
         using var span = HubTelemetry.StartRedis("apikey.authenticate");
-        var owner = await Db.StringGetAsync(keys.ApiKeyIndex(Hash(presentedKey)));
+        var hash = Hash(presentedKey);
+        var db = Db;
+
+        // The index is read on every request, so a revoked key fails at once. When this key was seen
+        // before, its tenant's record is read in the same round trip (pipelined right behind the
+        // index read) and used only if the index still names that tenant.
+        var ownerRead = db.StringGetAsync(keys.ApiKeyIndex(hash));
+        var remembered = _owners.TryGetValue(hash, out var rememberedTenant);
+        var tenantRead = remembered ? db.HashGetAllAsync(keys.Tenant(rememberedTenant)) : null;
+        var owner = await ownerRead;
         if (owner.IsNullOrEmpty || owner.ToString().Split(' ') is not [var tenantText, var keyId] || !TenantId.TryParse(tenantText, out var tenantId))
         {
+            _owners.TryRemove(hash, out _);
+            if (tenantRead is not null)
+            {
+                await tenantRead;
+            }
+
             return null;
         }
 
-        return TenantFields.Read(await Db.HashGetAllAsync(keys.Tenant(tenantId))) is { } tenant ? new AuthenticatedTenant(tenant, keyId) : null;
+        if (!remembered || rememberedTenant != tenantId)
+        {
+            if (tenantRead is not null)
+            {
+                await tenantRead;
+            }
+
+            Remember(hash, tenantId);
+            tenantRead = db.HashGetAllAsync(keys.Tenant(tenantId));
+        }
+
+        return TenantFields.Read(await tenantRead!) is { } tenant ? new AuthenticatedTenant(tenant, keyId) : null;
+    }
+
+    /// <summary>
+    /// Which tenant a key hash pointed to. Never trusted alone: it only lets the tenant read ride along
+    /// with the index read. Bounded; cleared when full (the next request per key repopulates it).
+    /// </summary>
+    private void Remember(string hash, TenantId tenant)
+    {
+        if (_owners.Count >= MaxRememberedOwners)
+        {
+            _owners.Clear();
+        }
+
+        _owners[hash] = tenant;
     }
 
     private static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
