@@ -67,12 +67,7 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
         }
 
         var (list, credential) = (target.List!, target.Credential!);
-        var createdByHub = hubAdded
-            || (list.Mode == ListMode.Tag && await HubAddedAsync(tenant.Id, list, hash.Value, cancellationToken))
-            || await IsNewAsync(credential, list.AudienceId, hash, cancellationToken);
-
-        var upserted = await mailchimp.UpsertMemberAsync(credential, list.AudienceId, new MailchimpMemberUpsert(
-            member.Email, member.Status ?? StatusIfNew(list), MergeFields: MergeFields(member), Language: member.Language, Vip: member.Vip), cancellationToken);
+        var (upserted, createdByHub) = await WriteMemberAsync(tenant.Id, list, credential, member, hash, hubAdded, cancellationToken);
         if (!upserted.IsSuccess)
         {
             await RecordRefusalAsync(tenant.Id, key, member, upserted.Error, cancellationToken);
@@ -391,11 +386,31 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
         return false;
     }
 
-    private async Task<bool> IsNewAsync(MailchimpCredential credential, string audienceId, SubscriberHash hash, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes one member and tells whether this call created it (only such members does Hub remove
+    /// later). A member Hub already added is upserted. Otherwise a create-only POST comes first: one call
+    /// for a new address; when Mailchimp answers "Member Exists" the contact was there before Hub and is
+    /// upserted with <c>status_if_new</c>, so its status never changes.
+    /// </summary>
+    private async Task<(MailchimpResult<MailchimpMember> Result, bool CreatedByHub)> WriteMemberAsync(
+        TenantId tenant, HostList list, MailchimpCredential credential, DesiredMember member, SubscriberHash hash, bool hubAdded, CancellationToken cancellationToken)
     {
-        var existing = await mailchimp.GetMemberAsync(credential, audienceId, hash, cancellationToken);
-        return !existing.IsSuccess && existing.Error.Code == MailchimpErrorCodes.NotFound
-            || existing.IsSuccess && existing.Value.Status == MailchimpMemberStatus.Archived;
+        var status = member.Status ?? StatusIfNew(list);
+        if (!hubAdded)
+        {
+            var created = await mailchimp.CreateMemberAsync(credential, list.AudienceId,
+                new MailchimpMemberCreate(member.Email, status, MergeFields(member), member.Language, member.Vip), cancellationToken);
+            if (created.IsSuccess || created.Error.Code != MailchimpErrorCodes.MemberExists)
+            {
+                return (created, created.IsSuccess);
+            }
+
+            hubAdded = list.Mode == ListMode.Tag && await HubAddedAsync(tenant, list, hash.Value, cancellationToken);
+        }
+
+        var upserted = await mailchimp.UpsertMemberAsync(credential, list.AudienceId,
+            new MailchimpMemberUpsert(member.Email, status, MergeFields: MergeFields(member), Language: member.Language, Vip: member.Vip), cancellationToken);
+        return (upserted, hubAdded);
     }
 
     private async Task RecordRefusalAsync(TenantId tenant, ListKey key, DesiredMember member, MailchimpError error, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Hub.Core.Diagnostics;
@@ -50,6 +51,10 @@ public sealed partial class MailchimpConcurrencyLimiter(
 
     private readonly MailchimpOptions _options = options.Value;
 
+    // Per account key, completed when this replica gives a slot back, so local waiters retry at once
+    // instead of sleeping out their backoff (slots freed by other replicas are found by the backoff).
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _released = new(StringComparer.Ordinal);
+
     /// <summary>
     /// Waits (short jittered backoff, honouring <paramref name="cancellationToken"/>) until a slot of
     /// <paramref name="accountKey"/> is free and takes it. Dispose the lease to give the slot back.
@@ -62,11 +67,22 @@ public sealed partial class MailchimpConcurrencyLimiter(
         var started = time.GetTimestamp();
         var delay = FirstRetryDelay;
         var waited = false;
-        while (!await TryAcquireAsync(key, holder))
+        while (true)
         {
+            // Taken before the attempt, so a release between a failed attempt and the wait is not missed.
+            var released = _released.GetOrAdd(accountKey, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            if (await TryAcquireAsync(key, holder))
+            {
+                break;
+            }
+
             waited = true;
             var jittered = TimeSpan.FromTicks((long)(delay.Ticks * (0.5 + Random.Shared.NextDouble())));
-            await Task.Delay(jittered, time, cancellationToken);
+            using var pause = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var backoff = Task.Delay(jittered, time, pause.Token);
+            await Task.WhenAny(backoff, released);
+            await pause.CancelAsync();
+            cancellationToken.ThrowIfCancellationRequested();
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
         }
 
@@ -121,6 +137,10 @@ public sealed partial class MailchimpConcurrencyLimiter(
         try
         {
             await redis.GetDatabase().SortedSetRemoveAsync(key, holder);
+            if (_released.TryRemove(accountKey, out var waiters))
+            {
+                waiters.TrySetResult();
+            }
         }
         catch (RedisException e)
         {

@@ -72,6 +72,13 @@ public sealed record MailchimpMemberUpsert(
     string EmailAddress, string StatusIfNew, string? Status = null, Dictionary<string, JsonNode?>? MergeFields = null,
     string? Language = null, bool? Vip = null);
 
+/// <summary>
+/// Body of the create-only <c>POST /lists/{list_id}/members</c>: answers 400 "Member Exists" when the
+/// contact is already on the audience, so a success means this call created it.
+/// </summary>
+public sealed record MailchimpMemberCreate(
+    string EmailAddress, string Status, Dictionary<string, JsonNode?>? MergeFields = null, string? Language = null, bool? Vip = null);
+
 /// <summary>One tag change: <c>active</c> adds (creating the tag if new), <c>inactive</c> removes.</summary>
 public sealed record MailchimpTagUpdate(string Name, string Status)
 {
@@ -138,6 +145,7 @@ internal sealed record MailchimpProblemError(string? Field, string? Message);
 [JsonSerializable(typeof(MailchimpMember))]
 [JsonSerializable(typeof(MailchimpMemberPage))]
 [JsonSerializable(typeof(MailchimpMemberUpsert))]
+[JsonSerializable(typeof(MailchimpMemberCreate))]
 [JsonSerializable(typeof(MailchimpTagsRequest))]
 [JsonSerializable(typeof(MailchimpBatchSubscribe))]
 [JsonSerializable(typeof(MailchimpBatchResult))]

@@ -75,12 +75,13 @@ public sealed class MemberResilienceTests
         using var tenant = await _env.CreateTenantAsync();
         var list = await FacadeEnvironment.LinkListAsync(tenant, "flaky");
         var audienceId = list.GetProperty("audienceId").GetString()!;
-        await _env.Sandbox.InjectFaultAsync("PUT member", kind, times: 2);
+        // A new address is created with a create-only POST (retried: a repeat can only meet "Member Exists").
+        await _env.Sandbox.InjectFaultAsync("POST member", kind, times: 2);
 
         var member = await FacadeEnvironment.UpsertAsync(tenant, "flaky", new { email = "ann@shop.test", mergeFields = new { FNAME = "Ann" } });
         Assert.That(member.GetProperty("status").GetString(), Is.EqualTo("subscribed"));
         var counters = await _env.Sandbox.GetCountersAsync();
-        Assert.That(counters.RouteStatuses.GetValueOrDefault($"PUT member {kind}"), Is.GreaterThanOrEqualTo(2));
+        Assert.That(counters.RouteStatuses.GetValueOrDefault($"POST members {kind}"), Is.GreaterThanOrEqualTo(2));
         var stored = await _env.SandboxMemberAsync(audienceId, "ann@shop.test");
         Assert.That(stored!.MergeFields["FNAME"]!.GetValue<string>(), Is.EqualTo("Ann"));
         Assert.That((await _env.Sandbox.GetMembersAsync(audienceId)), Has.Count.EqualTo(1));
@@ -91,7 +92,7 @@ public sealed class MemberResilienceTests
     {
         using var tenant = await _env.CreateTenantAsync();
         await FacadeEnvironment.LinkListAsync(tenant, "down");
-        await _env.Sandbox.InjectFaultAsync("PUT member", "500");
+        await _env.Sandbox.InjectFaultAsync("POST member", "500");
         using var response = await tenant.Client.PostAsJsonAsync("/api/v1/lists/down/members", new { email = "ann@shop.test" });
         await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable, "mailchimp_unavailable");
         var read = await tenant.Client.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/v1/lists/down");
