@@ -5,22 +5,8 @@ using Hub.Tests.Infrastructure;
 namespace Hub.Tests.Audiences;
 
 [TestFixture]
-public sealed class AudiencesApiTests
+public sealed class AudiencesApiTests() : EnvironmentFixture<FacadeEnvironment>(() => FacadeEnvironment.StartAsync())
 {
-    private FacadeEnvironment _env = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _env = await FacadeEnvironment.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_env is not null)
-        {
-            await _env.DisposeAsync();
-        }
-    }
-
     [Test]
     public async Task Creating_an_audience_fills_in_the_tenants_defaults_and_marks_it_managed()
     {

@@ -12,22 +12,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Hub.Tests.Connections;
 
 [TestFixture]
-public sealed class ConnectionApiTests
+public sealed class ConnectionApiTests() : EnvironmentFixture<ConsentEnvironment>(() => ConsentEnvironment.StartAsync())
 {
-    private ConsentEnvironment _env = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _env = await ConsentEnvironment.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_env is not null)
-        {
-            await _env.DisposeAsync();
-        }
-    }
-
     [Test]
     public async Task A_new_tenant_is_not_configured()
     {

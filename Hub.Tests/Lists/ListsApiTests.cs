@@ -6,22 +6,8 @@ using Hub.Tests.Infrastructure;
 namespace Hub.Tests.Lists;
 
 [TestFixture]
-public sealed class ListsApiTests
+public sealed class ListsApiTests() : EnvironmentFixture<FacadeEnvironment>(() => FacadeEnvironment.StartAsync())
 {
-    private FacadeEnvironment _env = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _env = await FacadeEnvironment.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_env is not null)
-        {
-            await _env.DisposeAsync();
-        }
-    }
-
     [Test]
     public async Task Linking_to_a_new_audience_creates_it_managed_and_stores_the_list()
     {

@@ -9,22 +9,8 @@ namespace Hub.Tests.Lists;
 
 /// <summary>Every write route refuses an audience Hub does not manage, before anything reaches Mailchimp.</summary>
 [TestFixture]
-public sealed class ManagedAudienceGuardTests
+public sealed class ManagedAudienceGuardTests() : EnvironmentFixture<FacadeEnvironment>(() => FacadeEnvironment.StartAsync())
 {
-    private FacadeEnvironment _env = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _env = await FacadeEnvironment.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_env is not null)
-        {
-            await _env.DisposeAsync();
-        }
-    }
-
     public static IEnumerable<TestCaseData> WriteRoutes()
     {
         yield return new TestCaseData("POST", "/api/v1/lists/{key}/members", new { email = "ann@shop.test" }).SetArgDisplayNames("upsert member");

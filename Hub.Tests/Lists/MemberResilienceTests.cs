@@ -7,22 +7,8 @@ namespace Hub.Tests.Lists;
 
 /// <summary>The per-account cap across replicas, retries on Mailchimp faults, and a key revoked mid-use.</summary>
 [TestFixture]
-public sealed class MemberResilienceTests
+public sealed class MemberResilienceTests() : EnvironmentFixture<FacadeEnvironment>(() => FacadeEnvironment.StartAsync())
 {
-    private FacadeEnvironment _env = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _env = await FacadeEnvironment.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_env is not null)
-        {
-            await _env.DisposeAsync();
-        }
-    }
-
     [TearDown]
     public async Task ClearSandboxAsync()
     {

@@ -6,22 +6,8 @@ using Hub.Tests.Infrastructure;
 namespace Hub.Tests.Lists;
 
 [TestFixture]
-public sealed class MembersApiTests
+public sealed class MembersApiTests() : EnvironmentFixture<FacadeEnvironment>(() => FacadeEnvironment.StartAsync())
 {
-    private FacadeEnvironment _env = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _env = await FacadeEnvironment.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_env is not null)
-        {
-            await _env.DisposeAsync();
-        }
-    }
-
     private async Task<(FacadeTenant Tenant, string AudienceId)> AudienceListAsync(string key = "members")
     {
         var tenant = await _env.CreateTenantAsync();

@@ -13,22 +13,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Hub.Tests.OAuth;
 
 [TestFixture]
-public sealed class OAuthFlowTests
+public sealed class OAuthFlowTests() : EnvironmentFixture<ConsentEnvironment>(() => ConsentEnvironment.StartAsync())
 {
-    private ConsentEnvironment _env = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _env = await ConsentEnvironment.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_env is not null)
-        {
-            await _env.DisposeAsync();
-        }
-    }
-
     [Test]
     public async Task Consent_connects_the_tenant_and_shows_the_account_name()
     {

@@ -6,22 +6,8 @@ using Hub.Tests.Infrastructure;
 namespace Hub.Tests.Passthrough;
 
 [TestFixture]
-public sealed class PassthroughApiTests
+public sealed class PassthroughApiTests() : EnvironmentFixture<FacadeEnvironment>(() => FacadeEnvironment.StartAsync())
 {
-    private FacadeEnvironment _env = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _env = await FacadeEnvironment.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_env is not null)
-        {
-            await _env.DisposeAsync();
-        }
-    }
-
     [Test]
     public async Task A_read_is_forwarded_with_the_tenants_Mailchimp_key_not_the_Hub_key()
     {
