@@ -17,7 +17,7 @@ public static class ConnectionApi
         connection.MapPut("/oauth-app", SetOAuthApp).ProducesValidationProblem()
             .WithSummary("Set the Mailchimp OAuth app (client id, secret, endpoint URL, audience id); the tenant then awaits consent.");
         connection.MapPut("/api-key", SetApiKey).ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity).ProducesProblem(StatusCodes.Status502BadGateway)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Connect with a Mailchimp API key, verified with Mailchimp before it is stored.");
         connection.MapPost("/consent-links", CreateConsentLink).ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("A single-use, expiring link that walks the customer through Mailchimp's consent.");
@@ -58,7 +58,7 @@ public static class ConnectionApi
             ApiKeyResult.Connected connected => TypedResults.Ok(ConnectionResponse.From(connected.Connection)),
             ApiKeyResult.Malformed malformed => Problems.Validation(new Dictionary<string, string[]> { ["apiKey"] = [malformed.Detail] }),
             ApiKeyResult.Rejected rejected => Problems.Create(StatusCodes.Status422UnprocessableEntity, "mailchimp_key_rejected", "Mailchimp rejected the API key", rejected.Detail),
-            ApiKeyResult.Unavailable unavailable => Problems.Create(StatusCodes.Status502BadGateway, "mailchimp_unavailable", "Mailchimp unavailable", unavailable.Detail),
+            ApiKeyResult.Unavailable unavailable => Problems.Create(StatusCodes.Status503ServiceUnavailable, "mailchimp_unavailable", "Mailchimp unavailable", unavailable.Detail),
             _ => throw new InvalidOperationException("Unknown API key result."),
         };
     }

@@ -46,6 +46,7 @@ public sealed record MemberOutcome(string Email, string Result, MailchimpError? 
 public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMailchimp tenantMailchimp, MailchimpClient mailchimp)
 {
     public const int MaxInlineBatch = 200;
+    private const string TagsPending = "tags-pending";
     public const int MaxPageSize = 1000;
 
     /// <summary>Adds or updates one member, parsed from the same JSON shape a full sync takes.</summary>
@@ -80,6 +81,9 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
             var tagged = await mailchimp.UpdateMemberTagsAsync(credential, list.AudienceId, hash, tags.Select(MailchimpTagUpdate.Active).ToList(), isSyncing: true, cancellationToken);
             if (!tagged.IsSuccess)
             {
+                // The contact was written: keep whether Hub created it, under a fingerprint no member has,
+                // so the next upsert or sync sends it (and its tags) again.
+                await ledger.RecordAsync(tenant.Id, key.ToString(), new SyncBatchResult { Applied = [new AppliedMember(hash.Value, TagsPending, createdByHub)] }, cancellationToken);
                 return tagged.Error;
             }
         }
@@ -390,7 +394,8 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
     /// Writes one member and tells whether this call created it (only such members does Hub remove
     /// later). A member Hub already added is upserted. Otherwise a create-only POST comes first: one call
     /// for a new address; when Mailchimp answers "Member Exists" the contact was there before Hub and is
-    /// upserted with <c>status_if_new</c>, so its status never changes.
+    /// upserted with <c>status_if_new</c>, so its status never changes. The POST is not retried: a retry
+    /// after a lost answer would meet "Member Exists" and Hub would not know it had created the contact.
     /// </summary>
     private async Task<(MailchimpResult<MailchimpMember> Result, bool CreatedByHub)> WriteMemberAsync(
         TenantId tenant, HostList list, MailchimpCredential credential, DesiredMember member, SubscriberHash hash, bool hubAdded, CancellationToken cancellationToken)

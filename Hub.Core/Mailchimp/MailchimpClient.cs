@@ -86,11 +86,11 @@ public sealed partial class MailchimpClient(
 
     /// <summary>
     /// <c>POST /lists/{list_id}/members</c>: create-only; <c>member_exists</c> when the contact is already there.
-    /// Retried like an idempotent call: a repeat after a lost answer meets "Member Exists", never a second contact.
+    /// Not retried (see <see cref="Lists.MemberService"/>): whether this call created the contact must stay knowable.
     /// </summary>
     public Task<MailchimpResult<MailchimpMember>> CreateMemberAsync(MailchimpCredential credential, string listId, MailchimpMemberCreate member, CancellationToken cancellationToken) =>
-        CallAsync(credential, "create_member", HttpMethod.Post, $"lists/{Uri.EscapeDataString(listId)}/members",
-            Body(member, Json.MailchimpMemberCreate), Json.MailchimpMember, cancellationToken, idempotent: true);
+        CallAsync(credential, "create_member", HttpMethod.Post, ListPath(listId) + "/members",
+            Body(member, Json.MailchimpMemberCreate), Json.MailchimpMember, cancellationToken);
 
     /// <summary><c>DELETE /lists/{list_id}/members/{hash}</c>: archives the contact (it can be re-added later).</summary>
     public Task<MailchimpResult> ArchiveMemberAsync(MailchimpCredential credential, string listId, SubscriberHash hash, CancellationToken cancellationToken) =>

@@ -80,10 +80,13 @@ public sealed partial class MailchimpConcurrencyLimiter(
             var jittered = TimeSpan.FromTicks((long)(delay.Ticks * (0.5 + Random.Shared.NextDouble())));
             using var pause = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var backoff = Task.Delay(jittered, time, pause.Token);
-            await Task.WhenAny(backoff, released);
+            var woken = await Task.WhenAny(backoff, released) == released;
             await pause.CancelAsync();
             cancellationToken.ThrowIfCancellationRequested();
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+            if (!woken)
+            {
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+            }
         }
 
         var wait = time.GetElapsedTime(started);

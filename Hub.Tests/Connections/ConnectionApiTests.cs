@@ -92,7 +92,7 @@ public sealed class ConnectionApiTests() : EnvironmentFixture<ConsentEnvironment
         var tenant = await env.CreateTenantAsync();
         using var client = env.Hub.Client(tenant.ApiKey);
         using var response = await client.PutAsJsonAsync("/api/v1/connection/api-key", new { apiKey = env.Sandbox.DefaultApiKey.Secret });
-        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadGateway, "mailchimp_unavailable");
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable, "mailchimp_unavailable");
         Assert.That((await env.GetConnectionAsync(tenant)).GetProperty("state").GetString(), Is.EqualTo("not_configured"));
     }
 

@@ -61,13 +61,14 @@ public sealed class MemberResilienceTests() : EnvironmentFixture<FacadeEnvironme
         using var tenant = await _env.CreateTenantAsync();
         var list = await FacadeEnvironment.LinkListAsync(tenant, "flaky");
         var audienceId = list.GetProperty("audienceId").GetString()!;
-        // A new address is created with a create-only POST (retried: a repeat can only meet "Member Exists").
-        await _env.Sandbox.InjectFaultAsync("POST member", kind, times: 2);
+        // The create-only POST for a new address is not retried; updating a member Hub added is a PUT, which is.
+        await FacadeEnvironment.UpsertAsync(tenant, "flaky", new { email = "ann@shop.test", mergeFields = new { FNAME = "First" } });
+        await _env.Sandbox.InjectFaultAsync("PUT member", kind, times: 2);
 
         var member = await FacadeEnvironment.UpsertAsync(tenant, "flaky", new { email = "ann@shop.test", mergeFields = new { FNAME = "Ann" } });
         Assert.That(member.GetProperty("status").GetString(), Is.EqualTo("subscribed"));
         var counters = await _env.Sandbox.GetCountersAsync();
-        Assert.That(counters.RouteStatuses.GetValueOrDefault($"POST members {kind}"), Is.GreaterThanOrEqualTo(2));
+        Assert.That(counters.RouteStatuses.GetValueOrDefault($"PUT member {kind}"), Is.GreaterThanOrEqualTo(2));
         var stored = await _env.SandboxMemberAsync(audienceId, "ann@shop.test");
         Assert.That(stored!.MergeFields["FNAME"]!.GetValue<string>(), Is.EqualTo("Ann"));
         Assert.That((await _env.Sandbox.GetMembersAsync(audienceId)), Has.Count.EqualTo(1));
