@@ -173,7 +173,7 @@ public sealed partial class MailchimpClient(
 
     private async Task<MailchimpResult<T>> CallAsync<T>(
         MailchimpCredential credential, string operation, HttpMethod method, string path, HttpContent? content,
-        JsonTypeInfo<T> responseType, CancellationToken cancellationToken, bool? idempotent = null)
+        JsonTypeInfo<T>? responseType, CancellationToken cancellationToken, bool? idempotent = null)
     {
         using var activity = StartActivity(operation, credential);
         using var request = new HttpRequestMessage(method, (Uri?)null) { Content = content };
@@ -187,9 +187,14 @@ public sealed partial class MailchimpClient(
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
             activity?.SetTag(HubTelemetry.Tags.HttpStatus, (int)response.StatusCode);
+            if (response.IsSuccessStatusCode && responseType is null)
+            {
+                return MailchimpResult<T>.Success(default!);
+            }
+
             if (response.IsSuccessStatusCode)
             {
-                var value = await response.Content.ReadFromJsonAsync(responseType, cancellationToken)
+                var value = await response.Content.ReadFromJsonAsync(responseType!, cancellationToken)
                     ?? throw new JsonException("Mailchimp answered with an empty body.");
                 return MailchimpResult<T>.Success(value);
             }
@@ -202,30 +207,13 @@ public sealed partial class MailchimpClient(
         }
     }
 
+    /// <summary>A call whose success has no body to read (204 answers).</summary>
     private async Task<MailchimpResult> CallAsync(
         MailchimpCredential credential, string operation, HttpMethod method, string path, HttpContent? content,
         CancellationToken cancellationToken, bool? idempotent = null)
     {
-        using var activity = StartActivity(operation, credential);
-        using var request = new HttpRequestMessage(method, (Uri?)null) { Content = content };
-        Prepare(request, credential, new Uri(_options.ApiBase(credential.DataCenter), path));
-        if (idempotent is { } marked)
-        {
-            request.MarkIdempotent(marked);
-        }
-
-        try
-        {
-            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
-            activity?.SetTag(HubTelemetry.Tags.HttpStatus, (int)response.StatusCode);
-            return response.IsSuccessStatusCode
-                ? MailchimpResult.Success
-                : await FailureAsync(activity, credential, operation, response, cancellationToken);
-        }
-        catch (Exception e) when (IsTransportFault(e, cancellationToken))
-        {
-            return Unavailable(activity, operation, e);
-        }
+        var result = await CallAsync<bool>(credential, operation, method, path, content, responseType: null, cancellationToken, idempotent);
+        return result.IsSuccess ? MailchimpResult.Success : result.Error;
     }
 
     private static void Prepare(HttpRequestMessage request, MailchimpCredential credential, Uri uri)
