@@ -369,13 +369,19 @@ public class HostingTests
     [Test]
     public async Task Embedded_store_serves_tenants_keys_and_jobs_in_development()
     {
-        await using var hub = await HubHost.StartAsync(new HubHostSettings { UseEmbeddedStore = true, Environment = "Development" });
+        // The host's own job worker is off, so this test's claim is the only one.
+        await using var hub = await HubHost.StartAsync(new HubHostSettings
+        {
+            UseEmbeddedStore = true,
+            Environment = "Development",
+            Configuration = { ["Hub:Jobs:WorkerEnabled"] = "false" },
+        });
         var tenant = await hub.CreateTenantAsync("Embedded");
         using var client = hub.Client(tenant.ApiKey);
         var own = await client.GetAsync("/api/v1/tenant");
         Assert.That(own.StatusCode, Is.EqualTo(HttpStatusCode.OK));
 
-        // The API does not host jobs yet; the store runs on the host's embedded connection.
+        // The job store on the host's embedded connection.
         var jobs = new JobStore(hub.Redis, hub.Services.GetRequiredService<RedisKeys>(), Options.Create(new JobsOptions()), TimeProvider.System, [], NullLogger<JobStore>.Instance);
         var tenantId = TenantId.Parse(tenant.Id);
         var (queued, _) = await jobs.EnqueueAsync(new JobRequest(tenantId, "test.kind", "list-1"), default);
