@@ -298,12 +298,9 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
             return MailchimpResult.Success;
         }
 
-        foreach (var other in await lists.ListInAudienceAsync(tenant.Id, list.AudienceId, cancellationToken))
+        if (await ledger.AnyListHoldsAsync(tenant.Id, await OtherListsAsync(tenant.Id, list, cancellationToken), hash.Value, hubAddedOnly: false, cancellationToken))
         {
-            if (other.Key != list.Key && await ledger.GetFingerprintAsync(tenant.Id, other.Key.ToString(), hash.Value, cancellationToken) is not null)
-            {
-                return MailchimpResult.Success;
-            }
+            return MailchimpResult.Success;
         }
 
         return await ApplyRemovalAsync(credential, list.AudienceId, hash, email, mode, cancellationToken);
@@ -374,21 +371,13 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
             return true;
         }
 
-        if (list.Mode != ListMode.Tag)
-        {
-            return false;
-        }
-
-        foreach (var other in await lists.ListInAudienceAsync(tenant, list.AudienceId, cancellationToken))
-        {
-            if (other.Key != list.Key && await ledger.IsHubAddedAsync(tenant, other.Key.ToString(), hash, cancellationToken))
-            {
-                return true;
-            }
-        }
-
-        return false;
+        return list.Mode == ListMode.Tag
+            && await ledger.AnyListHoldsAsync(tenant, await OtherListsAsync(tenant, list, cancellationToken), hash, hubAddedOnly: true, cancellationToken);
     }
+
+    /// <summary>The keys of the tenant's other lists in the same audience.</summary>
+    private async Task<IReadOnlyList<string>> OtherListsAsync(TenantId tenant, HostList list, CancellationToken cancellationToken) =>
+        (await lists.ListInAudienceAsync(tenant, list.AudienceId, cancellationToken)).Where(other => other.Key != list.Key).Select(other => other.Key.ToString()).ToList();
 
     /// <summary>
     /// Writes one member and tells whether this call created it (only such members does Hub remove

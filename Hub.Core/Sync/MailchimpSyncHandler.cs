@@ -332,7 +332,7 @@ public sealed partial class MailchimpSyncHandler(
         private async Task<SyncBatchResult> RemoveAsync(IReadOnlyList<(string Hash, string? Email, bool ApplyPolicy)> members, RemovalMode? mode, CancellationToken cancellationToken)
         {
             var others = list.Mode == ListMode.Tag
-                ? (await handler.Lists.ListInAudienceAsync(Job.Tenant, list.AudienceId, cancellationToken)).Where(other => other.Key != list.Key).ToList()
+                ? (await handler.Lists.ListInAudienceAsync(Job.Tenant, list.AudienceId, cancellationToken)).Where(other => other.Key != list.Key).Select(other => other.Key.ToString()).ToList()
                 : [];
             var failures = await ForEachAsync(members, async (member, token) =>
             {
@@ -346,12 +346,9 @@ public sealed partial class MailchimpSyncHandler(
                         return new MemberError(label, untagged.Error.Detail, Retryable: true);
                     }
 
-                    foreach (var other in others)
+                    if (await handler.Ledger.AnyListHoldsAsync(Job.Tenant, others, member.Hash, hubAddedOnly: false, token))
                     {
-                        if (await handler.Ledger.GetFingerprintAsync(Job.Tenant, other.Key.ToString(), member.Hash, token) is not null)
-                        {
-                            return null;
-                        }
+                        return null;
                     }
                 }
 

@@ -82,6 +82,17 @@ public sealed class SyncLedger(IConnectionMultiplexer redis, RedisKeys keys, IOp
     public Task<bool> IsHubAddedAsync(TenantId tenant, string listKey, string subscriberHash, CancellationToken cancellationToken) =>
         Db.SetContainsAsync(keys.ListHubAdded(tenant, listKey), subscriberHash);
 
+    /// <summary>Whether any of the lists holds the member (<paramref name="hubAddedOnly"/>: and Hub added it there); one round trip.</summary>
+    public async Task<bool> AnyListHoldsAsync(TenantId tenant, IEnumerable<string> listKeys, string subscriberHash, bool hubAddedOnly, CancellationToken cancellationToken)
+    {
+        var batch = Db.CreateBatch();
+        var checks = listKeys.Select(listKey => hubAddedOnly
+            ? batch.SetContainsAsync(keys.ListHubAdded(tenant, listKey), subscriberHash)
+            : batch.HashExistsAsync(keys.ListFingerprints(tenant, listKey), subscriberHash)).ToList();
+        batch.Execute();
+        return (await Task.WhenAll(checks)).Any(held => held);
+    }
+
     /// <summary>The fingerprint a member was refused at, or null.</summary>
     public async Task<string?> GetRefusedFingerprintAsync(TenantId tenant, string listKey, string subscriberHash, CancellationToken cancellationToken) =>
         (string?)await Db.HashGetAsync(keys.ListRefused(tenant, listKey), subscriberHash);
