@@ -110,14 +110,20 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
             return error;
         }
 
-        var (list, credential) = (target.List!, target.Credential!);
+        return await RemoveResolvedAsync(tenant, target.List!, target.Credential!, email, mode, cancellationToken);
+    }
+
+    /// <summary>Removes one member of a list whose target is already resolved (single removes and inline batches).</summary>
+    private async Task<MailchimpResult> RemoveResolvedAsync(
+        Tenant tenant, HostList list, MailchimpCredential credential, string email, RemovalMode mode, CancellationToken cancellationToken)
+    {
         var hash = SubscriberHash.FromEmail(email);
         var removed = list.Mode == ListMode.Audience
             ? await ApplyRemovalAsync(credential, list.AudienceId, hash, email, mode, cancellationToken)
             : await RemoveFromTagAsync(tenant, list, credential, hash, email, mode, cancellationToken);
         if (removed.IsSuccess)
         {
-            await ledger.RecordAsync(tenant.Id, key.ToString(), new SyncBatchResult { Removed = [hash.Value] }, cancellationToken);
+            await ledger.RecordAsync(tenant.Id, list.Key.ToString(), new SyncBatchResult { Removed = [hash.Value] }, cancellationToken);
         }
 
         return removed;
@@ -216,7 +222,9 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
 
         var removals = await Task.WhenAll(remove.Distinct(StringComparer.OrdinalIgnoreCase).Select(async email =>
         {
-            var removed = await RemoveAsync(tenant, key, email, mode, cancellationToken);
+            var removed = MailchimpEmail.IsValid(email)
+                ? await RemoveResolvedAsync(tenant, list, credential, email, mode, cancellationToken)
+                : FacadeErrors.Invalid("email", "Not a valid email address.");
             return new MemberOutcome(email, removed.IsSuccess ? MemberOutcome.Removed : MemberOutcome.Failed, removed.Error);
         }));
         outcomes.AddRange(removals);
