@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Threading.Channels;
 using Hub.Core.Audiences;
 using Hub.Core.Jobs;
 using Hub.Core.Lists;
@@ -178,7 +179,14 @@ public sealed partial class MailchimpSyncHandler(
             }
         }
 
-        /// <summary>Applies the diff: upsert chunks several at a time (recorded in order), then removals.</summary>
+        /// <summary>
+        /// Applies the diff. Upserts first: a planner runs ahead (a few chunks, so planning never holds up a
+        /// free connection) while this loop packs the planned members into batch subscribe calls of exactly
+        /// <see cref="MailchimpBatchSubscribe.MaxMembers"/>, a call may carry the end of one chunk and the start
+        /// of the next, and keeps up to the account's cap in flight. A chunk is recorded, with its checkpoint,
+        /// once every call carrying its members has finished and every earlier chunk is recorded, so a resumed
+        /// job plans from the first chunk not yet recorded. Then removals, one chunk at a time.
+        /// </summary>
         public async Task ApplyPlanAsync(CancellationToken cancellationToken)
         {
             if (context.Checkpoint is { } checkpoint && checkpoint.StartsWith('x'))
@@ -186,34 +194,168 @@ public sealed partial class MailchimpSyncHandler(
                 return;
             }
 
-            var inFlight = new Queue<(SyncPlanChunk Chunk, Task<SyncBatchResult> Applied)>();
-            await foreach (var chunk in handler.Planner.PlanAsync(Job.Id, Job.Tenant, ListKey, context.Checkpoint, MailchimpBatchSubscribe.MaxMembers, forgetsDeparted: list.Mode == ListMode.Tag, cancellationToken))
+            using var stopPlanning = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var planned = Channel.CreateBounded<SyncPlanChunk>(new BoundedChannelOptions(_parallelism) { SingleReader = true, SingleWriter = true });
+            var planning = PlanUpsertsAheadAsync(planned.Writer, stopPlanning.Token);
+            SyncPlanChunk? firstRemoval;
+            try
             {
-                if (chunk.Phase == SyncPhase.Remove)
+                firstRemoval = await UpsertPlannedAsync(planned.Reader, cancellationToken);
+            }
+            finally
+            {
+                await stopPlanning.CancelAsync();
+                await planning;
+            }
+
+            if (firstRemoval is null || argument.AddOnly)
+            {
+                return;
+            }
+
+            await foreach (var chunk in handler.Planner.PlanAsync(Job.Id, Job.Tenant, ListKey, firstRemoval.Checkpoint, MailchimpBatchSubscribe.MaxMembers, forgetsDeparted: list.Mode == ListMode.Tag, cancellationToken))
+            {
+                // In tag mode a member Hub did not add still loses the list's tag; the policy applies only to members Hub added.
+                var leaving = chunk.Removals.Select(hash => (hash, (string?)null, ApplyPolicy: true))
+                    .Concat(list.Mode == ListMode.Tag ? chunk.Departed.Select(hash => (hash, (string?)null, ApplyPolicy: false)) : [])
+                    .ToList();
+                await RecordAsync(chunk, await RemoveAsync(leaving, RemovalFor(list.RemovalPolicy), cancellationToken), cancellationToken);
+            }
+        }
+
+        /// <summary>Plans the upsert chunks into <paramref name="writer"/>, ending with the first removal chunk (if any): removals are planned one at a time, after the upserts are recorded.</summary>
+        private async Task PlanUpsertsAheadAsync(ChannelWriter<SyncPlanChunk> writer, CancellationToken cancellationToken)
+        {
+            try
+            {
+                await foreach (var chunk in handler.Planner.PlanAsync(Job.Id, Job.Tenant, ListKey, context.Checkpoint, MailchimpBatchSubscribe.MaxMembers, forgetsDeparted: list.Mode == ListMode.Tag, cancellationToken))
                 {
-                    await DrainAsync(inFlight, cancellationToken);
-                    if (argument.AddOnly)
+                    await writer.WriteAsync(chunk, cancellationToken);
+                    if (chunk.Phase == SyncPhase.Remove)
                     {
                         break;
                     }
-
-                    // In tag mode a member Hub did not add still loses the list's tag; the policy applies only to members Hub added.
-                    var leaving = chunk.Removals.Select(hash => (hash, (string?)null, ApplyPolicy: true))
-                        .Concat(list.Mode == ListMode.Tag ? chunk.Departed.Select(hash => (hash, (string?)null, ApplyPolicy: false)) : [])
-                        .ToList();
-                    await RecordAsync(chunk, await RemoveAsync(leaving, RemovalFor(list.RemovalPolicy), cancellationToken), cancellationToken);
-                    continue;
                 }
 
-                inFlight.Enqueue((chunk, UpsertAsync(chunk.Upserts, cancellationToken)));
-                if (inFlight.Count >= _parallelism)
+                writer.TryComplete();
+            }
+            catch (Exception exception)
+            {
+                // Cancelled because the run ended (or failed): the reader has stopped listening.
+                writer.TryComplete(exception);
+            }
+        }
+
+        /// <summary>Sends and records the planned upsert chunks; returns the first removal chunk, or null when the plan has none.</summary>
+        private async Task<SyncPlanChunk?> UpsertPlannedAsync(ChannelReader<SyncPlanChunk> planned, CancellationToken cancellationToken)
+        {
+            var unrecorded = new Queue<PlannedChunk>();
+            var unsent = new List<(PlannedUpsert Upsert, PlannedChunk Chunk)>();
+            var calls = new List<Task<SyncBatchResult>>();
+            var allPlanned = false;
+            SyncPlanChunk? firstRemoval = null;
+            using var callsEnded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            try
+            {
+                while (true)
                 {
-                    var (oldest, applied) = inFlight.Dequeue();
-                    await RecordAsync(oldest, await applied, cancellationToken);
+                    calls.RemoveAll(call => call.IsCompleted);
+
+                    // Take planned chunks until a full call's worth is waiting; block on the planner only when a connection is free.
+                    while (!allPlanned && unsent.Count < MailchimpBatchSubscribe.MaxMembers)
+                    {
+                        if (!planned.TryRead(out var chunk))
+                        {
+                            if (calls.Count >= _parallelism)
+                            {
+                                break;
+                            }
+
+                            allPlanned = !await planned.WaitToReadAsync(cancellationToken);
+                            continue;
+                        }
+
+                        if (chunk.Phase == SyncPhase.Remove)
+                        {
+                            (firstRemoval, allPlanned) = (chunk, true);
+                            break;
+                        }
+
+                        var entry = new PlannedChunk(chunk);
+                        unrecorded.Enqueue(entry);
+                        unsent.AddRange(chunk.Upserts.Select(upsert => (upsert, entry)));
+                    }
+
+                    // Send full calls, and the remainder once everything is planned, while connections are free.
+                    while (calls.Count < _parallelism && (unsent.Count >= MailchimpBatchSubscribe.MaxMembers || (allPlanned && unsent.Count > 0)))
+                    {
+                        var batch = unsent.GetRange(0, Math.Min(MailchimpBatchSubscribe.MaxMembers, unsent.Count));
+                        unsent.RemoveRange(0, batch.Count);
+                        var call = UpsertBatchAsync([.. batch.Select(item => item.Upsert)], callsEnded.Token);
+                        foreach (var carried in batch.GroupBy(item => item.Chunk))
+                        {
+                            carried.Key.Carried(call, carried.Count());
+                        }
+
+                        calls.Add(call);
+                    }
+
+                    // Record finished chunks in plan order.
+                    while (unrecorded.TryPeek(out var head) && head.IsApplied)
+                    {
+                        unrecorded.Dequeue();
+                        await RecordAsync(head.Chunk, await head.ResultAsync(), cancellationToken);
+                    }
+
+                    if (allPlanned && unrecorded.Count == 0)
+                    {
+                        return firstRemoval;
+                    }
+
+                    if (calls.Count >= _parallelism || allPlanned)
+                    {
+                        await Task.WhenAny(calls);
+                    }
                 }
             }
+            catch
+            {
+                // The run is over (a 401, Mailchimp gone for too long, cancellation): stop the calls still in flight.
+                await callsEnded.CancelAsync();
+                await ((Task)Task.WhenAll(calls)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                throw;
+            }
+        }
 
-            await DrainAsync(inFlight, cancellationToken);
+        /// <summary>A planned upsert chunk on its way: the calls carrying its members, and how many of them are not sent yet.</summary>
+        private sealed class PlannedChunk(SyncPlanChunk chunk)
+        {
+            private readonly List<Task<SyncBatchResult>> _calls = [];
+            private int _unsent = chunk.Upserts.Count;
+
+            public SyncPlanChunk Chunk { get; } = chunk;
+
+            public bool IsApplied => _unsent == 0 && _calls.TrueForAll(call => call.IsCompleted);
+
+            public void Carried(Task<SyncBatchResult> call, int members)
+            {
+                _calls.Add(call);
+                _unsent -= members;
+            }
+
+            /// <summary>This chunk's share of its calls' results (a call may also carry members of the chunks beside it).</summary>
+            public async Task<SyncBatchResult> ResultAsync()
+            {
+                var results = await Task.WhenAll(_calls);
+                var hashes = Chunk.Upserts.Select(upsert => upsert.SubscriberHash).ToHashSet(StringComparer.Ordinal);
+                var emails = Chunk.Upserts.Select(upsert => upsert.Member.Email.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
+                return new SyncBatchResult
+                {
+                    Applied = [.. results.SelectMany(result => result.Applied).Where(member => hashes.Contains(member.SubscriberHash))],
+                    Refused = [.. results.SelectMany(result => result.Refused).Where(member => hashes.Contains(member.SubscriberHash))],
+                    Failed = [.. results.SelectMany(result => result.Failed).Where(error => emails.Contains(error.Email.ToLowerInvariant()))],
+                };
+            }
         }
 
         /// <summary>For batch jobs: removes the emails the caller listed, after the adds.</summary>
@@ -238,41 +380,12 @@ public sealed partial class MailchimpSyncHandler(
             }
         }
 
-        private async Task DrainAsync(Queue<(SyncPlanChunk Chunk, Task<SyncBatchResult> Applied)> inFlight, CancellationToken cancellationToken)
-        {
-            while (inFlight.TryDequeue(out var next))
-            {
-                await RecordAsync(next.Chunk, await next.Applied, cancellationToken);
-            }
-        }
-
         private Task RecordAsync(SyncPlanChunk chunk, SyncBatchResult result, CancellationToken cancellationToken) =>
             // Members refused before and unchanged since are known and stable: not sent, counted unchanged.
             handler.Ledger.RecordBatchAsync(context, result with
             {
                 Unchanged = chunk.Unchanged + chunk.RefusedUnchanged.Count(member => !_refusedByReconcile.Contains(member.SubscriberHash)),
             }, chunk.NextCheckpoint, cancellationToken);
-
-        /// <summary>
-        /// Sends a chunk's upserts. HSCAN's COUNT is a hint, so a chunk can hold a few more than a batch
-        /// subscribe takes: those go out as further calls (at once; the account's cap still applies) and
-        /// their results are merged into one result for the chunk.
-        /// </summary>
-        private async Task<SyncBatchResult> UpsertAsync(IReadOnlyList<PlannedUpsert> upserts, CancellationToken cancellationToken)
-        {
-            if (upserts.Count <= MailchimpBatchSubscribe.MaxMembers)
-            {
-                return await UpsertBatchAsync(upserts, cancellationToken);
-            }
-
-            var parts = await Task.WhenAll(upserts.Chunk(MailchimpBatchSubscribe.MaxMembers).Select(slice => UpsertBatchAsync(slice, cancellationToken)));
-            return new SyncBatchResult
-            {
-                Applied = [.. parts.SelectMany(part => part.Applied)],
-                Refused = [.. parts.SelectMany(part => part.Refused)],
-                Failed = [.. parts.SelectMany(part => part.Failed)],
-            };
-        }
 
         private async Task<SyncBatchResult> UpsertBatchAsync(IReadOnlyList<PlannedUpsert> upserts, CancellationToken cancellationToken)
         {

@@ -87,6 +87,29 @@ public sealed class MirrorSyncTests
     }
 
     [Test]
+    public async Task Calls_carry_exactly_500_members_across_plan_chunks_and_each_member_is_counted_once()
+    {
+        // 2,000 members are planned in HSCAN pages of roughly 490: the calls still carry 500 each, so 4 calls, not 5.
+        // Fake addresses spread over the pages are refused by Mailchimp and reported once, whatever call carried them.
+        var (tenant, _) = await _env.ConnectedTenantAsync();
+        var audience = await _env.LinkNewAudienceAsync(tenant, "packed");
+        var desired = Members("p", 1_990);
+        desired.AddRange(Enumerable.Range(0, 10).Select(i => Member($"fake.person{i}@shop.test")));
+
+        var job = await _env.SyncAsync(tenant, "packed", desired);
+
+        AssertCounts(job, "partially_succeeded", total: 2_000, added: 1_990, failed: 10);
+        var errors = job.GetProperty("errors").EnumerateArray().Select(error => error.GetProperty("email").GetString()).ToList();
+        Assert.That(errors, Is.EquivalentTo(Enumerable.Range(0, 10).Select(i => $"fake.person{i}@shop.test")));
+        Assert.That(await _env.EmailsAsync(audience), Has.Count.EqualTo(1_990));
+        Assert.That((await _env.Sandbox.GetCountersAsync()).Calls.GetValueOrDefault("POST batch"), Is.EqualTo(4));
+
+        await _env.Sandbox.ResetCountersAsync();
+        AssertCounts(await _env.SyncAsync(tenant, "packed", desired), "succeeded", total: 2_000, unchanged: 2_000);
+        Assert.That((await _env.Sandbox.GetCountersAsync()).Calls.GetValueOrDefault("POST batch"), Is.Zero);
+    }
+
+    [Test]
     public async Task Refused_members_are_reported_and_not_sent_again_until_their_data_changes()
     {
         var (tenant, account) = await _env.ConnectedTenantAsync();
