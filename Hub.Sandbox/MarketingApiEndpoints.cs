@@ -263,8 +263,7 @@ public static class MarketingApiEndpoints
             else invalid.Add(new BatchError(input.Email ?? obj["email_address"]?.ToString() ?? "", member.Errors[0].Message, "ERROR_GENERIC", member.Errors[0].Field, member.Errors[0].Message));
         }
 
-        if (state.PerMemberLatency is { } perMember && perMember > TimeSpan.Zero)
-            await Task.Delay(perMember * members.Count, state.Time, ct);
+        CallLatency.Add(http, state.PerMemberLatency * members.Count);
         var result = state.Batch(accountId, listId, valid, updateExisting, syncTags, SkipMergeValidation(http));
         if (result is null) return SandboxJson.NotFound();
         var errors = invalid.Concat(result.Errors).ToList();

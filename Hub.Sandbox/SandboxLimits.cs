@@ -116,9 +116,13 @@ internal static class SandboxLimits
                     await Task.Delay(state.Options.HangDuration, state.Time, ct);
                     return TypedResults.Content("<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html", Encoding.UTF8, 502);
             }
-            if (state.PerCallLatency is { } latency && latency > TimeSpan.Zero)
-                await Task.Delay(latency, state.Time, ct);
-            return await next(context);
+            // The configured latency is the answer's time, processing included: the handler runs inside it.
+            var started = state.Time.GetTimestamp();
+            CallLatency.Set(http, state.PerCallLatency);
+            var result = await next(context);
+            if (CallLatency.Remaining(http, state.Time.GetElapsedTime(started)) is { } remaining && remaining > TimeSpan.Zero)
+                await Task.Delay(remaining, state.Time, ct);
+            return SandboxPartialResponse.Apply(http.Request, result);
         }
         finally
         {
@@ -128,4 +132,16 @@ internal static class SandboxLimits
 
     private static IResult TooManyRequests(int limit) =>
         SandboxJson.Problem(429, "Too Many Requests", $"You have exceeded the limit of {limit} simultaneous connections.");
+}
+
+/// <summary>How long the current marketing call should take in all: the per-call latency plus what its handler adds (per member in a batch).</summary>
+internal static class CallLatency
+{
+    private const string Key = "Hub.Sandbox.Latency";
+
+    public static void Set(HttpContext http, TimeSpan latency) => http.Items[Key] = latency;
+
+    public static void Add(HttpContext http, TimeSpan extra) => http.Items[Key] = (http.Items[Key] is TimeSpan latency ? latency : TimeSpan.Zero) + extra;
+
+    public static TimeSpan? Remaining(HttpContext http, TimeSpan elapsed) => http.Items[Key] is TimeSpan latency ? latency - elapsed : null;
 }

@@ -109,6 +109,11 @@ public sealed partial class MailchimpClient(
         CallAsync(credential, "update_member_tags", HttpMethod.Post, MemberPath(listId, hash) + "/tags",
             Body(new MailchimpTagsRequest(tags, isSyncing), Json.MailchimpTagsRequest), cancellationToken, idempotent: true);
 
+    // A batch subscribe answers with the full contact of every member sent; Hub reads only who was created or
+    // updated and the errors, so it asks for just those (a partial response): a tenth of the bytes to send and parse.
+    private const string BatchResultFields =
+        "new_members.email_address,new_members.status,updated_members.email_address,updated_members.status,errors,total_created,total_updated,error_count";
+
     /// <summary>
     /// Batch subscribe <c>POST /lists/{list_id}</c> (at most 500 contacts). Retried only with
     /// <see cref="MailchimpBatchSubscribe.UpdateExisting"/>, which makes it an upsert.
@@ -117,7 +122,7 @@ public sealed partial class MailchimpClient(
         MailchimpCredential credential, string listId, MailchimpBatchSubscribe batch, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(batch.Members.Count, MailchimpBatchSubscribe.MaxMembers, nameof(batch));
-        return CallAsync(credential, "batch_subscribe", HttpMethod.Post, ListPath(listId), Body(batch, Json.MailchimpBatchSubscribe),
+        return CallAsync(credential, "batch_subscribe", HttpMethod.Post, $"{ListPath(listId)}?fields={BatchResultFields}", Body(batch, Json.MailchimpBatchSubscribe),
             Json.MailchimpBatchResult, cancellationToken, idempotent: batch.UpdateExisting);
     }
 

@@ -57,6 +57,29 @@ public sealed class SandboxLimitsTests
         Assert.That(started.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(380)));
     }
 
+    [Test]
+    public async Task Latency_is_the_answer_time_per_call_plus_per_member()
+    {
+        await using var host = await SandboxHost.StartAsync();
+        var (_, client, listId) = await host.NewAudienceAsync();
+        var members = Enumerable.Range(0, 500).Select(i => SandboxTestKit.Member($"w{i}@shop.test")).ToArray();
+        await client.PostAsJsonAsync($"lists/{listId}", new { members }); // warm up: the first call pays for JIT
+
+        // 500 ms per call + 500 x 1 ms: one second in all; the sandbox's own work for 500 members happens inside it.
+        await host.SetLatencyAsync(TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(1));
+        var timings = new List<TimeSpan>();
+        for (var i = 0; i < 3; i++)
+        {
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            using var response = await client.PostAsJsonAsync($"lists/{listId}", new { members, update_existing = true });
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            timings.Add(started.Elapsed);
+        }
+
+        Assert.That(timings, Is.All.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(995)));
+        Assert.That(timings.Min(), Is.LessThan(TimeSpan.FromMilliseconds(1_150)), "the latency is the answer's time, not added to the sandbox's own work");
+    }
+
     [TestCase("429", HttpStatusCode.TooManyRequests)]
     [TestCase("500", HttpStatusCode.InternalServerError)]
     public async Task Injected_faults_hit_only_their_route_and_count(string kind, HttpStatusCode expected)

@@ -348,6 +348,26 @@ public sealed class SandboxMarketingApiTests
     }
 
     [Test]
+    public async Task Fields_keeps_and_exclude_fields_drops_named_properties_through_arrays()
+    {
+        var (_, client, listId) = await _host.NewAudienceAsync();
+        var members = new[] { SandboxTestKit.Member("p1@shop.test"), SandboxTestKit.Member("p2@shop.test") };
+        var kept = await (await client.PostAsJsonAsync($"lists/{listId}?fields=new_members.email_address,total_created,errors", new { members })).JsonAsync();
+        Assert.That(kept.Select(property => property.Key), Is.EquivalentTo(new[] { "new_members", "total_created", "errors" }));
+        Assert.That(kept["new_members"]!.AsArray().Select(member => member!.AsObject().Select(property => property.Key).Single()), Is.All.EqualTo("email_address"));
+        Assert.That(kept["new_members"]!.AsArray().Select(member => member!["email_address"]!.GetValue<string>()), Is.EquivalentTo(new[] { "p1@shop.test", "p2@shop.test" }));
+
+        var page = await (await client.GetAsync($"lists/{listId}/members?exclude_fields=members._links,members.merge_fields,_links")).JsonAsync();
+        Assert.That(page.ContainsKey("_links"), Is.False);
+        Assert.That(page["total_items"]!.GetValue<int>(), Is.EqualTo(2));
+        var member = page["members"]![0]!.AsObject();
+        Assert.That(member.ContainsKey("email_address") && !member.ContainsKey("_links") && !member.ContainsKey("merge_fields"), Is.True, member.ToJsonString());
+
+        await AssertProblemAsync(await client.GetAsync($"lists/{listId}/members?fields=members&exclude_fields=_links"), HttpStatusCode.BadRequest, "Invalid Resource");
+        await AssertProblemAsync(await client.GetAsync($"lists/nope/members?fields=members"), HttpStatusCode.NotFound, "Resource Not Found");
+    }
+
+    [Test]
     public async Task Batch_subscribe_reports_existing_members_unless_update_existing()
     {
         var (_, client, listId) = await _host.NewAudienceAsync();
