@@ -77,7 +77,7 @@ public static class MarketingApiEndpoints
     private static async Task<IResult> UpdateList(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, CancellationToken ct)
     {
         var accountId = SandboxCaller.AccountId(http);
-        if (state.GetList(accountId, listId) is null) return SandboxJson.NotFound();
+        if (!state.ListExists(accountId, listId)) return SandboxJson.NotFound();
         var (body, bad) = await SandboxBody.ReadAsync(http.Request, ct);
         if (body is null) return bad!;
         List<FieldError>? errors = null;
@@ -166,7 +166,7 @@ public static class MarketingApiEndpoints
     private static async Task<IResult> WriteMember(HttpContext http, SandboxState state, string listId, string? hash, MemberWriteMode mode, CancellationToken ct)
     {
         var accountId = SandboxCaller.AccountId(http);
-        if (state.GetList(accountId, listId) is null) return SandboxJson.NotFound();
+        if (!state.ListExists(accountId, listId)) return SandboxJson.NotFound();
         var (body, bad) = await SandboxBody.ReadAsync(http.Request, ct);
         if (body is null) return bad!;
         var input = ReadMember(body, mode);
@@ -237,7 +237,7 @@ public static class MarketingApiEndpoints
     private static async Task<IResult> BatchSubscribe(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, CancellationToken ct)
     {
         var accountId = SandboxCaller.AccountId(http);
-        if (state.GetList(accountId, listId) is null) return SandboxJson.NotFound();
+        if (!state.ListExists(accountId, listId)) return SandboxJson.NotFound();
         var (body, bad) = await SandboxBody.ReadAsync(http.Request, ct);
         if (body is null) return bad!;
         var members = body.Array("members", required: true);
@@ -281,7 +281,7 @@ public static class MarketingApiEndpoints
     private static async Task<IResult> AddMergeField(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, CancellationToken ct)
     {
         var accountId = SandboxCaller.AccountId(http);
-        if (state.GetList(accountId, listId) is null) return SandboxJson.NotFound();
+        if (!state.ListExists(accountId, listId)) return SandboxJson.NotFound();
         var (body, bad) = await SandboxBody.ReadAsync(http.Request, ct);
         if (body is null) return bad!;
         var name = body.String("name", required: true);

@@ -119,10 +119,10 @@ internal static class SandboxLimits
             // The configured latency is the answer's time, processing included: the handler runs inside it.
             var started = state.Time.GetTimestamp();
             CallLatency.Set(http, state.PerCallLatency);
-            var result = await next(context);
+            var result = SandboxPartialResponse.Apply(http.Request, await next(context));
             if (CallLatency.Remaining(http, state.Time.GetElapsedTime(started)) is { } remaining && remaining > TimeSpan.Zero)
                 await Task.Delay(remaining, state.Time, ct);
-            return SandboxPartialResponse.Apply(http.Request, result);
+            return result;
         }
         finally
         {

@@ -1,5 +1,5 @@
+using System.Buffers;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace Hub.Sandbox;
 
@@ -22,53 +22,58 @@ internal static class SandboxPartialResponse
         if (result is not IValueHttpResult { Value: { } value } || result is IStatusCodeHttpResult { StatusCode: < 200 or >= 300 })
             return result;
 
-        var node = JsonSerializer.SerializeToNode(value, value.GetType(), SandboxJson.Options);
         var paths = (fields.Length > 0 ? fields : exclude).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(path => path.Split('.')).ToList();
-        var filtered = fields.Length > 0 ? Keep(node, paths) : Drop(node, paths);
-        return TypedResults.Json(filtered, SandboxJson.Options, statusCode: (result as IStatusCodeHttpResult)?.StatusCode);
+        using var document = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(value, value.GetType(), SandboxJson.Options));
+        var body = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(body))
+            Write(writer, document.RootElement, paths, keep: fields.Length > 0);
+        return new JsonBytes(body.WrittenMemory, (result as IStatusCodeHttpResult)?.StatusCode ?? 200);
     }
 
-    private static JsonNode? Keep(JsonNode? node, IReadOnlyList<string[]> paths)
+    /// <summary>Writes <paramref name="element"/> keeping (or dropping) the properties <paramref name="paths"/> name at this level.</summary>
+    private static void Write(Utf8JsonWriter writer, JsonElement element, IReadOnlyList<string[]> paths, bool keep)
     {
-        switch (node)
+        switch (element.ValueKind)
         {
-            case JsonArray array:
-                return new JsonArray([.. array.Select(item => Keep(item, paths))]);
-            case JsonObject obj:
-                var kept = new JsonObject();
-                foreach (var (name, child) in obj.ToList())
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var item in element.EnumerateArray())
+                    Write(writer, item, paths, keep);
+                writer.WriteEndArray();
+                break;
+            case JsonValueKind.Object:
+                writer.WriteStartObject();
+                foreach (var property in element.EnumerateObject())
                 {
-                    var here = paths.Where(path => path[0] == name).ToList();
-                    if (here.Count == 0)
+                    var here = paths.Where(path => property.NameEquals(path[0])).ToList();
+                    var whole = here.Any(path => path.Length == 1);
+                    if (keep ? here.Count == 0 : whole)
                         continue;
-                    obj.Remove(name);
-                    kept[name] = here.Any(path => path.Length == 1) ? child : Keep(child, [.. here.Select(path => path[1..])]);
+                    writer.WritePropertyName(property.Name);
+                    if ((keep && whole) || here.Count == 0)
+                        property.Value.WriteTo(writer);
+                    else
+                        Write(writer, property.Value, [.. here.Select(path => path[1..])], keep);
                 }
-                return kept;
+                writer.WriteEndObject();
+                break;
             default:
-                return node;
+                element.WriteTo(writer);
+                break;
         }
     }
 
-    private static JsonNode? Drop(JsonNode? node, IReadOnlyList<string[]> paths)
+    private sealed class JsonBytes(ReadOnlyMemory<byte> body, int status) : IResult, IStatusCodeHttpResult
     {
-        switch (node)
+        public int? StatusCode => status;
+
+        public async Task ExecuteAsync(HttpContext httpContext)
         {
-            case JsonArray array:
-                foreach (var item in array)
-                    Drop(item, paths);
-                break;
-            case JsonObject obj:
-                foreach (var path in paths)
-                {
-                    if (path.Length == 1)
-                        obj.Remove(path[0]);
-                    else if (obj[path[0]] is { } child)
-                        Drop(child, [path[1..]]);
-                }
-                break;
+            httpContext.Response.StatusCode = status;
+            httpContext.Response.ContentType = "application/json; charset=utf-8";
+            httpContext.Response.ContentLength = body.Length;
+            await httpContext.Response.Body.WriteAsync(body);
         }
-        return node;
     }
 }

@@ -61,6 +61,11 @@ public sealed partial class SandboxState
         }
     }
 
+    internal bool ListExists(string accountId, string listId)
+    {
+        lock (_gate) return Find(accountId, listId) is not null;
+    }
+
     internal ListResponse? GetList(string accountId, string listId)
     {
         lock (_gate) return Find(accountId, listId) is { } audience ? ToResponse(audience) : null;
