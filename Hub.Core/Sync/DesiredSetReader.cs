@@ -53,8 +53,8 @@ public sealed record DesiredSetStagingResult(StagedDesiredSet? Staged, DesiredSe
 
 /// <summary>
 /// Streams a desired set (a JSON array, or NDJSON) from a request body into Redis without holding it in
-/// memory: elements are read one at a time, validated, and written in pipelined batches of
-/// <see cref="BatchSize"/> with HSETNX into <c>job:{id}:desired</c> (subscriber hash → member JSON), which
+/// memory: elements are read one at a time, validated, and written in pipelined batches (one written while the next is parsed) of
+/// <see cref="BatchSize"/> with HSETNX (one script call per batch) into <c>job:{id}:desired</c> (subscriber hash → member JSON), which
 /// also de-duplicates by lower-cased email (the first row wins, later ones are reported). Invalid rows are
 /// reported and skipped. Until a job is enqueued with the staging id, the hash carries a TTL of
 /// <see cref="StagingTtl"/>, so a body abandoned half-way disappears; a syntax error deletes it at once,
@@ -63,6 +63,14 @@ public sealed record DesiredSetStagingResult(StagedDesiredSet? Staged, DesiredSe
 public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys keys, IOptions<JobsOptions> options)
 {
     public const int BatchSize = 1000;
+
+    // ARGV: ttlSeconds, (subscriberHash, memberJson)*. Returns 1 per member written, 0 per duplicate.
+    private const string StageScript = """
+        local written = {}
+        for i = 2, #ARGV, 2 do written[#written + 1] = redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+        redis.call('EXPIRE', KEYS[1], ARGV[1])
+        return written
+        """;
     public static readonly TimeSpan StagingTtl = TimeSpan.FromHours(6);
 
     public async Task<DesiredSetStagingResult> StageAsync(TenantId tenant, Stream body, DesiredSetFormat format, CancellationToken cancellationToken)
@@ -86,31 +94,41 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
             }
         }
 
+        // One batch is written to Redis while the next is read and parsed: FlushAsync first takes the result
+        // of the batch before (which rows were duplicates), then starts writing this one without waiting for it.
+        var pendingWrite = Task.FromResult<(List<(DesiredMember Member, long Row)> Rows, bool[] IsNew)>(([], []));
         async Task FlushAsync()
         {
-            if (batch.Count == 0)
+            var (written, isNew) = await pendingWrite;
+            for (var i = 0; i < written.Count; i++)
             {
-                return;
-            }
-
-            var pipeline = db.CreateBatch();
-            var writes = batch.Select(item => pipeline.HashSetAsync(key, item.Member.SubscriberHash, item.Member.ToJson(), When.NotExists)).ToList();
-            var expire = pipeline.KeyExpireAsync(key, StagingTtl);
-            pipeline.Execute();
-            await expire;
-            for (var i = 0; i < batch.Count; i++)
-            {
-                if (await writes[i])
+                if (isNew[i])
                 {
                     count++;
                 }
                 else
                 {
-                    Report(batch[i].Member.Email, $"Row {batch[i].Row}: duplicate of an earlier row with the same email; the earlier row is used.");
+                    Report(written[i].Member.Email, $"Row {written[i].Row}: duplicate of an earlier row with the same email; the earlier row is used.");
                 }
             }
 
-            batch.Clear();
+            pendingWrite = batch.Count > 0 ? WriteAsync(batch) : Task.FromResult<(List<(DesiredMember, long)>, bool[])>(([], []));
+            batch = new List<(DesiredMember Member, long Row)>(BatchSize);
+        }
+
+        async Task<(List<(DesiredMember Member, long Row)> Rows, bool[] IsNew)> WriteAsync(List<(DesiredMember Member, long Row)> members)
+        {
+            // One script call per batch rather than a thousand HSETNX commands: far less work for the client.
+            var arguments = new RedisValue[1 + (2 * members.Count)];
+            arguments[0] = (long)StagingTtl.TotalSeconds;
+            for (var i = 0; i < members.Count; i++)
+            {
+                arguments[1 + (2 * i)] = members[i].Member.SubscriberHash;
+                arguments[2 + (2 * i)] = members[i].Member.ToJson();
+            }
+
+            var isNew = (long[])(await db.ScriptEvaluateAsync(StageScript, [key], arguments))!;
+            return (members, [.. isNew.Select(flag => flag == 1)]);
         }
 
         var reader = PipeReader.Create(body, new StreamPipeReaderOptions(leaveOpen: true));
@@ -143,6 +161,7 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
             }
 
             await FlushAsync();
+            await FlushAsync(); // takes the last batch's result
             completed = true;
             return new DesiredSetStagingResult(new StagedDesiredSet(id, tenant, count, rows, issues, issueCount, invalid), null);
         }
@@ -155,6 +174,7 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
         }
         finally
         {
+            await ((Task)pendingWrite).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await reader.CompleteAsync();
             if (!completed)
             {

@@ -121,6 +121,13 @@ public sealed partial class MailchimpSyncHandler(
         private Job Job => context.Job;
         private string ListKey => list.Key.ToString();
 
+        /// <summary>
+        /// Where a new plan starts: a list with no member recorded yet (its first sync; reconciliation records
+        /// refusals, not members) needs no removal phase.
+        /// </summary>
+        private async Task<string> PlanStartAsync(CancellationToken cancellationToken) =>
+            await handler.Ledger.CountAsync(Job.Tenant, ListKey, cancellationToken) == 0 ? SyncPlanner.FirstSyncStart : SyncPlanner.Start;
+
         /// <summary>Reads the audience to record drift; runs when asked and on the first sync into an audience that already has contacts.</summary>
         public async Task ReconcileAsync(CancellationToken cancellationToken)
         {
@@ -171,7 +178,7 @@ public sealed partial class MailchimpSyncHandler(
 
                 offset += page.Members.Count;
                 var done = page.Members.Count == 0 || offset >= page.TotalItems;
-                await handler.Ledger.RecordBatchAsync(context, new SyncBatchResult { Refused = refused }, done ? "u:0" : $"rc:{offset}", cancellationToken);
+                await handler.Ledger.RecordBatchAsync(context, new SyncBatchResult { Refused = refused }, done ? await PlanStartAsync(cancellationToken) : $"rc:{offset}", cancellationToken);
                 if (done)
                 {
                     return;
@@ -196,7 +203,8 @@ public sealed partial class MailchimpSyncHandler(
 
             using var stopPlanning = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var planned = Channel.CreateBounded<SyncPlanChunk>(new BoundedChannelOptions(_parallelism) { SingleReader = true, SingleWriter = true });
-            var planning = PlanUpsertsAheadAsync(planned.Writer, stopPlanning.Token);
+            var start = context.Checkpoint ?? await PlanStartAsync(cancellationToken);
+            var planning = PlanUpsertsAheadAsync(planned.Writer, start, stopPlanning.Token);
             SyncPlanChunk? firstRemoval;
             try
             {
@@ -224,11 +232,11 @@ public sealed partial class MailchimpSyncHandler(
         }
 
         /// <summary>Plans the upsert chunks into <paramref name="writer"/>, ending with the first removal chunk (if any): removals are planned one at a time, after the upserts are recorded.</summary>
-        private async Task PlanUpsertsAheadAsync(ChannelWriter<SyncPlanChunk> writer, CancellationToken cancellationToken)
+        private async Task PlanUpsertsAheadAsync(ChannelWriter<SyncPlanChunk> writer, string start, CancellationToken cancellationToken)
         {
             try
             {
-                await foreach (var chunk in handler.Planner.PlanAsync(Job.Id, Job.Tenant, ListKey, context.Checkpoint, MailchimpBatchSubscribe.MaxMembers, forgetsDeparted: list.Mode == ListMode.Tag, cancellationToken))
+                await foreach (var chunk in handler.Planner.PlanAsync(Job.Id, Job.Tenant, ListKey, start, MailchimpBatchSubscribe.MaxMembers, forgetsDeparted: list.Mode == ListMode.Tag, cancellationToken))
                 {
                     await writer.WriteAsync(chunk, cancellationToken);
                     if (chunk.Phase == SyncPhase.Remove)

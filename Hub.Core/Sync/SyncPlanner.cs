@@ -48,11 +48,21 @@ public sealed record SyncPlanChunk(
 /// and Hub added it (members that left but Hub did not add are reported as <see cref="SyncPlanChunk.Departed"/>). Because removals delete fingerprints while the scan runs (and a store's cursor may
 /// then skip entries), a pass that found removals is followed by one more pass. HSCAN is fine here: this
 /// runs in a background job, never on a request path.
-/// <para>Checkpoints: <c>u:{cursor}</c>, <c>r:{pass}:{cursor}:{found}</c>, <see cref="Done"/>.</para>
+/// <para>
+/// Checkpoints: <c>u:{cursor}</c>, <c>r:{pass}:{cursor}:{found}</c>, <see cref="Done"/>. A plan that starts
+/// at <see cref="FirstSyncStart"/> (<c>f:{cursor}</c>) has no removal phase: the job began with no member
+/// recorded for the list, so every fingerprint there at its end is one the job wrote for a desired member.
+/// </para>
 /// </summary>
 public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
 {
     public const string Done = "done";
+
+    /// <summary>Where a plan starts.</summary>
+    public const string Start = "u:0";
+
+    /// <summary>Where a plan starts when the list has no member recorded yet: upserts only.</summary>
+    public const string FirstSyncStart = "f:0";
     public const int DefaultChunkSize = 500;
 
     private IDatabase Db => redis.GetDatabase();
@@ -68,14 +78,14 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
     public async IAsyncEnumerable<SyncPlanChunk> PlanAsync(
         JobId job, TenantId tenant, string listKey, string? checkpoint, int chunkSize, bool forgetsDeparted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var current = checkpoint ?? "u:0";
+        var current = checkpoint ?? Start;
         while (current != Done)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var parts = current.Split(':');
             var chunk = parts[0] switch
             {
-                "u" => await PlanUpsertsAsync(job, tenant, listKey, current, parts[1], chunkSize),
+                "u" or "f" => await PlanUpsertsAsync(job, tenant, listKey, current, parts[0], parts[1], chunkSize),
                 "r" => await PlanRemovalsAsync(job, tenant, listKey, current, int.Parse(parts[1], CultureInfo.InvariantCulture), parts[2], parts[3] == "1", chunkSize, forgetsDeparted),
                 _ => throw new FormatException($"'{current}' is not a sync checkpoint."),
             };
@@ -84,7 +94,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
         }
     }
 
-    private async Task<SyncPlanChunk> PlanUpsertsAsync(JobId job, TenantId tenant, string listKey, string checkpoint, string cursor, int chunkSize)
+    private async Task<SyncPlanChunk> PlanUpsertsAsync(JobId job, TenantId tenant, string listKey, string checkpoint, string phase, string cursor, int chunkSize)
     {
         using var span = HubTelemetry.StartRedis("sync.plan-upserts");
         var (next, entries) = await ScanAsync(keys.JobDesiredSet(job), cursor, ScanHint(chunkSize));
@@ -122,7 +132,8 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
             }
         }
 
-        return new SyncPlanChunk(SyncPhase.Upsert, checkpoint, next == "0" ? "r:1:0:0" : $"u:{next}", upserts, unchanged, refusedUnchanged, []);
+        var nextCheckpoint = next != "0" ? $"{phase}:{next}" : phase == "f" ? Done : "r:1:0:0";
+        return new SyncPlanChunk(SyncPhase.Upsert, checkpoint, nextCheckpoint, upserts, unchanged, refusedUnchanged, []);
     }
 
     private async Task<SyncPlanChunk> PlanRemovalsAsync(JobId job, TenantId tenant, string listKey, string checkpoint, int pass, string cursor, bool found, int chunkSize, bool forgetsDeparted)

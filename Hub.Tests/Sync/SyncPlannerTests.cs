@@ -74,6 +74,35 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
     }
 
     [Test]
+    public async Task A_first_sync_plan_has_no_removal_phase_and_resumes_where_it_stopped()
+    {
+        var members = Enumerable.Range(0, 1_200).Select(i => Member($"m{i}@example.com")).ToArray();
+        var staged = await StageAsync(members);
+
+        var chunks = new List<SyncPlanChunk>();
+        await foreach (var chunk in Planner.PlanAsync(staged.Id, _tenant, List, SyncPlanner.FirstSyncStart, 500, default))
+        {
+            chunks.Add(chunk);
+        }
+
+        var resumed = new List<SyncPlanChunk>();
+        await foreach (var chunk in Planner.PlanAsync(staged.Id, _tenant, List, chunks[1].Checkpoint, 500, default))
+        {
+            resumed.Add(chunk);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(chunks.Select(chunk => chunk.Phase), Is.All.EqualTo(SyncPhase.Upsert));
+            Assert.That(chunks.SelectMany(chunk => chunk.Upserts).Select(upsert => upsert.Member.Email), Is.EquivalentTo(members.Select(member => member.Email)));
+            Assert.That(chunks.Skip(1).Select(chunk => chunk.Checkpoint), Is.All.StartWith("f:"));
+            Assert.That(chunks[^1].NextCheckpoint, Is.EqualTo(SyncPlanner.Done));
+            Assert.That(resumed.SelectMany(chunk => chunk.Upserts).Select(upsert => upsert.Member.Email),
+                Is.EquivalentTo(chunks.Skip(1).SelectMany(chunk => chunk.Upserts).Select(upsert => upsert.Member.Email)));
+        });
+    }
+
+    [Test]
     public async Task Recording_the_same_batch_twice_changes_nothing()
     {
         var batch = new SyncBatchResult
