@@ -57,18 +57,18 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
             return FacadeErrors.Invalid("member", invalid!);
         }
 
-        // Whether Hub added the member rides along with the reads of the list and the credential.
+        // What the ledger holds for the member rides along with the reads of the list and the credential.
         var hash = SubscriberHash.FromEmail(member!.Email);
-        var hubAddedRead = ledger.IsHubAddedAsync(tenant.Id, key.ToString(), hash.Value, cancellationToken);
+        var ledgerRead = ledger.GetMemberAsync(tenant.Id, key.ToString(), hash.Value, cancellationToken);
         var target = await TargetAsync(tenant, key, cancellationToken);
-        var hubAdded = await hubAddedRead;
+        var recorded = await ledgerRead;
         if (target.Error is { } error)
         {
             return error;
         }
 
         var (list, credential) = (target.List!, target.Credential!);
-        var (upserted, createdByHub) = await WriteMemberAsync(tenant.Id, list, credential, member, hash, hubAdded, cancellationToken);
+        var (upserted, createdByHub) = await WriteMemberAsync(tenant.Id, list, credential, member, hash, recorded.HubAdded, cancellationToken);
         if (!upserted.IsSuccess)
         {
             await RecordRefusalAsync(tenant.Id, key, member, upserted.Error, cancellationToken);
@@ -88,7 +88,13 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
             }
         }
 
-        await ledger.RecordAsync(tenant.Id, key.ToString(), new SyncBatchResult { Applied = [new AppliedMember(hash.Value, member.Fingerprint(), createdByHub)] }, cancellationToken);
+        // Writing again what Hub last wrote leaves the ledger as it is: no need to record it.
+        var applied = new AppliedMember(hash.Value, member.Fingerprint(), createdByHub);
+        if (!recorded.Holds(applied))
+        {
+            await ledger.RecordAsync(tenant.Id, key.ToString(), new SyncBatchResult { Applied = [applied] }, cancellationToken);
+        }
+
         return ToView(upserted.Value, tags);
     }
 
@@ -348,20 +354,24 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
     private async Task<(HostList? List, MailchimpCredential? Credential, MailchimpError? Error)> TargetAsync(
         Tenant tenant, ListKey key, CancellationToken cancellationToken, bool forWrite = true)
     {
-        // The list and the credential are read in the same round trip; the answers keep their order of
-        // precedence (missing list, then unmanaged audience, then the connection).
+        // The list, the credential and (for a write) the tenant's managed audiences are read in the same
+        // round trip; the answers keep their order of precedence (missing list, then unmanaged audience,
+        // then the connection).
         var listRead = lists.GetAsync(tenant.Id, key, cancellationToken);
         var credentialRead = tenantMailchimp.CredentialAsync(tenant, cancellationToken);
-        if (await listRead is not { } list)
+        var managedRead = forWrite ? tenantMailchimp.ManagedAsync(tenant.Id, cancellationToken) : null;
+        var list = await listRead;
+        var managed = managedRead is null ? null : await managedRead;
+        if (list is null)
         {
             await credentialRead;
             return (null, null, FacadeErrors.ListMissing(key.ToString()));
         }
 
-        if (forWrite && await tenantMailchimp.GuardAsync(tenant.Id, list.AudienceId, cancellationToken) is { } notManaged)
+        if (managed is not null && !managed.Contains(list.AudienceId))
         {
             await credentialRead;
-            return (null, null, notManaged);
+            return (null, null, FacadeErrors.NotManaged(list.AudienceId));
         }
 
         var (credential, error) = await credentialRead;

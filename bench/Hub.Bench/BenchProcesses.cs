@@ -49,7 +49,9 @@ public sealed class BenchProcess : IAsyncDisposable
             throw new FileNotFoundException($"{dll} is missing; run bench/run.sh, which builds it in Release first.");
         }
 
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // Started from its own folder, as the container image does (WORKDIR /app): the content root, where
+        // appsettings.json is read from, is the working directory.
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Path.GetDirectoryName(dll)! };
         start.ArgumentList.Add(dll);
         foreach (var argument in arguments(port))
         {
