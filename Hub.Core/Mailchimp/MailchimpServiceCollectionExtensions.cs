@@ -36,6 +36,10 @@ public static class MailchimpServiceCollectionExtensions
             ConfigurePipeline(pipeline, context.ServiceProvider.GetRequiredService<IOptions<MailchimpOptions>>().Value))
             .SelectPipelineByAuthority();
         client.AddHttpMessageHandler<MailchimpConcurrencyHandler>();
+
+        // Every call is already a span, MailchimpClient logs failures and the pipeline its retries: the factory's
+        // per-request log scopes and lines would only cost time on each call.
+        client.RemoveAllLoggers();
         return services;
     }
 
