@@ -9,7 +9,7 @@ namespace Hub.Bench;
 
 /// <summary>
 /// Issue 6's sync benchmarks, each against a fresh sandbox and Hub process:
-/// 1. first sync of 100,000 members (sandbox 100 ms per call + 1 ms per member, cap 10) against the physical
+/// 1. first sync of 100,000 members (sandbox 100 ms per call + 1 ms per member, cap 10; after a 10,000-member warm-up sync) against the physical
 ///    limit and a naive one-PUT-per-member client; 2. a re-sync with no change; 3. a 1,000,000-member NDJSON
 ///    body streamed through Hub (its peak memory); 4. two replicas, the one running the job killed mid-sync.
 /// <c>sync [first|resync|memory|failover]...</c> runs a subset (first and resync run together); sizes can be
