@@ -116,7 +116,11 @@ internal static class SandboxLimits
                     await Task.Delay(state.Options.HangDuration, state.Time, ct);
                     return TypedResults.Content("<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html", Encoding.UTF8, 502);
             }
-            // The configured latency is the answer's time, processing included: the handler runs inside it.
+            if (SandboxPartialResponse.Refusal(http.Request) is { } refused)
+                return refused;
+
+            // The configured latency is the answer's time, the handler's work included: it runs at the start of
+            // the latency, so a client that gives up during the wait finds the change made (as with Mailchimp).
             var started = state.Time.GetTimestamp();
             CallLatency.Set(http, state.PerCallLatency);
             var result = SandboxPartialResponse.Apply(http.Request, await next(context));

@@ -20,10 +20,10 @@ public sealed class SandboxOptions
 
     public string DefaultRedirectUri { get; set; } = "http://localhost:5080/oauth2/proxy";
 
-    /// <summary>Delay added to every marketing API call (inside the concurrency slot).</summary>
+    /// <summary>How long every marketing API call takes in all, the sandbox's own handling included (inside the concurrency slot).</summary>
     public TimeSpan PerCallLatency { get; set; } = TimeSpan.Zero;
 
-    /// <summary>Extra delay per member in a batch subscribe call.</summary>
+    /// <summary>How much longer a batch subscribe call takes per member it carries.</summary>
     public TimeSpan PerMemberLatency { get; set; } = TimeSpan.Zero;
 
     /// <summary>Mailchimp allows 10 simultaneous connections per user; the next one gets 429.</summary>

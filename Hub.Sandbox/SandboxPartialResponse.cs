@@ -11,14 +11,18 @@ namespace Hub.Sandbox;
 /// </summary>
 internal static class SandboxPartialResponse
 {
+    /// <summary>The 400 for a request that asks for both (checked before the call does anything); null otherwise.</summary>
+    public static IResult? Refusal(HttpRequest request) =>
+        request.Query["fields"].ToString().Length > 0 && request.Query["exclude_fields"].ToString().Length > 0
+            ? SandboxJson.InvalidResource([new FieldError("fields", "fields and exclude_fields cannot be used together.")])
+            : null;
+
     public static object? Apply(HttpRequest request, object? result)
     {
         var fields = request.Query["fields"].ToString();
         var exclude = request.Query["exclude_fields"].ToString();
         if (fields.Length == 0 && exclude.Length == 0)
             return result;
-        if (fields.Length > 0 && exclude.Length > 0)
-            return SandboxJson.InvalidResource([new FieldError("fields", "fields and exclude_fields cannot be used together.")]);
         if (result is not IValueHttpResult { Value: { } value } || result is IStatusCodeHttpResult { StatusCode: < 200 or >= 300 })
             return result;
 
@@ -26,7 +30,7 @@ internal static class SandboxPartialResponse
             .Select(path => path.Split('.')).ToList();
         using var document = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(value, value.GetType(), SandboxJson.Options));
         var body = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(body))
+        using (var writer = new Utf8JsonWriter(body, new JsonWriterOptions { Encoder = SandboxJson.Options.Encoder }))
             Write(writer, document.RootElement, paths, keep: fields.Length > 0);
         return new JsonBytes(body.WrittenMemory, (result as IStatusCodeHttpResult)?.StatusCode ?? 200);
     }

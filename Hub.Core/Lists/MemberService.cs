@@ -57,18 +57,18 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
             return FacadeErrors.Invalid("member", invalid!);
         }
 
-        // What the ledger holds for the member rides along with the reads of the list and the credential.
+        // Whether Hub added the member rides along with the reads of the list and the credential.
         var hash = SubscriberHash.FromEmail(member!.Email);
-        var ledgerRead = ledger.GetMemberAsync(tenant.Id, key.ToString(), hash.Value, cancellationToken);
+        var hubAddedRead = ledger.IsHubAddedAsync(tenant.Id, key.ToString(), hash.Value, cancellationToken);
         var target = await TargetAsync(tenant, key, cancellationToken);
-        var recorded = await ledgerRead;
+        var hubAdded = await hubAddedRead;
         if (target.Error is { } error)
         {
             return error;
         }
 
         var (list, credential) = (target.List!, target.Credential!);
-        var (upserted, createdByHub) = await WriteMemberAsync(tenant.Id, list, credential, member, hash, recorded.HubAdded, cancellationToken);
+        var (upserted, createdByHub) = await WriteMemberAsync(tenant.Id, list, credential, member, hash, hubAdded, cancellationToken);
         if (!upserted.IsSuccess)
         {
             await RecordRefusalAsync(tenant.Id, key, member, upserted.Error, cancellationToken);
@@ -88,13 +88,9 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
             }
         }
 
-        // Writing again what Hub last wrote leaves the ledger as it is: no need to record it.
-        var applied = new AppliedMember(hash.Value, member.Fingerprint(), createdByHub);
-        if (!recorded.Holds(applied))
-        {
-            await ledger.RecordAsync(tenant.Id, key.ToString(), new SyncBatchResult { Applied = [applied] }, cancellationToken);
-        }
-
+        // Recorded after every write, even one that repeats what Hub last wrote: a sync of the same list may
+        // have changed the ledger since it was read above.
+        await ledger.RecordAsync(tenant.Id, key.ToString(), new SyncBatchResult { Applied = [new AppliedMember(hash.Value, member.Fingerprint(), createdByHub)] }, cancellationToken);
         return ToView(upserted.Value, tags);
     }
 

@@ -299,13 +299,16 @@ public sealed partial class MailchimpSyncHandler(
                     {
                         var batch = unsent.GetRange(0, Math.Min(MailchimpBatchSubscribe.MaxMembers, unsent.Count));
                         unsent.RemoveRange(0, batch.Count);
-                        var call = UpsertBatchAsync([.. batch.Select(item => item.Upsert)], callsEnded.Token);
+                        var members = batch.Select(item => item.Upsert).DistinctBy(upsert => upsert.SubscriberHash).ToList();
+                        var call = new UpsertCall(UpsertBatchAsync(members, callsEnded.Token), members.Select(upsert => upsert.Member.Email.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal));
+                        var first = true;
                         foreach (var carried in batch.GroupBy(item => item.Chunk))
                         {
-                            carried.Key.Carried(call, carried.Count());
+                            carried.Key.Carried(call, carried.Count(), takesStrays: first);
+                            first = false;
                         }
 
-                        calls.Add(call);
+                        calls.Add(call.Outcome);
                     }
 
                     // Record finished chunks in plan order.
@@ -328,42 +331,60 @@ public sealed partial class MailchimpSyncHandler(
             }
             catch
             {
-                // The run is over (a 401, Mailchimp gone for too long, cancellation): stop the calls still in flight.
+                // The run is over (a 401, Mailchimp gone for too long, cancellation): stop the calls still in flight
+                // and wait for every call whose chunk was not recorded, observing how it ended.
                 await callsEnded.CancelAsync();
-                await ((Task)Task.WhenAll(calls)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                foreach (var chunk in unrecorded)
+                {
+                    await chunk.SettledAsync();
+                }
+
                 throw;
             }
         }
 
+        /// <summary>One batch subscribe call: its result and the (lower-cased) emails it carried.</summary>
+        private sealed record UpsertCall(Task<SyncBatchResult> Outcome, IReadOnlySet<string> Emails);
+
         /// <summary>A planned upsert chunk on its way: the calls carrying its members, and how many of them are not sent yet.</summary>
         private sealed class PlannedChunk(SyncPlanChunk chunk)
         {
-            private readonly List<Task<SyncBatchResult>> _calls = [];
+            private readonly List<(UpsertCall Call, bool TakesStrays)> _calls = [];
             private int _unsent = chunk.Upserts.Count;
 
             public SyncPlanChunk Chunk { get; } = chunk;
 
-            public bool IsApplied => _unsent == 0 && _calls.TrueForAll(call => call.IsCompleted);
+            public bool IsApplied => _unsent == 0 && _calls.TrueForAll(carrier => carrier.Call.Outcome.IsCompleted);
 
-            public void Carried(Task<SyncBatchResult> call, int members)
+            /// <summary>
+            /// <paramref name="call"/> carries <paramref name="members"/> of this chunk's members. The first chunk of
+            /// a call also takes the call's errors that name none of the emails sent, so that no error goes uncounted.
+            /// </summary>
+            public void Carried(UpsertCall call, int members, bool takesStrays)
             {
-                _calls.Add(call);
+                _calls.Add((call, takesStrays));
                 _unsent -= members;
             }
 
             /// <summary>This chunk's share of its calls' results (a call may also carry members of the chunks beside it).</summary>
             public async Task<SyncBatchResult> ResultAsync()
             {
-                var results = await Task.WhenAll(_calls);
+                var results = await Task.WhenAll(_calls.Select(carrier => carrier.Call.Outcome));
                 var hashes = Chunk.Upserts.Select(upsert => upsert.SubscriberHash).ToHashSet(StringComparer.Ordinal);
                 var emails = Chunk.Upserts.Select(upsert => upsert.Member.Email.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
+                bool Ours(MemberError error, (UpsertCall Call, bool TakesStrays) carrier) =>
+                    emails.Contains(error.Email.ToLowerInvariant()) || (carrier.TakesStrays && !carrier.Call.Emails.Contains(error.Email.ToLowerInvariant()));
                 return new SyncBatchResult
                 {
                     Applied = [.. results.SelectMany(result => result.Applied).Where(member => hashes.Contains(member.SubscriberHash))],
                     Refused = [.. results.SelectMany(result => result.Refused).Where(member => hashes.Contains(member.SubscriberHash))],
-                    Failed = [.. results.SelectMany(result => result.Failed).Where(error => emails.Contains(error.Email.ToLowerInvariant()))],
+                    Failed = [.. _calls.Zip(results).SelectMany(pair => pair.Second.Failed.Where(error => Ours(error, pair.First)))],
                 };
             }
+
+            /// <summary>Waits for every call carrying this chunk, however it ends.</summary>
+            public async Task SettledAsync() =>
+                await ((Task)Task.WhenAll(_calls.Select(carrier => carrier.Call.Outcome))).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         /// <summary>For batch jobs: removes the emails the caller listed, after the adds.</summary>

@@ -13,13 +13,6 @@ public sealed record AppliedMember(string SubscriberHash, string Fingerprint, bo
 /// <summary>A member Mailchimp refused for good (compliance state, forgotten, fake): not sent again until its fingerprint changes.</summary>
 public sealed record RefusedMember(string SubscriberHash, string Fingerprint, MemberError Error);
 
-/// <summary>One member in a list's ledger: the fingerprint Hub last synced (null if none), whether Hub created the contact, whether Mailchimp refused it.</summary>
-public sealed record LedgerMember(string? Fingerprint, bool HubAdded, bool Refused)
-{
-    /// <summary>Whether recording <paramref name="applied"/> would change nothing.</summary>
-    public bool Holds(AppliedMember applied) => Fingerprint == applied.Fingerprint && !Refused && (HubAdded || !applied.CreatedByHub);
-}
-
 /// <summary>What applying one batch of a plan to Mailchimp did.</summary>
 public sealed record SyncBatchResult
 {
@@ -88,17 +81,6 @@ public sealed class SyncLedger(IConnectionMultiplexer redis, RedisKeys keys, IOp
 
     public Task<bool> IsHubAddedAsync(TenantId tenant, string listKey, string subscriberHash, CancellationToken cancellationToken) =>
         Db.SetContainsAsync(keys.ListHubAdded(tenant, listKey), subscriberHash);
-
-    /// <summary>What the ledger holds for one member of a list, read in one round trip.</summary>
-    public async Task<LedgerMember> GetMemberAsync(TenantId tenant, string listKey, string subscriberHash, CancellationToken cancellationToken)
-    {
-        var batch = Db.CreateBatch();
-        var fingerprint = batch.HashGetAsync(keys.ListFingerprints(tenant, listKey), subscriberHash);
-        var hubAdded = batch.SetContainsAsync(keys.ListHubAdded(tenant, listKey), subscriberHash);
-        var refused = batch.HashExistsAsync(keys.ListRefused(tenant, listKey), subscriberHash);
-        batch.Execute();
-        return new LedgerMember((string?)await fingerprint, await hubAdded, await refused);
-    }
 
     /// <summary>Whether any of the lists holds the member (<paramref name="hubAddedOnly"/>: and Hub added it there); one round trip.</summary>
     public async Task<bool> AnyListHoldsAsync(TenantId tenant, IEnumerable<string> listKeys, string subscriberHash, bool hubAddedOnly, CancellationToken cancellationToken)

@@ -50,8 +50,10 @@ public sealed record SyncPlanChunk(
 /// runs in a background job, never on a request path.
 /// <para>
 /// Checkpoints: <c>u:{cursor}</c>, <c>r:{pass}:{cursor}:{found}</c>, <see cref="Done"/>. A plan that starts
-/// at <see cref="FirstSyncStart"/> (<c>f:{cursor}</c>) has no removal phase: the job began with no member
-/// recorded for the list, so every fingerprint there at its end is one the job wrote for a desired member.
+/// at <see cref="FirstSyncStart"/> (<c>u:{cursor}:first</c>) has no removal phase: the job began with no
+/// member recorded for the list, so it has nobody to remove (a member a facade call records while the job
+/// runs is left for the next sync). A replica that does not know the suffix plans the removal phase
+/// anyway, which finds nothing to remove, so replicas of both versions can share jobs.
 /// </para>
 /// </summary>
 public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
@@ -62,7 +64,9 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
     public const string Start = "u:0";
 
     /// <summary>Where a plan starts when the list has no member recorded yet: upserts only.</summary>
-    public const string FirstSyncStart = "f:0";
+    public const string FirstSyncStart = "u:0:" + FirstSyncMark;
+
+    private const string FirstSyncMark = "first";
     public const int DefaultChunkSize = 500;
 
     private IDatabase Db => redis.GetDatabase();
@@ -85,7 +89,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
             var parts = current.Split(':');
             var chunk = parts[0] switch
             {
-                "u" or "f" => await PlanUpsertsAsync(job, tenant, listKey, current, parts[0], parts[1], chunkSize),
+                "u" => await PlanUpsertsAsync(job, tenant, listKey, current, parts[1], firstSync: parts is [_, _, FirstSyncMark], chunkSize),
                 "r" => await PlanRemovalsAsync(job, tenant, listKey, current, int.Parse(parts[1], CultureInfo.InvariantCulture), parts[2], parts[3] == "1", chunkSize, forgetsDeparted),
                 _ => throw new FormatException($"'{current}' is not a sync checkpoint."),
             };
@@ -94,10 +98,10 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
         }
     }
 
-    private async Task<SyncPlanChunk> PlanUpsertsAsync(JobId job, TenantId tenant, string listKey, string checkpoint, string phase, string cursor, int chunkSize)
+    private async Task<SyncPlanChunk> PlanUpsertsAsync(JobId job, TenantId tenant, string listKey, string checkpoint, string cursor, bool firstSync, int chunkSize)
     {
         using var span = HubTelemetry.StartRedis("sync.plan-upserts");
-        var (next, entries) = await ScanAsync(keys.JobDesiredSet(job), cursor, ScanHint(chunkSize));
+        var (next, entries) = await ScanAsync(keys.JobDesiredSet(job), cursor, chunkSize);
         var members = new List<(string Hash, DesiredMember Member)>();
         for (var i = 0; i + 1 < entries.Length; i += 2)
         {
@@ -132,7 +136,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
             }
         }
 
-        var nextCheckpoint = next != "0" ? $"{phase}:{next}" : phase == "f" ? Done : "r:1:0:0";
+        var nextCheckpoint = next != "0" ? (firstSync ? $"u:{next}:{FirstSyncMark}" : $"u:{next}") : firstSync ? Done : "r:1:0:0";
         return new SyncPlanChunk(SyncPhase.Upsert, checkpoint, nextCheckpoint, upserts, unchanged, refusedUnchanged, []);
     }
 
@@ -166,13 +170,6 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
             : Done;
         return new SyncPlanChunk(SyncPhase.Remove, checkpoint, nextCheckpoint, [], 0, [], removals) { Departed = departed };
     }
-
-    /// <summary>
-    /// The COUNT hint for an upsert chunk. Redis visits buckets until it has at least COUNT entries, so a page
-    /// overshoots by the rest of the last bucket's chain: asking for 2% fewer keeps nearly every chunk within
-    /// one batch subscribe call (the handler still splits one that is not).
-    /// </summary>
-    internal static int ScanHint(int chunkSize) => Math.Max(1, chunkSize - chunkSize / 50);
 
     private async Task<(string Next, RedisValue[] Entries)> ScanAsync(RedisKey key, string cursor, int count)
     {

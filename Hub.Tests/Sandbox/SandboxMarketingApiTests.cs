@@ -364,6 +364,9 @@ public sealed class SandboxMarketingApiTests
         Assert.That(member.ContainsKey("email_address") && !member.ContainsKey("_links") && !member.ContainsKey("merge_fields"), Is.True, member.ToJsonString());
 
         await AssertProblemAsync(await client.GetAsync($"lists/{listId}/members?fields=members&exclude_fields=_links"), HttpStatusCode.BadRequest, "Invalid Resource");
+        await AssertProblemAsync(await client.PostAsJsonAsync($"lists/{listId}?fields=errors&exclude_fields=_links", new { members = new[] { SandboxTestKit.Member("p3@shop.test") } }),
+            HttpStatusCode.BadRequest, "Invalid Resource");
+        Assert.That(await _host.GetMembersAsync(listId), Has.Count.EqualTo(2), "refused before the batch was applied");
         await AssertProblemAsync(await client.GetAsync($"lists/nope/members?fields=members"), HttpStatusCode.NotFound, "Resource Not Found");
     }
 

@@ -95,7 +95,7 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
         {
             Assert.That(chunks.Select(chunk => chunk.Phase), Is.All.EqualTo(SyncPhase.Upsert));
             Assert.That(chunks.SelectMany(chunk => chunk.Upserts).Select(upsert => upsert.Member.Email), Is.EquivalentTo(members.Select(member => member.Email)));
-            Assert.That(chunks.Skip(1).Select(chunk => chunk.Checkpoint), Is.All.StartWith("f:"));
+            Assert.That(chunks.Skip(1).Select(chunk => chunk.Checkpoint), Is.All.StartWith("u:").And.All.EndWith(":first"));
             Assert.That(chunks[^1].NextCheckpoint, Is.EqualTo(SyncPlanner.Done));
             Assert.That(resumed.SelectMany(chunk => chunk.Upserts).Select(upsert => upsert.Member.Email),
                 Is.EquivalentTo(chunks.Skip(1).SelectMany(chunk => chunk.Upserts).Select(upsert => upsert.Member.Email)));
