@@ -150,19 +150,23 @@ public sealed partial class ConsentHandshake(
         return new ConsentStart(oauth.AuthorizeUrl(app.ClientId, RedirectUri, state.Reveal()), cookie, null, link.Locale, link.ReturnUrl);
     }
 
-    /// <summary>The callback: consumes the state atomically, checks the cookie, exchanges the code and stores the connection.</summary>
+    /// <summary>
+    /// The callback: consumes the state atomically if the browser holds its cookie (another browser fails
+    /// without spoiling the consent for the right one), exchanges the code and stores the connection.
+    /// </summary>
     public async Task<ConsentOutcome> CompleteAsync(
         string? code, string? stateValue, string? error, string? cookie, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(stateValue) || await store.TakeStateAsync(stateValue, cancellationToken) is not { } state)
+        if (string.IsNullOrEmpty(stateValue) || await store.TakeStateAsync(stateValue, cookie, cancellationToken) is not { } taken)
         {
             LogFailed(logger, "-", ConsentFailure.StateInvalid);
             return new ConsentOutcome(ConsentFailure.StateInvalid, null, null, null, null);
         }
 
+        var state = taken.State;
         ConsentOutcome Fail(ConsentFailure failure) => new(failure, null, null, state.ReturnUrl, state.Locale);
 
-        if (!ConsentStore.CookieMatches(state, cookie))
+        if (!taken.CookieMatched)
         {
             return Fail(await FailAsync(state.Tenant, ConsentFailure.CookieMismatch, cancellationToken));
         }

@@ -13,12 +13,17 @@ namespace Hub.Core.OAuth;
 /// <summary>What a consent link carries.</summary>
 public sealed record ConsentSession(TenantId Tenant, string? ReturnUrl, string? Locale);
 
-/// <summary>What an OAuth state carries: whose consent it is and the hash of the browser cookie bound to it.</summary>
-public sealed record ConsentState(TenantId Tenant, string ClientId, string CookieHash, string? ReturnUrl, string? Locale);
+/// <summary>What an OAuth state carries: whose consent it is (the browser cookie it is bound to is kept beside it, as a hash).</summary>
+public sealed record ConsentState(TenantId Tenant, string ClientId, string? ReturnUrl, string? Locale);
+
+/// <summary>A state found by <see cref="ConsentStore.TakeStateAsync"/>: taken when the cookie matched, left in place when it did not.</summary>
+public sealed record TakenState(ConsentState State, bool CookieMatched);
 
 /// <summary>
 /// Consent links and OAuth states in Redis. Both are random values shown once; Redis keeps them
-/// under their SHA-256 with a TTL, and both are consumed with one atomic GET+DEL so a second use fails.
+/// under their SHA-256 with a TTL, and both are consumed atomically so a second use fails. A state is
+/// stored as <c>{cookie hash} {json}</c> and consumed only by the browser holding its cookie, so a
+/// state seen by someone else (in a URL, a log) cannot be used to spoil the consent.
 /// </summary>
 public sealed class ConsentStore(IConnectionMultiplexer redis, RedisKeys keys, IOptions<OAuthOptions> options)
 {
@@ -27,6 +32,16 @@ public sealed class ConsentStore(IConnectionMultiplexer redis, RedisKeys keys, I
         local value = redis.call('GET', KEYS[1])
         if value then redis.call('DEL', KEYS[1]) end
         return value
+        """;
+
+    // ARGV: the presented cookie's hash. Takes the state only when it matches the hash stored in front of the JSON.
+    private const string TakeStateScript = """
+        local value = redis.call('GET', KEYS[1])
+        if not value then return nil end
+        local separator = string.find(value, ' ', 1, true)
+        local matched = string.sub(value, 1, separator - 1) == ARGV[1]
+        if matched then redis.call('DEL', KEYS[1]) end
+        return {matched and 1 or 0, string.sub(value, separator + 1)}
         """;
 
     private IDatabase Db => redis.GetDatabase();
@@ -54,23 +69,30 @@ public sealed class ConsentStore(IConnectionMultiplexer redis, RedisKeys keys, I
         using var span = HubTelemetry.StartRedis("consent.state.create");
         var state = Secret.Generate("");
         var cookie = Secret.Generate("");
-        var stored = new ConsentState(tenant, clientId, Hash(cookie.Reveal()), returnUrl, locale);
-        await Db.StringSetAsync(keys.OAuthState(Hash(state.Reveal())), JsonSerializer.Serialize(stored, HubJsonContext.Default.ConsentState), options.Value.StateLifetime);
+        var stored = new ConsentState(tenant, clientId, returnUrl, locale);
+        await Db.StringSetAsync(keys.OAuthState(Hash(state.Reveal())),
+            $"{Hash(cookie.Reveal())} {JsonSerializer.Serialize(stored, HubJsonContext.Default.ConsentState)}", options.Value.StateLifetime);
         return (state, cookie);
     }
 
-    /// <summary>Consumes a state: the first caller gets it, every later one (or after expiry) gets null.</summary>
-    public async Task<ConsentState?> TakeStateAsync(string state, CancellationToken cancellationToken)
+    /// <summary>
+    /// Consumes a state when <paramref name="cookie"/> is the one bound to it: the first such caller gets it
+    /// (<see cref="TakenState.CookieMatched"/>), every later one gets null, and so does anyone after expiry.
+    /// Without the cookie the state is returned but left in place for its own browser.
+    /// </summary>
+    public async Task<TakenState?> TakeStateAsync(string state, string? cookie, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("consent.state.take");
-        var stored = await TakeAsync(keys.OAuthState(Hash(state)));
-        return stored is null ? null : JsonSerializer.Deserialize(stored, HubJsonContext.Default.ConsentState);
-    }
+        var result = await Db.ScriptEvaluateAsync(TakeStateScript, [keys.OAuthState(Hash(state))], [string.IsNullOrEmpty(cookie) ? "-" : Hash(cookie)]);
+        if (result.IsNull)
+        {
+            return null;
+        }
 
-    /// <summary>True when the presented cookie is the one bound to the state (compared as hashes, in constant time).</summary>
-    public static bool CookieMatches(ConsentState state, string? cookie) =>
-        !string.IsNullOrEmpty(cookie)
-        && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Hash(cookie)), Encoding.ASCII.GetBytes(state.CookieHash));
+        var parts = (RedisResult[])result!;
+        var stored = JsonSerializer.Deserialize(parts[1].ToString(), HubJsonContext.Default.ConsentState)!;
+        return new TakenState(stored, (long)parts[0] == 1);
+    }
 
     private async Task<string?> TakeAsync(RedisKey key)
     {

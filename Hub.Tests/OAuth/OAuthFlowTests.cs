@@ -63,7 +63,7 @@ public sealed class OAuthFlowTests() : EnvironmentFixture<ConsentEnvironment>(()
         }
 
         Assert.That(await connections.IsManagedAsync(id, audienceId, CancellationToken.None), Is.True);
-        var hook = await _env.Receiver.WaitForAsync(WebhookEvents.ConnectionConnected);
+        var hook = await _env.Receiver.WaitForAsync(WebhookEvents.ConnectionConnected, tenantId: tenant.Id);
         var body = JsonDocument.Parse(hook.Body).RootElement;
         Assert.Multiple(() =>
         {
@@ -199,6 +199,31 @@ public sealed class OAuthFlowTests() : EnvironmentFixture<ConsentEnvironment>(()
     }
 
     [Test]
+    public async Task A_callback_from_another_browser_fails_without_spoiling_the_consent_for_its_own_browser()
+    {
+        var tenant = await _env.CreateTenantAsync();
+        await _env.SetOAuthAppAsync(tenant);
+        using var browser = ConsentEnvironment.Browser();
+        var callback = await _env.ConsentAtSandboxAsync(browser, await _env.CreateLinkAsync(tenant, returnUrl: ConsentEnvironment.ReturnOrigin + "/settings"));
+
+        // Someone who saw the callback URL uses it first, from a browser without the consent cookie.
+        using var otherBrowser = ConsentEnvironment.Browser();
+        using var spoiled = await otherBrowser.GetAsync(callback);
+        await AssertFailurePageAsync(spoiled, "browser_mismatch");
+        await AssertNotConnectedAsync(tenant);
+
+        // The state (and Mailchimp's code) is still there for the browser that holds the cookie.
+        using var result = await browser.GetAsync(callback);
+        Assert.That(result.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
+        Assert.That(result.Headers.Location!.ToString(), Is.EqualTo(ConsentEnvironment.ReturnOrigin + "/settings?status=connected"));
+        Assert.That((await _env.GetConnectionAsync(tenant)).GetProperty("state").GetString(), Is.EqualTo("connected"));
+
+        // And it is single-use as before.
+        using var replay = await browser.GetAsync(callback);
+        await AssertFailurePageAsync(replay, "state_invalid");
+    }
+
+    [Test]
     public async Task Wrong_cookie_fails()
     {
         var tenant = await _env.CreateTenantAsync();
@@ -253,7 +278,7 @@ public sealed class OAuthFlowTests() : EnvironmentFixture<ConsentEnvironment>(()
             result.Dispose();
         }
 
-        await _env.Receiver.WaitForAsync(WebhookEvents.ConnectionConnected);
+        await _env.Receiver.WaitForAsync(WebhookEvents.ConnectionConnected, tenantId: tenant.Id);
         await Task.Delay(300);
         var connectedHooks = _env.Receiver.Received.Count(h => h.EventType == WebhookEvents.ConnectionConnected && h.AnsweredStatus == 200 && h.Body.Contains(tenant.Id, StringComparison.Ordinal));
         Assert.That(connectedHooks, Is.EqualTo(1));
@@ -354,7 +379,7 @@ public sealed class OAuthFlowTests() : EnvironmentFixture<ConsentEnvironment>(()
         Assert.That(flips.Count(flipped => flipped), Is.EqualTo(1));
         Assert.That((await _env.GetConnectionAsync(tenant)).GetProperty("state").GetString(), Is.EqualTo("reauthorization_required"));
         Assert.That(await connections.GetCredentialAsync(id, CancellationToken.None), Is.Null);
-        await _env.Receiver.WaitForAsync(WebhookEvents.ConnectionRevoked);
+        await _env.Receiver.WaitForAsync(WebhookEvents.ConnectionRevoked, tenantId: tenant.Id);
         await Task.Delay(300);
         Assert.That(_env.Receiver.Received.Count(h => h.EventType == WebhookEvents.ConnectionRevoked && h.Body.Contains(tenant.Id, StringComparison.Ordinal)), Is.EqualTo(1));
     }

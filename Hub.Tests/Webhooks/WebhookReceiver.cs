@@ -55,13 +55,14 @@ public sealed class WebhookReceiver : IAsyncDisposable
         return receiver;
     }
 
-    /// <summary>Waits until a webhook of <paramref name="eventType"/> was answered 200.</summary>
-    public async Task<ReceivedWebhook> WaitForAsync(string eventType, int count = 1, TimeSpan? timeout = null)
+    /// <summary>Waits until a webhook of <paramref name="eventType"/> (for <paramref name="tenantId"/>, when given) was answered 200.</summary>
+    public async Task<ReceivedWebhook> WaitForAsync(string eventType, int count = 1, TimeSpan? timeout = null, string? tenantId = null)
     {
         var deadline = DateTimeOffset.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
         while (DateTimeOffset.UtcNow < deadline)
         {
-            var delivered = Received.Where(hook => hook.EventType == eventType && hook.AnsweredStatus == 200).ToList();
+            var delivered = Received.Where(hook => hook.EventType == eventType && hook.AnsweredStatus == 200
+                && (tenantId is null || System.Text.Json.JsonDocument.Parse(hook.Body).RootElement.GetProperty("tenantId").GetString() == tenantId)).ToList();
             if (delivered.Count >= count)
             {
                 return delivered[count - 1];
