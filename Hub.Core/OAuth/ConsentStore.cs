@@ -34,11 +34,13 @@ public sealed class ConsentStore(IConnectionMultiplexer redis, RedisKeys keys, I
         return value
         """;
 
-    // ARGV: the presented cookie's hash. Takes the state only when it matches the hash stored in front of the JSON.
+    // ARGV: the presented cookie's hash. Takes the state only when it matches the hash stored in front of the JSON
+    // (a value without that hash, written by an older version, reads as no state).
     private const string TakeStateScript = """
         local value = redis.call('GET', KEYS[1])
         if not value then return nil end
         local separator = string.find(value, ' ', 1, true)
+        if not separator then return nil end
         local matched = string.sub(value, 1, separator - 1) == ARGV[1]
         if matched then redis.call('DEL', KEYS[1]) end
         return {matched and 1 or 0, string.sub(value, separator + 1)}
