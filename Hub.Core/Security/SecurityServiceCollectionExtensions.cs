@@ -20,6 +20,8 @@ public static class SecurityServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>();
         services.AddSingleton<SecretProtector>();
         services.AddSingleton<TenantSecrets>();
+        services.AddOptions<TenantKeyOptions>().BindConfiguration(TenantKeyOptions.SectionName);
+        services.AddSingleton<TenantKeyCache>();
         services.AddSingleton<TenantStore>();
         return services;
     }

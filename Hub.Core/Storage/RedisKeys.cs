@@ -26,6 +26,9 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
     /// <summary>Lookup from the SHA-256 of a tenant API key to "tenantId keyId".</summary>
     public RedisKey ApiKeyIndex(string keyHashHex) => $"{_prefix}apikey:{keyHashHex}";
 
+    /// <summary>Pub/sub channel carrying the id of a tenant whose keys or settings changed (replicas drop what they remember of it).</summary>
+    public string TenantChangedChannel => _prefix + "tenant-changed";
+
     // Lists (host mailing lists linked to audiences or tags).
 
     /// <summary>Hash of list key to the list (JSON) for one tenant.</summary>

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -24,15 +23,13 @@ public sealed class TenantStore(
     IConnectionMultiplexer redis,
     RedisKeys keys,
     TenantSecrets secrets,
+    TenantKeyCache cache,
     TimeProvider time,
     IEnumerable<ITenantDataOwner> dataOwners)
 {
     private const string KeyPrefix = "hub_";
     private const string KeyIdAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
     private const int MaxOptimisticAttempts = 5;
-    private const int MaxRememberedOwners = 10_000;
-
-    private readonly ConcurrentDictionary<string, TenantId> _owners = new(StringComparer.Ordinal);
 
     private IDatabase Db => redis.GetDatabase();
 
@@ -100,7 +97,13 @@ public sealed class TenantStore(
         }
 
         var read = transaction.HashGetAllAsync(keys.Tenant(id));
-        return await transaction.ExecuteAsync() ? TenantFields.Read(await read) : null;
+        if (!await transaction.ExecuteAsync())
+        {
+            return null;
+        }
+
+        await cache.ChangedAsync(id);
+        return TenantFields.Read(await read);
     }
 
     /// <summary>Deletes the tenant, its keys, its secrets and every other feature's data for it.</summary>
@@ -126,6 +129,7 @@ public sealed class TenantStore(
             _ = transaction.SortedSetRemoveAsync(keys.Tenants, id.ToString());
             if (await transaction.ExecuteAsync())
             {
+                await cache.ChangedAsync(id);
                 foreach (var owner in dataOwners)
                 {
                     await owner.DeleteTenantDataAsync(id, cancellationToken);
@@ -190,10 +194,20 @@ public sealed class TenantStore(
         transaction.AddCondition(Condition.HashEqual(keys.TenantApiKeys(id), keyId, stored));
         _ = transaction.HashDeleteAsync(keys.TenantApiKeys(id), keyId);
         _ = transaction.KeyDeleteAsync(keys.ApiKeyIndex(DeserializeKey(stored).HashHex));
-        return await transaction.ExecuteAsync();
+        if (!await transaction.ExecuteAsync())
+        {
+            return false;
+        }
+
+        await cache.ChangedAsync(id);
+        return true;
     }
 
-    /// <summary>The tenant that owns the presented key, or null for an unknown or revoked key.</summary>
+    /// <summary>
+    /// The tenant that owns the presented key, or null for an unknown or revoked key. Answered from
+    /// <see cref="TenantKeyCache"/> when this replica read the key lately; revoking the key or changing
+    /// its tenant clears that on every replica.
+    /// </summary>
     public async Task<AuthenticatedTenant?> AuthenticateAsync(string presentedKey, CancellationToken cancellationToken)
     {
         if (!presentedKey.StartsWith(KeyPrefix, StringComparison.Ordinal) || presentedKey.Length > 128)
@@ -201,54 +215,28 @@ public sealed class TenantStore(
             return null;
         }
 
-        using var span = HubTelemetry.StartRedis("apikey.authenticate");
         var hash = Hash(presentedKey);
-        var db = Db;
+        if (cache.TryGet(hash, out var remembered))
+        {
+            return remembered;
+        }
 
-        // The index is read on every request, so a revoked key fails at once. When this key was seen
-        // before, its tenant's record is read in the same round trip (pipelined right behind the
-        // index read) and used only if the index still names that tenant.
-        var ownerRead = db.StringGetAsync(keys.ApiKeyIndex(hash));
-        var remembered = _owners.TryGetValue(hash, out var rememberedTenant);
-        var tenantRead = remembered ? db.HashGetAllAsync(keys.Tenant(rememberedTenant)) : null;
-        var owner = await ownerRead;
+        using var span = HubTelemetry.StartRedis("apikey.authenticate");
+        var generation = cache.Generation;
+        var owner = await Db.StringGetAsync(keys.ApiKeyIndex(hash));
         if (owner.IsNullOrEmpty || owner.ToString().Split(' ') is not [var tenantText, var keyId] || !TenantId.TryParse(tenantText, out var tenantId))
         {
-            _owners.TryRemove(hash, out _);
-            if (tenantRead is not null)
-            {
-                await tenantRead;
-            }
-
             return null;
         }
 
-        if (!remembered || rememberedTenant != tenantId)
+        if (TenantFields.Read(await Db.HashGetAllAsync(keys.Tenant(tenantId))) is not { } tenant)
         {
-            if (tenantRead is not null)
-            {
-                await tenantRead;
-            }
-
-            Remember(hash, tenantId);
-            tenantRead = db.HashGetAllAsync(keys.Tenant(tenantId));
+            return null;
         }
 
-        return TenantFields.Read(await tenantRead!) is { } tenant ? new AuthenticatedTenant(tenant, keyId) : null;
-    }
-
-    /// <summary>
-    /// Which tenant a key hash pointed to. Never trusted alone: it only lets the tenant read ride along
-    /// with the index read. Bounded; cleared when full (the next request per key repopulates it).
-    /// </summary>
-    private void Remember(string hash, TenantId tenant)
-    {
-        if (_owners.Count >= MaxRememberedOwners)
-        {
-            _owners.Clear();
-        }
-
-        _owners[hash] = tenant;
+        var caller = new AuthenticatedTenant(tenant, keyId);
+        cache.Remember(hash, caller, generation);
+        return caller;
     }
 
     private static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));

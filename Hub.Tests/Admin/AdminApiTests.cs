@@ -107,6 +107,52 @@ public class AdminApiTests
         await ProblemAssert.IsProblemAsync(await _admin.DeleteAsync($"/api/admin/tenants/{tenant.Id}/keys/{firstKeyId}"), HttpStatusCode.NotFound, "api_key_not_found");
     }
 
+    [Test]
+    public async Task A_key_revoked_or_a_tenant_disabled_through_one_replica_is_refused_by_another_at_once()
+    {
+        // The replica would remember keys for a minute; only the notice through Redis can reach it in time.
+        await using var replica = await HubHost.StartAsync(new HubHostSettings
+        {
+            KeyPrefix = _hub.Settings.KeyPrefix,
+            AdminKey = _hub.Settings.AdminKey,
+            EncryptionKeys = _hub.Settings.EncryptionKeys,
+            ActiveKeyId = _hub.Settings.ActiveKeyId,
+            Configuration = { ["Hub:TenantKeys:CacheDuration"] = "00:01:00" },
+        });
+        var tenant = await _hub.CreateTenantAsync("Two replicas");
+        var second = (await (await _admin.PostAsJsonAsync($"/api/admin/tenants/{tenant.Id}/keys", new { name = "second" })).JsonAsync()).GetProperty("key").GetString()!;
+        using var first = replica.Client(tenant.ApiKey);
+        using var next = replica.Client(second);
+        Assert.That((await first.GetAsync("/api/v1/tenant")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await next.GetAsync("/api/v1/tenant")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        var keys = await (await _admin.GetAsync($"/api/admin/tenants/{tenant.Id}/keys")).JsonAsync();
+        var firstKeyId = keys.EnumerateArray().First(k => k.GetProperty("name").GetString() == "test").GetProperty("id").GetString();
+        Assert.That((await _admin.DeleteAsync($"/api/admin/tenants/{tenant.Id}/keys/{firstKeyId}")).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        Assert.That(await StatusWithinAsync(first, HttpStatusCode.Unauthorized), Is.EqualTo(HttpStatusCode.Unauthorized));
+
+        await _admin.PostAsync($"/api/admin/tenants/{tenant.Id}/disable", null);
+        Assert.That(await StatusWithinAsync(next, HttpStatusCode.Forbidden), Is.EqualTo(HttpStatusCode.Forbidden));
+        await _admin.PostAsync($"/api/admin/tenants/{tenant.Id}/enable", null);
+        Assert.That(await StatusWithinAsync(next, HttpStatusCode.OK), Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    /// <summary>Reads the tenant profile until it answers <paramref name="expected"/> or a second passes; returns the last status.</summary>
+    private static async Task<HttpStatusCode> StatusWithinAsync(HttpClient client, HttpStatusCode expected)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(1);
+        while (true)
+        {
+            using var response = await client.GetAsync("/api/v1/tenant");
+            if (response.StatusCode == expected || DateTime.UtcNow > deadline)
+            {
+                return response.StatusCode;
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
     [TestCase(null)]
     [TestCase("Bearer hub_kdoesnotexist_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
     [TestCase("Bearer not-a-key")]

@@ -25,11 +25,29 @@ public class StoreContractTests(string backend) : BackendFixture(backend)
     [SetUp]
     public void NewPrefix() => _prefix = TestRedis.NewPrefix();
 
-    private TenantStore Tenants(string activeKey = "k1", IConnectionMultiplexer? redis = null)
+    private TenantStore Tenants(string activeKey = "k1", IConnectionMultiplexer? redis = null, TimeSpan? keyCacheDuration = null)
     {
         redis ??= Redis;
         var keys = new RedisKeys(Options.Create(new StorageOptions { KeyPrefix = _prefix }));
-        return new TenantStore(redis, keys, Secrets(activeKey, redis), TimeProvider.System, []);
+        var cache = new TenantKeyCache(redis, keys, Options.Create(new TenantKeyOptions { CacheDuration = keyCacheDuration ?? TimeSpan.FromSeconds(5) }),
+            TimeProvider.System, NullLogger<TenantKeyCache>.Instance);
+        return new TenantStore(redis, keys, Secrets(activeKey, redis), cache, TimeProvider.System, []);
+    }
+
+    /// <summary>Authenticates until the answer is <paramref name="expected"/> or <paramref name="within"/> passes; returns the last answer.</summary>
+    private static async Task<AuthenticatedTenant?> AuthenticateUntilAsync(TenantStore store, string key, Func<AuthenticatedTenant?, bool> expected, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            var caller = await store.AuthenticateAsync(key, default);
+            if (expected(caller) || DateTime.UtcNow > deadline)
+            {
+                return caller;
+            }
+
+            await Task.Delay(10);
+        }
     }
 
     private TenantSecrets Secrets(string activeKey = "k1", IConnectionMultiplexer? redis = null) =>
@@ -95,6 +113,80 @@ public class StoreContractTests(string backend) : BackendFixture(backend)
             Assert.That(await store.RevokeKeyAsync(tenant.Id, first.Info.Id, default), Is.False);
             Assert.That((await store.ListKeysAsync(tenant.Id, default))!.Select(k => k.Name), Is.EqualTo(new[] { "second" }));
         });
+    }
+
+    [Test]
+    public async Task A_replica_that_remembers_a_key_drops_it_when_another_replica_revokes_it_or_changes_its_tenant()
+    {
+        // Two replicas with connections of their own; B remembers keys for a minute, so only the notice
+        // through the store can make it see A's changes within the second this test waits.
+        await using var otherConnection = await Backend.ConnectAsync();
+        var a = Tenants();
+        var b = Tenants(redis: otherConnection, keyCacheDuration: TimeSpan.FromMinutes(1));
+        var (tenant, _) = await a.CreateAsync(new TenantChanges { Name = "Replicas" }, default);
+        var revoked = await a.IssueKeyAsync(tenant.Id, "revoked", default);
+        var kept = await a.IssueKeyAsync(tenant.Id, "kept", default);
+        // B remembers only once its subscription stands; wait until it answers both keys from memory.
+        await WaitUntilRememberedAsync(b, revoked!.Key.Reveal());
+        await WaitUntilRememberedAsync(b, kept!.Key.Reveal());
+
+        await a.RevokeKeyAsync(tenant.Id, revoked.Info.Id, default);
+        Assert.That(await AuthenticateUntilAsync(b, revoked.Key.Reveal(), caller => caller is null, TimeSpan.FromSeconds(1)), Is.Null, "revoked on A");
+
+        await a.UpdateAsync(tenant.Id, new TenantChanges { Enabled = false }, default);
+        Assert.That((await AuthenticateUntilAsync(b, kept.Key.Reveal(), caller => caller?.Tenant.Enabled == false, TimeSpan.FromSeconds(1)))?.Tenant.Enabled,
+            Is.False, "disabled on A");
+
+        await a.DeleteAsync(tenant.Id, default);
+        Assert.That(await AuthenticateUntilAsync(b, kept.Key.Reveal(), caller => caller is null, TimeSpan.FromSeconds(1)), Is.Null, "deleted on A");
+    }
+
+    [Test]
+    public async Task A_remembered_key_is_read_again_once_the_cache_duration_passes()
+    {
+        var store = Tenants(keyCacheDuration: TimeSpan.FromMilliseconds(500));
+        var (tenant, _) = await store.CreateAsync(new TenantChanges { Name = "Expiry" }, default);
+        var issued = await store.IssueKeyAsync(tenant.Id, null, default);
+        var key = issued!.Key.Reveal();
+        await WaitUntilRememberedAsync(store, key);
+
+        // A change that sends no notice (as if it were lost): the remembered answer holds until it expires.
+        await Redis.GetDatabase().KeyDeleteAsync($"{_prefix}apikey:{issued.Info.HashHex}");
+        var started = DateTime.UtcNow;
+        Assert.That(await store.AuthenticateAsync(key, default), Is.Not.Null, "answered from memory");
+        Assert.That(await AuthenticateUntilAsync(store, key, caller => caller is null, TimeSpan.FromSeconds(5)), Is.Null);
+        Assert.That(DateTime.UtcNow - started, Is.LessThan(TimeSpan.FromSeconds(2)));
+
+        var uncached = Tenants(keyCacheDuration: TimeSpan.Zero);
+        var second = await uncached.IssueKeyAsync(tenant.Id, null, default);
+        Assert.That(await uncached.AuthenticateAsync(second!.Key.Reveal(), default), Is.Not.Null);
+        await Redis.GetDatabase().KeyDeleteAsync($"{_prefix}apikey:{second.Info.HashHex}");
+        Assert.That(await uncached.AuthenticateAsync(second.Key.Reveal(), default), Is.Null, "a zero duration reads Redis every time");
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="store"/> answers <paramref name="key"/> from memory: its index entry is
+    /// renamed away for a moment, and the key still authenticates.
+    /// </summary>
+    private async Task WaitUntilRememberedAsync(TenantStore store, string key)
+    {
+        var index = (RedisKey)$"{_prefix}apikey:{Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))}";
+        var hidden = index.Append(":hidden");
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (true)
+        {
+            await store.AuthenticateAsync(key, default);
+            await Redis.GetDatabase().KeyRenameAsync(index, hidden);
+            var remembered = await store.AuthenticateAsync(key, default) is not null;
+            await Redis.GetDatabase().KeyRenameAsync(hidden, index);
+            if (remembered)
+            {
+                return;
+            }
+
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the store never answered from memory");
+            await Task.Delay(20);
+        }
     }
 
     [Test]
