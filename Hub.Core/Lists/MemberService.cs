@@ -43,7 +43,8 @@ public sealed record MemberOutcome(string Email, string Result, MailchimpError? 
 /// adds with <c>status_if_new</c> (never re-subscribing someone who opted out), and records what it
 /// synced in the list's ledger so full syncs and removals know which members Hub put there.
 /// </summary>
-public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMailchimp tenantMailchimp, MailchimpClient mailchimp)
+public sealed class MemberService(
+    ListStore lists, SyncLedger ledger, TenantMailchimp tenantMailchimp, MailchimpClient mailchimp, MailchimpConcurrencyLimiter limiter)
 {
     public const int MaxInlineBatch = 200;
     private const string TagsPending = "tags-pending";
@@ -60,7 +61,7 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
         // Whether Hub added the member rides along with the reads of the list and the credential.
         var hash = SubscriberHash.FromEmail(member!.Email);
         var hubAddedRead = ledger.IsHubAddedAsync(tenant.Id, key.ToString(), hash.Value, cancellationToken);
-        var target = await TargetAsync(tenant, key, cancellationToken);
+        await using var target = await TargetAsync(tenant, key, cancellationToken);
         var hubAdded = await hubAddedRead;
         if (target.Error is { } error)
         {
@@ -106,7 +107,7 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
             return FacadeErrors.Invalid("email", "Not a valid email address.");
         }
 
-        var target = await TargetAsync(tenant, key, cancellationToken);
+        await using var target = await TargetAsync(tenant, key, cancellationToken);
         if (target.Error is { } error)
         {
             return error;
@@ -138,7 +139,7 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
             return FacadeErrors.Invalid("email", "Not a valid email address.");
         }
 
-        var target = await TargetAsync(tenant, key, cancellationToken, forWrite: false);
+        await using var target = await TargetAsync(tenant, key, cancellationToken, forWrite: false);
         if (target.Error is { } error)
         {
             return error;
@@ -169,7 +170,7 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
             return FacadeErrors.Invalid("limit", $"Between 1 and {MaxPageSize}.");
         }
 
-        var target = await TargetAsync(tenant, key, cancellationToken, forWrite: false);
+        await using var target = await TargetAsync(tenant, key, cancellationToken, forWrite: false);
         if (target.Error is { } error)
         {
             return error;
@@ -210,7 +211,7 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
             }
         }
 
-        var target = await TargetAsync(tenant, key, cancellationToken);
+        await using var target = await TargetAsync(tenant, key, cancellationToken);
         if (target.Error is { } error)
         {
             return error;
@@ -347,31 +348,55 @@ public sealed class MemberService(ListStore lists, SyncLedger ledger, TenantMail
         return result;
     }
 
-    private async Task<(HostList? List, MailchimpCredential? Credential, MailchimpError? Error)> TargetAsync(
-        Tenant tenant, ListKey key, CancellationToken cancellationToken, bool forWrite = true)
+    /// <summary>
+    /// The list a member call addresses and the tenant's credential, or why the call cannot go ahead. The
+    /// list, the credential, (for a write) the tenant's managed audiences and a concurrency slot for the
+    /// account the tenant used last are all asked for in one Redis round trip. The slot rides on the
+    /// credential to the first Mailchimp call; the caller disposes the target, which frees it if unused.
+    /// The answers keep their order of precedence: missing list, then unmanaged audience, then the connection.
+    /// </summary>
+    private async Task<Target> TargetAsync(Tenant tenant, ListKey key, CancellationToken cancellationToken, bool forWrite = true)
     {
-        // The list, the credential and (for a write) the tenant's managed audiences are read in the same
-        // round trip; the answers keep their order of precedence (missing list, then unmanaged audience,
-        // then the connection).
-        var listRead = lists.GetAsync(tenant.Id, key, cancellationToken);
-        var credentialRead = tenantMailchimp.CredentialAsync(tenant, cancellationToken);
-        var managedRead = forWrite ? tenantMailchimp.ManagedAsync(tenant.Id, cancellationToken) : null;
-        var list = await listRead;
-        var managed = managedRead is null ? null : await managedRead;
-        if (list is null)
+        var reservation = limiter.Reserve(tenant.Id);
+        try
         {
-            await credentialRead;
-            return (null, null, FacadeErrors.ListMissing(key.ToString()));
+            var listRead = lists.GetAsync(tenant.Id, key, cancellationToken);
+            var credentialRead = tenantMailchimp.CredentialAsync(tenant, cancellationToken);
+            var managedRead = forWrite ? tenantMailchimp.ManagedAsync(tenant.Id, cancellationToken) : null;
+            var list = await listRead;
+            var managed = managedRead is null ? null : await managedRead;
+            var (credential, error) = await credentialRead;
+            error = list is null ? FacadeErrors.ListMissing(key.ToString())
+                : managed is not null && !managed.Contains(list.AudienceId) ? FacadeErrors.NotManaged(list.AudienceId)
+                : error;
+            if (error is not null || credential is null)
+            {
+                await FreeAsync(reservation);
+                return new Target(null, null, error);
+            }
+
+            limiter.RememberAccount(tenant.Id, credential.AccountKey);
+            if (reservation is not null && reservation.AccountKey != credential.AccountKey)
+            {
+                await FreeAsync(reservation);
+                reservation = null;
+            }
+
+            return new Target(list, credential with { ReservedSlot = reservation }, null);
+        }
+        catch
+        {
+            await FreeAsync(reservation);
+            throw;
         }
 
-        if (managed is not null && !managed.Contains(list.AudienceId))
-        {
-            await credentialRead;
-            return (null, null, FacadeErrors.NotManaged(list.AudienceId));
-        }
+        static ValueTask FreeAsync(MailchimpSlotReservation? reservation) => reservation?.DisposeAsync() ?? ValueTask.CompletedTask;
+    }
 
-        var (credential, error) = await credentialRead;
-        return (list, credential, error);
+    /// <summary>What <see cref="TargetAsync"/> found. Disposing frees a reserved slot no call used.</summary>
+    private sealed record Target(HostList? List, MailchimpCredential? Credential, MailchimpError? Error) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Credential?.ReservedSlot?.DisposeAsync() ?? ValueTask.CompletedTask;
     }
 
     /// <summary>

@@ -228,6 +228,10 @@ public sealed partial class MailchimpClient(
             ? new AuthenticationHeaderValue("Bearer", credential.Token.Reveal())
             : new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("hub:" + credential.Token.Reveal())));
         request.Options.Set(MailchimpRequestOptions.AccountKey, credential.AccountKey);
+        if (credential.ReservedSlot is { } reservation)
+        {
+            request.Options.Set(MailchimpRequestOptions.ReservedSlot, reservation);
+        }
     }
 
     private async Task<MailchimpError> FailureAsync(

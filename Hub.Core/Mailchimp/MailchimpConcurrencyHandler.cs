@@ -16,7 +16,9 @@ internal sealed class MailchimpConcurrencyHandler(MailchimpConcurrencyLimiter li
             throw new InvalidOperationException("A Mailchimp request must name its account (MailchimpRequestOptions.AccountKey) for the concurrency cap.");
         }
 
-        var lease = await limiter.AcquireAsync(accountKey, cancellationToken);
+        // A slot the request reserved while it read its credential serves its first call.
+        var reserved = request.Options.TryGetValue(MailchimpRequestOptions.ReservedSlot, out var reservation) ? await reservation.TakeAsync(accountKey) : null;
+        var lease = reserved ?? await limiter.AcquireAsync(accountKey, cancellationToken);
         HttpResponseMessage response;
         try
         {

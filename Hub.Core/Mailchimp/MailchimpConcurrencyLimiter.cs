@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Hub.Core.Diagnostics;
 using Hub.Core.Storage;
+using Hub.Core.Tenants;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -40,6 +41,8 @@ public sealed partial class MailchimpConcurrencyLimiter(
         return 0
         """;
 
+    private const int MaxRememberedAccounts = 10_000;
+
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMilliseconds(200);
 
@@ -54,6 +57,9 @@ public sealed partial class MailchimpConcurrencyLimiter(
     // Per account key, completed when this replica gives a slot back, so local waiters retry at once
     // instead of sleeping out their backoff (slots freed by other replicas are found by the backoff).
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _released = new(StringComparer.Ordinal);
+
+    // The account each tenant called last, so its next request can take a slot before its credential is read.
+    private readonly ConcurrentDictionary<TenantId, string> _accounts = new();
 
     /// <summary>
     /// Waits (short jittered backoff, honouring <paramref name="cancellationToken"/>) until a slot of
@@ -90,6 +96,51 @@ public sealed partial class MailchimpConcurrencyLimiter(
         }
 
         var wait = time.GetElapsedTime(started);
+        if (waited)
+        {
+            LogWaited(logger, accountKey, (long)wait.TotalMilliseconds, _options.MaxConcurrentCallsPerAccount);
+        }
+
+        return Granted(accountKey, key, holder, wait);
+    }
+
+    /// <summary>
+    /// Starts taking a slot of the account <paramref name="tenant"/> called last, without waiting, so the
+    /// request's other Redis reads share its round trip. Null when the tenant's account is not known yet.
+    /// The caller hands the reservation to its first Mailchimp call through
+    /// <see cref="MailchimpCredential.ReservedSlot"/> and disposes it when done (freeing an unused slot).
+    /// </summary>
+    public MailchimpSlotReservation? Reserve(TenantId tenant) =>
+        _accounts.TryGetValue(tenant, out var accountKey) ? new MailchimpSlotReservation(accountKey, TryTakeAsync(accountKey)) : null;
+
+    /// <summary>Notes the account a tenant's credential names, for <see cref="Reserve"/>.</summary>
+    public void RememberAccount(TenantId tenant, string accountKey)
+    {
+        if (_accounts.Count >= MaxRememberedAccounts && !_accounts.ContainsKey(tenant))
+        {
+            _accounts.Clear();
+        }
+
+        _accounts[tenant] = accountKey;
+    }
+
+    /// <summary>One attempt at a slot of <paramref name="accountKey"/>; null when all are taken or Redis failed (the call then waits for one as usual).</summary>
+    private async Task<MailchimpConcurrencyLease?> TryTakeAsync(string accountKey)
+    {
+        var key = keys.MailchimpConcurrency(accountKey);
+        var holder = Guid.NewGuid().ToString("N");
+        try
+        {
+            return await TryAcquireAsync(key, holder) ? Granted(accountKey, key, holder, TimeSpan.Zero) : null;
+        }
+        catch (RedisException)
+        {
+            return null;
+        }
+    }
+
+    private MailchimpConcurrencyLease Granted(string accountKey, RedisKey key, string holder, TimeSpan wait)
+    {
         var account = new KeyValuePair<string, object?>(HubTelemetry.Tags.MailchimpAccount, accountKey);
         WaitDuration.Record(wait.TotalSeconds, account);
         InUse.Add(1, account);
@@ -98,11 +149,6 @@ public sealed partial class MailchimpConcurrencyLimiter(
             [HubTelemetry.Tags.MailchimpAccount] = accountKey,
             [HubTelemetry.Mailchimp.SlotWaitedTag] = (long)wait.TotalMilliseconds,
         }));
-        if (waited)
-        {
-            LogWaited(logger, accountKey, (long)wait.TotalMilliseconds, _options.MaxConcurrentCallsPerAccount);
-        }
-
         return new MailchimpConcurrencyLease(this, key, holder, accountKey);
     }
 
@@ -219,4 +265,38 @@ public sealed class MailchimpConcurrencyLease : IAsyncDisposable, IDisposable
 
     /// <summary>Releases without waiting (for synchronous disposal of a response); failures are logged.</summary>
     public void Dispose() => _ = DisposeAsync().AsTask();
+}
+
+/// <summary>
+/// A slot being taken ahead of a request's first Mailchimp call (see <see cref="MailchimpConcurrencyLimiter.Reserve"/>).
+/// The first call for the same account takes it; any later call, or a retry, waits for a slot as usual.
+/// Disposing frees the slot when no call took it.
+/// </summary>
+public sealed class MailchimpSlotReservation : IAsyncDisposable
+{
+    private readonly Task<MailchimpConcurrencyLease?> _taking;
+    private int _claimed;
+
+    internal MailchimpSlotReservation(string accountKey, Task<MailchimpConcurrencyLease?> taking)
+    {
+        AccountKey = accountKey;
+        _taking = taking;
+    }
+
+    /// <summary>The account whose slot is being taken.</summary>
+    public string AccountKey { get; }
+
+    /// <summary>The slot, for the first caller asking for <see cref="AccountKey"/>; null otherwise or when none was free.</summary>
+    internal async ValueTask<MailchimpConcurrencyLease?> TakeAsync(string accountKey) =>
+        accountKey == AccountKey && Interlocked.Exchange(ref _claimed, 1) == 0 ? await _taking : null;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _claimed, 1) == 0 && await _taking is { } unused)
+        {
+            await unused.DisposeAsync();
+        }
+    }
+
+    public override string ToString() => $"slot reservation for {AccountKey}";
 }

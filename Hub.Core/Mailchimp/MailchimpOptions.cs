@@ -68,6 +68,10 @@ public enum MailchimpAuthKind
 /// A tenant's way into Mailchimp: the credential, its data center, and the account key that
 /// identifies the Mailchimp user for the shared concurrency cap (e.g. <c>us6:12345</c>).
 /// </summary>
-/// <para><see cref="Tenant"/> names the tenant whose connection this is, so a 401 can mark that connection
-/// <c>reauthorization_required</c>; null for a credential being verified before it is stored.</para>
-public sealed record MailchimpCredential(MailchimpAuthKind Kind, Security.Secret Token, string DataCenter, string AccountKey, Tenants.TenantId? Tenant = null);
+/// <remarks><see cref="Tenant"/> names the tenant whose connection this is, so a 401 can mark that connection
+/// <c>reauthorization_required</c>; null for a credential being verified before it is stored.</remarks>
+public sealed record MailchimpCredential(MailchimpAuthKind Kind, Security.Secret Token, string DataCenter, string AccountKey, Tenants.TenantId? Tenant = null)
+{
+    /// <summary>A slot of <see cref="AccountKey"/> this request took ahead; its first call uses it (see <see cref="MailchimpConcurrencyLimiter.Reserve"/>).</summary>
+    public MailchimpSlotReservation? ReservedSlot { get; init; }
+}

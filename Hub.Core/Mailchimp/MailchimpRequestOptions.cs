@@ -9,6 +9,9 @@ public static class MailchimpRequestOptions
     /// <summary>The <see cref="MailchimpCredential.AccountKey"/> whose shared concurrency cap the request counts against.</summary>
     public static readonly HttpRequestOptionsKey<string> AccountKey = new("Hub.Mailchimp.AccountKey");
 
+    /// <summary>A concurrency slot taken ahead for this request (<see cref="MailchimpCredential.ReservedSlot"/>).</summary>
+    public static readonly HttpRequestOptionsKey<MailchimpSlotReservation> ReservedSlot = new("Hub.Mailchimp.ReservedSlot");
+
     /// <summary>Overrides whether the request is safe to retry; without it GET, HEAD, OPTIONS, PUT and DELETE are.</summary>
     public static readonly HttpRequestOptionsKey<bool> Idempotent = new("Hub.Mailchimp.Idempotent");
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Hub.Core.Webhooks;
 using Hub.Tests.Infrastructure;
+using StackExchange.Redis;
 
 namespace Hub.Tests.Lists;
 
@@ -52,6 +53,50 @@ public sealed class MemberResilienceTests() : EnvironmentFixture<FacadeEnvironme
             Assert.That(counters.Throttled, Is.Zero);
         });
         Assert.That((await _env.Sandbox.GetMembersAsync(audienceId)).Count(member => member.Status == "subscribed"), Is.EqualTo(50));
+    }
+
+    [Test]
+    public async Task Requests_leave_no_concurrency_slot_taken_whether_they_call_Mailchimp_fail_first_or_follow_a_new_account()
+    {
+        using var tenant = await _env.CreateTenantAsync();
+        await FacadeEnvironment.LinkListAsync(tenant, "slots");
+        var slots = (RedisKey)$"{_env.Hub.Settings.KeyPrefix}mailchimp:concurrency:{tenant.Mailchimp.Dc}:{tenant.Mailchimp.AccountId}";
+
+        // Each request takes a slot of the account it used last while reading its list and credential.
+        await FacadeEnvironment.UpsertAsync(tenant, "slots", new { email = "ann@shop.test" });
+        Assert.That((await tenant.Client.GetAsync("/api/v1/lists/slots/members/ann@shop.test")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        using (var missing = await tenant.Client.PostAsJsonAsync("/api/v1/lists/nope/members", new { email = "bob@shop.test" }))
+        {
+            await ProblemAssert.IsProblemAsync(missing, HttpStatusCode.NotFound, "list_not_found");
+        }
+
+        await WaitForNoHoldersAsync(slots);
+
+        // The tenant moves to another Mailchimp account: the slot taken for the old one is given back.
+        var other = await _env.Sandbox.CreateAccountAsync("Other shop", "us21");
+        using (var moved = await tenant.Client.PutAsJsonAsync("/api/v1/connection/api-key", new { apiKey = other.Secret }))
+        {
+            Assert.That(moved.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+
+        using (await tenant.Client.GetAsync("/api/v1/lists/slots/members/ann@shop.test"))
+        {
+        }
+
+        await WaitForNoHoldersAsync(slots);
+        await WaitForNoHoldersAsync($"{_env.Hub.Settings.KeyPrefix}mailchimp:concurrency:{other.Dc}:{other.AccountId}");
+    }
+
+    /// <summary>A slot is given back just after the answer is read, so this waits a moment for it.</summary>
+    private static async Task WaitForNoHoldersAsync(RedisKey slots)
+    {
+        var redis = await TestRedis.ConnectAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (await redis.GetDatabase().SortedSetLengthAsync(slots) > 0)
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), $"{slots} still has holders");
+            await Task.Delay(10);
+        }
     }
 
     [TestCase("429")]

@@ -1,5 +1,6 @@
 using Hub.Core.Mailchimp;
 using Hub.Core.Storage;
+using Hub.Core.Tenants;
 using Hub.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -120,6 +121,61 @@ public class MailchimpConcurrencyLimiterTests(string backend) : BackendFixture(b
         await second.DisposeAsync();
         await using var granted = await third.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.That(granted.HolderId, Is.Not.EqualTo(first.HolderId));
+    }
+
+    [Test]
+    public async Task A_reserved_slot_serves_the_first_call_of_its_account_and_is_freed_when_no_call_takes_it()
+    {
+        var (limiter, keys) = Limiter(cap: 2, lease: TimeSpan.FromSeconds(30));
+        var db = Redis.GetDatabase();
+        var key = keys.MailchimpConcurrency("us1:reserve");
+        var tenant = TenantId.New();
+        Assert.That(limiter.Reserve(tenant), Is.Null, "the tenant's account is not known yet");
+
+        limiter.RememberAccount(tenant, "us1:reserve");
+        await using (var reservation = limiter.Reserve(tenant)!)
+        {
+            Assert.That(await reservation.TakeAsync("us1:another"), Is.Null, "only a call to its own account takes it");
+            await using var lease = await reservation.TakeAsync("us1:reserve");
+            Assert.Multiple(async () =>
+            {
+                Assert.That(lease, Is.Not.Null);
+                Assert.That(await reservation.TakeAsync("us1:reserve"), Is.Null, "a second call (or a retry) waits for a slot as usual");
+                Assert.That(await db.SortedSetLengthAsync(key), Is.EqualTo(1));
+            });
+        }
+
+        Assert.That(await db.SortedSetLengthAsync(key), Is.Zero, "the call gave its slot back");
+
+        var unused = limiter.Reserve(tenant)!;
+        await WaitForHoldersAsync(key, 1);
+        await unused.DisposeAsync();
+        Assert.That(await db.SortedSetLengthAsync(key), Is.Zero, "an unused reservation frees its slot");
+    }
+
+    [Test]
+    public async Task A_reservation_at_a_full_cap_takes_nothing_and_the_call_waits_as_usual()
+    {
+        var (limiter, keys) = Limiter(cap: 1, lease: TimeSpan.FromSeconds(30));
+        var key = keys.MailchimpConcurrency("us1:full");
+        var tenant = TenantId.New();
+        limiter.RememberAccount(tenant, "us1:full");
+        var holder = await limiter.AcquireAsync("us1:full", CancellationToken.None);
+
+        await using var reservation = limiter.Reserve(tenant)!;
+        Assert.That(await reservation.TakeAsync("us1:full"), Is.Null);
+        Assert.That((await Redis.GetDatabase().SortedSetRangeByRankAsync(key)).Select(v => v.ToString()), Is.EqualTo(new[] { holder.HolderId }));
+        await holder.DisposeAsync();
+    }
+
+    private async Task WaitForHoldersAsync(RedisKey key, long count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (await Redis.GetDatabase().SortedSetLengthAsync(key) != count)
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), $"never {count} holders");
+            await Task.Delay(10);
+        }
     }
 
     [Test]
