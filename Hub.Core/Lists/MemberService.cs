@@ -366,6 +366,7 @@ public sealed class MemberService(
             var list = await listRead;
             var managed = managedRead is null ? null : await managedRead;
             var (credential, error) = await credentialRead;
+            limiter.RememberAccount(tenant.Id, credential?.AccountKey); // not connected: reserve nothing next time
             error = list is null ? FacadeErrors.ListMissing(key.ToString())
                 : managed is not null && !managed.Contains(list.AudienceId) ? FacadeErrors.NotManaged(list.AudienceId)
                 : error;
@@ -375,7 +376,6 @@ public sealed class MemberService(
                 return new Target(null, null, error);
             }
 
-            limiter.RememberAccount(tenant.Id, credential.AccountKey);
             if (reservation is not null && reservation.AccountKey != credential.AccountKey)
             {
                 await FreeAsync(reservation);

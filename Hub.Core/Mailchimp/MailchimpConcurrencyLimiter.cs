@@ -113,9 +113,15 @@ public sealed partial class MailchimpConcurrencyLimiter(
     public MailchimpSlotReservation? Reserve(TenantId tenant) =>
         _accounts.TryGetValue(tenant, out var accountKey) ? new MailchimpSlotReservation(accountKey, TryTakeAsync(accountKey)) : null;
 
-    /// <summary>Notes the account a tenant's credential names, for <see cref="Reserve"/>.</summary>
-    public void RememberAccount(TenantId tenant, string accountKey)
+    /// <summary>Notes the account a tenant's credential names (null: the tenant has none now), for <see cref="Reserve"/>.</summary>
+    public void RememberAccount(TenantId tenant, string? accountKey)
     {
+        if (accountKey is null)
+        {
+            _accounts.TryRemove(tenant, out _);
+            return;
+        }
+
         if (_accounts.Count >= MaxRememberedAccounts && !_accounts.ContainsKey(tenant))
         {
             _accounts.Clear();
@@ -133,7 +139,7 @@ public sealed partial class MailchimpConcurrencyLimiter(
         {
             return await TryAcquireAsync(key, holder) ? Granted(accountKey, key, holder, TimeSpan.Zero) : null;
         }
-        catch (RedisException)
+        catch (Exception e) when (e is RedisException or TimeoutException)
         {
             return null;
         }

@@ -20,7 +20,7 @@ public static class SecurityServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>();
         services.AddSingleton<SecretProtector>();
         services.AddSingleton<TenantSecrets>();
-        services.AddOptions<TenantKeyOptions>().BindConfiguration(TenantKeyOptions.SectionName);
+        services.AddOptions<TenantKeyOptions>().BindConfiguration(TenantKeyOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<TenantKeyCache>();
         services.AddSingleton<TenantStore>();
         return services;

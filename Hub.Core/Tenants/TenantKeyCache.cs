@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.ComponentModel.DataAnnotations;
 using Hub.Core.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -16,6 +17,7 @@ public sealed class TenantKeyOptions
     /// replica at once through Redis; this only bounds how long a lost notice could go unnoticed.
     /// Zero reads Redis on every request.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
     public TimeSpan CacheDuration { get; set; } = TimeSpan.FromSeconds(5);
 }
 
@@ -23,9 +25,10 @@ public sealed class TenantKeyOptions
 /// Authenticated tenant API keys remembered per replica, so a request does not wait on Redis to learn
 /// who is calling. Whatever can change an answer (a key revoked; a tenant updated, disabled or deleted)
 /// calls <see cref="ChangedAsync"/>: it drops the tenant's entries here and, through a Redis channel, on
-/// every other replica. An entry is stored only while this replica listens on that channel and no change
-/// arrived while it was read, and it expires after <see cref="TenantKeyOptions.CacheDuration"/> anyway.
-/// Entries are keyed by the key's SHA-256, never by the key.
+/// every other replica. An answer is served from memory only while notices are known to arrive (the
+/// subscription stands, and after a dropped connection this replica's own probe came back through the
+/// channel), only if no change arrived while it was read, and for at most
+/// <see cref="TenantKeyOptions.CacheDuration"/>. Entries are keyed by the key's SHA-256, never by the key.
 /// </summary>
 public sealed partial class TenantKeyCache : IDisposable
 {
@@ -36,11 +39,13 @@ public sealed partial class TenantKeyCache : IDisposable
     private readonly TimeSpan _duration;
     private readonly TimeProvider _time;
     private readonly ILogger<TenantKeyCache> _logger;
+    private readonly string _probePrefix = "probe:" + Guid.NewGuid().ToString("N") + ":";
+    private long _probe;
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private volatile bool _subscribed;
-    private volatile bool _connected = true;
+    private volatile bool _delivering = true;
     private int _subscribing;
-    private long _nextSubscribeAttempt;
+    private long _nextAttempt;
     private long _generation;
 
     public TenantKeyCache(IConnectionMultiplexer redis, RedisKeys keys, IOptions<TenantKeyOptions> options, TimeProvider time, ILogger<TenantKeyCache> logger)
@@ -54,10 +59,10 @@ public sealed partial class TenantKeyCache : IDisposable
         _redis.ConnectionRestored += OnConnectionRestored;
     }
 
-    /// <summary>The caller behind <paramref name="keyHash"/>, when remembered and not yet expired.</summary>
+    /// <summary>The caller behind <paramref name="keyHash"/>, when remembered and still fresh.</summary>
     public bool TryGet(string keyHash, out AuthenticatedTenant caller)
     {
-        if (_entries.TryGetValue(keyHash, out var entry) && _time.GetTimestamp() < entry.ExpiresAt)
+        if (_entries.TryGetValue(keyHash, out var entry) && _time.GetTimestamp() < entry.FreshUntil)
         {
             caller = entry.Caller;
             return true;
@@ -67,23 +72,23 @@ public sealed partial class TenantKeyCache : IDisposable
         return false;
     }
 
+    /// <summary>The tenant <paramref name="keyHash"/> belonged to when last read, fresh or not: lets its record be read alongside the key.</summary>
+    public TenantId? LastTenant(string keyHash) => _entries.TryGetValue(keyHash, out var entry) ? entry.Caller.Tenant.Id : null;
+
     /// <summary>Taken before reading a key from Redis and handed to <see cref="Remember"/> with the answer.</summary>
     public long Generation => Interlocked.Read(ref _generation);
 
     /// <summary>Remembers an answer read from Redis, unless a change arrived since <paramref name="generationBeforeRead"/>.</summary>
     public void Remember(string keyHash, AuthenticatedTenant caller, long generationBeforeRead)
     {
-        if (_duration <= TimeSpan.Zero || !Listening())
-        {
-            return;
-        }
-
         if (_entries.Count >= MaxEntries)
         {
             _entries.Clear();
         }
 
-        var entry = new Entry(caller, _time.GetTimestamp() + (long)(_duration.TotalSeconds * _time.TimestampFrequency));
+        // Fresh only while notices arrive; otherwise kept just as a hint for the next read.
+        var fresh = _duration > TimeSpan.Zero && Delivering();
+        var entry = new Entry(caller, fresh ? _time.GetTimestamp() + (long)(_duration.TotalSeconds * _time.TimestampFrequency) : 0);
         _entries[keyHash] = entry;
 
         // A change counted after the read began may have swept the entries before this one was stored.
@@ -96,12 +101,12 @@ public sealed partial class TenantKeyCache : IDisposable
     /// <summary>Forgets <paramref name="tenant"/>'s keys here at once and tells the other replicas to do the same.</summary>
     public async Task ChangedAsync(TenantId tenant)
     {
-        Forget(tenant.ToString());
+        Forget(tenant);
         try
         {
             await _redis.GetSubscriber().PublishAsync(_channel, tenant.ToString());
         }
-        catch (RedisException e)
+        catch (Exception e) when (e is RedisException or TimeoutException)
         {
             LogPublishFailed(_logger, tenant.ToString(), _duration.TotalSeconds, e);
         }
@@ -113,29 +118,36 @@ public sealed partial class TenantKeyCache : IDisposable
         _redis.ConnectionRestored -= OnConnectionRestored;
     }
 
-    /// <summary>Subscribes on first use (and again a second after a failed try); true while the subscription stands.</summary>
-    private bool Listening()
+    /// <summary>
+    /// Whether notices are known to arrive. Subscribes on first use; after a dropped connection, sends a
+    /// probe through the channel and answers true once it comes back. Retries at most once a second.
+    /// </summary>
+    private bool Delivering()
     {
-        if (!_subscribed && _time.GetTimestamp() >= Interlocked.Read(ref _nextSubscribeAttempt)
-            && Interlocked.CompareExchange(ref _subscribing, 1, 0) == 0)
+        if (_subscribed && _delivering)
         {
-            _ = SubscribeAsync();
+            return true;
         }
 
-        return _subscribed && _connected;
+        if (_time.GetTimestamp() >= Interlocked.Read(ref _nextAttempt) && Interlocked.CompareExchange(ref _subscribing, 1, 0) == 0)
+        {
+            Interlocked.Exchange(ref _nextAttempt, _time.GetTimestamp() + _time.TimestampFrequency);
+            _ = _subscribed ? ProbeAsync() : SubscribeAsync();
+        }
+
+        return false;
     }
 
     private async Task SubscribeAsync()
     {
         try
         {
-            await _redis.GetSubscriber().SubscribeAsync(_channel, (_, tenant) => Forget(tenant.ToString()));
+            await _redis.GetSubscriber().SubscribeAsync(_channel, (_, message) => OnNotice(message.ToString()));
             _subscribed = true;
         }
-        catch (RedisException e)
+        catch (Exception e) when (e is RedisException or TimeoutException)
         {
             LogSubscribeFailed(_logger, e);
-            Interlocked.Exchange(ref _nextSubscribeAttempt, _time.GetTimestamp() + _time.TimestampFrequency);
         }
         finally
         {
@@ -143,33 +155,61 @@ public sealed partial class TenantKeyCache : IDisposable
         }
     }
 
-    // Notices may be missed while a connection is down: remember nothing until it is back, then start over
-    // (the client subscribes again by itself when it reconnects).
-    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    private async Task ProbeAsync()
     {
-        _connected = false;
+        try
+        {
+            await _redis.GetSubscriber().PublishAsync(_channel, _probePrefix + Interlocked.Increment(ref _probe));
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // Still cut off; the next attempt probes again.
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _subscribing, 0);
+        }
+    }
+
+    private void OnNotice(string message)
+    {
+        if (message == _probePrefix + Interlocked.Read(ref _probe))
+        {
+            _delivering = true;
+        }
+        else if (TenantId.TryParse(message, out var tenant))
+        {
+            Forget(tenant);
+        }
+    }
+
+    // Notices may be missed while a connection is down: answer nothing from memory until a probe proves the
+    // channel delivers again (the client subscribes again by itself when it reconnects).
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e) => Reset();
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e) => Reset();
+
+    private void Reset()
+    {
+        Interlocked.Increment(ref _probe); // a probe still on its way proves nothing about the new connection
+        _delivering = false;
         Forget(tenant: null);
     }
 
-    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
-    {
-        Forget(tenant: null);
-        _connected = true;
-    }
-
-    private void Forget(string? tenant)
+    private void Forget(TenantId? tenant)
     {
         Interlocked.Increment(ref _generation);
         foreach (var (hash, entry) in _entries)
         {
-            if (tenant is null || entry.Caller.Tenant.Id.ToString() == tenant)
+            if (tenant is null || entry.Caller.Tenant.Id == tenant)
             {
                 _entries.TryRemove(new KeyValuePair<string, Entry>(hash, entry));
             }
         }
     }
 
-    private sealed record Entry(AuthenticatedTenant Caller, long ExpiresAt);
+    /// <summary>An answer read from Redis; served from memory until <see cref="FreshUntil"/> (a timestamp; 0 for a hint only).</summary>
+    private sealed record Entry(AuthenticatedTenant Caller, long FreshUntil);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not tell other replicas that tenant {TenantId} changed; they may answer for its old keys for up to {Seconds} s.")]
     private static partial void LogPublishFailed(ILogger logger, string tenantId, double seconds, Exception exception);

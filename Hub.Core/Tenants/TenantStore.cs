@@ -129,10 +129,16 @@ public sealed class TenantStore(
             _ = transaction.SortedSetRemoveAsync(keys.Tenants, id.ToString());
             if (await transaction.ExecuteAsync())
             {
-                await cache.ChangedAsync(id);
-                foreach (var owner in dataOwners)
+                try
                 {
-                    await owner.DeleteTenantDataAsync(id, cancellationToken);
+                    foreach (var owner in dataOwners)
+                    {
+                        await owner.DeleteTenantDataAsync(id, cancellationToken);
+                    }
+                }
+                finally
+                {
+                    await cache.ChangedAsync(id);
                 }
 
                 return true;
@@ -223,13 +229,35 @@ public sealed class TenantStore(
 
         using var span = HubTelemetry.StartRedis("apikey.authenticate");
         var generation = cache.Generation;
-        var owner = await Db.StringGetAsync(keys.ApiKeyIndex(hash));
+        var db = Db;
+
+        // When the key was read before, its tenant's record rides along with the index read and counts
+        // only if the index still names that tenant.
+        var ownerRead = db.StringGetAsync(keys.ApiKeyIndex(hash));
+        var lastTenant = cache.LastTenant(hash);
+        var tenantRead = lastTenant is { } hinted ? db.HashGetAllAsync(keys.Tenant(hinted)) : null;
+        var owner = await ownerRead;
         if (owner.IsNullOrEmpty || owner.ToString().Split(' ') is not [var tenantText, var keyId] || !TenantId.TryParse(tenantText, out var tenantId))
         {
+            if (tenantRead is not null)
+            {
+                await tenantRead;
+            }
+
             return null;
         }
 
-        if (TenantFields.Read(await Db.HashGetAllAsync(keys.Tenant(tenantId))) is not { } tenant)
+        if (lastTenant != tenantId)
+        {
+            if (tenantRead is not null)
+            {
+                await tenantRead;
+            }
+
+            tenantRead = db.HashGetAllAsync(keys.Tenant(tenantId));
+        }
+
+        if (TenantFields.Read(await tenantRead!) is not { } tenant)
         {
             return null;
         }

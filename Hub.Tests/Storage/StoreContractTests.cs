@@ -142,6 +142,45 @@ public class StoreContractTests(string backend) : BackendFixture(backend)
     }
 
     [Test]
+    public async Task A_replica_whose_connection_dropped_forgets_what_it_remembered_until_notices_arrive_again()
+    {
+        var name = "replica-b-" + Guid.NewGuid().ToString("N");
+        await using var otherConnection = await ConnectionMultiplexer.ConnectAsync($"{Backend.ConnectionString},name={name}");
+        await using var admin = await ConnectionMultiplexer.ConnectAsync($"{Backend.ConnectionString},allowAdmin=true");
+        var b = Tenants(redis: otherConnection, keyCacheDuration: TimeSpan.FromMinutes(1));
+        var (tenant, _) = await b.CreateAsync(new TenantChanges { Name = "Reconnect" }, default);
+        var first = await b.IssueKeyAsync(tenant.Id, "first", default);
+        await WaitUntilRememberedAsync(b, first!.Key.Reveal());
+
+        // The store drops B's connections; while they are down B cannot hear a change (here the key even
+        // disappears without a notice at all).
+        var dropped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        otherConnection.ConnectionFailed += (_, _) => dropped.TrySetResult();
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        var clients = (await server.ClientListAsync()).Where(client => client.Name == name).ToList();
+        Assert.That(clients, Is.Not.Empty);
+        foreach (var client in clients)
+        {
+            await server.ClientKillAsync(client.Id);
+        }
+
+        await Redis.GetDatabase().KeyDeleteAsync($"{_prefix}apikey:{first.Info.HashHex}");
+        await dropped.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!otherConnection.IsConnected)
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "B never reconnected");
+            await Task.Delay(20);
+        }
+
+        Assert.That(await b.AuthenticateAsync(first.Key.Reveal(), default), Is.Null, "B forgot what it remembered before the drop");
+
+        // Once B's probe comes back through the channel, it remembers keys again.
+        var second = await b.IssueKeyAsync(tenant.Id, "second", default);
+        await WaitUntilRememberedAsync(b, second!.Key.Reveal());
+    }
+
+    [Test]
     public async Task A_remembered_key_is_read_again_once_the_cache_duration_passes()
     {
         var store = Tenants(keyCacheDuration: TimeSpan.FromMilliseconds(500));
