@@ -37,6 +37,12 @@ public static class MailchimpServiceCollectionExtensions
             .SelectPipelineByAuthority();
         client.AddHttpMessageHandler<MailchimpConcurrencyHandler>();
 
+        // Redirects are not followed (the passthrough hands Mailchimp's own answer back). One handler
+        // lives as long as the process; its pooled connections are renewed every 5 minutes instead, so
+        // DNS changes are still picked up.
+        client.ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+
         // Every call is already a span, MailchimpClient logs failures and the pipeline its retries: the factory's
         // per-request log scopes and lines would only cost time on each call.
         client.RemoveAllLoggers();
