@@ -14,6 +14,37 @@ public static class LoadGenerator
 {
     public static async Task<LoadResult> OpenLoopAsync(string name, int ratePerSecond, TimeSpan duration, Func<int, Task<bool>> send)
     {
+        var block = await OpenLoopBlockAsync(ratePerSecond, duration, send, firstIndex: 0);
+        return Result(name, [block]);
+    }
+
+    /// <summary>
+    /// Two open loops at the same rate taking turns in blocks of <paramref name="block"/> until each has run
+    /// for <paramref name="duration"/>, so slow drifts in the machine's load hit both alike. Only one loop
+    /// sends at a time. <paramref name="beforeB"/> and <paramref name="afterB"/> bracket each block of B
+    /// (e.g. to read a process's CPU time).
+    /// </summary>
+    public static async Task<(LoadResult A, LoadResult B)> AlternatingOpenLoopsAsync(
+        string name, int ratePerSecond, TimeSpan duration, TimeSpan block, Func<int, Task<bool>> a, Func<int, Task<bool>> b, Action? beforeB = null, Action? afterB = null)
+    {
+        var blocksA = new List<Block>();
+        var blocksB = new List<Block>();
+        var perBlock = (int)(ratePerSecond * block.TotalSeconds);
+        for (var done = TimeSpan.Zero; done < duration; done += block)
+        {
+            blocksA.Add(await OpenLoopBlockAsync(ratePerSecond, block, a, blocksA.Count * perBlock));
+            beforeB?.Invoke();
+            blocksB.Add(await OpenLoopBlockAsync(ratePerSecond, block, b, blocksB.Count * perBlock));
+            afterB?.Invoke();
+        }
+
+        return (Result(name, blocksA), Result(name, blocksB));
+    }
+
+    private sealed record Block(double[] Latencies, int Errors, double Seconds);
+
+    private static async Task<Block> OpenLoopBlockAsync(int ratePerSecond, TimeSpan duration, Func<int, Task<bool>> send, int firstIndex)
+    {
         var total = (int)(ratePerSecond * duration.TotalSeconds);
         var latencies = new double[total];
         var errors = 0;
@@ -32,7 +63,7 @@ public static class LoadGenerator
             var scheduled = due;
             tasks[i] = Task.Run(async () =>
             {
-                var ok = await send(index);
+                var ok = await send(firstIndex + index);
                 // Measured from when the request was due, so a late send counts against the system.
                 latencies[index] = (clock.Elapsed - scheduled).TotalMilliseconds;
                 if (!ok)
@@ -43,9 +74,15 @@ public static class LoadGenerator
         }
 
         await Task.WhenAll(tasks);
-        var elapsed = clock.Elapsed.TotalSeconds;
+        return new Block(latencies, errors, clock.Elapsed.TotalSeconds);
+    }
+
+    private static LoadResult Result(string name, IReadOnlyList<Block> blocks)
+    {
+        var latencies = blocks.SelectMany(block => block.Latencies).ToArray();
         Array.Sort(latencies);
-        return new LoadResult(name, total, errors, Percentile(latencies, 0.50), Percentile(latencies, 0.99), total / elapsed);
+        return new LoadResult(name, latencies.Length, blocks.Sum(block => block.Errors), Percentile(latencies, 0.50), Percentile(latencies, 0.99),
+            latencies.Length / blocks.Sum(block => block.Seconds));
     }
 
     public static async Task<LoadResult> ClosedLoopAsync(string name, int concurrency, TimeSpan duration, Func<Task<bool>> send)
