@@ -58,6 +58,17 @@ public static class HubTelemetry
         return activity;
     }
 
+    /// <summary>Instruments of tenant API key checks.</summary>
+    public static class TenantKeys
+    {
+        public const string SourceTag = "hub.tenant_key.source";
+        public const string FromMemory = "memory";
+        public const string FromRedis = "redis";
+
+        /// <summary>Tenant API keys checked, by where the answer came from (a low share from memory after a Redis outage shows the replica still catching up).</summary>
+        public static readonly Counter<long> Lookups = Meter.CreateCounter<long>("hub.tenant_keys.lookups", "{lookup}", "Tenant API keys checked, by where the answer came from.");
+    }
+
     /// <summary>Names and instruments of the background jobs (Hub.Core/Jobs).</summary>
     public static class Jobs
     {

@@ -224,8 +224,11 @@ public sealed class TenantStore(
         var hash = Hash(presentedKey);
         if (cache.TryGet(hash, out var remembered))
         {
+            HubTelemetry.TenantKeys.Lookups.Add(1, new KeyValuePair<string, object?>(HubTelemetry.TenantKeys.SourceTag, HubTelemetry.TenantKeys.FromMemory));
             return remembered;
         }
+
+        HubTelemetry.TenantKeys.Lookups.Add(1, new KeyValuePair<string, object?>(HubTelemetry.TenantKeys.SourceTag, HubTelemetry.TenantKeys.FromRedis));
 
         using var span = HubTelemetry.StartRedis("apikey.authenticate");
         var generation = cache.Generation;

@@ -203,6 +203,47 @@ public class StoreContractTests(string backend) : BackendFixture(backend)
         Assert.That(await uncached.AuthenticateAsync(second.Key.Reveal(), default), Is.Null, "a zero duration reads Redis every time");
     }
 
+    [Test]
+    public async Task Key_checks_are_counted_by_where_the_answer_came_from()
+    {
+        var counts = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "hub.tenant_keys.lookups")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "hub.tenant_key.source")
+                {
+                    counts.AddOrUpdate((string)tag.Value!, value, (_, total) => total + value);
+                }
+            }
+        });
+        listener.Start();
+
+        var store = Tenants(keyCacheDuration: TimeSpan.FromMinutes(1));
+        var (tenant, _) = await store.CreateAsync(new TenantChanges { Name = "Counted" }, default);
+        var key = (await store.IssueKeyAsync(tenant.Id, null, default))!.Key.Reveal();
+        await WaitUntilRememberedAsync(store, key);
+        var before = counts.GetValueOrDefault("memory");
+        for (var i = 0; i < 3; i++)
+        {
+            await store.AuthenticateAsync(key, default);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(counts.GetValueOrDefault("redis"), Is.GreaterThanOrEqualTo(1), "the first check reads Redis");
+            Assert.That(counts.GetValueOrDefault("memory") - before, Is.GreaterThanOrEqualTo(3));
+        });
+    }
+
     /// <summary>
     /// Waits until <paramref name="store"/> answers <paramref name="key"/> from memory: its index entry is
     /// renamed away for a moment, and the key still authenticates.
