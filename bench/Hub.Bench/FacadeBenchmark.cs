@@ -128,11 +128,11 @@ public static class FacadeBenchmark
                     beforeB: () => cpuBefore = CpuSeconds(hub.Id), afterB: () => hubCpu += CpuSeconds(hub.Id) - cpuBefore);
                 var cpuPerRequest = hubCpu / h.Requests * 1e6;
                 results[name].Add((d, h, cpuPerRequest));
-                Console.Error.WriteLine($"  run {run + 1} {name}: direct p50 {Ms(d.P50Ms)} p99 {Ms(d.P99Ms)} | Hub p50 {Ms(h.P50Ms)} p99 {Ms(h.P99Ms)} | Hub CPU {cpuPerRequest:F0} µs/req | errors {d.Errors}/{h.Errors}");
+                Console.Error.WriteLine($"  run {run + 1} {name}: direct p50 {Ms(d.P50Ms)} p99 {Ms(d.P99Ms)} | Hub p50 {Ms(h.P50Ms)} p99 {Ms(h.P99Ms)} | Hub CPU {cpuPerRequest:F0} µs/req | errors {d.Errors}/{h.Errors} | sent late p99 {Ms(d.SendLateP99Ms)}/{Ms(h.SendLateP99Ms)}");
             }
         }
 
-        string[] header = ["scenario", "direct p50", "via Hub p50", "added p50", "direct p99", "via Hub p99", "added p99", "throughput", "Hub CPU/req", "errors"];
+        string[] header = ["scenario", "direct p50", "via Hub p50", "added p50", "direct p99", "via Hub p99", "added p99", "throughput", "Hub CPU/req", "sent late p99", "errors"];
         Table.Print($"Every run ({Rate} req/s open loop, direct and via Hub alternating in 1 s blocks, {Seconds} s each; ms)", ["run", .. header],
             results.SelectMany(scenario => scenario.Value.Select((pair, run) => (string[])[(run + 1).ToString(CultureInfo.InvariantCulture), .. Row(scenario.Key, pair)])));
         Table.Print($"Facade overhead: median run of {Runs} by added p99 ({Rate} req/s open loop, direct and via Hub alternating in 1 s blocks, {Seconds} s each; ms)", header,
@@ -161,7 +161,7 @@ public static class FacadeBenchmark
     {
         var (d, h, cpu) = pair;
         return [name, Ms(d.P50Ms), Ms(h.P50Ms), Ms(h.P50Ms - d.P50Ms), Ms(d.P99Ms), Ms(h.P99Ms), Ms(h.P99Ms - d.P99Ms),
-            $"{h.RequestsPerSecond:F0} req/s", $"{cpu:F0} µs", $"{d.Errors}/{h.Errors}"];
+            $"{h.RequestsPerSecond:F0} req/s", $"{cpu:F0} µs", $"{Ms(d.SendLateP99Ms)}/{Ms(h.SendLateP99Ms)}", $"{d.Errors}/{h.Errors}"];
     }
 
     private static string[] ConnectionRow((LoadResult Result, double HubCores) read) =>

@@ -2,12 +2,13 @@ using System.Diagnostics;
 
 namespace Hub.Bench;
 
-/// <summary>Latency figures of one load run.</summary>
-public sealed record LoadResult(string Name, int Requests, int Errors, double P50Ms, double P99Ms, double RequestsPerSecond);
+/// <summary>Latency figures of one load run. <see cref="SendLateP99Ms"/>: how late the open loop started its requests (p99); NaN for a closed loop.</summary>
+public sealed record LoadResult(string Name, int Requests, int Errors, double P50Ms, double P99Ms, double RequestsPerSecond, double SendLateP99Ms = double.NaN);
 
 /// <summary>
-/// Drives HTTP load from this process. <see cref="OpenLoopAsync"/> sends at a fixed rate whatever the
-/// answers (so queueing shows in the latency, no coordinated omission); <see cref="ClosedLoopAsync"/>
+/// Drives HTTP load from this process. <see cref="OpenLoopAsync"/> sends at a fixed, evenly spaced rate
+/// whatever the answers (so queueing shows in the latency, no coordinated omission) and reports how late
+/// it started its requests, so a reader can see the load was the load asked for; <see cref="ClosedLoopAsync"/>
 /// keeps N requests in flight to find the throughput ceiling.
 /// </summary>
 public static class LoadGenerator
@@ -41,48 +42,65 @@ public static class LoadGenerator
         return (Result(name, blocksA), Result(name, blocksB));
     }
 
-    private sealed record Block(double[] Latencies, int Errors, double Seconds);
+    private sealed record Block(double[] Latencies, double[] Lateness, int Errors, double Seconds);
 
+    /// <summary>
+    /// One open-loop block. A dedicated thread sleeps until each request is due (an absolute high-resolution
+    /// sleep, no CPU spent waiting) and starts it there, so requests leave evenly spaced instead of in the
+    /// bursts a millisecond timer makes. Latency counts from when the request was due.
+    /// </summary>
     private static async Task<Block> OpenLoopBlockAsync(int ratePerSecond, TimeSpan duration, Func<int, Task<bool>> send, int firstIndex)
     {
         var total = (int)(ratePerSecond * duration.TotalSeconds);
         var latencies = new double[total];
+        var lateness = new double[total];
         var errors = 0;
         var tasks = new Task[total];
-        var clock = Stopwatch.StartNew();
-        for (var i = 0; i < total; i++)
+        var started = Stopwatch.GetTimestamp();
+        var paced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pacer = new Thread(() =>
         {
-            var due = TimeSpan.FromSeconds((double)i / ratePerSecond);
-            var wait = due - clock.Elapsed;
-            if (wait > TimeSpan.FromMilliseconds(1))
+            try
             {
-                await Task.Delay(wait);
-            }
-
-            var index = i;
-            var scheduled = due;
-            tasks[i] = Task.Run(async () =>
-            {
-                var ok = await send(firstIndex + index);
-                // Measured from when the request was due, so a late send counts against the system.
-                latencies[index] = (clock.Elapsed - scheduled).TotalMilliseconds;
-                if (!ok)
+                for (var i = 0; i < total; i++)
                 {
-                    Interlocked.Increment(ref errors);
+                    var due = started + (long)((double)i * Stopwatch.Frequency / ratePerSecond);
+                    Pacing.SleepUntil(due);
+                    lateness[i] = Stopwatch.GetElapsedTime(due).TotalMilliseconds;
+                    tasks[i] = Measure(i, due);
                 }
-            });
-        }
 
+                paced.SetResult();
+            }
+            catch (Exception e)
+            {
+                paced.SetException(e);
+            }
+        }) { IsBackground = true, Name = "open-loop pacer" };
+        pacer.Start();
+        await paced.Task;
         await Task.WhenAll(tasks);
-        return new Block(latencies, errors, clock.Elapsed.TotalSeconds);
+        return new Block(latencies, lateness, errors, Stopwatch.GetElapsedTime(started).TotalSeconds);
+
+        async Task Measure(int index, long due)
+        {
+            var ok = await send(firstIndex + index);
+            latencies[index] = Stopwatch.GetElapsedTime(due).TotalMilliseconds;
+            if (!ok)
+            {
+                Interlocked.Increment(ref errors);
+            }
+        }
     }
 
     private static LoadResult Result(string name, IReadOnlyList<Block> blocks)
     {
         var latencies = blocks.SelectMany(block => block.Latencies).ToArray();
+        var lateness = blocks.SelectMany(block => block.Lateness).ToArray();
         Array.Sort(latencies);
+        Array.Sort(lateness);
         return new LoadResult(name, latencies.Length, blocks.Sum(block => block.Errors), Percentile(latencies, 0.50), Percentile(latencies, 0.99),
-            latencies.Length / blocks.Sum(block => block.Seconds));
+            latencies.Length / blocks.Sum(block => block.Seconds), Percentile(lateness, 0.99));
     }
 
     public static async Task<LoadResult> ClosedLoopAsync(string name, int concurrency, TimeSpan duration, Func<Task<bool>> send)
