@@ -23,8 +23,15 @@ internal static partial class Pacing
         }
 
         var until = new Timespec(timestamp / 1_000_000_000, timestamp % 1_000_000_000);
-        while (clock_nanosleep(ClockMonotonic, TimerAbsoluteTime, in until, IntPtr.Zero) == Interrupted)
+        int error;
+        while ((error = clock_nanosleep(ClockMonotonic, TimerAbsoluteTime, in until, IntPtr.Zero)) == Interrupted)
         {
+        }
+
+        if (error != 0)
+        {
+            // A sleep that failed would send every request at once without saying so.
+            throw new InvalidOperationException($"clock_nanosleep failed with error {error}.");
         }
     }
 
