@@ -35,6 +35,7 @@ var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseMiddleware<OversizedRequests>();
 app.UseSwagger();
 app.UseSwaggerUI();
 app.UseAuthentication();

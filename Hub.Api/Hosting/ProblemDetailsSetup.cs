@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Json;
 
 namespace Hub.Api.Hosting;
@@ -41,6 +42,27 @@ public static class ProblemDetailsSetup
         _ => "error",
     };
 
+    /// <summary>413 payload_too_large: the body is over the endpoint's limit (1 MiB unless the endpoint says otherwise).</summary>
+    public static Microsoft.AspNetCore.Mvc.ProblemDetails PayloadTooLarge(long? limit)
+    {
+        const long mebibyte = 1024 * 1024;
+        var size = limit switch
+        {
+            null => "size",
+            var bytes when bytes % mebibyte == 0 => $"{bytes / mebibyte} MiB",
+            var bytes => $"{bytes} bytes",
+        };
+        var message = $"The request body is larger than the {size} this endpoint accepts.";
+        return new Microsoft.AspNetCore.Mvc.ProblemDetails
+        {
+            Status = StatusCodes.Status413PayloadTooLarge,
+            Title = "Payload too large",
+            Detail = message,
+            Type = Problems.TypePrefix + "payload_too_large",
+            Extensions = { ["errors"] = new Dictionary<string, string[]> { ["$"] = [message] } },
+        };
+    }
+
     /// <summary>Turns request-binding failures (malformed JSON, missing body, too large) into 400/413 problems with an errors map.</summary>
     private sealed class BadRequestExceptionHandler(IProblemDetailsService problemDetails) : IExceptionHandler
     {
@@ -52,20 +74,24 @@ public static class ProblemDetailsSetup
             }
 
             var status = badRequest.StatusCode;
+            httpContext.Response.StatusCode = status;
+            if (status == StatusCodes.Status413PayloadTooLarge)
+            {
+                var limit = httpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+                return await problemDetails.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = PayloadTooLarge(limit), Exception = exception });
+            }
+
             var (field, message) = badRequest.InnerException switch
             {
                 JsonException json => (json.Path is { Length: > 0 } path ? path : "$", $"The JSON is malformed or has a value of the wrong type: {FirstSentence(json.Message)}"),
-                _ when status == StatusCodes.Status413PayloadTooLarge => ("$", "The request body is larger than the 1 MiB this endpoint accepts."),
                 _ => ("$", badRequest.Message),
             };
-
-            httpContext.Response.StatusCode = status;
             var problem = new Microsoft.AspNetCore.Mvc.ProblemDetails
             {
                 Status = status,
-                Title = status == StatusCodes.Status413PayloadTooLarge ? "Payload too large" : "Invalid request",
+                Title = "Invalid request",
                 Detail = message,
-                Type = Problems.TypePrefix + (status == StatusCodes.Status413PayloadTooLarge ? "payload_too_large" : "validation"),
+                Type = Problems.TypePrefix + "validation",
                 Extensions = { ["errors"] = new Dictionary<string, string[]> { [field] = [message] } },
             };
             return await problemDetails.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });

@@ -5,7 +5,6 @@ using Hub.Api.Jobs;
 using Hub.Core.Jobs;
 using Hub.Core.Mailchimp;
 using Hub.Core.Sync;
-using Microsoft.AspNetCore.Http.Features;
 
 namespace Hub.Api.Lists;
 
@@ -40,7 +39,7 @@ public static class ListsApi
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
             .WithSummary($"Add and remove members: up to {MemberService.MaxInlineBatch} answered inline with a result per member, more as a background job (202).")
             .WithRequestExample(new { add = new[] { new { email = "ann@customer.example", mergeFields = new { FNAME = "Ann" } } }, remove = new[] { "bob@customer.example" }, removeMode = "archive" });
-        members.MapPut("/", MirrorMembers).Produces<JobAcceptedResponse>(StatusCodes.Status202Accepted).ProducesValidationProblem()
+        members.MapPut("/", MirrorMembers).WithMetadata(new Microsoft.AspNetCore.Mvc.DisableRequestSizeLimitAttribute()).Produces<JobAcceptedResponse>(StatusCodes.Status202Accepted).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
             .Accepts<List<System.Text.Json.JsonElement>>("application/json", "application/x-ndjson")
             .WithSummary("Replace the list's whole membership (JSON array or NDJSON stream, any size): a background sync job (202). ?allowEmpty=true allows an empty set; ?reconcile=true reads the audience first.")
@@ -177,7 +176,7 @@ public static class ListsApi
         return TypedResults.Ok(new BatchMembersResponse(results.Count(r => r.Error is null), results.Count(r => r.Error is not null), results));
     }
 
-    /// <summary>The full mirror: streams the body (no 1 MiB limit here) into a sync job.</summary>
+    /// <summary>The full mirror: streams the body (no 1 MiB limit: the endpoint's metadata lifts it) into a sync job.</summary>
     public static async Task<IResult> MirrorMembers(
         string key, HttpContext context, SyncService sync, CancellationToken cancellationToken, bool allowEmpty = false, bool reconcile = false)
     {
@@ -196,11 +195,6 @@ public static class ListsApi
         {
             return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Unsupported media type",
                 "Send the members as application/json (an array) or application/x-ndjson (one member per line).");
-        }
-
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = null;
         }
 
         var started = await sync.MirrorAsync(context.GetTenant(), listKey, context.Request.Body, format.Value, allowEmpty, reconcile, cancellationToken);

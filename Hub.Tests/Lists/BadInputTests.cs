@@ -139,6 +139,64 @@ public sealed class BadInputTests
     }
 
     [Test]
+    public async Task A_body_many_times_the_limit_still_gets_its_413_and_the_connection_closes()
+    {
+        // 8 MiB is far more than the kernel buffers: without Hub reading the rest after its answer,
+        // the client would be reset while it is still sending, and never see the 413.
+        await AssertRefusedAsync(async () =>
+        {
+            using var response = await _tenant.Client.PostAsync("/api/v1/lists/list/members", new ByteArrayContent(new byte[8 * 1024 * 1024])
+            {
+                Headers = { ContentType = new("application/json") },
+            });
+            var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "payload_too_large");
+            Assert.That(problem.GetProperty("detail").GetString(), Is.EqualTo("The request body is larger than the 1 MiB this endpoint accepts."));
+            Assert.That(response.Headers.ConnectionClose, Is.True);
+        });
+    }
+
+    [Test]
+    public async Task A_client_that_expects_100_continue_gets_the_413_without_sending_the_body()
+    {
+        using var client = new HttpClient(new SocketsHttpHandler { Expect100ContinueTimeout = TimeSpan.FromSeconds(30) }) { BaseAddress = _env.Hub.BaseUrl };
+        var body = new CountingContent(2 * 1024 * 1024);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/lists/list/members") { Content = body };
+        request.Headers.Authorization = new("Bearer", _tenant.Tenant.ApiKey);
+        request.Headers.ExpectContinue = true;
+
+        using var response = await client.SendAsync(request);
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "payload_too_large");
+        Assert.That(body.Sent, Is.False, "the body was never sent");
+    }
+
+    /// <summary>A JSON body of a declared length that records whether HttpClient sent it.</summary>
+    private sealed class CountingContent : HttpContent
+    {
+        private readonly int _length;
+
+        public CountingContent(int length)
+        {
+            _length = length;
+            Headers.ContentType = new("application/json");
+        }
+
+        public bool Sent { get; private set; }
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            Sent = true;
+            await stream.WriteAsync(new byte[_length]);
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = _length;
+            return true;
+        }
+    }
+
+    [Test]
     public async Task CR_or_LF_in_a_header_value_is_refused_by_Kestrel()
     {
         await AssertRefusedAsync(async () =>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text;
 using Hub.Core.Security;
 using Hub.Core.Webhooks;
 using Hub.Tests.Infrastructure;
@@ -377,6 +378,24 @@ public sealed class MirrorSyncTests
         Assert.That(await _env.EmailsAsync(audience, "archived"), Has.Count.EqualTo(200));
         var members = await _env.AudienceAsync(audience);
         Assert.That(members["old599@shop.test"].MergeFields["FNAME"]!.ToString(), Is.EqualTo("Changed"));
+    }
+
+    [Test]
+    public async Task A_set_over_one_MiB_is_accepted_whole()
+    {
+        var (tenant, _) = await _env.ConnectedTenantAsync();
+        var audience = await _env.LinkNewAudienceAsync(tenant, "big");
+        var members = Members("big", 8_000, firstName: new string('n', 100));
+        var body = JsonSerializer.Serialize(members);
+        Assert.That(Encoding.UTF8.GetByteCount(body), Is.GreaterThan(1024 * 1024), "the other endpoints' limit");
+
+        using var response = await _env.SendMirrorAsync(tenant, "big", body, "application/json");
+        var accepted = await response.JsonAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), accepted.ToString());
+        var job = await _env.WaitForJobAsync(tenant, accepted.GetProperty("jobId").GetString()!);
+
+        AssertCounts(job, "succeeded", total: 8_000, added: 8_000);
+        Assert.That(await _env.EmailsAsync(audience), Has.Count.EqualTo(8_000));
     }
 
     [Test]
