@@ -155,6 +155,22 @@ public sealed class BadInputTests
         });
     }
 
+    [TestCase("/api/v1/lists/list/members")]
+    [TestCase("/api/v1/lists/list/members/batch")]
+    [TestCase("/api/v1/mailchimp/lists/{audience}/members")]
+    public async Task A_chunked_body_over_the_limit_gets_its_413(string path)
+    {
+        // JsonContent has no length, so HttpClient sends it chunked and Hub only finds out while reading.
+        await AssertRefusedAsync(async () =>
+        {
+            using var response = await _tenant.Client.PostAsJsonAsync(path.Replace("{audience}", _audienceId), new { email = new string('x', 8 * 1024 * 1024) + "@shop.test" });
+            Assert.That(response.RequestMessage!.Headers.TransferEncodingChunked, Is.True);
+            var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "payload_too_large");
+            Assert.That(problem.GetProperty("detail").GetString(), Is.EqualTo("The request body is larger than the 1 MiB this endpoint accepts."));
+            Assert.That(response.Headers.ConnectionClose, Is.True);
+        });
+    }
+
     [Test]
     public async Task A_client_that_expects_100_continue_gets_the_413_without_sending_the_body()
     {
