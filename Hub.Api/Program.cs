@@ -35,12 +35,12 @@ var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
-app.UseMiddleware<OversizedRequests>();
 app.UseSwagger();
 app.UseSwaggerUI();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();
+app.UseMiddleware<OversizedRequests>();
 
 app.MapHubHealthChecks();
 app.MapAdminApi();

@@ -5,26 +5,30 @@ namespace Hub.Api.Hosting;
 
 /// <summary>
 /// Refuses a request body over its endpoint's limit with a 413 problem that the client actually
-/// receives, then reads and discards what the client still sends.
+/// receives, then reads and discards a bounded amount of what the client still sends.
 /// </summary>
 /// <remarks>
 /// Most HTTP/1.1 clients (HttpClient among them) send the whole body before they read the answer.
 /// Kestrel on its own closes the connection with that body unread, which makes the kernel reset it,
 /// and the client sees a broken pipe instead of the 413 (dotnet/aspnetcore#23840). Draining, like
-/// nginx's lingering close, lets the answer arrive. It is bounded in bytes and time.
+/// nginx's lingering close, lets the answer arrive.
 /// <list type="bullet">
 /// <item>A declared Content-Length over the limit is answered before anything reads the body. A
 /// client that asked first with <c>Expect: 100-continue</c> is not drained: it never sends the body.</item>
-/// <item>A chunked body has no declared length, so this middleware counts it instead of Kestrel,
-/// whose own limit leaves the body unreadable once it trips.</item>
+/// <item>A chunked body has no declared length, so this middleware counts it for the endpoint and
+/// gives Kestrel's own limit the headroom of the drain: Kestrel's limit, once it trips, leaves the
+/// body unreadable.</item>
+/// <item>The drain stops after <see cref="DrainLimitBytes"/> or <see cref="DrainTime"/>, and then the
+/// connection is cut.</item>
 /// </list>
+/// It runs after authentication and rate limiting, so only a tenant's or operator's request is drained.
 /// </remarks>
 public sealed class OversizedRequests(RequestDelegate next, ILogger<OversizedRequests> logger)
 {
-    /// <summary>At most this much of a refused body is read after the 413; then the connection is cut.</summary>
+    /// <summary>At most this much of a refused body is read after the 413.</summary>
     public const long DrainLimitBytes = 16 * 1024 * 1024;
 
-    private static readonly TimeSpan DrainTime = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan DrainTime = TimeSpan.FromSeconds(5);
 
     public async Task InvokeAsync(HttpContext context, IProblemDetailsService problemDetails)
     {
@@ -44,11 +48,17 @@ public sealed class OversizedRequests(RequestDelegate next, ILogger<OversizedReq
             }
 
             var clientWaits = context.Request.Headers.Expect.Any(value => string.Equals(value, "100-continue", StringComparison.OrdinalIgnoreCase));
-            await RefuseAsync(context, problemDetails, limit, drain: !clientWaits && length <= DrainLimitBytes);
+            var drain = !clientWaits && length <= DrainLimitBytes;
+            if (drain)
+            {
+                sizeLimit.MaxRequestBodySize = length;
+            }
+
+            await RefuseAsync(context, problemDetails, limit, drain);
             return;
         }
 
-        sizeLimit.MaxRequestBodySize = null;
+        sizeLimit.MaxRequestBodySize = limit + DrainLimitBytes;
         var body = new LimitedReadStream(context.Request.Body, limit);
         context.Request.Body = body;
         try
@@ -62,6 +72,7 @@ public sealed class OversizedRequests(RequestDelegate next, ILogger<OversizedReq
 
         if (body.Exceeded && !context.Response.HasStarted)
         {
+            context.Request.Body = body.Inner;
             await RefuseAsync(context, problemDetails, limit, drain: true);
         }
     }
@@ -69,37 +80,45 @@ public sealed class OversizedRequests(RequestDelegate next, ILogger<OversizedReq
     private async Task RefuseAsync(HttpContext context, IProblemDetailsService problemDetails, long limit, bool drain)
     {
         logger.LogInformation("Refused the body of {Method} {Path}: over the {Limit}-byte limit.", context.Request.Method, context.Request.Path, limit);
+        var http1 = context.Request.Protocol is "HTTP/1.1" or "HTTP/1.0";
+        var problem = ProblemDetailsSetup.PayloadTooLarge(limit);
         context.Response.Clear();
         context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-        context.Response.Headers.Connection = "close";
-        await problemDetails.WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = ProblemDetailsSetup.PayloadTooLarge(limit) });
+        if (http1)
+        {
+            context.Response.Headers.Connection = "close";
+        }
+
+        if (!await problemDetails.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }))
+        {
+            await context.Response.WriteAsync(problem.Detail!);
+        }
+
         await context.Response.CompleteAsync();
-        if (!drain || context.Request.Protocol is not ("HTTP/1.1" or "HTTP/1.0"))
+        if (drain && http1 && !await DrainAsync(context))
         {
-            return;
+            context.Abort();
         }
+    }
 
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeLimit)
-        {
-            sizeLimit.MaxRequestBodySize = null;
-        }
-
+    /// <summary>Reads the rest of the body; false when it did not end within the drain's bounds.</summary>
+    private static async Task<bool> DrainAsync(HttpContext context)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         timeout.CancelAfter(DrainTime);
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
-            var body = context.Request.Body is LimitedReadStream limited ? limited.Inner : context.Request.Body;
-            long drained = 0;
-            int read;
-            while (drained <= DrainLimitBytes && (read = await body.ReadAsync(buffer, timeout.Token)) > 0)
+            while (await context.Request.Body.ReadAsync(buffer, timeout.Token) > 0)
             {
-                drained += read;
             }
+
+            return true;
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or BadHttpRequestException)
+        catch (Exception e) when (e is OperationCanceledException or IOException)
         {
-            // The client went away or was too slow; the connection closes either way.
+            // Too slow, past Kestrel's limit (BadHttpRequestException is an IOException), or gone.
+            return false;
         }
         finally
         {

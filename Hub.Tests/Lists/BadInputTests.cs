@@ -141,11 +141,11 @@ public sealed class BadInputTests
     [Test]
     public async Task A_body_many_times_the_limit_still_gets_its_413_and_the_connection_closes()
     {
-        // 8 MiB is far more than the kernel buffers: without Hub reading the rest after its answer,
-        // the client would be reset while it is still sending, and never see the 413.
+        // 15 MiB is more than the kernel and Kestrel buffer: without Hub reading the rest after its
+        // answer, the client would be reset while it is still sending, and never see the 413.
         await AssertRefusedAsync(async () =>
         {
-            using var response = await _tenant.Client.PostAsync("/api/v1/lists/list/members", new ByteArrayContent(new byte[8 * 1024 * 1024])
+            using var response = await _tenant.Client.PostAsync("/api/v1/lists/list/members", new ByteArrayContent(new byte[15 * 1024 * 1024])
             {
                 Headers = { ContentType = new("application/json") },
             });
@@ -169,6 +169,18 @@ public sealed class BadInputTests
             Assert.That(problem.GetProperty("detail").GetString(), Is.EqualTo("The request body is larger than the 1 MiB this endpoint accepts."));
             Assert.That(response.Headers.ConnectionClose, Is.True);
         });
+    }
+
+    [Test]
+    public async Task A_client_that_accepts_no_json_gets_the_413_as_text()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/lists/list/members") { Content = new ByteArrayContent(new byte[2 * 1024 * 1024]) };
+        request.Headers.Accept.ParseAdd("text/html");
+
+        using var response = await _tenant.Client.SendAsync(request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
+        Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo("The request body is larger than the 1 MiB this endpoint accepts."));
     }
 
     [Test]
