@@ -9,7 +9,7 @@ namespace Hub.Core.Storage;
 /// A Microsoft Garnet server inside the Hub process, on loopback, persisting to an append-only
 /// file in the data folder. Lets Hub run with nothing else installed; production uses Redis.
 /// </summary>
-public sealed partial class EmbeddedGarnetServer : IDisposable
+public sealed partial class EmbeddedGarnetServer : IAsyncDisposable, IDisposable
 {
     private readonly GarnetServer _server;
 
@@ -54,7 +54,19 @@ public sealed partial class EmbeddedGarnetServer : IDisposable
         return new EmbeddedGarnetServer(server, directory, port);
     }
 
-    public void Dispose() => _server.Dispose();
+    /// <summary>
+    /// Commits the append-only file, waiting until it is on disk, then stops the server. Garnet issues
+    /// a commit after every write but does not wait for it, and stopping drops a commit still in flight:
+    /// a write made just before shutdown would be gone after the restart.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _server.Store.CommitAOFAsync(CancellationToken.None);
+        _server.Dispose();
+    }
+
+    /// <inheritdoc cref="DisposeAsync"/>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     private static int FreeLoopbackPort()
     {

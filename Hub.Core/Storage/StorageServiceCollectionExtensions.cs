@@ -46,7 +46,7 @@ public sealed class DataDirectory(IOptions<HubOptions> options, IHostEnvironment
 }
 
 /// <summary>Which store Hub talks to; starts the embedded one when no connection string is configured.</summary>
-public sealed partial class RedisEndpoint : IDisposable
+public sealed partial class RedisEndpoint : IAsyncDisposable, IDisposable
 {
     private readonly EmbeddedGarnetServer? _embedded;
 
@@ -68,6 +68,14 @@ public sealed partial class RedisEndpoint : IDisposable
     public string ConnectionString { get; }
 
     public bool IsEmbedded => _embedded is not null;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_embedded is not null)
+        {
+            await _embedded.DisposeAsync();
+        }
+    }
 
     public void Dispose() => _embedded?.Dispose();
 

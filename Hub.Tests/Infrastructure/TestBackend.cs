@@ -63,7 +63,7 @@ public sealed class TestBackend : IAsyncDisposable
         }
 
         await Connection.DisposeAsync();
-        _garnet.Dispose();
+        await _garnet.DisposeAsync();
         TryDeleteDirectory(_garnetDirectory);
     }
 

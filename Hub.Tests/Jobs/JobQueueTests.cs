@@ -317,7 +317,7 @@ public class JobQueueTests(string backend) : BackendFixture(backend)
         var tenant = TenantId.New();
         Job finished, superseded, queued;
         JobLease running;
-        using (var server = EmbeddedGarnetServer.Start(directory, 0, NullLoggerFactory.Instance))
+        await using (var server = EmbeddedGarnetServer.Start(directory, 0, NullLoggerFactory.Instance))
         await using (var connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString))
         using (var host = await JobsTestKit.StartAsync(connection, _prefix, settings, start: false))
         {
@@ -336,7 +336,7 @@ public class JobQueueTests(string backend) : BackendFixture(backend)
             (queued, _) = await store.EnqueueAsync(new JobRequest(tenant, "test.kind", "list-3"), default);
         }
 
-        using (var server = EmbeddedGarnetServer.Start(directory, 0, NullLoggerFactory.Instance))
+        await using (var server = EmbeddedGarnetServer.Start(directory, 0, NullLoggerFactory.Instance))
         await using (var connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString))
         using (var host = await JobsTestKit.StartAsync(connection, _prefix, settings, start: false))
         {

@@ -362,6 +362,35 @@ public class StoreContractTests(string backend) : BackendFixture(backend)
     }
 
     [Test]
+    public async Task Embedded_store_keeps_the_writes_acknowledged_just_before_it_stops()
+    {
+        if (!Backend.IsGarnet)
+        {
+            Assert.Pass("Persistence of a real Redis is its operator's concern.");
+        }
+
+        var directory = Path.Combine(Path.GetTempPath(), "hub-garnet-stop-" + Guid.NewGuid().ToString("N"));
+        TenantId[] ids;
+        await using (var server = EmbeddedGarnetServer.Start(directory, 0, NullLoggerFactory.Instance))
+        await using (var connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString))
+        {
+            var tenants = Tenants(redis: connection);
+            ids = (await Task.WhenAll(Enumerable.Range(0, 300).Select(i => tenants.CreateAsync(new TenantChanges { Name = $"T{i}" }, default))))
+                .Select(created => created.Tenant.Id).ToArray();
+        }
+
+        await using (var server = EmbeddedGarnetServer.Start(directory, 0, NullLoggerFactory.Instance))
+        await using (var connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString))
+        {
+            var tenants = Tenants(redis: connection);
+            var found = await Task.WhenAll(ids.Select(id => tenants.GetAsync(id, default)));
+            Assert.That(found.Count(tenant => tenant is null), Is.Zero);
+        }
+
+        TestBackend.TryDeleteDirectory(directory);
+    }
+
+    [Test]
     public async Task Embedded_store_keeps_data_across_a_restart()
     {
         if (!Backend.IsGarnet)
@@ -371,14 +400,14 @@ public class StoreContractTests(string backend) : BackendFixture(backend)
 
         var directory = Path.Combine(Path.GetTempPath(), "hub-garnet-restart-" + Guid.NewGuid().ToString("N"));
         TenantId id;
-        using (var server = EmbeddedGarnetServer.Start(directory, 0, NullLoggerFactory.Instance))
+        await using (var server = EmbeddedGarnetServer.Start(directory, 0, NullLoggerFactory.Instance))
         await using (var connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString))
         {
             (var tenant, _) = await Tenants(redis: connection).CreateAsync(new TenantChanges { Name = "Durable" }, default);
             id = tenant.Id;
         }
 
-        using (var server = EmbeddedGarnetServer.Start(directory, 0, NullLoggerFactory.Instance))
+        await using (var server = EmbeddedGarnetServer.Start(directory, 0, NullLoggerFactory.Instance))
         await using (var connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString))
         {
             Assert.That((await Tenants(redis: connection).GetAsync(id, default))?.Name, Is.EqualTo("Durable"));
