@@ -23,7 +23,7 @@ namespace Hub.Api.Hosting;
 /// </list>
 /// It runs after authentication and rate limiting, so only a tenant's or operator's request is drained.
 /// </remarks>
-public sealed class OversizedRequests(RequestDelegate next, ILogger<OversizedRequests> logger)
+public sealed partial class OversizedRequests(RequestDelegate next, ILogger<OversizedRequests> logger)
 {
     /// <summary>At most this much of a refused body is read after the 413.</summary>
     public const long DrainLimitBytes = 16 * 1024 * 1024;
@@ -79,7 +79,8 @@ public sealed class OversizedRequests(RequestDelegate next, ILogger<OversizedReq
 
     private async Task RefuseAsync(HttpContext context, IProblemDetailsService problemDetails, long limit, bool drain)
     {
-        logger.LogInformation("Refused the body of {Method} {Path}: over the {Limit}-byte limit.", context.Request.Method, context.Request.Path, limit);
+        // The route's pattern, not the path: a path can carry an email address.
+        LogRefused(logger, context.Request.Method, (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)", limit);
         var http1 = context.Request.Protocol is "HTTP/1.1" or "HTTP/1.0";
         var problem = ProblemDetailsSetup.PayloadTooLarge(limit);
         context.Response.Clear();
@@ -100,6 +101,9 @@ public sealed class OversizedRequests(RequestDelegate next, ILogger<OversizedReq
             context.Abort();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refused the body of {Method} {Route}: over the {Limit}-byte limit.")]
+    private static partial void LogRefused(ILogger logger, string method, string route, long limit);
 
     /// <summary>Reads the rest of the body; false when it did not end within the drain's bounds.</summary>
     private static async Task<bool> DrainAsync(HttpContext context)

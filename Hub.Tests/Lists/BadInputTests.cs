@@ -153,6 +153,7 @@ public sealed class BadInputTests
             Assert.That(problem.GetProperty("detail").GetString(), Is.EqualTo("The request body is larger than the 1 MiB this endpoint accepts."));
             Assert.That(response.Headers.ConnectionClose, Is.True);
         });
+        Assert.That(_env.Hub.Logs.All, Does.Contain("Refused the body of POST /api/v1/lists/{key}/members/: over the 1048576-byte limit."));
     }
 
     [TestCase("/api/v1/lists/list/members")]
