@@ -26,9 +26,9 @@ namespace Hub.Api.Hosting;
 public sealed partial class OversizedRequests(RequestDelegate next, ILogger<OversizedRequests> logger)
 {
     /// <summary>At most this much of a refused body is read after the 413.</summary>
-    public const long DrainLimitBytes = 16 * 1024 * 1024;
+    private const long DrainLimitBytes = 16 * 1024 * 1024;
 
-    public static readonly TimeSpan DrainTime = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan DrainTime = TimeSpan.FromSeconds(5);
 
     public async Task InvokeAsync(HttpContext context, IProblemDetailsService problemDetails)
     {

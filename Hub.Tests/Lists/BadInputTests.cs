@@ -188,7 +188,7 @@ public sealed class BadInputTests
     public async Task A_client_that_expects_100_continue_gets_the_413_without_sending_the_body()
     {
         using var client = new HttpClient(new SocketsHttpHandler { Expect100ContinueTimeout = TimeSpan.FromSeconds(30) }) { BaseAddress = _env.Hub.BaseUrl };
-        var body = new CountingContent(2 * 1024 * 1024);
+        var body = new RecordingContent(2 * 1024 * 1024);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/lists/list/members") { Content = body };
         request.Headers.Authorization = new("Bearer", _tenant.Tenant.ApiKey);
         request.Headers.ExpectContinue = true;
@@ -200,11 +200,11 @@ public sealed class BadInputTests
     }
 
     /// <summary>A JSON body of a declared length that records whether HttpClient sent it.</summary>
-    private sealed class CountingContent : HttpContent
+    private sealed class RecordingContent : HttpContent
     {
         private readonly int _length;
 
-        public CountingContent(int length)
+        public RecordingContent(int length)
         {
             _length = length;
             Headers.ContentType = new("application/json");
