@@ -89,6 +89,9 @@ public sealed record Job
 
     /// <summary>A free-form argument the enqueuer gave the handler (e.g. a removal policy).</summary>
     public string? Argument { get; init; }
+
+    /// <summary>How many times the job was planned again from the start because its counts did not add up.</summary>
+    public int Replans { get; init; }
 }
 
 /// <summary>

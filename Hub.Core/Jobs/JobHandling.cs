@@ -77,9 +77,18 @@ public sealed class JobContext
         }
     }
 
-    /// <summary>For lease-checked writes made elsewhere (e.g. the sync ledger): records the checkpoint they committed and stops on a lost lease or cancel.</summary>
+    /// <summary>
+    /// For lease-checked writes made elsewhere (e.g. the sync ledger): records the checkpoint they committed and stops on a
+    /// lost lease or cancel. When the store no longer holds the checkpoint this run last wrote, throws
+    /// <see cref="JobCheckpointMovedException"/>: the worker runs the handler again from the stored one.
+    /// </summary>
     public void Committed(LeaseStatus status, string checkpoint)
     {
+        if (status == LeaseStatus.CheckpointMoved)
+        {
+            throw new JobCheckpointMovedException(Job.Id);
+        }
+
         if (status != LeaseStatus.Lost)
         {
             Checkpoint = checkpoint;
@@ -114,3 +123,16 @@ public sealed class JobContext
         _stop.Token.ThrowIfCancellationRequested();
     }
 }
+
+/// <summary>
+/// The store no longer holds the checkpoint this run last wrote: it lost writes it had acknowledged (a failover to a
+/// replica that had not received them, or a restart whose append-only file missed its last second). Nothing was
+/// written; the worker runs the handler again from the checkpoint the store holds, so the lost work is done again.
+/// </summary>
+public sealed class JobCheckpointMovedException(JobId job) : Exception($"Job {job}'s stored checkpoint is not the one this run last wrote.");
+
+/// <summary>
+/// Thrown by a handler that cannot continue from the stored checkpoint (e.g. one written by an older version in a
+/// form it no longer reads): the worker resets the job's counts and checkpoint and runs it again from the start.
+/// </summary>
+public sealed class JobReplanException(string reason) : Exception(reason);

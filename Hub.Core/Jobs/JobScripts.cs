@@ -147,11 +147,38 @@ internal static class JobScripts
         return 1
         """;
 
+    /// <summary>What <see cref="Finish"/> answers when a success's counts do not add up to its total.</summary>
+    public const string Inconsistent = "!inconsistent";
+
     // KEYS: job, errors, runningByList, leases, desired
     // ARGV: id, list, token, state, now, reason, retention
     public const string Finish = FinishFunction + """
         if redis.call('HGET', KEYS[1], 'leaseToken') ~= ARGV[3] then return nil end
+        if ARGV[4] == 'succeeded' then
+          local function count(field) return tonumber(redis.call('HGET', KEYS[1], field) or '0') end
+          if count('added') + count('updated') + count('unchanged') + count('removed') + count('failed') ~= count('total') then
+            return '!inconsistent'
+          end
+        end
         return finish_job(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
+        """;
+
+    // KEYS: job, errors   ARGV: token, maxReplans
+    // The job's 'initial' field holds what it was enqueued with: total added updated removed unchanged failed errorTotal errorsKept
+    // (a job enqueued by an older Hub has none: its total and errors stay, its other counts start from zero).
+    public const string Replan = """
+        if redis.call('HGET', KEYS[1], 'leaseToken') ~= ARGV[1] then return 0 end
+        local replans = tonumber(redis.call('HGET', KEYS[1], 'replans') or '0')
+        if replans >= tonumber(ARGV[2]) then return 0 end
+        local initial = redis.call('HGET', KEYS[1], 'initial') or table.concat({redis.call('HGET', KEYS[1], 'total') or '0', 0, 0, 0, 0, 0,
+          redis.call('HGET', KEYS[1], 'errorTotal') or '0', redis.call('LLEN', KEYS[2])}, ' ')
+        local v = {}
+        for number in string.gmatch(initial, '%S+') do v[#v + 1] = number end
+        redis.call('HSET', KEYS[1], 'total', v[1], 'added', v[2], 'updated', v[3], 'removed', v[4], 'unchanged', v[5], 'failed', v[6], 'errorTotal', v[7])
+        if tonumber(v[8]) == 0 then redis.call('DEL', KEYS[2]) else redis.call('LTRIM', KEYS[2], 0, tonumber(v[8]) - 1) end
+        redis.call('HDEL', KEYS[1], 'checkpoint')
+        redis.call('HINCRBY', KEYS[1], 'replans', 1)
+        return replans + 1
         """;
 
     // KEYS: job, leases   ARGV: id, token, now

@@ -21,6 +21,9 @@ public enum LeaseStatus
 
     /// <summary>Still held, and someone asked to cancel the job.</summary>
     CancelRequested,
+
+    /// <summary>Still held, but the stored checkpoint is not the one the worker expected: nothing was written (see <see cref="JobCheckpointMovedException"/>).</summary>
+    CheckpointMoved,
 }
 
 /// <summary>What <see cref="JobStore.CancelAsync"/> did.</summary>
@@ -87,6 +90,8 @@ public sealed partial class JobStore(
             JobFields.Removed, counts.Removed, JobFields.Unchanged, counts.Unchanged, JobFields.Failed, counts.Failed,
             JobFields.ErrorTotal, Math.Max(request.InitialErrorTotal, request.InitialErrors.Count),
             JobFields.Argument, request.Argument ?? "",
+            JobFields.Initial, string.Join(' ', counts.Total, counts.Added, counts.Updated, counts.Removed, counts.Unchanged, counts.Failed,
+                Math.Max(request.InitialErrorTotal, request.InitialErrors.Count), Math.Min(request.InitialErrors.Count, Options.MaxStoredErrors)),
         ];
         var errors = request.InitialErrors.Take(Options.MaxStoredErrors).Select(error => (RedisValue)SerializeError(error));
 
@@ -315,6 +320,8 @@ public sealed partial class JobStore(
     /// <summary>
     /// Ends the job with the outcome if the lease is still held (null otherwise): clears the lease and the
     /// list's running marker, deletes the job's staged data, starts the retention clock, tells the listeners.
+    /// A success is checked first: unless added + updated + unchanged + removed + failed equals the total, nothing
+    /// changes and <see cref="JobCountsInconsistentException"/> is thrown (the worker plans the job again).
     /// </summary>
     public async Task<Job?> FinishAsync(JobLease lease, JobOutcome outcome, CancellationToken cancellationToken)
     {
@@ -327,8 +334,21 @@ public sealed partial class JobStore(
             return null;
         }
 
+        if ((string?)finished == JobScripts.Inconsistent)
+        {
+            throw new JobCountsInconsistentException(lease.JobId);
+        }
+
         return await NotifyAsync(lease.JobId, cancellationToken);
     }
+
+    /// <summary>
+    /// Resets a running job to how it was enqueued (counts, stored errors, no checkpoint) so its handler plans it again
+    /// from the start, if the lease is still held and it was planned again fewer than <paramref name="maxReplans"/> times.
+    /// Returns whether it was reset.
+    /// </summary>
+    public async Task<bool> ReplanAsync(JobLease lease, int maxReplans, CancellationToken cancellationToken) =>
+        (long)await Db.ScriptEvaluateAsync(JobScripts.Replan, [keys.Job(lease.JobId), keys.JobErrors(lease.JobId)], [lease.Token, maxReplans]) > 0;
 
     /// <summary>Gives the job back (graceful shutdown): its lease expires now, so any replica takes it over at once; not counted as a lost attempt.</summary>
     public async Task<bool> ReleaseAsync(JobLease lease, CancellationToken cancellationToken) =>
@@ -425,6 +445,7 @@ public sealed partial class JobStore(
             Checkpoint = Text(JobFields.Checkpoint),
             CancelRequested = Text(JobFields.Cancel) == "1",
             Argument = Text(JobFields.Argument),
+            Replans = (int)Number(JobFields.Replans),
         };
     }
 
@@ -479,4 +500,9 @@ internal static class JobFields
     public const string Failed = "failed";
     public const string ErrorTotal = "errorTotal";
     public const string Argument = "argument";
+    public const string Initial = "initial";
+    public const string Replans = "replans";
 }
+
+/// <summary>A job asked to succeed while its counts do not add up to its total: something was lost on the way.</summary>
+public sealed class JobCountsInconsistentException(JobId job) : Exception($"Job {job}'s counts do not add up to its total.");

@@ -3,7 +3,7 @@ using Hub.Core.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
+using Hub.Core.Storage;
 
 namespace Hub.Core.Jobs;
 
@@ -22,6 +22,14 @@ public sealed partial class JobWorker(
     TimeProvider time,
     ILogger<JobWorker> logger) : BackgroundService
 {
+    /// <summary>Times a job may be planned again from the start because its counts did not add up.</summary>
+    public const int MaxReplans = 3;
+
+    /// <summary>The failure reason of a job whose counts still did not add up after <see cref="MaxReplans"/>.</summary>
+    public const string InconsistentCounts = "inconsistent_counts";
+
+    private static readonly TimeSpan MaxOutagePause = TimeSpan.FromSeconds(5);
+
     private readonly Dictionary<string, IJobHandler> _handlers = handlers.ToDictionary(handler => handler.Kind, StringComparer.Ordinal);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -47,7 +55,7 @@ public sealed partial class JobWorker(
                     HubTelemetry.Jobs.RecordQueueDepth(await store.QueueDepthAsync(stoppingToken));
                 }
             }
-            catch (Exception exception) when (exception is RedisException or TimeoutException)
+            catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
             {
                 LogClaimFailed(logger, exception);
             }
@@ -58,9 +66,10 @@ public sealed partial class JobWorker(
                 {
                     await RunAsync(lease, stoppingToken);
                 }
-                catch (Exception exception) when (exception is RedisException or TimeoutException)
+                catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
                 {
-                    // The lease runs out on its own and the job is taken over from its checkpoint.
+                    // Only when finishing a job that failed for another reason met an outage: the lease runs out on its
+                    // own and the job is taken over from its checkpoint.
                     LogRunFailed(logger, exception, lease.JobId);
                 }
 
@@ -78,12 +87,71 @@ public sealed partial class JobWorker(
         }
     }
 
+    /// <summary>
+    /// Runs a claimed job to its end. A store fault (<see cref="StoreFaults"/>) anywhere in a run pauses the job with
+    /// growing pauses and runs the handler again from the stored checkpoint once Redis answers; an outage longer than
+    /// <see cref="JobsOptions.StoreOutageLimit"/> fails the job with <c>store_unavailable</c>. A run that finds the
+    /// stored checkpoint moved (the store lost writes) continues from the stored one at once. A success whose counts do
+    /// not add up is planned again from the start, at most <see cref="MaxReplans"/> times, then failed with
+    /// <c>inconsistent_counts</c>.
+    /// </summary>
     private async Task RunAsync(JobLease lease, CancellationToken stoppingToken)
     {
+        DateTimeOffset? outageSince = null;
+        var pause = TimeSpan.Zero;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (await RunOnceAsync(lease, stoppingToken))
+                {
+                    return;
+                }
+
+                outageSince = null;
+                pause = TimeSpan.Zero;
+            }
+            catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
+            {
+                outageSince ??= time.GetUtcNow();
+                var waited = time.GetUtcNow() - outageSince.Value;
+                if (waited >= options.Value.StoreOutageLimit)
+                {
+                    LogOutageTooLong(logger, lease.JobId, waited);
+                    await FinishDespiteOutageAsync(lease, JobOutcome.Failed(StoreFaults.Code), stoppingToken);
+                    return;
+                }
+
+                HubTelemetry.Jobs.StorePauses.Add(1);
+                pause = pause == TimeSpan.Zero ? TimeSpan.FromMilliseconds(250) : TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, MaxOutagePause.Ticks));
+                LogStorePaused(logger, exception.GetType().Name, lease.JobId, pause);
+                try
+                {
+                    await Task.Delay(pause, time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Shutdown: the lease expires and another replica continues the job from its checkpoint.
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>One run of the handler. True when the job is done with here (finished, lost, released); false to run it again from the stored checkpoint.</summary>
+    private async Task<bool> RunOnceAsync(JobLease lease, CancellationToken stoppingToken)
+    {
+        // Still ours? After an outage the lease may have expired and the job moved on to another replica.
+        if (await store.RenewAsync(lease, CancellationToken.None) == LeaseStatus.Lost)
+        {
+            LogLeaseLost(logger, lease.JobId);
+            return true;
+        }
+
         var job = await store.GetAsync(lease.JobId, includeErrors: false, CancellationToken.None);
         if (job is null)
         {
-            return;
+            return true;
         }
 
         using var activity = HubTelemetry.Source.StartActivity($"job {job.Kind}", ActivityKind.Internal);
@@ -110,7 +178,17 @@ public sealed partial class JobWorker(
         {
             // Cancel request, lost lease or shutdown: decided below.
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (JobCheckpointMovedException)
+        {
+            LogCheckpointMoved(logger, job.Id);
+            activity?.SetStatus(ActivityStatusCode.Error, "checkpoint moved");
+            return false;
+        }
+        catch (JobReplanException replan)
+        {
+            return !await ReplanAsync(lease, replan.Message, activity);
+        }
+        catch (Exception exception) when (!StoreFaults.IsStoreFault(exception) && exception is not OperationCanceledException)
         {
             LogHandlerFailed(logger, exception, job.Id);
             outcome = JobOutcome.Failed($"The job stopped on an unexpected error ({exception.GetType().Name}).");
@@ -125,7 +203,7 @@ public sealed partial class JobWorker(
         {
             LogLeaseLost(logger, job.Id);
             activity?.SetStatus(ActivityStatusCode.Error, "lease lost");
-            return;
+            return true;
         }
 
         if (outcome is null && context.CancelRequested)
@@ -138,13 +216,69 @@ public sealed partial class JobWorker(
             // Shutdown: hand the job back so another replica continues from the checkpoint at once.
             await store.ReleaseAsync(lease, CancellationToken.None);
             LogReleased(logger, job.Id);
-            return;
+            return true;
         }
 
-        var finished = await store.FinishAsync(lease, outcome, CancellationToken.None);
+        Job? finished;
+        try
+        {
+            finished = await store.FinishAsync(lease, outcome, CancellationToken.None);
+        }
+        catch (JobCountsInconsistentException)
+        {
+            return !await ReplanAsync(lease, "its counts do not add up to its total", activity);
+        }
+
+        Report(finished, lease.JobId, activity);
+        return true;
+    }
+
+    /// <summary>Plans the job again from the start; when it was planned again too often already, fails it with <c>inconsistent_counts</c>. True when it is to run again.</summary>
+    private async Task<bool> ReplanAsync(JobLease lease, string reason, Activity? activity)
+    {
+        if (await store.ReplanAsync(lease, MaxReplans, CancellationToken.None))
+        {
+            LogReplanned(logger, lease.JobId, reason);
+            return true;
+        }
+
+        LogInconsistent(logger, lease.JobId, reason);
+        Report(await store.FinishAsync(lease, JobOutcome.Failed(InconsistentCounts), CancellationToken.None), lease.JobId, activity);
+        return false;
+    }
+
+    /// <summary>Finishes the job once the store answers again, however long that takes, unless the replica stops first (then the lease expires and the job is continued elsewhere).</summary>
+    private async Task FinishDespiteOutageAsync(JobLease lease, JobOutcome outcome, CancellationToken stoppingToken)
+    {
+        var pause = TimeSpan.FromMilliseconds(250);
+        while (true)
+        {
+            try
+            {
+                Report(await store.FinishAsync(lease, outcome, CancellationToken.None), lease.JobId, null);
+                return;
+            }
+            catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
+            {
+                try
+                {
+                    await Task.Delay(pause, time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, MaxOutagePause.Ticks));
+            }
+        }
+    }
+
+    private void Report(Job? finished, JobId id, Activity? activity)
+    {
         if (finished is null)
         {
-            LogLeaseLost(logger, job.Id);
+            LogLeaseLost(logger, id);
             return;
         }
 
@@ -166,10 +300,13 @@ public sealed partial class JobWorker(
         LogFinished(logger, finished.Id, state, finished.Counts.Processed);
     }
 
-    /// <summary>Renews until stopped; trips the run when the lease is gone, a cancel was asked for, or renewals kept failing past the lease.</summary>
+    /// <summary>
+    /// Renews until stopped; trips the run when the lease is gone or a cancel was asked for. A renewal that fails on a
+    /// store fault is only logged: the handler's own next write meets the same fault and pauses the job (see
+    /// <see cref="RunAsync"/>), which then checks the lease before it continues.
+    /// </summary>
     private async Task RenewAsync(JobContext context, CancellationToken cancellationToken)
     {
-        var heldUntil = time.GetUtcNow() + options.Value.LeaseDuration;
         using var timer = new PeriodicTimer(options.Value.RenewInterval, time);
         try
         {
@@ -177,21 +314,11 @@ public sealed partial class JobWorker(
             {
                 try
                 {
-                    var status = await store.RenewAsync(context.Lease, cancellationToken);
-                    if (status != LeaseStatus.Lost)
-                    {
-                        heldUntil = time.GetUtcNow() + options.Value.LeaseDuration;
-                    }
-
-                    context.Observe(status);
+                    context.Observe(await store.RenewAsync(context.Lease, cancellationToken));
                 }
-                catch (Exception exception) when (exception is RedisException or TimeoutException)
+                catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
                 {
                     LogRenewFailed(logger, exception, context.Lease.JobId);
-                    if (time.GetUtcNow() >= heldUntil)
-                    {
-                        context.Observe(LeaseStatus.Lost);
-                    }
                 }
             }
         }
@@ -221,6 +348,21 @@ public sealed partial class JobWorker(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Claiming a job failed; retrying after the poll interval.")]
     private static partial void LogClaimFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} paused: the store did not answer ({Fault}); trying again in {Pause}.")]
+    private static partial void LogStorePaused(ILogger logger, string fault, JobId jobId, TimeSpan pause);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed: the store did not answer for {Waited}.")]
+    private static partial void LogOutageTooLong(ILogger logger, JobId jobId, TimeSpan waited);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: the store holds an earlier checkpoint than this run wrote (it lost writes); continuing from the stored one.")]
+    private static partial void LogCheckpointMoved(ILogger logger, JobId jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} is planned again from the start: {Reason}.")]
+    private static partial void LogReplanned(ILogger logger, JobId jobId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed: {Reason}, and it was planned again too often.")]
+    private static partial void LogInconsistent(ILogger logger, JobId jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing the lease of job {JobId} failed.")]
     private static partial void LogRenewFailed(ILogger logger, Exception exception, JobId jobId);

@@ -36,6 +36,14 @@ public sealed class JobsOptions
     [Range(1, 100_000)]
     public int MaxStoredErrors { get; set; } = 1000;
 
+    /// <summary>
+    /// How long a running job waits out a store outage (Redis unreachable, restarting, loading, failing over) before it
+    /// fails with <c>store_unavailable</c>. Meanwhile it pauses with growing pauses and resumes from its last checkpoint
+    /// once Redis answers.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan StoreOutageLimit { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>False stops this replica from running jobs (it still enqueues and reads them).</summary>
     public bool WorkerEnabled { get; set; } = true;
 }

@@ -1,3 +1,4 @@
+using Hub.Core.Storage;
 using Hub.Core.Sync;
 using Hub.Core.Tenants;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,6 +23,7 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<ITenantDataOwner>(sp => sp.GetRequiredService<JobStore>());
         services.AddSingleton<SyncLedger>();
         services.AddSingleton<ITenantDataOwner>(sp => sp.GetRequiredService<SyncLedger>());
+        services.TryAddSingleton<StoreEpoch>();
         services.AddSingleton<SyncPlanner>();
         services.AddSingleton<DesiredSetReader>();
         services.AddHostedService<JobWorker>();

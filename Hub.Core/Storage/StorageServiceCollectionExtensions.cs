@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -28,6 +29,7 @@ public static partial class StorageServiceCollectionExtensions
             configuration.ClientName ??= "hub";
             return ConnectionMultiplexer.Connect(configuration);
         });
+        services.TryAddSingleton<StoreEpoch>();
         services.AddHostedService<StorageStartup>();
         return services;
     }

@@ -29,14 +29,14 @@ public sealed record StagedDesiredSet(JobId Id, TenantId Tenant, long Count, lon
     public bool IsEmpty => Count == 0;
 
     /// <summary>
-    /// The request that turns this staged set into a job: total is the distinct valid members, invalid rows
-    /// count as failed, and the staging issues (invalid and duplicate rows) become the job's first errors.
+    /// The request that turns this staged set into a job: total is the distinct valid members and the invalid rows
+    /// (which count as failed), so the job's counts add up to it, and the staging issues (invalid and duplicate rows) become the job's first errors.
     /// </summary>
     public JobRequest ToJobRequest(string kind, string listKey, string? argument = null) => new(Tenant, kind, listKey)
     {
         Id = Id,
         Argument = argument,
-        InitialCounts = new JobCounts(Total: Count, Failed: InvalidCount),
+        InitialCounts = new JobCounts(Total: Count + InvalidCount, Failed: InvalidCount),
         InitialErrors = Issues,
         InitialErrorTotal = IssueCount,
     };
@@ -59,15 +59,28 @@ public sealed record DesiredSetStagingResult(StagedDesiredSet? Staged, DesiredSe
 /// reported and skipped. Until a job is enqueued with the staging id, the hash carries a TTL of
 /// <see cref="StagingTtl"/>, so a body abandoned half-way disappears; a syntax error deletes it at once,
 /// so a malformed body never leaves data or a job behind.
+/// <para>
+/// The same hash holds the set's order as numbered chunks: field <c>#0</c>, <c>#1</c>, ... (one per batch, in
+/// body order) is the concatenated 32-character subscriber hashes of the members that batch added. A plan walks
+/// the chunks by number, so where it stopped means the same thing after Redis restarts, reloads its data or fails
+/// over (a hash's own order, and so an HSCAN cursor, does not survive a restart: Redis seeds its hash function anew
+/// at start-up). See <see cref="DesiredSetChunks"/>.
+/// </para>
 /// </summary>
 public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys keys, IOptions<JobsOptions> options)
 {
     public const int BatchSize = 1000;
 
-    // ARGV: ttlSeconds, (subscriberHash, memberJson)*. Returns 1 per member written, 0 per duplicate.
+    // KEYS: desired. ARGV: ttlSeconds, chunkField, (subscriberHash, memberJson)*. Returns 1 per member written, 0 per duplicate;
+    // the chunk field lists the members this batch added, in order (empty when all were duplicates, so chunks stay contiguous).
     private const string StageScript = """
-        local written = {}
-        for i = 2, #ARGV, 2 do written[#written + 1] = redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+        local written, order = {}, {}
+        for i = 3, #ARGV, 2 do
+          local new = redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
+          written[#written + 1] = new
+          if new == 1 then order[#order + 1] = ARGV[i] end
+        end
+        redis.call('HSET', KEYS[1], ARGV[2], table.concat(order))
         redis.call('EXPIRE', KEYS[1], ARGV[1])
         return written
         """;
@@ -84,6 +97,7 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
         var batch = new List<(DesiredMember Member, long Row)>(BatchSize);
         var maxIssues = options.Value.MaxStoredErrors;
         var completed = false;
+        var chunk = 0;
 
         void Report(string email, string reason)
         {
@@ -119,12 +133,13 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
         async Task<(List<(DesiredMember Member, long Row)> Rows, bool[] IsNew)> WriteAsync(List<(DesiredMember Member, long Row)> members)
         {
             // One script call per batch rather than a thousand HSETNX commands: far less work for the client.
-            var arguments = new RedisValue[1 + (2 * members.Count)];
+            var arguments = new RedisValue[2 + (2 * members.Count)];
             arguments[0] = (long)StagingTtl.TotalSeconds;
+            arguments[1] = DesiredSetChunks.Field(chunk++);
             for (var i = 0; i < members.Count; i++)
             {
-                arguments[1 + (2 * i)] = members[i].Member.SubscriberHash;
-                arguments[2 + (2 * i)] = members[i].Member.ToJson();
+                arguments[2 + (2 * i)] = members[i].Member.SubscriberHash;
+                arguments[3 + (2 * i)] = members[i].Member.ToJson();
             }
 
             var isNew = (long[])(await db.ScriptEvaluateAsync(StageScript, [key], arguments))!;

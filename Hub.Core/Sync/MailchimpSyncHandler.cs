@@ -61,6 +61,11 @@ public sealed partial class MailchimpSyncHandler(
     public async Task<JobOutcome> RunAsync(JobContext context, CancellationToken cancellationToken)
     {
         var job = context.Job;
+        if (SyncPlanner.IsLegacy(context.Checkpoint))
+        {
+            throw new JobReplanException("The job's checkpoint is an HSCAN cursor of an older Hub, which does not survive a Redis restart.");
+        }
+
         var argument = SyncArgument.Parse(job.Argument);
         if (!ListKey.TryParse(job.ListKey, out var listKey) || await Lists.GetAsync(job.Tenant, listKey, cancellationToken) is not { } list)
         {
@@ -114,10 +119,6 @@ public sealed partial class MailchimpSyncHandler(
 
         private readonly int _parallelism = handler.MailchimpOptions.Value.MaxConcurrentCallsPerAccount;
 
-        // Members this run's reconciliation newly recorded as refused: already counted as failed, so the plan
-        // that then skips them as "refused and unchanged" must not count them again as unchanged.
-        private readonly HashSet<string> _refusedByReconcile = new(StringComparer.Ordinal);
-
         private Job Job => context.Job;
         private string ListKey => list.Key.ToString();
 
@@ -153,7 +154,7 @@ public sealed partial class MailchimpSyncHandler(
             {
                 var page = await CallAsync(token => handler.Mailchimp.GetMembersAsync(credential, list.AudienceId, ReconcilePageSize, offset, null, token), cancellationToken);
                 var drifted = page.Members.Where(member => member.Status is MailchimpMemberStatus.Unsubscribed or MailchimpMemberStatus.Cleaned).ToList();
-                var refused = new List<RefusedMember>();
+                var reconciled = new List<ReconciledMember>();
                 if (drifted.Count > 0)
                 {
                     var staged = await handler.Redis.GetDatabase().HashGetAsync(handler.Keys.JobDesiredSet(Job.Id),
@@ -163,22 +164,14 @@ public sealed partial class MailchimpSyncHandler(
                         if (!staged[i].IsNullOrEmpty)
                         {
                             var desired = DesiredMember.FromJson(staged[i].ToString());
-                            refused.Add(new RefusedMember(desired.SubscriberHash, desired.Fingerprint(), new MemberError(desired.Email,
-                                $"{drifted[i].Status} in Mailchimp; Hub never re-subscribes a contact and leaves it as it is.", Retryable: false)));
+                            reconciled.Add(new ReconciledMember(desired.SubscriberHash, desired.Fingerprint(), drifted[i].Status.ToString().ToLowerInvariant()));
                         }
                     }
                 }
 
-                if (refused.Count > 0)
-                {
-                    var known = await handler.Redis.GetDatabase().HashGetAsync(handler.Keys.ListRefused(Job.Tenant, ListKey),
-                        refused.Select(member => (RedisValue)member.SubscriberHash).ToArray());
-                    _refusedByReconcile.UnionWith(refused.Where((member, i) => known[i] != member.Fingerprint).Select(member => member.SubscriberHash));
-                }
-
                 offset += page.Members.Count;
                 var done = page.Members.Count == 0 || offset >= page.TotalItems;
-                await handler.Ledger.RecordBatchAsync(context, new SyncBatchResult { Refused = refused }, done ? await PlanStartAsync(cancellationToken) : $"rc:{offset}", cancellationToken);
+                await handler.Ledger.RecordBatchAsync(context, new SyncBatchResult { Reconciled = reconciled }, done ? await PlanStartAsync(cancellationToken) : $"rc:{offset}", cancellationToken);
                 if (done)
                 {
                     return;
@@ -227,7 +220,7 @@ public sealed partial class MailchimpSyncHandler(
                 var leaving = chunk.Removals.Select(hash => (hash, (string?)null, ApplyPolicy: true))
                     .Concat(list.Mode == ListMode.Tag ? chunk.Departed.Select(hash => (hash, (string?)null, ApplyPolicy: false)) : [])
                     .ToList();
-                await RecordAsync(chunk, await RemoveAsync(leaving, RemovalFor(list.RemovalPolicy), cancellationToken), cancellationToken);
+                await RecordAsync(chunk, await RemoveAsync(leaving, RemovalFor(list.RemovalPolicy), cancellationToken) with { AddsToTotal = leaving.Count }, cancellationToken);
             }
         }
 
@@ -300,7 +293,7 @@ public sealed partial class MailchimpSyncHandler(
                         var batch = unsent.GetRange(0, Math.Min(MailchimpBatchSubscribe.MaxMembers, unsent.Count));
                         unsent.RemoveRange(0, batch.Count);
                         var members = batch.Select(item => item.Upsert).DistinctBy(upsert => upsert.SubscriberHash).ToList();
-                        var call = new UpsertCall(UpsertBatchAsync(members, callsEnded.Token), members.Select(upsert => upsert.Member.Email.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal));
+                        var call = new UpsertCall(UpsertBatchAsync(members, callsEnded.Token));
                         var first = true;
                         foreach (var carried in batch.GroupBy(item => item.Chunk))
                         {
@@ -343,8 +336,8 @@ public sealed partial class MailchimpSyncHandler(
             }
         }
 
-        /// <summary>One batch subscribe call: its result and the (lower-cased) emails it carried.</summary>
-        private sealed record UpsertCall(Task<SyncBatchResult> Outcome, IReadOnlySet<string> Emails);
+        /// <summary>One batch subscribe call.</summary>
+        private sealed record UpsertCall(Task<SyncBatchResult> Outcome);
 
         /// <summary>A planned upsert chunk on its way: the calls carrying its members, and how many of them are not sent yet.</summary>
         private sealed class PlannedChunk(SyncPlanChunk chunk)
@@ -358,7 +351,7 @@ public sealed partial class MailchimpSyncHandler(
 
             /// <summary>
             /// <paramref name="call"/> carries <paramref name="members"/> of this chunk's members. The first chunk of
-            /// a call also takes the call's errors that name none of the emails sent, so that no error goes uncounted.
+            /// a call also takes the call's errors that name none of the emails sent, so that no error goes unseen.
             /// </summary>
             public void Carried(UpsertCall call, int members, bool takesStrays)
             {
@@ -372,13 +365,12 @@ public sealed partial class MailchimpSyncHandler(
                 var results = await Task.WhenAll(_calls.Select(carrier => carrier.Call.Outcome));
                 var hashes = Chunk.Upserts.Select(upsert => upsert.SubscriberHash).ToHashSet(StringComparer.Ordinal);
                 var emails = Chunk.Upserts.Select(upsert => upsert.Member.Email.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
-                bool Ours(MemberError error, (UpsertCall Call, bool TakesStrays) carrier) =>
-                    emails.Contains(error.Email.ToLowerInvariant()) || (carrier.TakesStrays && !carrier.Call.Emails.Contains(error.Email.ToLowerInvariant()));
                 return new SyncBatchResult
                 {
                     Applied = [.. results.SelectMany(result => result.Applied).Where(member => hashes.Contains(member.SubscriberHash))],
                     Refused = [.. results.SelectMany(result => result.Refused).Where(member => hashes.Contains(member.SubscriberHash))],
-                    Failed = [.. _calls.Zip(results).SelectMany(pair => pair.Second.Failed.Where(error => Ours(error, pair.First)))],
+                    Failed = [.. results.SelectMany(result => result.Failed).Where(error => emails.Contains(error.Email.ToLowerInvariant()))],
+                    Uncounted = [.. _calls.Zip(results).Where(pair => pair.First.TakesStrays).SelectMany(pair => pair.Second.Uncounted)],
                 };
             }
 
@@ -409,11 +401,16 @@ public sealed partial class MailchimpSyncHandler(
             }
         }
 
+        /// <summary>
+        /// Records a chunk. Members refused by an earlier job and unchanged since are known and stable: not sent, counted
+        /// unchanged. Members this job's reconciliation found unsubscribed or cleaned: not sent, counted failed.
+        /// </summary>
         private Task RecordAsync(SyncPlanChunk chunk, SyncBatchResult result, CancellationToken cancellationToken) =>
-            // Members refused before and unchanged since are known and stable: not sent, counted unchanged.
             handler.Ledger.RecordBatchAsync(context, result with
             {
-                Unchanged = chunk.Unchanged + chunk.RefusedUnchanged.Count(member => !_refusedByReconcile.Contains(member.SubscriberHash)),
+                Unchanged = chunk.Unchanged + chunk.RefusedUnchanged.Count,
+                Failed = [.. result.Failed, .. chunk.ReconciledRefused.Select(reconciled => new MemberError(reconciled.Member.Email,
+                    $"{reconciled.Status} in Mailchimp; Hub never re-subscribes a contact and leaves it as it is.", Retryable: false))],
             }, chunk.NextCheckpoint, cancellationToken);
 
         private async Task<SyncBatchResult> UpsertBatchAsync(IReadOnlyList<PlannedUpsert> upserts, CancellationToken cancellationToken)
@@ -432,22 +429,33 @@ public sealed partial class MailchimpSyncHandler(
             var created = batch.NewMembers.Select(member => member.EmailAddress.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
             var errors = batch.Errors;
 
+            // One outcome per member sent: its first error decides. An error naming an address Hub did not send is kept
+            // with the job's errors but counted on nobody (Uncounted), so the counts still add up.
             var byEmail = upserts.ToDictionary(upsert => upsert.Member.Email.ToLowerInvariant(), StringComparer.Ordinal);
             var refused = new List<RefusedMember>();
             var failed = new List<MemberError>();
+            var strays = new List<MemberError>();
             var rejected = new HashSet<string>(StringComparer.Ordinal);
             foreach (var error in errors)
             {
                 var email = error.EmailAddress.ToLowerInvariant();
-                rejected.Add(email);
                 var mapped = MailchimpErrorMapper.FromBatchError(error);
-                if (byEmail.TryGetValue(email, out var upsert) && MemberService.IsRefusal(mapped.Code))
+                var memberError = new MemberError(error.EmailAddress, mapped.Detail, Retryable: mapped.Code == MailchimpErrorCodes.MailchimpUnavailable);
+                if (!byEmail.TryGetValue(email, out var upsert))
                 {
-                    refused.Add(new RefusedMember(upsert.SubscriberHash, upsert.Fingerprint, new MemberError(upsert.Member.Email, mapped.Detail, Retryable: false)));
+                    strays.Add(memberError);
+                }
+                else if (!rejected.Add(email))
+                {
+                    continue;
+                }
+                else if (MemberService.IsRefusal(mapped.Code))
+                {
+                    refused.Add(new RefusedMember(upsert.SubscriberHash, upsert.Fingerprint, memberError with { Email = upsert.Member.Email, Retryable = false }));
                 }
                 else
                 {
-                    failed.Add(new MemberError(error.EmailAddress, mapped.Detail, Retryable: mapped.Code == MailchimpErrorCodes.MailchimpUnavailable));
+                    failed.Add(memberError);
                 }
             }
 
@@ -467,7 +475,7 @@ public sealed partial class MailchimpSyncHandler(
                 .Where(upsert => !rejected.Contains(upsert.Member.Email.ToLowerInvariant()) && !tagFailed.Contains(upsert.Member.Email.ToLowerInvariant()))
                 .Select(upsert => new AppliedMember(upsert.SubscriberHash, upsert.Fingerprint, created.Contains(upsert.Member.Email.ToLowerInvariant())))
                 .ToList();
-            return new SyncBatchResult { Applied = applied, Refused = refused, Failed = failed };
+            return new SyncBatchResult { Applied = applied, Refused = refused, Failed = failed, Uncounted = strays };
         }
 
         /// <summary>Removes members per policy; in tag mode untags and applies the policy only where no other Hub list of the audience holds them.</summary>

@@ -13,6 +13,9 @@ public sealed record AppliedMember(string SubscriberHash, string Fingerprint, bo
 /// <summary>A member Mailchimp refused for good (compliance state, forgotten, fake): not sent again until its fingerprint changes.</summary>
 public sealed record RefusedMember(string SubscriberHash, string Fingerprint, MemberError Error);
 
+/// <summary>A member of a job's desired set that Mailchimp holds as unsubscribed or cleaned: Hub leaves it as it is.</summary>
+public sealed record ReconciledMember(string SubscriberHash, string Fingerprint, string Status);
+
 /// <summary>What applying one batch of a plan to Mailchimp did.</summary>
 public sealed record SyncBatchResult
 {
@@ -26,6 +29,21 @@ public sealed record SyncBatchResult
     public IReadOnlyList<MemberError> Failed { get; init; } = [];
 
     public long Unchanged { get; init; }
+
+    /// <summary>
+    /// Errors that name no member of the batch (Mailchimp reported an address Hub did not send): stored with the job's
+    /// errors so nothing goes unseen, but counted on nobody, so the counts still add up to the total.
+    /// </summary>
+    public IReadOnlyList<MemberError> Uncounted { get; init; } = [];
+
+    /// <summary>
+    /// Members a job's reconciliation found unsubscribed or cleaned in Mailchimp: recorded as refused and marked (with
+    /// their status) in the job's staged set; counted as failed, with their error, when the plan reaches them.
+    /// </summary>
+    public IReadOnlyList<ReconciledMember> Reconciled { get; init; } = [];
+
+    /// <summary>Members this batch adds to the job's total: removal candidates, which the staged total did not know of.</summary>
+    public long AddsToTotal { get; init; }
 }
 
 /// <summary>What recording a batch changed in the list's ledger (zero for members already recorded).</summary>
@@ -56,12 +74,13 @@ public sealed class SyncLedger(IConnectionMultiplexer redis, RedisKeys keys, IOp
         using var span = HubTelemetry.StartRedis("sync.record-batch");
         var lease = context.Lease;
         var outcome = await Db.ScriptEvaluateAsync(SyncScripts.RecordForJob,
-            [.. ListKeys(lease.Tenant, lease.ListKey), keys.Job(lease.JobId), keys.JobErrors(lease.JobId)],
+            [.. ListKeys(lease.Tenant, lease.ListKey), keys.Job(lease.JobId), keys.JobErrors(lease.JobId), keys.JobDesiredSet(lease.JobId)],
             Arguments(lease.Token, context.Checkpoint ?? "", nextCheckpoint, lease.ListKey, result));
         var status = (long)((RedisResult[])outcome!)[0] switch
         {
             1 => LeaseStatus.Held,
             2 => LeaseStatus.CancelRequested,
+            3 => LeaseStatus.CheckpointMoved,
             _ => LeaseStatus.Lost,
         };
         context.Committed(status, nextCheckpoint);
@@ -136,7 +155,8 @@ public sealed class SyncLedger(IConnectionMultiplexer redis, RedisKeys keys, IOp
     {
         var args = new List<RedisValue>
         {
-            token, expectedCheckpoint, nextCheckpoint, result.Unchanged, result.Failed.Count, options.Value.MaxStoredErrors, listKey, result.Applied.Count,
+            token, expectedCheckpoint, nextCheckpoint, result.Unchanged, result.Failed.Count, options.Value.MaxStoredErrors, listKey,
+            result.AddsToTotal, result.Applied.Count,
         };
         foreach (var applied in result.Applied)
         {
@@ -153,22 +173,36 @@ public sealed class SyncLedger(IConnectionMultiplexer redis, RedisKeys keys, IOp
             args.Add(JobStore.SerializeError(refused.Error));
         }
 
+        args.Add(result.Reconciled.Count);
+        foreach (var reconciled in result.Reconciled)
+        {
+            args.Add(reconciled.SubscriberHash);
+            args.Add(reconciled.Fingerprint);
+            args.Add(reconciled.Status);
+        }
+
         args.Add(result.Removed.Count);
         args.AddRange(result.Removed.Select(hash => (RedisValue)hash));
+        args.Add(result.Uncounted.Count);
+        args.AddRange(result.Uncounted.Select(error => (RedisValue)JobStore.SerializeError(error)));
         args.AddRange(result.Failed.Select(error => (RedisValue)JobStore.SerializeError(error)));
         return [.. args];
     }
 }
 
-/// <summary>The ledger's Lua: KEYS fingerprints, hubAdded, refused, tenantLists[, job, jobErrors].</summary>
+/// <summary>The ledger's Lua: KEYS fingerprints, hubAdded, refused, tenantLists[, job, jobErrors, jobDesired].</summary>
 internal static class SyncScripts
 {
-    // ARGV: token, expectedCheckpoint, nextCheckpoint, unchanged, failedCount, errorCap, listKey,
-    //       nApplied, (hash, fingerprint, created)*, nRefused, (hash, fingerprint, errorJson)*, nRemoved, hash*, failedErrorJson*
+    // ARGV: token, expectedCheckpoint, nextCheckpoint, unchanged, failedCount, errorCap, listKey, addsToTotal,
+    //       nApplied, (hash, fingerprint, created)*, nRefused, (hash, fingerprint, errorJson)*, nReconciled, (hash, fingerprint, status)*,
+    //       nRemoved, hash*, nUncounted, errorJson*, failedErrorJson*
+    // Counts: standalone (no job), what changed in the ledger; in a job, one outcome per member of the batch, so that the job's
+    // counts add up to its total (the checkpoint compare makes a batch count once): an applied member already stored at its
+    // fingerprint is unchanged, a refusal is failed even when stored before, a removal is removed even when the ledger had none.
     private const string Apply = """
         local with_job = KEYS[5] ~= nil
         local cap = tonumber(ARGV[6])
-        local added, updated, removed, refused = 0, 0, 0, 0
+        local added, updated, unchanged, removed, refused = 0, 0, 0, 0, 0
         local function push_error(json)
           if with_job then
             redis.call('HINCRBY', KEYS[5], 'errorTotal', 1)
@@ -176,7 +210,7 @@ internal static class SyncScripts
           end
         end
         redis.call('SADD', KEYS[4], ARGV[7])
-        local i = 8
+        local i = 9
         local n = tonumber(ARGV[i]); i = i + 1
         for _ = 1, n do
           local hash, fp, created = ARGV[i], ARGV[i + 1], ARGV[i + 2]
@@ -185,6 +219,8 @@ internal static class SyncScripts
           if previous ~= fp then
             if previous then updated = updated + 1 else added = added + 1 end
             redis.call('HSET', KEYS[1], hash, fp)
+          else
+            unchanged = unchanged + 1
           end
           if created == '1' then redis.call('SADD', KEYS[2], hash) end
           redis.call('HDEL', KEYS[3], hash)
@@ -196,16 +232,30 @@ internal static class SyncScripts
           if redis.call('HGET', KEYS[3], hash) ~= fp then
             refused = refused + 1
             redis.call('HSET', KEYS[3], hash, fp)
-            push_error(json)
           end
+          push_error(json)
+        end
+        if with_job then refused = n end
+        n = tonumber(ARGV[i]); i = i + 1
+        for _ = 1, n do
+          local hash, fp, status = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+          i = i + 3
+          redis.call('HSET', KEYS[3], hash, fp)
+          if with_job then redis.call('HSET', KEYS[7], 'r:' .. hash, status) end
         end
         n = tonumber(ARGV[i]); i = i + 1
         for _ = 1, n do
           local hash = ARGV[i]
           i = i + 1
-          removed = removed + redis.call('HDEL', KEYS[1], hash)
+          local deleted = redis.call('HDEL', KEYS[1], hash)
+          if with_job then removed = removed + 1 else removed = removed + deleted end
           redis.call('SREM', KEYS[2], hash)
           redis.call('HDEL', KEYS[3], hash)
+        end
+        n = tonumber(ARGV[i]); i = i + 1
+        for _ = 1, n do
+          push_error(ARGV[i])
+          i = i + 1
         end
         for j = i, #ARGV do push_error(ARGV[j]) end
 
@@ -215,15 +265,19 @@ internal static class SyncScripts
         return {1, added, updated, removed, refused}
         """;
 
+    // Returns {0} when the lease is gone, {3} when the checkpoint is not the one the worker expects (the store lost
+    // writes, e.g. a failover or a restart from an append-only file that missed its last second): nothing is written,
+    // and the worker plans again from the stored checkpoint.
     public const string RecordForJob = """
         if redis.call('HGET', KEYS[5], 'leaseToken') ~= ARGV[1] then return {0} end
-        if (redis.call('HGET', KEYS[5], 'checkpoint') or '') ~= ARGV[2] then return {0} end
+        if (redis.call('HGET', KEYS[5], 'checkpoint') or '') ~= ARGV[2] then return {3} end
         """ + "\n" + Apply + """
         redis.call('HSET', KEYS[5], 'checkpoint', ARGV[3])
+        redis.call('HINCRBY', KEYS[5], 'total', ARGV[8])
         redis.call('HINCRBY', KEYS[5], 'added', added)
         redis.call('HINCRBY', KEYS[5], 'updated', updated)
         redis.call('HINCRBY', KEYS[5], 'removed', removed)
-        redis.call('HINCRBY', KEYS[5], 'unchanged', ARGV[4])
+        redis.call('HINCRBY', KEYS[5], 'unchanged', unchanged + tonumber(ARGV[4]))
         redis.call('HINCRBY', KEYS[5], 'failed', refused + tonumber(ARGV[5]))
         if redis.call('HGET', KEYS[5], 'cancel') == '1' then return {2} end
         return {1}

@@ -38,38 +38,93 @@ public sealed record SyncPlanChunk(
     /// in tag mode the list's tag (which Hub did set) comes off and the ledger forgets them.
     /// </summary>
     public IReadOnlyList<string> Departed { get; init; } = [];
+
+    /// <summary>
+    /// Members this job's reconciliation found unsubscribed or cleaned in Mailchimp, with that status: not sent, counted
+    /// as failed with their error. <see cref="RefusedUnchanged"/> are those refused by an earlier job, counted unchanged.
+    /// </summary>
+    public IReadOnlyList<(DesiredMember Member, string Status)> ReconciledRefused { get; init; } = [];
 }
 
 /// <summary>
-/// Diffs a job's staged desired set against the list's ledger, in chunks, resumably. Phase one HSCANs the
-/// desired set (immutable while the job runs, so a cursor resumes exactly): a member is an upsert when it
-/// has no stored fingerprint or a different one, skipped when it was refused at the same fingerprint,
-/// unchanged otherwise. Phase two HSCANs the list's fingerprints: a member is removed when it is not desired
-/// and Hub added it (members that left but Hub did not add are reported as <see cref="SyncPlanChunk.Departed"/>). Because removals delete fingerprints while the scan runs (and a store's cursor may
-/// then skip entries), a pass that found removals is followed by one more pass. HSCAN is fine here: this
-/// runs in a background job, never on a request path.
+/// The numbered chunks a staged desired set keeps its order in (see <see cref="DesiredSetReader"/>), and the marks a
+/// job leaves in the same hash. Subscriber hashes are 32 lower-case hex characters, so these fields never collide
+/// with a member's.
+/// </summary>
+public static class DesiredSetChunks
+{
+    public const int HashLength = 32;
+
+    /// <summary>The field holding chunk <paramref name="number"/>: its members' subscriber hashes, concatenated.</summary>
+    public static string Field(long number) => "#" + number.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The mark of a member this job's reconciliation found unsubscribed or cleaned in Mailchimp; its value is that status.</summary>
+    public static string Reconciled(string subscriberHash) => "r:" + subscriberHash;
+
+    /// <summary>
+    /// Numbers the members of a set staged by an older Hub, which kept no chunks: once, atomically, in the hash's
+    /// own order. Members only (32 hex characters), in chunks of <see cref="DesiredSetReader.BatchSize"/>.
+    /// </summary>
+    internal const string NumberLegacySetScript = """
+        if redis.call('HEXISTS', KEYS[1], '#0') == 1 or redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        local chunk, order = 0, {}
+        for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+          if string.len(field) == 32 and not string.find(field, '[^0-9a-f]') then
+            order[#order + 1] = field
+            if #order == tonumber(ARGV[1]) then
+              redis.call('HSET', KEYS[1], '#' .. chunk, table.concat(order))
+              chunk, order = chunk + 1, {}
+            end
+          end
+        end
+        if #order > 0 then redis.call('HSET', KEYS[1], '#' .. chunk, table.concat(order)) end
+        return 1
+        """;
+}
+
+/// <summary>
+/// Diffs a job's staged desired set against the list's ledger, in chunks, resumably.
 /// <para>
-/// Checkpoints: <c>u:{cursor}</c>, <c>r:{pass}:{cursor}:{found}</c>, <see cref="Done"/>. A plan that starts
-/// at <see cref="FirstSyncStart"/> (<c>u:{cursor}:first</c>) has no removal phase: the job began with no
-/// member recorded for the list, so it has nobody to remove (a member a facade call records while the job
-/// runs is left for the next sync). A replica that does not know the suffix plans the removal phase
-/// anyway, which finds nothing to remove, so replicas of both versions can share jobs.
+/// Phase one walks the desired set's numbered chunks (<see cref="DesiredSetChunks"/>): a member is an upsert when it
+/// has no stored fingerprint or a different one, skipped when it was refused at the same fingerprint, unchanged
+/// otherwise. Its checkpoint <c>i:{chunk}:{offset}</c> names a position in the staged order, which is the same after a
+/// Redis restart, a reload from the append-only file or a failover, so a resumed plan continues exactly where the last
+/// recorded chunk ended.
+/// </para>
+/// <para>
+/// Phase two HSCANs the list's fingerprints: a member is removed when it is not desired and Hub added it (members
+/// that left but Hub did not add are reported as <see cref="SyncPlanChunk.Departed"/>). An HSCAN cursor is only
+/// meaningful to the server process that gave it (a restarted or promoted Redis seeds its hash function anew), so a
+/// pass never trusts one across a break: a plan resumed from an <c>r:</c> checkpoint starts its pass over at cursor 0,
+/// and a pass during which <see cref="StoreEpoch"/> moved (the connection broke, came back or failed over) starts over
+/// too. Starting over is cheap and safe: members already removed are gone from the ledger. Because removals delete
+/// fingerprints while the scan runs, a pass that found removals is followed by one more pass. HSCAN is fine here:
+/// this runs in a background job, never on a request path.
+/// </para>
+/// <para>
+/// Checkpoints: <c>i:{chunk}:{offset}</c>, <c>r:{pass}:{cursor}:{found}</c>, <see cref="Done"/>. A plan that starts at
+/// <see cref="FirstSyncStart"/> (suffix <c>:first</c>) has no removal phase: the job began with no member recorded
+/// for the list, so it has nobody to remove (a member a facade call records while the job runs is left for the next
+/// sync).
 /// </para>
 /// </summary>
-public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
+public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, StoreEpoch epoch)
 {
     public const string Done = "done";
 
     /// <summary>Where a plan starts.</summary>
-    public const string Start = "u:0";
+    public const string Start = "i:0:0";
 
     /// <summary>Where a plan starts when the list has no member recorded yet: upserts only.</summary>
-    public const string FirstSyncStart = "u:0:" + FirstSyncMark;
+    public const string FirstSyncStart = Start + ":" + FirstSyncMark;
 
     private const string FirstSyncMark = "first";
     public const int DefaultChunkSize = 500;
 
     private IDatabase Db => redis.GetDatabase();
+
+    /// <summary>Whether <paramref name="checkpoint"/> was written by a Hub that planned by HSCAN cursor (<c>u:</c>): such a job must be planned again from the start.</summary>
+    public static bool IsLegacy(string? checkpoint) => checkpoint is not null && checkpoint.StartsWith("u:", StringComparison.Ordinal);
 
     public IAsyncEnumerable<SyncPlanChunk> PlanAsync(JobId job, TenantId tenant, string listKey, string? checkpoint, int chunkSize, CancellationToken cancellationToken) =>
         PlanAsync(job, tenant, listKey, checkpoint, chunkSize, forgetsDeparted: false, cancellationToken);
@@ -83,48 +138,125 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
         JobId job, TenantId tenant, string listKey, string? checkpoint, int chunkSize, bool forgetsDeparted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var current = checkpoint ?? Start;
+        if (IsLegacy(current))
+        {
+            throw new FormatException($"'{current}' is an HSCAN-cursor checkpoint of an older Hub; plan the job again from the start.");
+        }
+
+        if (current.StartsWith("i:", StringComparison.Ordinal))
+        {
+            await Db.ScriptEvaluateAsync(DesiredSetChunks.NumberLegacySetScript, [keys.JobDesiredSet(job)], [DesiredSetReader.BatchSize]);
+        }
+
+        // A removal pass resumed here cannot trust a cursor from before: start it over (see the class summary).
+        var passEpoch = epoch.Current;
+        if (current.Split(':') is ["r", var resumedPass, _, var resumedFound])
+        {
+            current = $"r:{resumedPass}:0:{resumedFound}";
+        }
+
         while (current != Done)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var parts = current.Split(':');
-            var chunk = parts[0] switch
+            SyncPlanChunk chunk;
+            switch (parts)
             {
-                "u" => await PlanUpsertsAsync(job, tenant, listKey, current, parts[1], firstSync: parts is [_, _, FirstSyncMark], chunkSize),
-                "r" => await PlanRemovalsAsync(job, tenant, listKey, current, int.Parse(parts[1], CultureInfo.InvariantCulture), parts[2], parts[3] == "1", chunkSize, forgetsDeparted),
-                _ => throw new FormatException($"'{current}' is not a sync checkpoint."),
-            };
+                case ["i", var number, var offset, ..]:
+                    chunk = await PlanUpsertsAsync(job, tenant, listKey, current, long.Parse(number, CultureInfo.InvariantCulture),
+                        int.Parse(offset, CultureInfo.InvariantCulture), firstSync: parts is [_, _, _, FirstSyncMark], chunkSize);
+                    break;
+                case ["r", var pass, var cursor, var found]:
+                    if (cursor == "0")
+                    {
+                        passEpoch = epoch.Current;
+                    }
+
+                    var removals = await PlanRemovalsAsync(job, tenant, listKey, current, int.Parse(pass, CultureInfo.InvariantCulture), cursor, found == "1", chunkSize, forgetsDeparted);
+                    if (epoch.Current != passEpoch)
+                    {
+                        // The connection broke or failed over during this pass: the cursor may belong to another server process.
+                        current = $"r:{pass}:0:{found}";
+                        continue;
+                    }
+
+                    chunk = removals;
+                    break;
+                default:
+                    throw new FormatException($"'{current}' is not a sync checkpoint.");
+            }
+
             yield return chunk;
             current = chunk.NextCheckpoint;
         }
     }
 
-    private async Task<SyncPlanChunk> PlanUpsertsAsync(JobId job, TenantId tenant, string listKey, string checkpoint, string cursor, bool firstSync, int chunkSize)
+    private async Task<SyncPlanChunk> PlanUpsertsAsync(JobId job, TenantId tenant, string listKey, string checkpoint, long number, int offset, bool firstSync, int chunkSize)
     {
         using var span = HubTelemetry.StartRedis("sync.plan-upserts");
-        var (next, entries) = await ScanAsync(keys.JobDesiredSet(job), cursor, chunkSize);
-        var members = new List<(string Hash, DesiredMember Member)>();
-        for (var i = 0; i + 1 < entries.Length; i += 2)
+        var desiredKey = keys.JobDesiredSet(job);
+        var order = await Db.HashGetAsync(desiredKey, [DesiredSetChunks.Field(number), DesiredSetChunks.Field(number + 1)]);
+        var chunkHashes = order[0].IsNull ? "" : order[0].ToString();
+        var inChunk = chunkHashes.Length / DesiredSetChunks.HashLength;
+        var take = Math.Max(0, Math.Min(chunkSize, inChunk - offset));
+        var hashes = new RedisValue[take];
+        for (var i = 0; i < take; i++)
         {
-            members.Add((entries[i].ToString(), DesiredMember.FromJson(entries[i + 1].ToString())));
+            hashes[i] = chunkHashes.Substring((offset + i) * DesiredSetChunks.HashLength, DesiredSetChunks.HashLength);
         }
 
-        var fields = members.Select(member => (RedisValue)member.Hash).ToArray();
+        string nextCheckpoint;
+        if (offset + take < inChunk)
+        {
+            nextCheckpoint = $"i:{number}:{offset + take}";
+        }
+        else if (!order[1].IsNull)
+        {
+            nextCheckpoint = $"i:{number + 1}:0";
+        }
+        else
+        {
+            nextCheckpoint = firstSync ? Done : "r:1:0:0";
+        }
+
+        if (nextCheckpoint.StartsWith("i:", StringComparison.Ordinal) && firstSync)
+        {
+            nextCheckpoint += ":" + FirstSyncMark;
+        }
+
+        if (take == 0)
+        {
+            return new SyncPlanChunk(SyncPhase.Upsert, checkpoint, nextCheckpoint, [], 0, [], []);
+        }
+
         var batch = Db.CreateBatch();
-        var stored = batch.HashGetAsync(keys.ListFingerprints(tenant, listKey), fields);
-        var refused = batch.HashGetAsync(keys.ListRefused(tenant, listKey), fields);
+        var staged = batch.HashGetAsync(desiredKey, hashes);
+        var reconciled = batch.HashGetAsync(desiredKey, [.. hashes.Select(hash => (RedisValue)DesiredSetChunks.Reconciled(hash.ToString()))]);
+        var stored = batch.HashGetAsync(keys.ListFingerprints(tenant, listKey), hashes);
+        var refused = batch.HashGetAsync(keys.ListRefused(tenant, listKey), hashes);
         batch.Execute();
-        var storedValues = fields.Length == 0 ? [] : await stored;
-        var refusedValues = fields.Length == 0 ? [] : await refused;
+        var (stagedValues, reconciledValues, storedValues, refusedValues) = (await staged, await reconciled, await stored, await refused);
 
         var upserts = new List<PlannedUpsert>();
         var refusedUnchanged = new List<DesiredMember>();
+        var reconciledRefused = new List<(DesiredMember, string)>();
         long unchanged = 0;
-        for (var i = 0; i < members.Count; i++)
+        for (var i = 0; i < take; i++)
         {
-            var fingerprint = members[i].Member.Fingerprint();
-            if (refusedValues[i] == fingerprint)
+            if (stagedValues[i].IsNull)
             {
-                refusedUnchanged.Add(members[i].Member);
+                throw new InvalidOperationException($"Job {job}'s staged set lists member {hashes[i]} in chunk {number} but does not hold it.");
+            }
+
+            var member = DesiredMember.FromJson(stagedValues[i].ToString());
+            var fingerprint = member.Fingerprint();
+            if (!reconciledValues[i].IsNull)
+            {
+                reconciledRefused.Add((member, reconciledValues[i].ToString()));
+            }
+            else if (refusedValues[i] == fingerprint)
+            {
+                refusedUnchanged.Add(member);
             }
             else if (storedValues[i] == fingerprint)
             {
@@ -132,12 +264,11 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys)
             }
             else
             {
-                upserts.Add(new PlannedUpsert(members[i].Member, members[i].Hash, fingerprint, storedValues[i].IsNull));
+                upserts.Add(new PlannedUpsert(member, hashes[i].ToString(), fingerprint, storedValues[i].IsNull));
             }
         }
 
-        var nextCheckpoint = next != "0" ? (firstSync ? $"u:{next}:{FirstSyncMark}" : $"u:{next}") : firstSync ? Done : "r:1:0:0";
-        return new SyncPlanChunk(SyncPhase.Upsert, checkpoint, nextCheckpoint, upserts, unchanged, refusedUnchanged, []);
+        return new SyncPlanChunk(SyncPhase.Upsert, checkpoint, nextCheckpoint, upserts, unchanged, refusedUnchanged, []) { ReconciledRefused = reconciledRefused };
     }
 
     private async Task<SyncPlanChunk> PlanRemovalsAsync(JobId job, TenantId tenant, string listKey, string checkpoint, int pass, string cursor, bool found, int chunkSize, bool forgetsDeparted)

@@ -68,7 +68,7 @@ public sealed class SyncService(ListStore lists, SyncLedger ledger, TenantMailch
         var staged = staging.Staged!;
         var argument = new SyncArgument(AddOnly: true, Remove: remove.Distinct(StringComparer.OrdinalIgnoreCase).ToList(), RemoveMode: removeMode);
         var request = staged.ToJobRequest(MailchimpSyncHandler.JobKind, key.ToString(), argument.ToJson());
-        var (job, superseded) = await jobs.EnqueueAsync(request with { InitialCounts = request.InitialCounts with { Total = staged.Count + argument.Remove!.Count } }, cancellationToken);
+        var (job, superseded) = await jobs.EnqueueAsync(request with { InitialCounts = request.InitialCounts with { Total = request.InitialCounts.Total + argument.Remove!.Count } }, cancellationToken);
         return new SyncStarted(job, superseded);
     }
 

@@ -38,12 +38,16 @@ public class JobWorkerTests(string backend) : BackendFixture(backend)
         _hosts.Clear();
     }
 
-    private async Task<IHost> ReplicaAsync(bool worker = true, Func<int, CancellationToken, Task>? afterChunk = null)
+    private async Task<IHost> ReplicaAsync(bool worker = true, Func<int, CancellationToken, Task>? afterChunk = null, bool losesAMemberOnce = false)
     {
         var host = await JobsTestKit.StartAsync(Backend.Connection, _prefix,
             new() { ["Hub:Jobs:WorkerEnabled"] = worker ? "true" : "false", ["Hub:Jobs:LeaseDuration"] = "00:00:01", ["Hub:Jobs:RenewInterval"] = "00:00:00.200" },
-            services => services.AddSingleton(_audience).AddSingleton<IJobHandler>(sp =>
-                new FakeSyncHandler(sp.GetRequiredService<SyncPlanner>(), sp.GetRequiredService<SyncLedger>(), _audience) { AfterChunk = afterChunk ?? ((_, _) => Task.CompletedTask) }));
+            services => services.AddSingleton(_audience).AddSingleton<IJobHandler, UncountedHandler>().AddSingleton<IJobHandler>(sp =>
+                new FakeSyncHandler(sp.GetRequiredService<SyncPlanner>(), sp.GetRequiredService<SyncLedger>(), _audience)
+                {
+                    AfterChunk = afterChunk ?? ((_, _) => Task.CompletedTask),
+                    LosesAMemberOnce = losesAMemberOnce,
+                }));
         _hosts.Add(host);
         return host;
     }
@@ -87,7 +91,7 @@ public class JobWorkerTests(string backend) : BackendFixture(backend)
 
         Assert.Multiple(() =>
         {
-            Assert.That(checkpoint, Does.StartWith("u:"));
+            Assert.That(checkpoint, Does.StartWith("i:"));
             Assert.That(finished!.State, Is.EqualTo(JobState.Succeeded));
             Assert.That(finished.Attempts, Is.EqualTo(2));
             Assert.That(finished.Counts, Is.EqualTo(new JobCounts(Total: Members, Added: Members)));
@@ -104,7 +108,7 @@ public class JobWorkerTests(string backend) : BackendFixture(backend)
         Assert.Multiple(() =>
         {
             Assert.That(second!.State, Is.EqualTo(JobState.Succeeded));
-            Assert.That(second.Counts, Is.EqualTo(new JobCounts(Total: Members - 100, Updated: (Members - 100) / 20, Removed: 100, Unchanged: Members - 100 - ((Members - 100) / 20))));
+            Assert.That(second.Counts, Is.EqualTo(new JobCounts(Total: Members, Updated: (Members - 100) / 20, Removed: 100, Unchanged: Members - 100 - ((Members - 100) / 20))));
             Assert.That(_audience.Members, Has.Count.EqualTo(Members - 100));
             Assert.That(_audience.Removals.Values, Has.All.EqualTo(1));
         });
@@ -148,5 +152,47 @@ public class JobWorkerTests(string backend) : BackendFixture(backend)
             Assert.That(finished.Counts, Is.EqualTo(new JobCounts(Total: Members, Added: Members)));
             Assert.That(_audience.Upserts.Values, Has.All.EqualTo(1));
         });
+    }
+
+    [Test]
+    public async Task A_success_missing_a_member_is_planned_again_and_then_adds_up()
+    {
+        var replica = await ReplicaAsync(losesAMemberOnce: true);
+        var job = await EnqueueSyncAsync(replica, _tenant);
+        var finished = await WaitForAsync(replica, job.Id, read => read.State.IsFinished());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(finished!.State, Is.EqualTo(JobState.Succeeded));
+            Assert.That(finished.Replans, Is.EqualTo(1));
+            Assert.That(finished.Counts, Is.EqualTo(new JobCounts(Total: Members, Added: 1, Unchanged: Members - 1)), "the second plan sends only the lost member");
+            Assert.That(_audience.Members, Has.Count.EqualTo(Members));
+        });
+    }
+
+    [Test]
+    public async Task A_success_whose_counts_never_add_up_fails_as_inconsistent_counts()
+    {
+        var replica = await ReplicaAsync();
+        var (job, _) = await replica.Services.GetRequiredService<JobStore>().EnqueueAsync(
+            new JobRequest(_tenant, UncountedHandler.JobKind, List) { InitialCounts = new JobCounts(Total: 5) }, default);
+        var finished = await WaitForAsync(replica, job.Id, read => read.State.IsFinished());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(finished!.State, Is.EqualTo(JobState.Failed));
+            Assert.That(finished.FailureReason, Is.EqualTo(JobWorker.InconsistentCounts));
+            Assert.That(finished.Replans, Is.EqualTo(JobWorker.MaxReplans));
+        });
+    }
+
+    /// <summary>Says it succeeded without counting a single member.</summary>
+    private sealed class UncountedHandler : IJobHandler
+    {
+        public const string JobKind = "uncounted";
+
+        public string Kind => JobKind;
+
+        public Task<JobOutcome> RunAsync(JobContext context, CancellationToken cancellationToken) => Task.FromResult(JobOutcome.Succeeded);
     }
 }

@@ -93,6 +93,11 @@ public sealed class FakeSyncHandler(SyncPlanner planner, SyncLedger ledger, Fake
     public string Kind => JobKind;
     public int ChunkSize { get; set; } = 100;
 
+    /// <summary>When set, the first run leaves the first planned member out (neither sent nor counted): a member lost on the way.</summary>
+    public bool LosesAMemberOnce { get; set; }
+
+    private int _runs;
+
     /// <summary>Called after each recorded chunk with the number of chunks this run recorded.</summary>
     public Func<int, CancellationToken, Task> AfterChunk { get; set; } = (_, _) => Task.CompletedTask;
 
@@ -100,11 +105,12 @@ public sealed class FakeSyncHandler(SyncPlanner planner, SyncLedger ledger, Fake
     {
         var job = context.Job;
         var chunks = 0;
+        var losing = LosesAMemberOnce && Interlocked.Increment(ref _runs) == 1;
         await foreach (var chunk in planner.PlanAsync(job.Id, job.Tenant, job.ListKey, context.Checkpoint, ChunkSize, cancellationToken))
         {
             var applied = new List<AppliedMember>();
             var refused = new List<RefusedMember>();
-            foreach (var upsert in chunk.Upserts)
+            foreach (var upsert in chunk.Upserts.Skip(losing && chunks == 0 ? 1 : 0))
             {
                 if (audience.Refuses.Contains(upsert.Member.Email))
                 {
@@ -129,6 +135,7 @@ public sealed class FakeSyncHandler(SyncPlanner planner, SyncLedger ledger, Fake
                 Applied = applied,
                 Refused = refused,
                 Removed = chunk.Removals,
+                AddsToTotal = chunk.Removals.Count,
                 Unchanged = chunk.Unchanged,
                 Failed = chunk.RefusedUnchanged.Select(member => new MemberError(member.Email, "Refused earlier and unchanged since; not sent again.", false)).ToList(),
             }, chunk.NextCheckpoint, cancellationToken);

@@ -48,7 +48,7 @@ public sealed class MirrorSyncTests
 
         await _env.Sandbox.ResetCountersAsync();
         var second = await _env.SyncAsync(tenant, "customers", [Member("ann@shop.test", "Annie"), Member("bob@shop.test", "Bob"), Member("dan@shop.test", "Dan")]);
-        AssertCounts(second, "succeeded", total: 3, added: 1, updated: 1, removed: 1, unchanged: 1);
+        AssertCounts(second, "succeeded", total: 4, added: 1, updated: 1, removed: 1, unchanged: 1);
 
         var members = await _env.AudienceAsync(audience);
         var counters = await _env.Sandbox.GetCountersAsync();
@@ -202,14 +202,14 @@ public sealed class MirrorSyncTests
 
         // y leaves VIP (the list that created it) but is still on News: only the VIP tag goes.
         var leaveVip = await _env.SyncAsync(tenant, "vip", [Member("x@shop.test")]);
-        AssertCounts(leaveVip, "succeeded", total: 1, removed: 1, unchanged: 1);
+        AssertCounts(leaveVip, "succeeded", total: 2, removed: 1, unchanged: 1);
         members = await _env.AudienceAsync(audience);
         Assert.That(members["y@shop.test"].Status, Is.EqualTo("subscribed"));
         Assert.That(members["y@shop.test"].Tags, Is.EqualTo(new[] { "News" }));
 
         // y leaves News too: News did not create y, so it is untagged and kept; z (created by News, on no other list) is untagged and archived.
         var leaveNews = await _env.SyncAsync(tenant, "news", [Member("w@shop.test")]);
-        AssertCounts(leaveNews, "succeeded", total: 1, added: 1, removed: 2);
+        AssertCounts(leaveNews, "succeeded", total: 3, added: 1, removed: 2);
         members = await _env.AudienceAsync(audience);
         Assert.Multiple(() =>
         {
@@ -277,7 +277,7 @@ public sealed class MirrorSyncTests
             Assert.That(data.GetProperty("jobUrl").GetString(), Is.EqualTo($"{_env.Hub.BaseUrl.ToString().TrimEnd('/')}/api/v1/jobs/{jobId}"));
             Assert.That(data.GetProperty("listKey").GetString(), Is.EqualTo("hooks"));
             Assert.That(data.GetProperty("state").GetString(), Is.EqualTo("partially_succeeded"));
-            Assert.That(data.GetProperty("counts").GetProperty("total").GetInt64(), Is.EqualTo(2));
+            Assert.That(data.GetProperty("counts").GetProperty("total").GetInt64(), Is.EqualTo(3));
             Assert.That(data.GetProperty("counts").GetProperty("added").GetInt64(), Is.EqualTo(2));
             Assert.That(data.GetProperty("counts").GetProperty("failed").GetInt64(), Is.EqualTo(1));
         });
@@ -353,7 +353,7 @@ public sealed class MirrorSyncTests
         await _env.Sandbox.SetLatencyAsync(TimeSpan.Zero);
         Assert.That((await _env.WaitForJobAsync(tenant, running)).GetProperty("state").GetString(), Is.EqualTo("succeeded"));
         var last = await _env.WaitForJobAsync(tenant, newestId);
-        AssertCounts(last, "succeeded", total: 7, added: 7, removed: 600);
+        AssertCounts(last, "succeeded", total: 607, added: 7, removed: 600);
         Assert.That(await _env.EmailsAsync(audience), Is.EqualTo(Enumerable.Range(0, 7).Select(i => $"c{i}@shop.test").Order(StringComparer.Ordinal)));
     }
 
@@ -372,7 +372,7 @@ public sealed class MirrorSyncTests
         await _env.Sandbox.ClearFaultsAsync();
 
         Assert.That(counters.FaultsInjected, Is.GreaterThan(0));
-        AssertCounts(job, "succeeded", total: 1300, added: 700, updated: 600, removed: 200);
+        AssertCounts(job, "succeeded", total: 1500, added: 700, updated: 600, removed: 200);
         var expected = desired.Select(member => JsonSerializer.SerializeToElement(member).GetProperty("email").GetString()!).Order(StringComparer.Ordinal).ToList();
         Assert.That(await _env.EmailsAsync(audience), Is.EqualTo(expected));
         Assert.That(await _env.EmailsAsync(audience, "archived"), Has.Count.EqualTo(200));
@@ -455,7 +455,7 @@ public sealed class MirrorSyncTests
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), accepted.ToString());
         var job = await _env.WaitForJobAsync(tenant, accepted.GetProperty("jobId").GetString()!);
 
-        AssertCounts(job, "partially_succeeded", total: 2, added: 2, failed: 2);
+        AssertCounts(job, "partially_succeeded", total: 4, added: 2, failed: 2);
         var errors = job.GetProperty("errors").EnumerateArray().ToList();
         Assert.That(errors.Select(error => error.GetProperty("reason").GetString()), Has.Some.Contains("Row 2").And.Some.Contains("Row 3"));
         Assert.That(await _env.EmailsAsync(audience), Is.EqualTo(new[] { "ann@shop.test", "cat@shop.test" }));
@@ -504,7 +504,7 @@ public sealed class MirrorSyncTests
         Assert.That(staging, Is.Empty);
 
         var emptied = await _env.SyncAsync(tenant, "empty", [], "?allowEmpty=true");
-        AssertCounts(emptied, "succeeded", total: 0, removed: 1);
+        AssertCounts(emptied, "succeeded", total: 1, removed: 1);
         Assert.That(await _env.EmailsAsync(audience, "archived"), Is.EqualTo(new[] { "ann@shop.test" }));
     }
 
