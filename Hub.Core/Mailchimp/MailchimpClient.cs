@@ -7,6 +7,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Hub.Core.Diagnostics;
+using Hub.Core.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly.CircuitBreaker;
@@ -271,9 +272,12 @@ public sealed partial class MailchimpClient(
         return MailchimpError.Unavailable(detail);
     }
 
+    // A store fault (the concurrency slots live in Redis) is not Mailchimp's: it goes up to the caller, so a job pauses
+    // until Redis answers and a request is answered 503 store_unavailable, instead of reporting Mailchimp unavailable.
     private static bool IsTransportFault(Exception exception, CancellationToken cancellationToken) => exception switch
     {
         OperationCanceledException when cancellationToken.IsCancellationRequested => false,
+        _ when StoreFaults.IsStoreFault(exception) => false,
         HttpRequestException or TimeoutRejectedException or BrokenCircuitException or OperationCanceledException
             or RedisException or JsonException => true,
         _ => false,
