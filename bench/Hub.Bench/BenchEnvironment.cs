@@ -109,6 +109,10 @@ public sealed class BenchEnvironment : IAsyncDisposable
     public async Task SetLatencyAsync(int perCallMs, int perMemberMs) =>
         (await SandboxClient.PutAsJsonAsync("/_control/latency", new { per_call_ms = perCallMs, per_member_ms = perMemberMs })).EnsureSuccessStatusCode();
 
+    /// <summary>Makes the sandbox answer <paramref name="kind"/> ("429", "500" or "hang") to a share of the calls to <paramref name="route"/> ("*" for all).</summary>
+    public async Task AddFaultAsync(string route, string kind, double share) =>
+        (await SandboxClient.PostAsJsonAsync("/_control/faults", new { route, kind, share })).EnsureSuccessStatusCode();
+
     public async Task ResetCountersAsync() => (await SandboxClient.PostAsync("/_control/counters/reset", null)).EnsureSuccessStatusCode();
 
     public async Task<SandboxCounters> CountersAsync()
@@ -117,7 +121,7 @@ public sealed class BenchEnvironment : IAsyncDisposable
         var maxConcurrent = counters["max_concurrent"]?.AsObject().Select(pair => pair.Value!.GetValue<int>()).DefaultIfEmpty(0).Max() ?? 0;
         var calls = counters["calls"]!.AsObject().ToDictionary(pair => pair.Key, pair => pair.Value!.GetValue<long>());
         return new SandboxCounters(counters["members_written"]!.GetValue<long>(), counters["members_created"]!.GetValue<long>(),
-            counters["members_updated"]!.GetValue<long>(), maxConcurrent, calls, counters["throttled"]!.GetValue<long>());
+            counters["members_updated"]!.GetValue<long>(), maxConcurrent, calls, counters["throttled"]!.GetValue<long>(), counters["faults_injected"]!.GetValue<long>());
     }
 
     /// <summary>The subscribed members of an audience (emails, lower-cased), read from the sandbox's control API.</summary>
@@ -156,9 +160,9 @@ public sealed class BenchEnvironment : IAsyncDisposable
                     return job;
                 }
             }
-            catch (HttpRequestException)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
-                // A replica going away; the caller's factory picks a live one next time.
+                // A replica going away or not answering (its client's timeout); the caller's factory picks a live one next time.
             }
 
             if (DateTime.UtcNow > deadline)
@@ -206,7 +210,7 @@ public sealed class BenchEnvironment : IAsyncDisposable
 }
 
 /// <summary>The sandbox counters the benchmarks read.</summary>
-public sealed record SandboxCounters(long MembersWritten, long MembersCreated, long MembersUpdated, int MaxConcurrent, IReadOnlyDictionary<string, long> Calls, long Throttled)
+public sealed record SandboxCounters(long MembersWritten, long MembersCreated, long MembersUpdated, int MaxConcurrent, IReadOnlyDictionary<string, long> Calls, long Throttled, long FaultsInjected)
 {
     public long CallsTo(string route) => Calls.TryGetValue(route, out var count) ? count : 0;
 }

@@ -130,7 +130,8 @@ public sealed class BenchProcess : IAsyncDisposable
         return directory?.FullName ?? throw new InvalidOperationException("Run the benchmarks from inside the repository.");
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port nothing listens on right now.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -187,7 +187,7 @@ public static class SyncBenchmark
             ]);
     }
 
-    private static long Processed(JsonNode job)
+    internal static long Processed(JsonNode job)
     {
         var counts = job["counts"]!;
         return counts["added"]!.GetValue<long>() + counts["updated"]!.GetValue<long>() + counts["unchanged"]!.GetValue<long>() + counts["failed"]!.GetValue<long>();
@@ -213,7 +213,8 @@ public static class SyncBenchmark
             job["counts"]!["added"]!.GetValue<long>(), job["counts"]!["unchanged"]!.GetValue<long>());
     }
 
-    private static async Task<string> PutMembersAsync(HttpClient client, string listKey, int n)
+    /// <summary>PUTs <paramref name="n"/> generated members (<see cref="NdjsonMembersStream"/>) to a list; returns the job's id.</summary>
+    internal static async Task<string> PutMembersAsync(HttpClient client, string listKey, int n)
     {
         using var request = new HttpRequestMessage(HttpMethod.Put, $"/api/v1/lists/{listKey}/members") { Content = NdjsonMembersStream.Content(n) };
         var accepted = await BenchEnvironment.ReadJsonAsync(await client.SendAsync(request));
