@@ -102,6 +102,11 @@ public sealed class AdminKeyHandler(
     }
 }
 
+/// <summary>
+/// Tenant API keys, checked through <see cref="TenantStore.AuthenticateAsync"/>. A store fault there is
+/// not a failed authentication: it is left to propagate, and <see cref="StoreOutage"/> answers 503
+/// <c>store_unavailable</c> instead of 401.
+/// </summary>
 public sealed class TenantKeyHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, TenantStore tenants)
     : BearerKeyHandler(options, logger, encoder)

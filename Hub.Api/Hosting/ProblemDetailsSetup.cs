@@ -8,7 +8,7 @@ namespace Hub.Api.Hosting;
 
 public static class ProblemDetailsSetup
 {
-    /// <summary>Every error is problem+json: binding failures, 404/405, 413 and unhandled exceptions (no stack trace outside Development).</summary>
+    /// <summary>Every error is problem+json: binding failures, 404/405, 413, store outages (503) and unhandled exceptions (no stack trace outside Development).</summary>
     public static IServiceCollection AddHubProblemDetails(this IServiceCollection services)
     {
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
@@ -20,6 +20,8 @@ public static class ProblemDetailsSetup
                 context.ProblemDetails.Type = Problems.TypePrefix + DefaultCode(context.ProblemDetails.Status ?? 500);
             }
         });
+        // Handlers run in registration order; a store outage is a 503 whatever else went wrong on the way.
+        services.AddExceptionHandler<StoreOutage.ExceptionHandler>();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         // Binding failures throw, so the handler above can say what was wrong instead of an empty 400.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);

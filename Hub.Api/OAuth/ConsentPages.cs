@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Encodings.Web;
 using Hub.Core.OAuth;
+using Hub.Core.Storage;
 
 namespace Hub.Api.OAuth;
 
@@ -72,14 +73,26 @@ public static class ConsentPages
     {
         var nl = locale == "nl";
         var (title, what, next) = Texts(failure, nl);
-        var body = new StringBuilder()
-            .Append("<div class=\"fail\"><h1>").Append(Html.Encode(title)).Append("</h1>")
-            .Append("<h2>").Append(nl ? "Wat er gebeurde" : "What happened").Append("</h2><p>").Append(Html.Encode(what)).Append("</p>")
-            .Append("<h2>").Append(nl ? "Wat u nu kunt doen" : "What to do next").Append("</h2><p>").Append(Html.Encode(next)).Append("</p>")
-            .Append("<p><small>").Append(nl ? "Code: " : "Code: ").Append(Html.Encode(ConsentHandshake.ReasonCode(failure))).Append("</small></p></div>");
+        var body = FailureBody(nl, title, what, next, ConsentHandshake.ReasonCode(failure));
         AppendBackLink(body, returnUrl, nl);
         return Page(locale, title, body.ToString(), StatusCodes.Status400BadRequest);
     }
+
+    /// <summary>503: Hub's store did not answer, so the consent step could not run. The caller sets Retry-After.</summary>
+    public static IResult StoreUnavailable(string locale)
+    {
+        var nl = locale == "nl";
+        var (title, what, next) = nl
+            ? ("Hub is even niet bereikbaar", "Hub kan zijn gegevensopslag nu niet bereiken en kon deze stap daarom niet uitvoeren.", "Probeer het over een paar seconden opnieuw. Meldt de pagina dan dat de link niet meer werkt, vraag in de applicatie een nieuwe koppellink aan.")
+            : ("Hub is briefly unavailable", "Hub cannot reach its data store right now, so it could not take this step.", "Try again in a few seconds. If the page then says the link no longer works, ask the application for a new connection link.");
+        return Page(locale, title, FailureBody(nl, title, what, next, StoreFaults.Code).ToString(), StatusCodes.Status503ServiceUnavailable);
+    }
+
+    private static StringBuilder FailureBody(bool nl, string title, string what, string next, string code) => new StringBuilder()
+        .Append("<div class=\"fail\"><h1>").Append(Html.Encode(title)).Append("</h1>")
+        .Append("<h2>").Append(nl ? "Wat er gebeurde" : "What happened").Append("</h2><p>").Append(Html.Encode(what)).Append("</p>")
+        .Append("<h2>").Append(nl ? "Wat u nu kunt doen" : "What to do next").Append("</h2><p>").Append(Html.Encode(next)).Append("</p>")
+        .Append("<p><small>Code: ").Append(Html.Encode(code)).Append("</small></p></div>");
 
     private static void AppendBackLink(StringBuilder body, string? returnUrl, bool nl)
     {

@@ -10,9 +10,11 @@ public static class OAuthEndpoints
     /// <summary>Binds the browser to the OAuth state; holds a random value, Redis holds only its hash.</summary>
     public const string StateCookie = "hub_oauth";
 
+    private const string RoutePrefix = "/oauth2";
+
     public static IEndpointRouteBuilder MapOAuthEndpoints(this IEndpointRouteBuilder app)
     {
-        var oauth = app.MapGroup("/oauth2").WithTags("Consent (browser)");
+        var oauth = app.MapGroup(RoutePrefix).WithTags("Consent (browser)");
         oauth.MapGet("/authorize", Authorize).WithSummary("Opens a consent link: sets the state cookie and redirects to Mailchimp.");
         oauth.MapGet("/proxy", Proxy).WithSummary("Mailchimp's redirect URI: completes the handshake and shows the result or returns to the host app.");
         return app;
@@ -55,6 +57,22 @@ public static class OAuthEndpoints
         return outcome.ReturnUrl is { } returnUrl
             ? TypedResults.Redirect(QueryHelpers.AddQueryString(returnUrl, "status", "connected"))
             : ConsentPages.Success(locale, outcome.AccountName, outcome.Issue, null);
+    }
+
+    /// <summary>
+    /// The 503 page for a consent route that failed because the store did not answer, when the browser
+    /// asks for HTML; null for any other request (it gets the problem+json answer).
+    /// </summary>
+    public static IResult? StoreUnavailablePage(HttpContext context)
+    {
+        if (!context.Request.Path.StartsWithSegments(RoutePrefix)
+            || !context.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        NoStore(context);
+        return ConsentPages.StoreUnavailable(ConsentPages.Locale(context.Request, stored: null));
     }
 
     /// <summary>These answers carry one-time values: never cache them, never leak the URL as a referrer.</summary>

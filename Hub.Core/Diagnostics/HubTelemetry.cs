@@ -26,6 +26,7 @@ public static class HubTelemetry
         public const string MailchimpAccount = "hub.mailchimp.account";
         public const string MailchimpErrorCode = "hub.mailchimp.error_code";
         public const string HttpStatus = "http.response.status_code";
+        public const string HttpRoute = "http.route";
     }
 
     /// <summary>Names for the Mailchimp client: its spans, events and the concurrency-cap instruments.</summary>
@@ -67,6 +68,13 @@ public static class HubTelemetry
 
         /// <summary>Tenant API keys checked, by where the answer came from (a low share from memory after a Redis outage shows the replica still catching up).</summary>
         public static readonly Counter<long> Lookups = Meter.CreateCounter<long>("hub.tenant_keys.lookups", "{lookup}", "Tenant API keys checked, by where the answer came from.");
+    }
+
+    /// <summary>Instruments of store (Redis) outages as requests meet them.</summary>
+    public static class Store
+    {
+        /// <summary>Requests answered 503 store_unavailable, by route pattern: how many callers an outage turned away.</summary>
+        public static readonly Counter<long> UnavailableAnswers = Meter.CreateCounter<long>("hub.store.unavailable_answers", "{request}", "Requests answered 503 store_unavailable because the store did not answer.");
     }
 
     /// <summary>Names and instruments of the background jobs (Hub.Core/Jobs).</summary>

@@ -24,7 +24,8 @@ public static class StoreFaults
         {
             switch (current)
             {
-                case RedisConnectionException or RedisTimeoutException or TimeoutException:
+                // Not any TimeoutException: an HttpClient timeout (a TimeoutException inside a TaskCanceledException) is Mailchimp's, not the store's.
+                case RedisConnectionException or RedisTimeoutException:
                     return true;
                 case RedisServerException server when TransientReplies.Any(reply => server.Message.StartsWith(reply, StringComparison.Ordinal)):
                     return true;
