@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs Hub's whole test suite on a fresh machine: installs redis-server and chromium from Debian
-# where they are missing, starts a throwaway Redis on 127.0.0.1:6379 when none answers, then runs
-# `dotnet test`. Extra arguments go to dotnet test (e.g. --filter "FullyQualifiedName~Sandbox").
+# Runs Hub's whole test suite on a fresh machine: installs redis-server, redis-sentinel and chromium
+# from Debian where they are missing, starts a throwaway Redis on 127.0.0.1:6379 when none answers,
+# then runs `dotnet test` (store fault tests start redis-server and redis-sentinel processes of
+# their own). Extra arguments go to dotnet test (e.g. --filter "FullyQualifiedName~Sandbox").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing ${missing[*]} from Debian..."
