@@ -16,7 +16,7 @@ public class StoreFaultSyncTests
 {
     // Long enough that the fault lands mid-sync: 8 batch calls of 500 at 0.5 s + 1 ms per member, two at a time.
     private const int Kept = 1_500;
-    private const int Dropped = 500;
+    private const int Dropped = 200;
     private const int Fresh = 2_500;
 
     private static readonly Dictionary<string, string?> Settings = new()
@@ -61,6 +61,19 @@ public class StoreFaultSyncTests
             await Task.Delay(TimeSpan.FromSeconds(downSeconds));
             await redis.RestartAsync();
         });
+    }
+
+    [Test]
+    public async Task A_restart_during_the_removal_phase_removes_exactly_the_members_that_left()
+    {
+        await using var redis = await RedisProcess.StartAsync();
+        await StartAsync(redis.Endpoint);
+        await SyncThroughAsync(async () =>
+        {
+            await redis.ShutdownAsync();
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            await redis.RestartAsync();
+        }, duringRemovals: true);
     }
 
     [Test]
@@ -122,21 +135,32 @@ public class StoreFaultSyncTests
 
     /// <summary>
     /// A first sync of <see cref="Kept"/> + <see cref="Dropped"/> members, then a second that keeps some, drops some and
-    /// adds <see cref="Fresh"/>, with <paramref name="fault"/> a second into it: the second ends succeeded, its counts
+    /// adds <see cref="Fresh"/>, with <paramref name="fault"/> once it recorded its first members (Mailchimp answers at
+    /// once again after the fault, so the removals that follow, one call each, are quick): the second ends succeeded, its counts
     /// add up, and the audience's subscribed contacts are exactly the desired set.
     /// </summary>
-    private async Task SyncThroughAsync(Func<Task> fault)
+    private async Task SyncThroughAsync(Func<Task> fault, bool duringRemovals = false)
     {
         var (tenant, _) = await _env.ConnectedTenantAsync();
         var audience = await _env.LinkNewAudienceAsync(tenant, "faults");
         var first = Members("kept", Kept).Concat(Members("dropped", Dropped)).ToList();
         AssertAddsUp(await _env.SyncAsync(tenant, "faults", first), "succeeded", first.Count);
 
-        await _env.Sandbox.SetLatencyAsync(TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(1));
+        // During removals: one archive call per member at 0.1 s, two at a time, so the removal phase lasts about 10 s.
+        await _env.Sandbox.SetLatencyAsync(TimeSpan.FromMilliseconds(duringRemovals ? 100 : 500), TimeSpan.FromMilliseconds(1));
         var desired = Members("kept", Kept).Concat(Members("fresh", Fresh)).ToList();
         var jobId = await _env.StartMirrorAsync(tenant, "faults", desired);
-        await WaitForProgressAsync(_env, tenant, jobId);
+        if (duringRemovals)
+        {
+            await WaitForJobAsync(_env, tenant, jobId, job => Counts(job).Removed > 0 || job.GetProperty("state").GetString() is not ("queued" or "running"));
+        }
+        else
+        {
+            await WaitForProgressAsync(_env, tenant, jobId);
+        }
+
         await fault();
+        await _env.Sandbox.SetLatencyAsync(TimeSpan.Zero);
 
         var job = await WaitForJobAsync(_env, tenant, jobId);
         AssertAddsUp(job, "succeeded", desired.Count + Dropped);
