@@ -26,6 +26,9 @@ public static partial class StorageServiceCollectionExtensions
             var configuration = ConfigurationOptions.Parse(endpoint.ConnectionString);
             // Start (and report not ready) while Redis is down instead of failing the process.
             configuration.AbortOnConnectFail = false;
+            // While Redis is down, try to reconnect every second (the default backs off to 10 s or more), so paused jobs
+            // and 503 answers end within about a second of Redis answering again.
+            configuration.ReconnectRetryPolicy = new LinearRetry(1000);
             configuration.ClientName ??= "hub";
             return ConnectionMultiplexer.Connect(configuration);
         });

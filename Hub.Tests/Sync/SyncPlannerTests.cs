@@ -149,4 +149,33 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
             Assert.That(read.Counts, Is.EqualTo(new JobCounts(Added: 1, Unchanged: 2)));
         });
     }
+
+    [Test]
+    public async Task Each_member_counts_once_and_an_error_naming_no_member_counts_on_nobody()
+    {
+        var (job, _) = await Jobs.EnqueueAsync(new JobRequest(_tenant, "sync", List), default);
+        var lease = (await Jobs.ClaimAsync(default))!;
+        var context = new JobContext(job, lease, Jobs, new CancellationTokenSource());
+        var known = Member("known@example.com");
+        await Ledger.RecordAsync(_tenant, List, new SyncBatchResult { Applied = [Applied(known)] }, default);
+
+        await Ledger.RecordBatchAsync(context, new SyncBatchResult
+        {
+            // Already stored at this fingerprint (a facade call got there first): unchanged, not nothing.
+            Applied = [Applied(known), Applied(Member("new@example.com"))],
+            Removed = [Member("gone@example.com").SubscriberHash],
+            AddsToTotal = 1,
+            Failed = [new MemberError("bad@example.com", "invalid", false)],
+            Uncounted = [new MemberError("someone-else@example.com", "Mailchimp named an address Hub did not send.", false)],
+        }, "i:0:4", default);
+
+        var read = (await Jobs.GetAsync(job.Id, includeErrors: true, default))!;
+        Assert.Multiple(() =>
+        {
+            // The removal was not in the ledger, but it is this job's outcome for that member all the same.
+            Assert.That(read.Counts, Is.EqualTo(new JobCounts(Total: 1, Added: 1, Removed: 1, Unchanged: 1, Failed: 1)));
+            Assert.That(read.ErrorTotal, Is.EqualTo(2));
+            Assert.That(read.Errors.Select(error => error.Email), Is.EquivalentTo(new[] { "bad@example.com", "someone-else@example.com" }));
+        });
+    }
 }
