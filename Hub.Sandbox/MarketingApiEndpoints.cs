@@ -186,8 +186,9 @@ public static class MarketingApiEndpoints
         return new MemberInput(
             Email: body.String("email_address", required: mode is not MemberWriteMode.Update),
             Status: body.String("status", required: mode is MemberWriteMode.Create, statuses),
-            StatusIfNew: mode is MemberWriteMode.Upsert or MemberWriteMode.BatchUpsert or MemberWriteMode.BatchCreateOnly
-                ? body.String("status_if_new", required: mode is MemberWriteMode.Upsert, SandboxState.WritableStatuses)
+            // status_if_new is documented for the member PUT only (spec putListsIdMembersId); a batch member has status.
+            StatusIfNew: mode is MemberWriteMode.Upsert
+                ? body.String("status_if_new", required: true, SandboxState.WritableStatuses)
                 : null,
             EmailType: body.String("email_type"),
             Language: body.String("language"),

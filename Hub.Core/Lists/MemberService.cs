@@ -237,62 +237,47 @@ public sealed class MemberService(
     private async Task<IReadOnlyList<MemberOutcome>> AddBatchAsync(
         Tenant tenant, HostList list, MailchimpCredential credential, IReadOnlyList<DesiredMember> members, CancellationToken cancellationToken)
     {
-        var batch = await mailchimp.BatchSubscribeAsync(credential, list.AudienceId, new MailchimpBatchSubscribe(
-            members.Select(member => new MailchimpBatchMember(
-                member.Email, StatusIfNew: member.Status ?? StatusIfNew(list), MergeFields: member.MergeFields,
-                Language: member.Language, Vip: member.Vip, Tags: TagsFor(list, member) is { Count: > 0 } tags ? tags : null)).ToList(),
-            UpdateExisting: true), cancellationToken);
-        if (!batch.IsSuccess)
-        {
-            return members.Select(member => new MemberOutcome(member.Email, MemberOutcome.Failed, batch.Error)).ToList();
-        }
+        var known = await ledger.HoldsAsync(tenant.Id, list.Key.ToString(), [.. members.Select(member => member.SubscriberHash)], cancellationToken);
+        var written = await MemberBatchWriter.WriteAsync(list, [.. members.Select((member, i) => new MemberWrite(member, known[i]))],
+            new DirectMemberCalls(mailchimp, credential, list.AudienceId), parallelism: 4, cancellationToken);
 
-        var byEmail = members.ToDictionary(member => member.Email.ToLowerInvariant(), StringComparer.Ordinal);
-        var created = batch.Value.NewMembers.Select(m => m.EmailAddress.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
-        var updated = batch.Value.UpdatedMembers.Select(m => m.EmailAddress.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
         var outcomes = new List<MemberOutcome>();
         var applied = new List<AppliedMember>();
         var refused = new List<RefusedMember>();
-
-        foreach (var failure in batch.Value.Errors)
+        foreach (var outcome in written.Members)
         {
-            var error = MailchimpErrorMapper.FromBatchError(failure);
-            var member = byEmail.GetValueOrDefault(failure.EmailAddress.ToLowerInvariant());
-            outcomes.Add(new MemberOutcome(failure.EmailAddress, MemberOutcome.Failed, error));
-            if (member is not null && IsRefusal(error.Code))
+            var member = outcome.Member;
+            if (outcome.Error is { } error)
             {
-                refused.Add(new RefusedMember(member.SubscriberHash, member.Fingerprint(), new MemberError(member.Email, error.Detail, Retryable: false)));
-            }
-        }
+                outcomes.Add(new MemberOutcome(member.Email, MemberOutcome.Failed, error));
+                if (IsRefusal(error.Code))
+                {
+                    refused.Add(new RefusedMember(member.SubscriberHash, member.Fingerprint(), new MemberError(member.Email, error.Detail, Retryable: false)));
+                }
 
-        // Batch subscribe adds tags to new contacts; contacts that already existed get theirs with a tag call.
-        var tagCalls = members.Where(member => updated.Contains(member.Email.ToLowerInvariant()) && TagsFor(list, member).Count > 0)
-            .Select(async member => (member, await mailchimp.UpdateMemberTagsAsync(credential, list.AudienceId, SubscriberHash.FromEmail(member.Email),
-                TagsFor(list, member).Select(MailchimpTagUpdate.Active).ToList(), isSyncing: true, cancellationToken)));
-        var tagFailures = (await Task.WhenAll(tagCalls)).Where(call => !call.Item2.IsSuccess).ToDictionary(call => call.member.Email.ToLowerInvariant(), call => call.Item2.Error!);
-
-        var hubAdded = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var member in members)
-        {
-            var email = member.Email.ToLowerInvariant();
-            if (!created.Contains(email) && !updated.Contains(email))
-            {
-                continue;
-            }
-
-            if (tagFailures.TryGetValue(email, out var tagError))
-            {
-                outcomes.Add(new MemberOutcome(member.Email, MemberOutcome.Failed, tagError));
                 continue;
             }
 
             applied.Add(new AppliedMember(member.SubscriberHash, member.Fingerprint(),
-                created.Contains(email) || await HubAddedAsync(tenant.Id, list, member.SubscriberHash, cancellationToken)));
-            outcomes.Add(new MemberOutcome(member.Email, created.Contains(email) ? MemberOutcome.Added : MemberOutcome.Updated, null));
+                outcome.Created || await HubAddedAsync(tenant.Id, list, member.SubscriberHash, cancellationToken)));
+            outcomes.Add(new MemberOutcome(member.Email, outcome.Created ? MemberOutcome.Added : MemberOutcome.Updated, null));
         }
 
         await ledger.RecordAsync(tenant.Id, list.Key.ToString(), new SyncBatchResult { Applied = applied, Refused = refused }, cancellationToken);
         return outcomes;
+    }
+
+    /// <summary>The writer's calls for an inline batch: straight through the client (which retries 429, 5xx and timeouts).</summary>
+    private sealed class DirectMemberCalls(MailchimpClient mailchimp, MailchimpCredential credential, string audienceId) : IMemberCalls
+    {
+        public Task<MailchimpResult<MailchimpBatchResult>> BatchSubscribeAsync(MailchimpBatchSubscribe batch, CancellationToken cancellationToken) =>
+            mailchimp.BatchSubscribeAsync(credential, audienceId, batch, cancellationToken);
+
+        public Task<MailchimpResult<MailchimpMember>> UpsertAsync(MailchimpMemberUpsert member, CancellationToken cancellationToken) =>
+            mailchimp.UpsertMemberAsync(credential, audienceId, member, cancellationToken);
+
+        public Task<MailchimpResult> TagAsync(SubscriberHash hash, IReadOnlyList<MailchimpTagUpdate> tags, CancellationToken cancellationToken) =>
+            mailchimp.UpdateMemberTagsAsync(credential, audienceId, hash, tags, isSyncing: true, cancellationToken);
     }
 
     private async Task<MailchimpResult> RemoveFromTagAsync(

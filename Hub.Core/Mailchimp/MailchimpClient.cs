@@ -112,19 +112,22 @@ public sealed partial class MailchimpClient(
 
     // A batch subscribe answers with the full contact of every member sent; Hub reads only who was created or
     // updated and the errors, so it asks for just those (a partial response): a tenth of the bytes to send and parse.
+    // `fields` is documented for every response with dot notation (FACTS.md §6, [FD: api-concepts/methods-and-parameters.mdx]).
     private const string BatchResultFields =
         "new_members.email_address,new_members.status,updated_members.email_address,updated_members.status,errors,total_created,total_updated,error_count";
 
     /// <summary>
-    /// Batch subscribe <c>POST /lists/{list_id}</c> (at most 500 contacts). Retried only with
-    /// <see cref="MailchimpBatchSubscribe.UpdateExisting"/>, which makes it an upsert.
+    /// Batch subscribe <c>POST /lists/{list_id}</c> (at most 500 contacts; spec <c>postListsId</c>). Retried on 429, 5xx
+    /// and timeouts: a create-only batch repeated after a lost answer meets the contacts it created as
+    /// <c>ERROR_CONTACT_EXISTS</c>, which <see cref="Lists.MemberBatchWriter"/> then writes as existing contacts, so the
+    /// outcome is the same (only whether Hub created them is then unknown, and Hub assumes it did not).
     /// </summary>
     public Task<MailchimpResult<MailchimpBatchResult>> BatchSubscribeAsync(
         MailchimpCredential credential, string listId, MailchimpBatchSubscribe batch, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(batch.Members.Count, MailchimpBatchSubscribe.MaxMembers, nameof(batch));
         return CallAsync(credential, "batch_subscribe", HttpMethod.Post, $"{ListPath(listId)}?fields={BatchResultFields}", Body(batch, Json.MailchimpBatchSubscribe),
-            Json.MailchimpBatchResult, cancellationToken, idempotent: batch.UpdateExisting);
+            Json.MailchimpBatchResult, cancellationToken, idempotent: true);
     }
 
     // ---- Merge fields ----

@@ -90,15 +90,20 @@ public sealed record MailchimpTagUpdate(string Name, string Status)
 /// <summary>Body of <c>POST /lists/{list_id}/members/{hash}/tags</c>.</summary>
 public sealed record MailchimpTagsRequest(IReadOnlyList<MailchimpTagUpdate> Tags, bool IsSyncing);
 
-/// <summary>One contact in a batch subscribe.</summary>
+/// <summary>
+/// One contact in a batch subscribe. Spec 3.0.55 <c>postListsId</c> documents <c>email_address</c>, <c>status</c>,
+/// <c>merge_fields</c>, <c>language</c>, <c>vip</c> (and more Hub does not send); <c>tags</c> is documented by Mailchimp's
+/// changelog of 2022-01-24 (FACTS.md §5). There is no <c>status_if_new</c> here: that belongs to the member PUT.
+/// </summary>
 public sealed record MailchimpBatchMember(
-    string EmailAddress, string? Status = null, string? StatusIfNew = null, IReadOnlyDictionary<string, System.Text.Json.JsonElement>? MergeFields = null,
+    string EmailAddress, string Status, IReadOnlyDictionary<string, System.Text.Json.JsonElement>? MergeFields = null,
     string? Language = null, bool? Vip = null, IReadOnlyList<string>? Tags = null);
 
 /// <summary>
 /// Body of batch subscribe <c>POST /lists/{list_id}</c>: at most <see cref="MaxMembers"/> contacts.
-/// With <see cref="UpdateExisting"/> the call is an idempotent upsert and is retried; <see cref="SyncTags"/>
-/// replaces existing contacts' tags and needs <see cref="UpdateExisting"/>.
+/// <see cref="UpdateExisting"/> "will change existing members' subscription status" (spec), so Hub sends it false and
+/// writes existing contacts with the member PUT instead (see <see cref="Lists.MemberBatchWriter"/>);
+/// <see cref="SyncTags"/> (changelog 2022-01-24) replaces existing contacts' tags and needs <see cref="UpdateExisting"/>.
 /// </summary>
 public sealed record MailchimpBatchSubscribe(IReadOnlyList<MailchimpBatchMember> Members, bool UpdateExisting, bool SyncTags = false)
 {

@@ -122,6 +122,11 @@ public sealed partial class MailchimpSyncHandler(
         private Job Job => context.Job;
         private string ListKey => list.Key.ToString();
 
+        // For the writer's calls (JobMemberCalls).
+        private MailchimpSyncHandler Handler => handler;
+        private HostList List => list;
+        private MailchimpCredential Credential => credential;
+
         /// <summary>
         /// Where a new plan starts: a list with no member recorded yet (its first sync; reconciliation records
         /// refusals, not members) needs no removal phase.
@@ -420,62 +425,54 @@ public sealed partial class MailchimpSyncHandler(
                 return new SyncBatchResult();
             }
 
-            var batch = await CallAsync(token => handler.Mailchimp.BatchSubscribeAsync(credential, list.AudienceId, new MailchimpBatchSubscribe(
-                upserts.Select(upsert => new MailchimpBatchMember(
-                    upsert.Member.Email, StatusIfNew: upsert.Member.Status ?? MemberService.StatusIfNew(list),
-                    MergeFields: upsert.Member.MergeFields, Language: upsert.Member.Language, Vip: upsert.Member.Vip,
-                    Tags: MemberService.TagsFor(list, upsert.Member) is { Count: > 0 } tags ? tags : null)).ToList(),
-                UpdateExisting: true), token), cancellationToken);
-            var created = batch.NewMembers.Select(member => member.EmailAddress.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
-            var errors = batch.Errors;
-
-            // One outcome per member sent: its first error decides. An error naming an address Hub did not send is kept
-            // with the job's errors but counted on nobody (Uncounted), so the counts still add up.
-            var byEmail = upserts.ToDictionary(upsert => upsert.Member.Email.ToLowerInvariant(), StringComparer.Ordinal);
+            // A member Hub synced before (a stored fingerprint) is known to exist; the rest go out create-only first.
+            var written = await MemberBatchWriter.WriteAsync(list, [.. upserts.Select(upsert => new MemberWrite(upsert.Member, KnownToExist: !upsert.IsNew))],
+                new JobMemberCalls(this), _parallelism, cancellationToken);
+            var byHash = upserts.ToDictionary(upsert => upsert.SubscriberHash, StringComparer.Ordinal);
+            var applied = new List<AppliedMember>();
             var refused = new List<RefusedMember>();
             var failed = new List<MemberError>();
-            var strays = new List<MemberError>();
-            var rejected = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var error in errors)
+            foreach (var outcome in written.Members)
             {
-                var email = error.EmailAddress.ToLowerInvariant();
-                var mapped = MailchimpErrorMapper.FromBatchError(error);
-                var memberError = new MemberError(error.EmailAddress, mapped.Detail, Retryable: mapped.Code == MailchimpErrorCodes.MailchimpUnavailable);
-                if (!byEmail.TryGetValue(email, out var upsert))
+                var upsert = byHash[outcome.Member.SubscriberHash];
+                if (outcome.Error is not { } error)
                 {
-                    strays.Add(memberError);
+                    applied.Add(new AppliedMember(upsert.SubscriberHash, upsert.Fingerprint, outcome.Created));
                 }
-                else if (!rejected.Add(email))
+                else if (MemberService.IsRefusal(error.Code))
                 {
-                    continue;
-                }
-                else if (MemberService.IsRefusal(mapped.Code))
-                {
-                    refused.Add(new RefusedMember(upsert.SubscriberHash, upsert.Fingerprint, memberError with { Email = upsert.Member.Email, Retryable = false }));
+                    refused.Add(new RefusedMember(upsert.SubscriberHash, upsert.Fingerprint, new MemberError(upsert.Member.Email, error.Detail, Retryable: false)));
                 }
                 else
                 {
-                    failed.Add(memberError);
+                    failed.Add(new MemberError(upsert.Member.Email, error.Detail, Retryable: error.Code == MailchimpErrorCodes.MailchimpUnavailable));
                 }
             }
 
-            // Batch subscribe tags new contacts; contacts that already existed get their tags with a tag call.
-            var existingToTag = upserts.Where(upsert => !created.Contains(upsert.Member.Email.ToLowerInvariant())
-                && !rejected.Contains(upsert.Member.Email.ToLowerInvariant()) && MemberService.TagsFor(list, upsert.Member).Count > 0).ToList();
-            var tagFailures = await ForEachAsync(existingToTag, async (upsert, token) =>
-            {
-                var tagged = await CallAsync(t => handler.Mailchimp.UpdateMemberTagsAsync(credential, list.AudienceId, SubscriberHash.Parse(upsert.SubscriberHash),
-                    MemberService.TagsFor(list, upsert.Member).Select(MailchimpTagUpdate.Active).ToList(), isSyncing: true, t), token, allowFailure: true);
-                return tagged.IsSuccess ? null : new MemberError(upsert.Member.Email, tagged.Error.Detail, Retryable: true);
-            }, cancellationToken);
-            failed.AddRange(tagFailures);
-            var tagFailed = tagFailures.Select(error => error.Email.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
-
-            var applied = upserts
-                .Where(upsert => !rejected.Contains(upsert.Member.Email.ToLowerInvariant()) && !tagFailed.Contains(upsert.Member.Email.ToLowerInvariant()))
-                .Select(upsert => new AppliedMember(upsert.SubscriberHash, upsert.Fingerprint, created.Contains(upsert.Member.Email.ToLowerInvariant())))
-                .ToList();
+            // An error naming an address Hub did not send is kept with the job's errors but counted on nobody.
+            var strays = written.Strays.Select(stray => new MemberError(stray.EmailAddress, MailchimpErrorMapper.FromBatchError(stray).Detail, Retryable: false)).ToList();
             return new SyncBatchResult { Applied = applied, Refused = refused, Failed = failed, Uncounted = strays };
+        }
+
+        /// <summary>The writer's calls with this job's patience: the batch call ends the run when Mailchimp stays unavailable or answers 401; single calls report their failure.</summary>
+        private sealed class JobMemberCalls(Run run) : IMemberCalls
+        {
+            public async Task<MailchimpResult<MailchimpBatchResult>> BatchSubscribeAsync(MailchimpBatchSubscribe batch, CancellationToken cancellationToken) =>
+                MailchimpResult<MailchimpBatchResult>.Success(await run.CallAsync(token => run.Handler.Mailchimp.BatchSubscribeAsync(run.Credential, run.List.AudienceId, batch, token), cancellationToken));
+
+            public async Task<MailchimpResult<MailchimpMember>> UpsertAsync(MailchimpMemberUpsert member, CancellationToken cancellationToken)
+            {
+                MailchimpResult<MailchimpMember>? upserted = null;
+                var result = await run.CallAsync(async token =>
+                {
+                    upserted = await run.Handler.Mailchimp.UpsertMemberAsync(run.Credential, run.List.AudienceId, member, token);
+                    return upserted.IsSuccess ? MailchimpResult.Success : upserted.Error;
+                }, cancellationToken, allowFailure: true);
+                return result.IsSuccess ? upserted! : result.Error;
+            }
+
+            public Task<MailchimpResult> TagAsync(SubscriberHash hash, IReadOnlyList<MailchimpTagUpdate> tags, CancellationToken cancellationToken) =>
+                run.CallAsync(token => run.Handler.Mailchimp.UpdateMemberTagsAsync(run.Credential, run.List.AudienceId, hash, tags, isSyncing: true, token), cancellationToken, allowFailure: true);
         }
 
         /// <summary>Removes members per policy; in tag mode untags and applies the policy only where no other Hub list of the audience holds them.</summary>

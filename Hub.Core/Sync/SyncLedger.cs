@@ -98,6 +98,11 @@ public sealed class SyncLedger(IConnectionMultiplexer redis, RedisKeys keys, IOp
     public async Task<string?> GetFingerprintAsync(TenantId tenant, string listKey, string subscriberHash, CancellationToken cancellationToken) =>
         (string?)await Db.HashGetAsync(keys.ListFingerprints(tenant, listKey), subscriberHash);
 
+    /// <summary>For each subscriber hash, whether Hub synced that member into the list (one round trip).</summary>
+    public async Task<bool[]> HoldsAsync(TenantId tenant, string listKey, IReadOnlyList<string> subscriberHashes, CancellationToken cancellationToken) =>
+        subscriberHashes.Count == 0 ? [] :
+        [.. (await Db.HashGetAsync(keys.ListFingerprints(tenant, listKey), [.. subscriberHashes.Select(hash => (RedisValue)hash)])).Select(value => !value.IsNull)];
+
     public Task<bool> IsHubAddedAsync(TenantId tenant, string listKey, string subscriberHash, CancellationToken cancellationToken) =>
         Db.SetContainsAsync(keys.ListHubAdded(tenant, listKey), subscriberHash);
 

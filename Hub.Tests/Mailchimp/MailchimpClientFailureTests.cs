@@ -185,7 +185,7 @@ public class MailchimpClientFailureTests
     }
 
     [Test]
-    public async Task Reads_tag_updates_and_upserting_batches_are_retried()
+    public async Task Reads_tag_updates_and_batches_are_retried()
     {
         await Upsert("ann@shop.test");
         await _sandbox.InjectFaultAsync("GET list", "500", times: 1);
@@ -194,7 +194,9 @@ public class MailchimpClientFailureTests
 
         var list = await _client.GetListAsync(_credential, _listId, CancellationToken.None);
         var tags = await _client.UpdateMemberTagsAsync(_credential, _listId, SubscriberHash.FromEmail("ann@shop.test"), [MailchimpTagUpdate.Active("vip")], false, CancellationToken.None);
-        var batch = await _client.BatchSubscribeAsync(_credential, _listId, new MailchimpBatchSubscribe([new MailchimpBatchMember("bob@shop.test", Status: "subscribed")], UpdateExisting: true), CancellationToken.None);
+        // Create-only, as Hub sends it: a repeat meets what the first attempt created as ERROR_CONTACT_EXISTS, which
+        // the member writer then updates as an existing contact, so retrying it is safe.
+        var batch = await _client.BatchSubscribeAsync(_credential, _listId, new MailchimpBatchSubscribe([new MailchimpBatchMember("bob@shop.test", Status: "subscribed")], UpdateExisting: false), CancellationToken.None);
         var counters = await _sandbox.GetCountersAsync();
 
         Assert.Multiple(() =>
@@ -211,11 +213,9 @@ public class MailchimpClientFailureTests
     {
         await _sandbox.InjectFaultAsync("POST merge-fields", "500", times: 1);
         await _sandbox.InjectFaultAsync("POST lists", "429", times: 1);
-        await _sandbox.InjectFaultAsync("POST batch", "500", times: 1);
 
         var field = await _client.CreateMergeFieldAsync(_credential, _listId, new MailchimpMergeFieldCreate("Points", "number"), CancellationToken.None);
         var list = await _client.CreateListAsync(_credential, MailchimpTestKit.NewList("Second"), CancellationToken.None);
-        var batch = await _client.BatchSubscribeAsync(_credential, _listId, new MailchimpBatchSubscribe([new MailchimpBatchMember("bob@shop.test", Status: "subscribed")], UpdateExisting: false), CancellationToken.None);
         var counters = await _sandbox.GetCountersAsync();
 
         Assert.Multiple(() =>
@@ -224,10 +224,8 @@ public class MailchimpClientFailureTests
             Assert.That(field.Error?.Status, Is.EqualTo(500));
             Assert.That(list.Error?.Code, Is.EqualTo(MailchimpErrorCodes.MailchimpUnavailable));
             Assert.That(list.Error?.Status, Is.EqualTo(429));
-            Assert.That(batch.Error?.Code, Is.EqualTo(MailchimpErrorCodes.MailchimpUnavailable));
             Assert.That(counters.Calls("POST merge-fields"), Is.EqualTo(1));
             Assert.That(counters.Calls("POST lists"), Is.EqualTo(1));
-            Assert.That(counters.Calls("POST batch"), Is.EqualTo(1));
         });
     }
 

@@ -389,6 +389,23 @@ public sealed class SandboxMarketingApiTests
     }
 
     [Test]
+    public async Task Batch_subscribe_members_need_status_as_documented_and_status_if_new_is_not_a_batch_field()
+    {
+        var (_, client, listId) = await _host.NewAudienceAsync();
+        // status_if_new is documented for the member PUT only (spec putListsIdMembersId); a batch member has status (postListsId).
+        var members = new object[] { new { email_address = "if-new@shop.test", status_if_new = "subscribed" }, SandboxTestKit.Member("ok@shop.test") };
+
+        var result = await (await client.PostAsJsonAsync($"lists/{listId}", new { members, update_existing = true })).JsonAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result["total_created"]!.GetValue<int>(), Is.EqualTo(1));
+            Assert.That(result["errors"]![0]!["email_address"]!.GetValue<string>(), Is.EqualTo("if-new@shop.test"));
+            Assert.That(result["errors"]![0]!["error"]!.GetValue<string>(), Does.Contain("status"));
+        });
+    }
+
+    [Test]
     public async Task Batch_subscribe_applies_compliance_forgotten_and_fake_rules_per_member()
     {
         var (_, client, listId) = await _host.NewAudienceAsync();

@@ -553,6 +553,34 @@ public sealed class MirrorSyncTests
         throw new InvalidOperationException();
     }
 
+    [Test]
+    public async Task A_sync_never_changes_an_existing_contacts_status_and_still_updates_its_fields_and_tags()
+    {
+        var (tenant, _) = await _env.ConnectedTenantAsync();
+        var audience = await _env.LinkNewAudienceAsync(tenant, "consent");
+        // Pat was on the audience before Hub, waiting to confirm (double opt-in); Ann was added by Hub and then asked to
+        // confirm again. Neither may become subscribed behind their back.
+        await _env.Sandbox.SetMemberStatusAsync(audience, "pat@shop.test", "pending");
+        AssertCounts(await _env.SyncAsync(tenant, "consent", [Member("ann@shop.test", "Ann")]), "succeeded", total: 1, added: 1);
+        await _env.Sandbox.SetMemberStatusAsync(audience, "ann@shop.test", "pending");
+
+        var job = await _env.SyncAsync(tenant, "consent",
+            [Member("ann@shop.test", "Annie", ["vip"]), Member("pat@shop.test", "Pat", ["vip"]), Member("new@shop.test", "New")]);
+
+        AssertCounts(job, "succeeded", total: 3, added: 2, updated: 1);
+        var contacts = await _env.AudienceAsync(audience);
+        Assert.Multiple(() =>
+        {
+            Assert.That(contacts["ann@shop.test"].Status, Is.EqualTo("pending"));
+            Assert.That(contacts["ann@shop.test"].MergeFields["FNAME"]?.ToString(), Is.EqualTo("Annie"));
+            Assert.That(contacts["ann@shop.test"].Tags, Does.Contain("vip"));
+            Assert.That(contacts["pat@shop.test"].Status, Is.EqualTo("pending"));
+            Assert.That(contacts["pat@shop.test"].MergeFields["FNAME"]?.ToString(), Is.EqualTo("Pat"));
+            Assert.That(contacts["pat@shop.test"].Tags, Does.Contain("vip"));
+            Assert.That(contacts["new@shop.test"].Status, Is.EqualTo("subscribed"));
+        });
+    }
+
     internal static void AssertCounts(JsonElement job, string state, long total, long added = 0, long updated = 0, long removed = 0, long unchanged = 0, long failed = 0)
     {
         var counts = job.GetProperty("counts");

@@ -1,0 +1,144 @@
+using Hub.Core.Mailchimp;
+using Hub.Core.Sync;
+
+namespace Hub.Core.Lists;
+
+/// <summary>A member to write, and whether Hub already knows the contact exists in the audience (it synced it before).</summary>
+public sealed record MemberWrite(DesiredMember Member, bool KnownToExist);
+
+/// <summary>How writing one member ended: created by this write, updated, refused for good, or failed.</summary>
+public sealed record MemberWritten(DesiredMember Member, bool Created, MailchimpError? Error)
+{
+    public bool IsSuccess => Error is null;
+}
+
+/// <summary>What a batch write did: one outcome per member, and errors Mailchimp reported for addresses Hub did not send.</summary>
+public sealed record MemberBatchWritten(IReadOnlyList<MemberWritten> Members, IReadOnlyList<MailchimpBatchError> Strays);
+
+/// <summary>
+/// The Mailchimp calls a <see cref="MemberBatchWriter"/> makes, each with its caller's policy: the sync job adds its own
+/// patience and ends the run on a 401; the facade calls straight through.
+/// </summary>
+public interface IMemberCalls
+{
+    /// <summary>Batch subscribe; a failure of the whole call is the caller's to report or throw.</summary>
+    Task<MailchimpResult<MailchimpBatchResult>> BatchSubscribeAsync(MailchimpBatchSubscribe batch, CancellationToken cancellationToken);
+
+    Task<MailchimpResult<MailchimpMember>> UpsertAsync(MailchimpMemberUpsert member, CancellationToken cancellationToken);
+
+    Task<MailchimpResult> TagAsync(SubscriberHash hash, IReadOnlyList<MailchimpTagUpdate> tags, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Writes members to an audience the way Mailchimp documents it, so that a new contact gets its status, an existing
+/// contact never has its status changed (no re-subscribe, no pending made subscribed), and merge fields and tags are
+/// brought up to date:
+/// <list type="number">
+/// <item>Members Hub does not know to exist go out in a create-only batch subscribe (<c>POST /lists/{id}</c>,
+/// <c>update_existing: false</c>), each with <c>status</c> (the member's, or the list's default) and <c>tags</c>.
+/// Spec 3.0.55 <c>postListsId</c> documents <c>members[].status</c> and <c>update_existing</c> ("whether this batch
+/// operation will change existing members' subscription status": so never true here); batch members' <c>tags</c>
+/// come from Mailchimp's changelog, 2022-01-24 (FACTS.md §5, [FD: CL:2022-01-24-…]). A contact that already exists
+/// comes back as <c>ERROR_CONTACT_EXISTS</c> and is written as in step 2.</item>
+/// <item>Existing contacts are written one by one with the upsert <c>PUT /lists/{id}/members/{hash}</c> carrying
+/// <c>status_if_new</c> and no <c>status</c> (spec <c>putListsIdMembersId</c>; FACTS.md §4: "status_if_new applies
+/// only when the contact is new; status, if sent, overwrites"), then their tags with
+/// <c>POST …/members/{hash}/tags</c> (spec <c>postListMemberTags</c>), since the upsert has no <c>tags</c>.</item>
+/// </list>
+/// Refusals (compliance state, forgotten, fake address) come back as the member's error; the caller remembers them.
+/// </summary>
+public static class MemberBatchWriter
+{
+    /// <summary>Writes at most <see cref="MailchimpBatchSubscribe.MaxMembers"/> members, with up to <paramref name="parallelism"/> single calls at once.</summary>
+    public static async Task<MemberBatchWritten> WriteAsync(
+        HostList list, IReadOnlyList<MemberWrite> members, IMemberCalls calls, int parallelism, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(members.Count, MailchimpBatchSubscribe.MaxMembers);
+        var outcomes = new List<MemberWritten>();
+        var existing = members.Where(write => write.KnownToExist).Select(write => write.Member).ToList();
+        var fresh = members.Where(write => !write.KnownToExist).Select(write => write.Member).ToList();
+        IReadOnlyList<MailchimpBatchError> strays = [];
+        if (fresh.Count > 0)
+        {
+            var (created, exists, failed, unmatched) = await CreateAsync(list, fresh, calls, cancellationToken);
+            outcomes.AddRange(created.Select(member => new MemberWritten(member, Created: true, null)));
+            outcomes.AddRange(failed);
+            existing.AddRange(exists);
+            strays = unmatched;
+        }
+
+        var updates = new System.Collections.Concurrent.ConcurrentBag<MemberWritten>();
+        await Parallel.ForEachAsync(existing, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (member, token) =>
+            updates.Add(await UpdateAsync(list, member, calls, token)));
+        outcomes.AddRange(updates);
+        return new MemberBatchWritten(outcomes, strays);
+    }
+
+    private static async Task<(List<DesiredMember> Created, List<DesiredMember> Exists, List<MemberWritten> Failed, List<MailchimpBatchError> Strays)> CreateAsync(
+        HostList list, IReadOnlyList<DesiredMember> members, IMemberCalls calls, CancellationToken cancellationToken)
+    {
+        var batch = await calls.BatchSubscribeAsync(new MailchimpBatchSubscribe(
+            members.Select(member => new MailchimpBatchMember(
+                member.Email, Status: member.Status ?? MemberService.StatusIfNew(list), MergeFields: member.MergeFields,
+                Language: member.Language, Vip: member.Vip, Tags: MemberService.TagsFor(list, member) is { Count: > 0 } tags ? tags : null)).ToList(),
+            UpdateExisting: false), cancellationToken);
+        if (!batch.IsSuccess)
+        {
+            return ([], [], [.. members.Select(member => new MemberWritten(member, false, batch.Error))], []);
+        }
+
+        // One outcome per member sent: its first error decides; an error naming an address not sent is a stray.
+        var byEmail = members.ToDictionary(member => member.Email.ToLowerInvariant(), StringComparer.Ordinal);
+        var decided = new HashSet<string>(StringComparer.Ordinal);
+        var exists = new List<DesiredMember>();
+        var failed = new List<MemberWritten>();
+        var strays = new List<MailchimpBatchError>();
+        foreach (var error in batch.Value.Errors)
+        {
+            var email = error.EmailAddress.ToLowerInvariant();
+            if (!byEmail.TryGetValue(email, out var member))
+            {
+                strays.Add(error);
+            }
+            else if (decided.Add(email))
+            {
+                var mapped = MailchimpErrorMapper.FromBatchError(error);
+                if (mapped.Code == MailchimpErrorCodes.MemberExists)
+                {
+                    exists.Add(member);
+                }
+                else
+                {
+                    failed.Add(new MemberWritten(member, false, mapped));
+                }
+            }
+        }
+
+        // A member in no list of the answer and not refused was not created by this call (an answer that left it out);
+        // writing it as an existing contact is safe either way and leaves nobody unaccounted for.
+        var created = batch.Value.NewMembers.Select(member => member.EmailAddress.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
+        var answered = members.Where(member => created.Contains(member.Email.ToLowerInvariant())).ToList();
+        exists.AddRange(members.Where(member => !created.Contains(member.Email.ToLowerInvariant()) && !decided.Contains(member.Email.ToLowerInvariant())));
+        return (answered, exists, failed, strays);
+    }
+
+    private static async Task<MemberWritten> UpdateAsync(HostList list, DesiredMember member, IMemberCalls calls, CancellationToken cancellationToken)
+    {
+        var upserted = await calls.UpsertAsync(new MailchimpMemberUpsert(
+            member.Email, StatusIfNew: member.Status ?? MemberService.StatusIfNew(list), MergeFields: MemberService.MergeFields(member),
+            Language: member.Language, Vip: member.Vip), cancellationToken);
+        if (!upserted.IsSuccess)
+        {
+            return new MemberWritten(member, false, upserted.Error);
+        }
+
+        var tags = MemberService.TagsFor(list, member);
+        if (tags.Count == 0)
+        {
+            return new MemberWritten(member, false, null);
+        }
+
+        var tagged = await calls.TagAsync(SubscriberHash.FromEmail(member.Email), tags.Select(MailchimpTagUpdate.Active).ToList(), cancellationToken);
+        return new MemberWritten(member, false, tagged.IsSuccess ? null : tagged.Error);
+    }
+}
