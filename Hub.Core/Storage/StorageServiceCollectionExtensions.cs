@@ -11,7 +11,9 @@ public static partial class StorageServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the one shared <see cref="IConnectionMultiplexer"/>: to <c>Hub:Redis:ConnectionString</c>,
-    /// or, when that is empty, to an embedded Garnet server started in-process.
+    /// or, when that is empty, to an embedded Garnet server started in-process. A connection string with
+    /// <c>serviceName=</c> lists Redis Sentinels: StackExchange.Redis asks them for that service's primary,
+    /// connects to it, and follows it when the sentinels fail over.
     /// </summary>
     public static IServiceCollection AddHubStorage(this IServiceCollection services)
     {
@@ -30,7 +32,17 @@ public static partial class StorageServiceCollectionExtensions
             // and 503 answers end within about a second of Redis answering again.
             configuration.ReconnectRetryPolicy = new LinearRetry(1000);
             configuration.ClientName ??= "hub";
-            return ConnectionMultiplexer.Connect(configuration);
+            var connection = ConnectionMultiplexer.Connect(configuration);
+            if (!string.IsNullOrEmpty(configuration.ServiceName) && !connection.IsConnected)
+            {
+                // Without a sentinel naming the primary, StackExchange.Redis hands back a connection to the
+                // sentinels themselves, which can never serve Hub: stop rather than run without a store.
+                connection.Dispose();
+                throw new InvalidOperationException(
+                    $"Hub:Redis:ConnectionString names the Sentinel service '{configuration.ServiceName}', but no sentinel answered with a primary that accepts connections.");
+            }
+
+            return connection;
         });
         services.TryAddSingleton<StoreEpoch>();
         services.AddHostedService<StorageStartup>();

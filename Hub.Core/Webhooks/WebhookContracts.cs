@@ -17,9 +17,20 @@ public interface IWebhookPublisher
 {
     /// <summary>
     /// Queues <paramref name="data"/> as event <paramref name="eventType"/> for the tenant. Returns the
-    /// delivery id, or null when the tenant has no webhook URL (nothing is queued then).
+    /// delivery id, or null when the tenant has no webhook URL (nothing is queued then). A Redis outage
+    /// (restart, failover) is waited out for up to <see cref="WebhookPublisher.StoreOutagePatience"/>
+    /// before this throws.
     /// </summary>
     Task<string?> PublishAsync(Tenants.TenantId tenant, string eventType, JsonElement data, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// As <see cref="PublishAsync(Tenants.TenantId, string, JsonElement, CancellationToken)"/>, for an event that
+    /// may be published more than once (again after a failure, or noticed twice): <paramref name="eventKey"/>
+    /// names it (e.g. a job id), every publish of the same tenant, type and key gets the same delivery id,
+    /// and only the first queues a delivery (while that delivery is kept: <see cref="WebhookOptions.Retention"/>
+    /// after it ended).
+    /// </summary>
+    Task<string?> PublishAsync(Tenants.TenantId tenant, string eventType, JsonElement data, string eventKey, CancellationToken cancellationToken);
 }
 
 public enum WebhookDeliveryStatus

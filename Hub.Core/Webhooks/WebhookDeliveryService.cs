@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Hub.Core.Security;
+using Hub.Core.Storage;
 using Hub.Core.Tenants;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -38,9 +39,15 @@ public sealed partial class WebhookDeliveryService(
                     continue;
                 }
             }
-            catch (Exception exception) when (exception is StackExchange.Redis.RedisException or TimeoutException)
+            catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
             {
+                // Redis is restarting, loading or failing over. A claimed delivery whose attempt was not
+                // recorded is due again once its lease ends, and is then sent with the same id.
                 LogQueueUnavailable(logger, exception);
+            }
+            catch (StackExchange.Redis.RedisException exception)
+            {
+                LogQueueFailed(logger, exception);
             }
 
             try
@@ -56,6 +63,7 @@ public sealed partial class WebhookDeliveryService(
 
     private async Task DeliverAsync(string id, string lease, CancellationToken cancellationToken)
     {
+        var leaseEnds = time.GetUtcNow() + options.Value.Lease;
         if (await store.GetQueuedAsync(id, cancellationToken) is not { } queued
             || await tenants.GetAsync(queued.Tenant, cancellationToken) is not { } tenant)
         {
@@ -84,7 +92,10 @@ public sealed partial class WebhookDeliveryService(
             status = WebhookDeliveryStatus.Failed;
         }
 
-        if (!await store.CompleteAttemptAsync(id, lease, attempt, status, next, cancellationToken))
+        // The POST is done: record it even if Redis is away for a moment, while the lease lasts, so the
+        // receiver is not sent the same delivery again. (A try whose reply was lost finds the lease
+        // cleared and reports it lost; the attempt was recorded by that try.)
+        if (!await StoreRetry.WaitOutAsync(token => store.CompleteAttemptAsync(id, lease, attempt, status, next, token), leaseEnds - time.GetUtcNow(), time, cancellationToken))
         {
             LogLeaseLost(logger, id);
             return;
@@ -181,6 +192,9 @@ public sealed partial class WebhookDeliveryService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook queue unavailable; retrying at the next poll.")]
     private static partial void LogQueueUnavailable(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Webhook queue failed; retrying at the next poll.")]
+    private static partial void LogQueueFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery {DeliveryId} lost its lease before completing; another replica took it over.")]
     private static partial void LogLeaseLost(ILogger logger, string deliveryId);

@@ -13,15 +13,21 @@ namespace Hub.Core.Webhooks;
 /// <remarks>Reads the tenant's webhook URL straight from its hash: depending on TenantStore would be circular (TenantStore owns the data owners that publish).</remarks>
 public sealed class WebhookPublisher(IConnectionMultiplexer redis, RedisKeys keys, WebhookStore store, TimeProvider time) : IWebhookPublisher
 {
-    public async Task<string?> PublishAsync(TenantId tenant, string eventType, JsonElement data, CancellationToken cancellationToken)
+    /// <summary>How long publishing waits out a Redis outage (a restart, a failover) before it throws.</summary>
+    public static readonly TimeSpan StoreOutagePatience = TimeSpan.FromMinutes(1);
+
+    public Task<string?> PublishAsync(TenantId tenant, string eventType, JsonElement data, CancellationToken cancellationToken) =>
+        QueueAsync(tenant, eventType, data, WebhookStore.NewId(), cancellationToken);
+
+    public Task<string?> PublishAsync(TenantId tenant, string eventType, JsonElement data, string eventKey, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(eventKey);
+        return QueueAsync(tenant, eventType, data, WebhookStore.IdFor(tenant, eventType, eventKey), cancellationToken);
+    }
+
+    private async Task<string?> QueueAsync(TenantId tenant, string eventType, JsonElement data, string id, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(eventType);
-        if ((await redis.GetDatabase().HashGetAsync(keys.Tenant(tenant), TenantFields.WebhookUrl)).IsNullOrEmpty)
-        {
-            return null;
-        }
-
-        var id = WebhookStore.NewId();
         var now = time.GetUtcNow();
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
@@ -36,6 +42,17 @@ public sealed class WebhookPublisher(IConnectionMultiplexer redis, RedisKeys key
             writer.WriteEndObject();
         }
 
-        return await store.EnqueueAsync(tenant, eventType, Encoding.UTF8.GetString(buffer.ToArray()), now, id, cancellationToken);
+        var body = Encoding.UTF8.GetString(buffer.ToArray());
+        // Every try queues the same id, and the store queues an id only once: a try that reached Redis but
+        // lost its reply is not queued twice.
+        return await StoreRetry.WaitOutAsync(async token =>
+        {
+            if ((await redis.GetDatabase().HashGetAsync(keys.Tenant(tenant), TenantFields.WebhookUrl)).IsNullOrEmpty)
+            {
+                return null;
+            }
+
+            return await store.EnqueueAsync(tenant, eventType, body, now, id, token);
+        }, StoreOutagePatience, time, cancellationToken);
     }
 }

@@ -52,11 +52,13 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
 
     private IDatabase Db => redis.GetDatabase();
 
+    /// <summary>Queues a delivery, unless one with this id exists already (a repeated publish of the same event): then nothing changes. Returns the id.</summary>
     public async Task<string> EnqueueAsync(TenantId tenant, string eventType, string body, DateTimeOffset createdAt, string id, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("webhook.enqueue");
         var now = createdAt.ToUnixTimeMilliseconds();
         var transaction = Db.CreateTransaction();
+        transaction.AddCondition(Condition.KeyNotExists(keys.WebhookDelivery(id)));
         _ = transaction.HashSetAsync(keys.WebhookDelivery(id),
             [
                 new("tenant", tenant.ToString()),
@@ -75,6 +77,13 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
     }
 
     public static string NewId() => "wh_" + RandomNumberGenerator.GetString(IdAlphabet, 20);
+
+    /// <summary>The delivery id of a named event: the same for every publish with the same tenant, type and key.</summary>
+    public static string IdFor(TenantId tenant, string eventType, string eventKey)
+    {
+        var hash = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{tenant}\n{eventType}\n{eventKey}"));
+        return "wh_" + string.Concat(hash.Take(20).Select(value => IdAlphabet[value % IdAlphabet.Length]));
+    }
 
     /// <summary>Claims up to <paramref name="max"/> due deliveries for this replica.</summary>
     public async Task<(IReadOnlyList<string> Ids, string LeaseToken)> ClaimDueAsync(int max, CancellationToken cancellationToken)

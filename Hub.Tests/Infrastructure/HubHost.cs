@@ -74,7 +74,16 @@ public sealed class HubHost : IAsyncDisposable
         });
         // Port 0 picks a free port; a fixed one lets Hub know its own public URL (the OAuth redirect URI).
         factory.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, settings.Port));
-        factory.StartServer();
+        try
+        {
+            factory.StartServer();
+        }
+        catch
+        {
+            await factory.DisposeAsync();
+            throw;
+        }
+
         var address = factory.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var host = new HubHost(factory, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal)), settings, logs);
         return host;

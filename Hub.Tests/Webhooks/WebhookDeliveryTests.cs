@@ -68,6 +68,29 @@ public sealed class WebhookDeliveryTests
     }
 
     [Test]
+    public async Task An_event_published_again_under_its_key_keeps_its_delivery_id_and_is_sent_once()
+    {
+        await using var env = await ConsentEnvironment.StartAsync();
+        var tenant = await env.CreateTenantAsync();
+        var publisher = env.Hub.Services.GetRequiredService<IWebhookPublisher>();
+        var id = TenantId.Parse(tenant.Id);
+        var first = await publisher.PublishAsync(id, "sync.completed", JsonDocument.Parse("""{"try":1}""").RootElement, "job_1", CancellationToken.None);
+        var again = await publisher.PublishAsync(id, "sync.completed", JsonDocument.Parse("""{"try":2}""").RootElement, "job_1", CancellationToken.None);
+        var other = await publisher.PublishAsync(id, "sync.completed", JsonDocument.Parse("""{"try":3}""").RootElement, "job_2", CancellationToken.None);
+
+        await env.Receiver.WaitForAsync("sync.completed", count: 2);
+        await Task.Delay(500);
+        var bodies = env.Receiver.Received.Select(hook => JsonDocument.Parse(hook.Body).RootElement).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(again, Is.EqualTo(first));
+            Assert.That(other, Is.Not.EqualTo(first));
+            Assert.That(bodies.Select(body => body.GetProperty("id").GetString()), Is.EquivalentTo(new[] { first, other }), "one delivery per event");
+            Assert.That(bodies.Single(body => body.GetProperty("id").GetString() == first).GetProperty("data").GetProperty("try").GetInt32(), Is.EqualTo(1), "the first publish's body is the one sent");
+        });
+    }
+
+    [Test]
     public async Task Private_targets_are_refused_when_not_allowed()
     {
         await using var receiver = await WebhookReceiver.StartAsync();

@@ -32,6 +32,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public void FailNext(int count) => Interlocked.Exchange(ref _failuresLeft, count);
 
+    /// <summary>How long the receiver takes before answering each POST (zero by default), so deliveries are in flight longer.</summary>
+    public TimeSpan ResponseDelay { get; set; }
+
     public static async Task<WebhookReceiver> StartAsync()
     {
         var builder = WebApplication.CreateBuilder();
@@ -43,7 +46,12 @@ public sealed class WebhookReceiver : IAsyncDisposable
         {
             using var reader = new StreamReader(request.Body);
             var body = await reader.ReadToEndAsync();
-            var failing = Interlocked.Decrement(ref receiver!._failuresLeft) >= 0;
+            if (receiver!.ResponseDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(receiver.ResponseDelay);
+            }
+
+            var failing = Interlocked.Decrement(ref receiver._failuresLeft) >= 0;
             receiver.Received.Enqueue(new ReceivedWebhook(
                 DateTimeOffset.UtcNow, request.Headers["Hub-Signature"].ToString(), request.Headers["Hub-Event"].ToString(), body, failing ? 500 : 200));
             return failing ? Results.StatusCode(500) : Results.Ok();
