@@ -6,9 +6,12 @@ namespace Hub.Core.Jobs;
 /// </summary>
 internal static class JobScripts
 {
-    /// <summary>Ends a job: the shared tail of finishing, failing after lost leases and cancelling.</summary>
+    /// <summary>
+    /// Ends a job: the shared tail of finishing and failing after lost leases. The job goes into the notify set in the
+    /// same step, so its listeners are told even if the replica or the store fails right after.
+    /// </summary>
     public const string FinishFunction = """
-        local function finish_job(job, errors, running, leases, desired, id, list, state, now, reason, retention)
+        local function finish_job(job, errors, running, leases, desired, id, list, state, now, reason, retention, notify)
           if state == 'succeeded' and tonumber(redis.call('HGET', job, 'failed') or '0') > 0 then state = 'partially_succeeded' end
           redis.call('HSET', job, 'state', state, 'finished', now)
           if reason ~= '' then redis.call('HSET', job, 'failure', reason) end
@@ -18,6 +21,7 @@ internal static class JobScripts
           redis.call('DEL', desired)
           redis.call('EXPIRE', job, retention)
           redis.call('EXPIRE', errors, retention)
+          redis.call('ZADD', notify, now, id)
           return state
         end
 
@@ -34,7 +38,7 @@ internal static class JobScripts
 
         """;
 
-    // KEYS: job, queue, ring, tenantJobs, queuedByList, desired, oldJob, oldDesired, depth, errors, oldErrors
+    // KEYS: job, queue, ring, tenantJobs, queuedByList, desired, oldJob, oldDesired, depth, errors, oldErrors, notify
     // ARGV: id, tenant, list, expectedQueuedId, now, createdScore, retention, fieldPairs, fields..., errors...
     public const string Enqueue = """
         local current = redis.call('HGET', KEYS[5], ARGV[3]) or ''
@@ -48,6 +52,7 @@ internal static class JobScripts
           redis.call('EXPIRE', KEYS[7], ARGV[7])
           redis.call('EXPIRE', KEYS[11], ARGV[7])
           redis.call('DECR', KEYS[9])
+          redis.call('ZADD', KEYS[12], ARGV[5], current)
         end
         local pairs_count = tonumber(ARGV[8])
         local fields = {}
@@ -92,7 +97,7 @@ internal static class JobScripts
         return 1
         """;
 
-    // KEYS: job, runningByList, leases, desired, errors
+    // KEYS: job, runningByList, leases, desired, errors, notify
     // ARGV: id, now, leaseExpires, token, maxAttempts, retention, list, failureReason
     public const string TakeOver = FinishFunction + """
         if redis.call('HGET', KEYS[1], 'state') ~= 'running' then
@@ -102,7 +107,7 @@ internal static class JobScripts
         if tonumber(redis.call('HGET', KEYS[1], 'leaseExpires') or '0') > tonumber(ARGV[2]) then return 0 end
         local lost = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') - tonumber(redis.call('HGET', KEYS[1], 'releases') or '0')
         if lost >= tonumber(ARGV[5]) then
-          finish_job(KEYS[1], KEYS[5], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[7], 'failed', ARGV[2], ARGV[8], ARGV[6])
+          finish_job(KEYS[1], KEYS[5], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[7], 'failed', ARGV[2], ARGV[8], ARGV[6], KEYS[6])
           return 2
         end
         redis.call('HSET', KEYS[1], 'leaseToken', ARGV[4], 'leaseExpires', ARGV[3])
@@ -147,10 +152,19 @@ internal static class JobScripts
         return 1
         """;
 
+    // KEYS: notify   ARGV: now, retryAt, count
+    // Takes up to count jobs whose listeners are due to be told (again), and puts each off to retryAt, so two replicas
+    // do not tell the same job at once; whoever tells it removes it.
+    public const string TakeDueNotifications = """
+        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+        for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
+        return due
+        """;
+
     /// <summary>What <see cref="Finish"/> answers when a success's counts do not add up to its total.</summary>
     public const string Inconsistent = "!inconsistent";
 
-    // KEYS: job, errors, runningByList, leases, desired
+    // KEYS: job, errors, runningByList, leases, desired, notify
     // ARGV: id, list, token, state, now, reason, retention
     public const string Finish = FinishFunction + """
         if redis.call('HGET', KEYS[1], 'leaseToken') ~= ARGV[3] then return nil end
@@ -160,7 +174,7 @@ internal static class JobScripts
             return '!inconsistent'
           end
         end
-        return finish_job(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
+        return finish_job(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6], ARGV[7], KEYS[6])
         """;
 
     // KEYS: job, errors   ARGV: token, maxReplans
@@ -191,7 +205,7 @@ internal static class JobScripts
         return 1
         """;
 
-    // KEYS: job, queue, ring, queuedByList, desired, depth, errors
+    // KEYS: job, queue, ring, queuedByList, desired, depth, errors, notify
     // ARGV: id, tenant, list, now, retention
     public const string Cancel = """
         local state = redis.call('HGET', KEYS[1], 'state')
@@ -204,6 +218,7 @@ internal static class JobScripts
           redis.call('DECR', KEYS[6])
           redis.call('EXPIRE', KEYS[1], ARGV[5])
           redis.call('EXPIRE', KEYS[7], ARGV[5])
+          redis.call('ZADD', KEYS[8], ARGV[4], ARGV[1])
           return 1
         elseif state == 'running' then
           redis.call('HSET', KEYS[1], 'cancel', '1')

@@ -103,7 +103,7 @@ public sealed partial class JobStore(
                 [
                     keys.Job(request.Id), keys.TenantJobQueue(request.Tenant), keys.JobTenantRing, keys.TenantJobs(request.Tenant),
                     keys.TenantQueuedJobByList(request.Tenant), keys.JobDesiredSet(request.Id), keys.Job(old), keys.JobDesiredSet(old),
-                    keys.JobQueueDepth, keys.JobErrors(request.Id), keys.JobErrors(old),
+                    keys.JobQueueDepth, keys.JobErrors(request.Id), keys.JobErrors(old), keys.JobsToNotify,
                 ],
                 [
                     request.Id.ToString(), request.Tenant.ToString(), request.ListKey, queued.IsNull ? "" : queued, now.ToUnixTimeMilliseconds(),
@@ -172,7 +172,7 @@ public sealed partial class JobStore(
         }
 
         var result = (long)await Db.ScriptEvaluateAsync(JobScripts.Cancel,
-            [keys.Job(id), keys.TenantJobQueue(tenant), keys.JobTenantRing, keys.TenantQueuedJobByList(tenant), keys.JobDesiredSet(id), keys.JobQueueDepth, keys.JobErrors(id)],
+            [keys.Job(id), keys.TenantJobQueue(tenant), keys.JobTenantRing, keys.TenantQueuedJobByList(tenant), keys.JobDesiredSet(id), keys.JobQueueDepth, keys.JobErrors(id), keys.JobsToNotify],
             [id.ToString(), tenant.ToString(), identity[1], NowMs, RetentionSeconds]);
         switch (result)
         {
@@ -223,7 +223,7 @@ public sealed partial class JobStore(
 
             var token = NewToken();
             var result = (long)await Db.ScriptEvaluateAsync(JobScripts.TakeOver,
-                [keys.Job(id), keys.TenantRunningJobByList(tenant), keys.JobLeases, keys.JobDesiredSet(id), keys.JobErrors(id)],
+                [keys.Job(id), keys.TenantRunningJobByList(tenant), keys.JobLeases, keys.JobDesiredSet(id), keys.JobErrors(id), keys.JobsToNotify],
                 [id.ToString(), now, now + (long)Options.LeaseDuration.TotalMilliseconds, token, Options.MaxAttempts, RetentionSeconds, identity[1],
                  $"Lost its lease {Options.MaxAttempts} times (the worker crashed or hung); giving up."]);
             if (result == 1)
@@ -327,7 +327,7 @@ public sealed partial class JobStore(
     {
         using var span = HubTelemetry.StartRedis("job.finish");
         var finished = await Db.ScriptEvaluateAsync(JobScripts.Finish,
-            [keys.Job(lease.JobId), keys.JobErrors(lease.JobId), keys.TenantRunningJobByList(lease.Tenant), keys.JobLeases, keys.JobDesiredSet(lease.JobId)],
+            [keys.Job(lease.JobId), keys.JobErrors(lease.JobId), keys.TenantRunningJobByList(lease.Tenant), keys.JobLeases, keys.JobDesiredSet(lease.JobId), keys.JobsToNotify],
             [lease.JobId.ToString(), lease.ListKey, lease.Token, outcome.State.ToName(), NowMs, outcome.FailureReason ?? "", RetentionSeconds]);
         if (finished.IsNull)
         {
@@ -369,6 +369,7 @@ public sealed partial class JobStore(
             ]);
         _ = transaction.ListRemoveAsync(keys.JobTenantRing, tenant.ToString());
         _ = transaction.SortedSetRemoveAsync(keys.JobLeases, ids);
+        _ = transaction.SortedSetRemoveAsync(keys.JobsToNotify, ids);
         _ = transaction.StringDecrementAsync(keys.JobQueueDepth, queued);
         if (!await transaction.ExecuteAsync())
         {
@@ -386,14 +387,44 @@ public sealed partial class JobStore(
         return ReadJob(await fields, await errors);
     }
 
+    /// <summary>
+    /// Tells the listeners of finished jobs that were not (all) told yet: a replica or the store failed between the end
+    /// of the job and the listeners' answers. Called by idle workers; a job is re-told no sooner than
+    /// <paramref name="grace"/> after it ended (or was last tried), and listeners must be idempotent (the sync webhook
+    /// keeps one delivery id per job).
+    /// </summary>
+    public async Task<int> NotifyOverdueAsync(TimeSpan grace, CancellationToken cancellationToken)
+    {
+        var now = NowMs;
+        var due = (RedisValue[])(await Db.ScriptEvaluateAsync(JobScripts.TakeDueNotifications, [keys.JobsToNotify],
+            [now - (long)grace.TotalMilliseconds, now, 20]))!;
+        foreach (var id in due)
+        {
+            if (JobId.TryParse(id.ToString(), out var job))
+            {
+                LogRenotifying(logger, job);
+                await NotifyAsync(job, cancellationToken);
+            }
+            else
+            {
+                await Db.SortedSetRemoveAsync(keys.JobsToNotify, id);
+            }
+        }
+
+        return due.Length;
+    }
+
+    /// <summary>Tells every listener that the job ended; once all answered, takes the job out of the notify set (a failure leaves it there for <see cref="NotifyOverdueAsync"/>).</summary>
     private async Task<Job?> NotifyAsync(JobId id, CancellationToken cancellationToken)
     {
         var job = await GetAsync(id, includeErrors: true, cancellationToken);
         if (job is null)
         {
+            await Db.SortedSetRemoveAsync(keys.JobsToNotify, id.ToString());
             return null;
         }
 
+        var told = true;
         foreach (var listener in listeners)
         {
             try
@@ -402,8 +433,14 @@ public sealed partial class JobStore(
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
+                told = false;
                 LogListenerFailed(logger, exception, id, listener.GetType().Name);
             }
+        }
+
+        if (told)
+        {
+            await Db.SortedSetRemoveAsync(keys.JobsToNotify, id.ToString());
         }
 
         return job;
@@ -469,7 +506,10 @@ public sealed partial class JobStore(
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} lost its lease {MaxAttempts} times and is failed.")]
     private static partial void LogFailedAfterAttempts(ILogger logger, JobId jobId, int maxAttempts);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Job completion listener {Listener} failed for job {JobId}.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ended without all its listeners told; telling them now.")]
+    private static partial void LogRenotifying(ILogger logger, JobId jobId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job completion listener {Listener} failed for job {JobId}; it is told again later.")]
     private static partial void LogListenerFailed(ILogger logger, Exception exception, JobId jobId, string listener);
 }
 

@@ -30,6 +30,12 @@ public sealed partial class JobWorker(
 
     private static readonly TimeSpan MaxOutagePause = TimeSpan.FromSeconds(5);
 
+    // Finished jobs whose listeners were not all told (the replica or the store failed right after the job ended) are
+    // told again by an idle worker: one look per replica every third of CompletionRetryDelay (at most every 10 s).
+    private long _nextSweepTicks;
+
+    private TimeSpan SweepInterval => TimeSpan.FromTicks(Math.Min(options.Value.CompletionRetryDelay.Ticks / 3, TimeSpan.FromSeconds(10).Ticks));
+
     private readonly Dictionary<string, IJobHandler> _handlers = handlers.ToDictionary(handler => handler.Kind, StringComparer.Ordinal);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -53,6 +59,12 @@ public sealed partial class JobWorker(
                 if (lease is null)
                 {
                     HubTelemetry.Jobs.RecordQueueDepth(await store.QueueDepthAsync(stoppingToken));
+                    var now = time.GetUtcNow().UtcTicks;
+                    var due = Interlocked.Read(ref _nextSweepTicks);
+                    if (now >= due && Interlocked.CompareExchange(ref _nextSweepTicks, now + SweepInterval.Ticks, due) == due)
+                    {
+                        await store.NotifyOverdueAsync(options.Value.CompletionRetryDelay, stoppingToken);
+                    }
                 }
             }
             catch (Exception exception) when (StoreFaults.IsStoreFault(exception))

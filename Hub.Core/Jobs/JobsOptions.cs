@@ -44,6 +44,13 @@ public sealed class JobsOptions
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan StoreOutageLimit { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How long after a job ended its completion (the sync webhook, the list's last-sync status) is told again when it
+    /// was not told (the replica or the store failed right after the job ended). Idle workers look for such jobs.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan CompletionRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>False stops this replica from running jobs (it still enqueues and reads them).</summary>
     public bool WorkerEnabled { get; set; } = true;
 }

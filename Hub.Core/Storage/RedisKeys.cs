@@ -55,6 +55,12 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
     /// <summary>Hash: subscriber hash to member JSON, the desired set staged for one job (deleted when the job ends).</summary>
     public RedisKey JobDesiredSet(Hub.Core.Jobs.JobId id) => $"{_prefix}job:{id}:desired";
 
+    /// <summary>
+    /// Sorted set: finished jobs whose listeners (the sync webhook, the list's last-sync status) have not all been told
+    /// yet, scored by when a replica may tell them (again). Written in the same script that ends the job.
+    /// </summary>
+    public RedisKey JobsToNotify => _prefix + "jobs:notify";
+
     /// <summary>Sorted set: a tenant's job ids scored by creation time (unix microseconds).</summary>
     public RedisKey TenantJobs(TenantId tenant) => $"{_prefix}jobs:tenant:{tenant}";
 

@@ -44,7 +44,8 @@ public sealed class SyncCompletionListener(ListStore lists, IWebhookPublisher we
             ["failureReason"] = job.FailureReason,
             ["finishedAt"] = job.FinishedAt,
         };
+        // Keyed by the job: telling the same job again (after a failure, see JobStore.NotifyOverdueAsync) keeps one delivery id.
         await webhooks.PublishAsync(job.Tenant, succeeded ? WebhookEvents.SyncCompleted : WebhookEvents.SyncFailed,
-            JsonSerializer.SerializeToElement(data, HubJsonContext.Default.JsonObject), cancellationToken);
+            JsonSerializer.SerializeToElement(data, HubJsonContext.Default.JsonObject), eventKey: job.Id.ToString(), cancellationToken);
     }
 }
