@@ -91,6 +91,18 @@ public sealed class HostileInputTests
         Assert.That(threeDots.Body, Does.Contain("urn:hub:problem:list_not_found"));
     }
 
+    [TestCase(".")]
+    [TestCase("..")]
+    public async Task A_list_key_that_is_a_dot_segment_is_refused(string key)
+    {
+        await AssertUnchangedAsync(async () =>
+        {
+            using var linked = await _tenant.Client.PostAsJsonAsync("/api/v1/lists", new { key, newAudience = new { name = "Unreachable" } });
+            var problem = await ProblemAssert.IsProblemAsync(linked, HttpStatusCode.BadRequest, "validation");
+            Assert.That(problem.GetProperty("errors").TryGetProperty("key", out _), Is.True, problem.ToString());
+        });
+    }
+
     private Task<RawHttp.Response> SendAsync(string method, string target, string? body = null, string? key = "")
     {
         key = key == "" ? _tenant.Tenant.ApiKey : key;
