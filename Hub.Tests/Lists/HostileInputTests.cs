@@ -103,6 +103,28 @@ public sealed class HostileInputTests
         });
     }
 
+    public static IEnumerable<TestCaseData> UnreadableBodies()
+    {
+        yield return new TestCaseData(Bytes("""{"email":"a""", [0xff, 0xfe], """@shop.test"}""")).SetArgDisplayNames("invalid UTF-8 in the email");
+        yield return new TestCaseData(Bytes("""{"email":"bo@shop.test","mergeFields":{"FNAME":"x""", [0xc3, 0x28], "\"}}")).SetArgDisplayNames("invalid UTF-8 in a merge field");
+        yield return new TestCaseData(Bytes("""{"email":"bo@shop.test","mergeFields":{"F""", [0xed, 0xa0, 0x80], "\":\"x\"}}")).SetArgDisplayNames("invalid UTF-8 in a property name");
+        yield return new TestCaseData(Bytes("""{"email":"bo@shop.test","tags":["\ud800"]}""", [], "")).SetArgDisplayNames("a lone surrogate escape");
+    }
+
+    [TestCaseSource(nameof(UnreadableBodies))]
+    public async Task A_member_body_that_is_not_text_is_a_400(byte[] body)
+    {
+        await AssertUnchangedAsync(async () =>
+        {
+            using var upsert = await _tenant.Client.PostAsync("/api/v1/lists/l1/members", Json(body));
+            await ProblemAssert.IsProblemAsync(upsert, HttpStatusCode.BadRequest, "validation");
+
+            var batch = Encoding.UTF8.GetBytes("""{"add":[""").Concat(body).Concat(Encoding.UTF8.GetBytes("]}")).ToArray();
+            using var batched = await _tenant.Client.PostAsync("/api/v1/lists/l1/members/batch", Json(batch));
+            await ProblemAssert.IsProblemAsync(batched, HttpStatusCode.BadRequest, "validation");
+        });
+    }
+
     private Task<RawHttp.Response> SendAsync(string method, string target, string? body = null, string? key = "")
     {
         key = key == "" ? _tenant.Tenant.ApiKey : key;
@@ -115,6 +137,11 @@ public sealed class HostileInputTests
         Assert.That(response.Headers, Does.Contain("application/problem+json"));
         Assert.That(response.Body, Does.Contain("urn:hub:problem:invalid_path"));
     }
+
+    private static byte[] Bytes(string before, byte[] raw, string after) =>
+        [.. Encoding.UTF8.GetBytes(before), .. raw, .. Encoding.UTF8.GetBytes(after)];
+
+    private static ByteArrayContent Json(byte[] body) => new(body) { Headers = { ContentType = new("application/json") } };
 
     /// <summary>Runs <paramref name="act"/> and asserts that the sandbox saw no call and the tenant's Redis state did not change.</summary>
     private async Task AssertUnchangedAsync(Func<Task> act)
