@@ -125,6 +125,15 @@ public sealed class HostileInputTests
         });
     }
 
+    [Test]
+    public async Task An_address_Mailchimp_refuses_as_fake_is_a_400_and_nothing_is_written()
+    {
+        var state = await _env.TenantStateAsync(_tenant);
+        using var response = await _tenant.Client.PostAsJsonAsync("/api/v1/lists/l1/members", new { email = "fake.person@shop.test" });
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, "invalid_email");
+        Assert.That(await _env.TenantStateAsync(_tenant), Is.EqualTo(state), "nothing stored");
+    }
+
     private Task<RawHttp.Response> SendAsync(string method, string target, string? body = null, string? key = "")
     {
         key = key == "" ? _tenant.Tenant.ApiKey : key;
