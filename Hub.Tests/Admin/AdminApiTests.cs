@@ -466,6 +466,14 @@ public class HostingTests
     }
 
     [Test]
+    public void An_api_base_template_without_dc_stops_start_up_naming_the_key()
+    {
+        var settings = new HubHostSettings { Configuration = new() { ["Hub:Mailchimp:ApiBaseTemplate"] = "https://api.example.com/3.0" } };
+        Assert.That(async () => await HubHost.StartAsync(settings),
+            Throws.InstanceOf<Microsoft.Extensions.Options.OptionsValidationException>().With.Message.Contains("Hub:Mailchimp:ApiBaseTemplate must be an http(s) URL containing {dc}"));
+    }
+
+    [Test]
     public async Task Swagger_documents_every_route_with_its_auth_scheme()
     {
         await using var hub = await HubHost.StartAsync();
