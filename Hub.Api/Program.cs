@@ -34,6 +34,7 @@ builder.Services.AddHubOpenApi();
 var app = builder.Build();
 
 app.UseExceptionHandler();
+app.UseMiddleware<DotSegments>();
 app.UseStatusCodePages();
 app.UseSwagger();
 app.UseSwaggerUI();

@@ -3,7 +3,10 @@ using Hub.Core.Tenants;
 
 namespace Hub.Api.Admin;
 
-/// <summary>Tenant settings. On create <c>name</c> is required; on update only the fields sent change, and an empty <c>webhookUrl</c> removes it.</summary>
+/// <summary>
+/// Tenant settings. On create <c>name</c> is required; on update only the fields sent change, and an empty <c>webhookUrl</c> removes it.
+/// <c>allowAudienceAdoption</c> (default false) lets the tenant register any existing audience as managed, not only the handed-over one.
+/// </summary>
 public sealed record TenantRequest(
     string? Name,
     IReadOnlyList<string>? AllowedReturnOrigins,
@@ -12,7 +15,8 @@ public sealed record TenantRequest(
     AudienceContact? DefaultContact,
     CampaignDefaults? DefaultCampaignDefaults,
     bool? Enabled,
-    bool? AllowPassthroughWrites = null)
+    bool? AllowPassthroughWrites = null,
+    bool? AllowAudienceAdoption = null)
 {
     public TenantChanges ToChanges() => new()
     {
@@ -24,6 +28,7 @@ public sealed record TenantRequest(
         DefaultCampaignDefaults = DefaultCampaignDefaults,
         Enabled = Enabled,
         AllowPassthroughWrites = AllowPassthroughWrites,
+        AllowAudienceAdoption = AllowAudienceAdoption,
     };
 }
 
@@ -37,12 +42,14 @@ public sealed record TenantResponse(
     CampaignDefaults? DefaultCampaignDefaults,
     bool Enabled,
     bool AllowPassthroughWrites,
+    bool AllowAudienceAdoption,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
     public static TenantResponse From(Tenant tenant) => new(
         tenant.Id.ToString(), tenant.Name, tenant.AllowedReturnOrigins, tenant.WebhookUrl, tenant.DefaultPermissionReminder,
-        tenant.DefaultContact, tenant.DefaultCampaignDefaults, tenant.Enabled, tenant.AllowPassthroughWrites, tenant.CreatedAt, tenant.UpdatedAt);
+        tenant.DefaultContact, tenant.DefaultCampaignDefaults, tenant.Enabled, tenant.AllowPassthroughWrites,
+        tenant.AllowAudienceAdoption, tenant.CreatedAt, tenant.UpdatedAt);
 }
 
 /// <summary>The created tenant and its webhook signing secret, shown only in this response.</summary>

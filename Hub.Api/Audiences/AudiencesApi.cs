@@ -21,9 +21,11 @@ public static class AudiencesApi
             .WithSummary("Change name, permission reminder, contact or campaign defaults of a managed audience.")
             .WithRequestExample(new { permissionReminder = "You signed up at checkout." });
         audiences.MapDelete("/{audienceId}", DeleteAudience).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden)
-            .WithSummary("Delete a managed audience in Mailchimp (irreversible); needs ?confirm=<audienceId>.");
-        audiences.MapPost("/{audienceId}/manage", ManageAudience).Produces<Audience>().ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("Register an existing audience (e.g. the Audience ID a customer handed over) as managed.");
+            .WithSummary("Delete an audience Hub created, in Mailchimp (irreversible); needs ?confirm=<audienceId>. Audiences Hub did not create are refused (audience_not_created_by_hub).");
+        audiences.MapPost("/{audienceId}/manage", ManageAudience).Produces<Audience>().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Register an existing audience as managed: the Audience ID handed over with the OAuth app, or any audience when the operator allows adoption (audience_adoption_not_allowed otherwise).");
+        audiences.MapDelete("/{audienceId}/manage", StopManagingAudience).Produces(StatusCodes.Status204NoContent)
+            .WithSummary("Stop managing an audience: Hub forgets it and Mailchimp keeps it. Refused (audience_in_use) while lists are linked to it.");
         return v1;
     }
 
@@ -72,5 +74,11 @@ public static class AudiencesApi
     {
         var managed = await audiences.ManageAsync(context.GetTenant(), audienceId, cancellationToken);
         return managed.IsSuccess ? TypedResults.Ok(managed.Value) : managed.Error.ToProblem();
+    }
+
+    public static async Task<IResult> StopManagingAudience(string audienceId, HttpContext context, AudienceService audiences, CancellationToken cancellationToken)
+    {
+        var stopped = await audiences.StopManagingAsync(context.GetTenant(), audienceId, cancellationToken);
+        return stopped.IsSuccess ? TypedResults.NoContent() : stopped.Error.ToProblem();
     }
 }

@@ -98,6 +98,11 @@ public static class ListsApi
             return InvalidKey();
         }
 
+        if (!IsText(body))
+        {
+            return NotText("$");
+        }
+
         var member = await members.UpsertAsync(context.GetTenant(), listKey, body, cancellationToken);
         return member.IsSuccess ? TypedResults.Ok(member.Value) : member.Error.ToProblem();
     }
@@ -151,6 +156,14 @@ public static class ListsApi
         if (ParseRemovalMode(request.RemoveMode) is not { } removalMode)
         {
             return InvalidRemovalMode("removeMode");
+        }
+
+        for (var i = 0; i < (request.Add?.Count ?? 0); i++)
+        {
+            if (!IsText(request.Add![i]))
+            {
+                return NotText($"add[{i}]");
+            }
         }
 
         var total = (request.Add?.Count ?? 0) + (request.Remove?.Count ?? 0);
@@ -215,6 +228,53 @@ public static class ListsApi
 
     private static IResult InvalidRemovalMode(string field) =>
         Problems.Validation(new Dictionary<string, string[]> { [field] = ["One of archive (default), unsubscribe or permanent."] });
+
+    private static IResult NotText(string field) => Problems.Validation(new Dictionary<string, string[]>
+    {
+        [field] = ["Not readable as text: the body must be valid UTF-8, and a \\u escape may not name half a surrogate pair."],
+    });
+
+    /// <summary>
+    /// Whether every string and property name in <paramref name="element"/> reads as text. JSON that is not
+    /// valid UTF-8, or escapes half a surrogate pair, parses; only reading such a string fails.
+    /// </summary>
+    private static bool IsText(JsonElement element)
+    {
+        try
+        {
+            Read(element);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+
+        static void Read(JsonElement element)
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.String:
+                    _ = element.GetString();
+                    break;
+                case JsonValueKind.Array:
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        Read(item);
+                    }
+
+                    break;
+                case JsonValueKind.Object:
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        _ = property.Name;
+                        Read(property.Value);
+                    }
+
+                    break;
+            }
+        }
+    }
 
     private static IResult InvalidKey() => Problems.Validation(new Dictionary<string, string[]> { ["key"] = [ListKey.Rule] });
 }

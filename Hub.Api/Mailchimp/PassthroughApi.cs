@@ -87,7 +87,7 @@ public static class PassthroughApi
             var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
             if (JsonDocument.Parse(body).RootElement.TryGetProperty("id", out var id) && id.GetString() is { } audienceId)
             {
-                await tenantMailchimp.AddManagedAsync(tenant.Id, audienceId, cancellationToken);
+                await tenantMailchimp.AddCreatedAsync(tenant.Id, audienceId, cancellationToken);
             }
 
             await context.Response.Body.WriteAsync(body, cancellationToken);

@@ -12,10 +12,13 @@ public sealed record AudienceDraft(
 /// <summary>What a caller may change on an audience; null fields stay as they are.</summary>
 public sealed record AudienceChanges(string? Name, string? PermissionReminder, AudienceContact? Contact, CampaignDefaults? CampaignDefaults);
 
-/// <summary>A Mailchimp audience as Hub shows it, with whether Hub manages it for the tenant.</summary>
+/// <summary>
+/// A Mailchimp audience as Hub shows it, with whether Hub manages it for the tenant and whether Hub created it
+/// (the only audiences Hub deletes).
+/// </summary>
 public sealed record Audience(
     string Id, string Name, string PermissionReminder, AudienceContact Contact, CampaignDefaults CampaignDefaults,
-    bool EmailTypeOption, bool DoubleOptin, int MemberCount, DateTimeOffset DateCreated, bool Managed);
+    bool EmailTypeOption, bool DoubleOptin, int MemberCount, DateTimeOffset DateCreated, bool Managed, bool CreatedByHub);
 
 public sealed record AudiencePage(IReadOnlyList<Audience> Items, int Total, int Offset, int Count);
 
@@ -38,12 +41,15 @@ public sealed class AudienceService(TenantMailchimp tenantMailchimp, MailchimpCl
             return page.Error;
         }
 
-        var managed = (await tenantMailchimp.ManagedAsync(tenant.Id, cancellationToken)).ToHashSet(StringComparer.Ordinal);
+        var managedRead = tenantMailchimp.ManagedAsync(tenant.Id, cancellationToken);
+        var createdRead = tenantMailchimp.CreatedAsync(tenant.Id, cancellationToken);
+        var managed = (await managedRead).ToHashSet(StringComparer.Ordinal);
+        var created = (await createdRead).ToHashSet(StringComparer.Ordinal);
         return MailchimpResult<AudiencePage>.Success(new AudiencePage(
-            page.Value.Lists.Select(list => ToAudience(list, managed.Contains(list.Id))).ToList(), page.Value.TotalItems, offset, count));
+            page.Value.Lists.Select(list => ToAudience(list, managed.Contains(list.Id), created.Contains(list.Id))).ToList(), page.Value.TotalItems, offset, count));
     }
 
-    /// <summary>Creates an audience in Mailchimp and marks it managed. Required fields are checked before Mailchimp is called.</summary>
+    /// <summary>Creates an audience in Mailchimp and marks it managed and created by Hub. Required fields are checked before Mailchimp is called.</summary>
     public async Task<MailchimpResult<Audience>> CreateAsync(Tenant tenant, AudienceDraft draft, CancellationToken cancellationToken)
     {
         var complete = draft with
@@ -72,13 +78,24 @@ public sealed class AudienceService(TenantMailchimp tenantMailchimp, MailchimpCl
             return created.Error;
         }
 
-        await tenantMailchimp.AddManagedAsync(tenant.Id, created.Value.Id, cancellationToken);
-        return ToAudience(created.Value, managed: true);
+        await tenantMailchimp.AddCreatedAsync(tenant.Id, created.Value.Id, cancellationToken);
+        return ToAudience(created.Value, managed: true, createdByHub: true);
     }
 
-    /// <summary>Registers an existing audience (e.g. AuditCase's Audience ID) as managed, after checking it exists.</summary>
+    /// <summary>
+    /// Registers an existing audience as managed, after checking it exists: the audience handed over with the
+    /// OAuth app (AuditCase's Audience ID), or any audience when the operator allowed the tenant adoption
+    /// (<c>audience_adoption_not_allowed</c> otherwise, and nothing is sent to Mailchimp). An audience Hub
+    /// already manages stays as it is. Hub never deletes an audience registered this way.
+    /// </summary>
     public async Task<MailchimpResult<Audience>> ManageAsync(Tenant tenant, string audienceId, CancellationToken cancellationToken)
     {
+        if (!await tenantMailchimp.IsManagedAsync(tenant.Id, audienceId, cancellationToken)
+            && await tenantMailchimp.GuardAdoptionAsync(tenant, audienceId, cancellationToken) is { } notAllowed)
+        {
+            return notAllowed;
+        }
+
         var read = await GetAsync(tenant, audienceId, cancellationToken);
         if (!read.IsSuccess)
         {
@@ -87,6 +104,25 @@ public sealed class AudienceService(TenantMailchimp tenantMailchimp, MailchimpCl
 
         await tenantMailchimp.AddManagedAsync(tenant.Id, audienceId, cancellationToken);
         return read.Value with { Managed = true };
+    }
+
+    /// <summary>
+    /// Hub stops managing the audience: it forgets it (and whether it created it) and never writes to it again
+    /// unless it is registered anew; Mailchimp keeps it as it is. Refused with <c>audience_in_use</c> while host lists
+    /// are linked to it, so no list is left pointing at an audience Hub may not write to. Answers success when
+    /// Hub did not manage it. Nothing is sent to Mailchimp.
+    /// </summary>
+    public async Task<MailchimpResult> StopManagingAsync(Tenant tenant, string audienceId, CancellationToken cancellationToken)
+    {
+        var linked = await lists.ListInAudienceAsync(tenant.Id, audienceId, cancellationToken);
+        if (linked.Count > 0)
+        {
+            return FacadeErrors.Create(FacadeErrors.AudienceInUse, "Audience in use",
+                $"Audience '{audienceId}' is linked to {string.Join(", ", linked.Select(list => $"'{list.Key}'"))}. Unlink those lists first (DELETE /api/v1/lists/{{key}}); the audience and its contacts stay in Mailchimp.");
+        }
+
+        await tenantMailchimp.RemoveManagedAsync(tenant.Id, audienceId, cancellationToken);
+        return MailchimpResult.Success;
     }
 
     public async Task<MailchimpResult<Audience>> GetAsync(Tenant tenant, string audienceId, CancellationToken cancellationToken)
@@ -98,9 +134,14 @@ public sealed class AudienceService(TenantMailchimp tenantMailchimp, MailchimpCl
         }
 
         var list = await mailchimp.GetListAsync(credential, audienceId, cancellationToken);
-        return list.IsSuccess
-            ? ToAudience(list.Value, await tenantMailchimp.IsManagedAsync(tenant.Id, audienceId, cancellationToken))
-            : list.Error;
+        if (!list.IsSuccess)
+        {
+            return list.Error;
+        }
+
+        var managed = tenantMailchimp.IsManagedAsync(tenant.Id, audienceId, cancellationToken);
+        var created = tenantMailchimp.IsCreatedByHubAsync(tenant.Id, audienceId, cancellationToken);
+        return ToAudience(list.Value, await managed, await created);
     }
 
     /// <summary>
@@ -139,18 +180,21 @@ public sealed class AudienceService(TenantMailchimp tenantMailchimp, MailchimpCl
             EmailTypeOption: list.EmailTypeOption,
             Contact: changes.Contact is { } contact ? ToMailchimp(contact) : list.Contact,
             CampaignDefaults: changes.CampaignDefaults is { } campaign ? ToMailchimp(campaign) : list.CampaignDefaults), cancellationToken);
-        return updated.IsSuccess ? ToAudience(updated.Value, managed: true) : updated.Error;
+        return updated.IsSuccess
+            ? ToAudience(updated.Value, managed: true, await tenantMailchimp.IsCreatedByHubAsync(tenant.Id, audienceId, cancellationToken))
+            : updated.Error;
     }
 
     /// <summary>
-    /// Deletes a managed audience in Mailchimp (irreversible) and stops managing it. Refused while a host
-    /// list other than <paramref name="unlinking"/> is linked to it, so no list is left pointing at nothing.
+    /// Deletes an audience Hub created in Mailchimp (irreversible) and stops managing it. Refused for an audience
+    /// Hub did not create (<c>audience_not_created_by_hub</c>), and while a host list other than
+    /// <paramref name="unlinking"/> is linked to it, so no list is left pointing at nothing.
     /// </summary>
     public async Task<MailchimpResult> DeleteAsync(Tenant tenant, string audienceId, CancellationToken cancellationToken, ListKey? unlinking = null)
     {
-        if (await tenantMailchimp.GuardAsync(tenant.Id, audienceId, cancellationToken) is { } notManaged)
+        if (await tenantMailchimp.GuardDeletionAsync(tenant.Id, audienceId, cancellationToken) is { } notDeletable)
         {
-            return notManaged;
+            return notDeletable;
         }
 
         var linked = (await lists.ListInAudienceAsync(tenant.Id, audienceId, cancellationToken)).Where(list => list.Key != unlinking).ToList();
@@ -209,7 +253,7 @@ public sealed class AudienceService(TenantMailchimp tenantMailchimp, MailchimpCl
         return errors;
     }
 
-    internal static Audience ToAudience(MailchimpList list, bool managed) => new(
+    internal static Audience ToAudience(MailchimpList list, bool managed, bool createdByHub) => new(
         list.Id, list.Name, list.PermissionReminder,
         new AudienceContact
         {
@@ -221,7 +265,7 @@ public sealed class AudienceService(TenantMailchimp tenantMailchimp, MailchimpCl
             FromName = list.CampaignDefaults.FromName, FromEmail = list.CampaignDefaults.FromEmail,
             Subject = list.CampaignDefaults.Subject, Language = list.CampaignDefaults.Language,
         },
-        list.EmailTypeOption, list.DoubleOptin, list.Stats?.MemberCount ?? 0, list.DateCreated, managed);
+        list.EmailTypeOption, list.DoubleOptin, list.Stats?.MemberCount ?? 0, list.DateCreated, managed, createdByHub);
 
     private static MailchimpListContact ToMailchimp(AudienceContact contact) => new(
         contact.Company!, contact.Address1!, contact.City!, contact.Country!, contact.Address2, contact.State ?? "", contact.Zip ?? "", contact.Phone);

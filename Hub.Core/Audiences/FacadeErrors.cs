@@ -15,6 +15,8 @@ public static class FacadeErrors
     public const string AudienceInUse = "audience_in_use";
     public const string MemberNotInList = "member_not_in_list";
     public const string ConfirmationRequired = "confirmation_required";
+    public const string AudienceAdoptionNotAllowed = "audience_adoption_not_allowed";
+    public const string AudienceNotCreatedByHub = "audience_not_created_by_hub";
 
     public static MailchimpError Invalid(string field, string message) => Invalid([new MailchimpFieldError(field, message)]);
 
@@ -24,6 +26,14 @@ public static class FacadeErrors
     public static MailchimpError NotManaged(string audienceId) =>
         new(MailchimpErrorCodes.AudienceNotManaged, null, "Audience not managed",
             $"Audience '{audienceId}' is not managed by Hub for this tenant; Hub writes only to audiences it created or that were registered with POST /api/v1/audiences/{{id}}/manage.", []);
+
+    public static MailchimpError AdoptionNotAllowed(string audienceId) =>
+        new(AudienceAdoptionNotAllowed, null, "Audience adoption not allowed",
+            $"Audience '{audienceId}' was not handed over with this tenant's OAuth app, so Hub does not take it over. Create an audience through Hub, or ask the operator to set allowAudienceAdoption for this tenant.", []);
+
+    public static MailchimpError NotCreatedByHub(string audienceId) =>
+        new(AudienceNotCreatedByHub, null, "Audience not created by Hub",
+            $"Audience '{audienceId}' was not created by Hub, so Hub does not delete it. Delete it in Mailchimp itself, or stop managing it with DELETE /api/v1/audiences/{audienceId}/manage.", []);
 
     public static MailchimpError ListMissing(string key) =>
         new(ListNotFound, null, "List not found", $"This tenant has no list '{key}'.", []);

@@ -237,19 +237,45 @@ public sealed partial class ConnectionService(
     public async Task<bool> IsManagedAsync(TenantId tenant, string audienceId, CancellationToken cancellationToken) =>
         await Db.SetContainsAsync(keys.ManagedAudiences(tenant), audienceId);
 
-    /// <summary>Marks an audience as one Hub may write to. False when it already was.</summary>
+    /// <summary>Marks an existing audience (handed over or adopted) as one Hub may write to. False when it already was.</summary>
     public async Task<bool> AddManagedAudienceAsync(TenantId tenant, string audienceId, CancellationToken cancellationToken) =>
         await Db.SetAddAsync(keys.ManagedAudiences(tenant), audienceId);
 
-    /// <summary>Hub stops writing to the audience. False when it was not managed.</summary>
-    public async Task<bool> RemoveManagedAudienceAsync(TenantId tenant, string audienceId, CancellationToken cancellationToken) =>
-        await Db.SetRemoveAsync(keys.ManagedAudiences(tenant), audienceId);
+    /// <summary>Marks an audience Hub just created as managed, and as Hub's own: the only kind Hub deletes.</summary>
+    public async Task AddCreatedAudienceAsync(TenantId tenant, string audienceId, CancellationToken cancellationToken)
+    {
+        var transaction = Db.CreateTransaction();
+        _ = transaction.SetAddAsync(keys.ManagedAudiences(tenant), audienceId);
+        _ = transaction.SetAddAsync(keys.CreatedAudiences(tenant), audienceId);
+        await transaction.ExecuteAsync();
+    }
+
+    /// <summary>Hub stops writing to the audience and forgets whether it created it. False when it was not managed.</summary>
+    public async Task<bool> RemoveManagedAudienceAsync(TenantId tenant, string audienceId, CancellationToken cancellationToken)
+    {
+        var transaction = Db.CreateTransaction();
+        var removed = transaction.SetRemoveAsync(keys.ManagedAudiences(tenant), audienceId);
+        _ = transaction.SetRemoveAsync(keys.CreatedAudiences(tenant), audienceId);
+        await transaction.ExecuteAsync();
+        return await removed;
+    }
+
+    /// <summary>Whether Hub created the audience itself (recorded since Hub tells created from adopted audiences).</summary>
+    public async Task<bool> IsCreatedByHubAsync(TenantId tenant, string audienceId, CancellationToken cancellationToken) =>
+        await Db.SetContainsAsync(keys.CreatedAudiences(tenant), audienceId);
+
+    public async Task<IReadOnlyList<string>> ListCreatedAudiencesAsync(TenantId tenant, CancellationToken cancellationToken) =>
+        (await Db.SetMembersAsync(keys.CreatedAudiences(tenant))).Select(value => value.ToString()).ToList();
+
+    /// <summary>The audience id handed over with the tenant's OAuth app (AuditCase's "Audience ID"); null when none was.</summary>
+    public async Task<string?> HandedOverAudienceAsync(TenantId tenant, CancellationToken cancellationToken) =>
+        await Db.HashGetAsync(keys.Connection(tenant), ConnectionFields.AudienceId) is { IsNullOrEmpty: false } audienceId ? audienceId.ToString() : null;
 
     public async Task<IReadOnlyList<string>> ListManagedAudiencesAsync(TenantId tenant, CancellationToken cancellationToken) =>
         (await Db.SetMembersAsync(keys.ManagedAudiences(tenant))).Select(value => value.ToString()).Order(StringComparer.Ordinal).ToList();
 
     public async Task DeleteTenantDataAsync(TenantId tenant, CancellationToken cancellationToken) =>
-        await Db.KeyDeleteAsync([keys.Connection(tenant), keys.ManagedAudiences(tenant)]);
+        await Db.KeyDeleteAsync([keys.Connection(tenant), keys.ManagedAudiences(tenant), keys.CreatedAudiences(tenant)]);
 
     /// <summary>The client id and secret of the tenant's OAuth app, when one is configured.</summary>
     public async Task<(string ClientId, Secret ClientSecret, Connection Connection)?> GetOAuthAppAsync(Tenant tenant, CancellationToken cancellationToken)

@@ -431,9 +431,13 @@ public sealed class MemberService(
         return (upserted, hubAdded);
     }
 
+    /// <summary>
+    /// Remembers a member Mailchimp refuses for what it is (compliance state, forgotten), so syncs do not send it
+    /// again unchanged. An address Mailchimp calls fake is bad input, answered 400, and like all bad input changes nothing.
+    /// </summary>
     private async Task RecordRefusalAsync(TenantId tenant, ListKey key, DesiredMember member, MailchimpError error, CancellationToken cancellationToken)
     {
-        if (IsRefusal(error.Code))
+        if (IsRefusal(error.Code) && error.Code != MailchimpErrorCodes.InvalidEmail)
         {
             await ledger.RecordAsync(tenant, key.ToString(), new SyncBatchResult
             {

@@ -20,7 +20,8 @@ public sealed class MailchimpOptions
     public string MetadataUrl { get; set; } = "https://login.mailchimp.com/oauth2/metadata";
 
     /// <summary>Marketing API base per data center; <c>{dc}</c> is replaced by the tenant's data center.</summary>
-    [Required, RegularExpression(@"^https?://.*\{dc\}.*$", ErrorMessage = "Hub:Mailchimp:ApiBaseTemplate must be an http(s) URL containing {dc}, e.g. https://{dc}.api.mailchimp.com/3.0.")]
+    /// <remarks>The error message is a format string (its braces doubled), like every data annotation's.</remarks>
+    [Required, RegularExpression(@"^https?://.*\{dc\}.*$", ErrorMessage = "Hub:Mailchimp:ApiBaseTemplate must be an http(s) URL containing {{dc}}, e.g. https://{{dc}}.api.mailchimp.com/3.0.")]
     public string ApiBaseTemplate { get; set; } = "https://{dc}.api.mailchimp.com/3.0";
 
     /// <summary>Concurrent Mailchimp calls per Mailchimp account across every Hub replica. Mailchimp allows 10 per user.</summary>

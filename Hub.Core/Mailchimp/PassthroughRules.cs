@@ -8,9 +8,10 @@ public sealed record PassthroughDecision(MailchimpError? Refusal, bool Registers
 
 /// <summary>
 /// The passthrough's rules: reads go anywhere; writes under <c>/lists/{id}</c> only to audiences Hub
-/// manages for the tenant; <c>POST /lists</c> creates an audience that becomes managed; any other
-/// write only when the tenant allows it. Paths with dot segments, backslashes, control characters or
-/// encoded slashes are refused outright, so nothing can step outside the API base.
+/// manages for the tenant, and <c>DELETE /lists/{id}</c> only of an audience Hub created; <c>POST /lists</c>
+/// creates an audience that becomes managed (and Hub's own); any other write only when the tenant allows it.
+/// Paths with dot segments, backslashes, control characters or encoded slashes are refused outright, so
+/// nothing can step outside the API base.
 /// </summary>
 public sealed class PassthroughRules(TenantMailchimp tenantMailchimp)
 {
@@ -36,8 +37,11 @@ public sealed class PassthroughRules(TenantMailchimp tenantMailchimp)
 
         if (underLists && segments is [_, var audienceId, ..])
         {
-            var refusal = await tenantMailchimp.GuardAsync(tenant.Id, audienceId, cancellationToken);
-            return new(refusal, false, refusal is null && method == "DELETE" && segments.Length == 2 ? audienceId : null);
+            var deletesAudience = method == "DELETE" && segments.Length == 2;
+            var refusal = deletesAudience
+                ? await tenantMailchimp.GuardDeletionAsync(tenant.Id, audienceId, cancellationToken)
+                : await tenantMailchimp.GuardAsync(tenant.Id, audienceId, cancellationToken);
+            return new(refusal, false, refusal is null && deletesAudience ? audienceId : null);
         }
 
         return tenant.AllowPassthroughWrites

@@ -86,7 +86,7 @@ public sealed partial class ConsentHandshake(
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (request.ReturnUrl is { } returnUrl && !IsAllowedReturnUrl(tenant, returnUrl))
         {
-            errors["returnUrl"] = ["Must be an absolute http(s) URL, at most 2000 characters, on one of the tenant's allowed return origins."];
+            errors["returnUrl"] = ["Must be an absolute http(s) URL, at most 2000 characters without control characters, on one of the tenant's allowed return origins."];
         }
 
         if (request.Locale is { } locale && !Locales.Contains(locale))
@@ -97,10 +97,13 @@ public sealed partial class ConsentHandshake(
         return errors;
     }
 
-    /// <summary>True only for an absolute http(s) URL without credentials whose origin the tenant allowed.</summary>
+    /// <summary>
+    /// True only for an absolute http(s) URL without credentials whose origin the tenant allowed. Control
+    /// characters are refused: the URL ends up in a Location header, where CR or LF cannot go.
+    /// </summary>
     public static bool IsAllowedReturnUrl(Tenant tenant, string returnUrl)
     {
-        if (returnUrl.Length > MaxReturnUrlLength || !Uri.TryCreate(returnUrl, UriKind.Absolute, out var uri)
+        if (returnUrl.Length > MaxReturnUrlLength || returnUrl.Any(char.IsControl) || !Uri.TryCreate(returnUrl, UriKind.Absolute, out var uri)
             || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || !string.IsNullOrEmpty(uri.UserInfo))
         {
             return false;

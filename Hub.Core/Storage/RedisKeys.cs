@@ -104,6 +104,12 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
     /// <summary>Set of audience ids Hub may write to for one tenant.</summary>
     public RedisKey ManagedAudiences(TenantId id) => $"{_prefix}tenant:{id}:audiences:managed";
 
+    /// <summary>
+    /// Set of the managed audience ids Hub created itself for one tenant (the only ones it deletes). Audiences
+    /// managed before Hub recorded this are not in it, so they count as adopted.
+    /// </summary>
+    public RedisKey CreatedAudiences(TenantId id) => $"{_prefix}tenant:{id}:audiences:created";
+
     /// <summary>One consent link (JSON), keyed by the SHA-256 of its session value; expires with the link.</summary>
     public RedisKey ConsentSession(string sessionHashHex) => $"{_prefix}oauth:session:{sessionHashHex}";
 

@@ -17,6 +17,12 @@ public sealed record Tenant
     /// <summary>Whether the passthrough may write outside <c>/lists/{managed audience}</c> (templates, campaigns, ...).</summary>
     public bool AllowPassthroughWrites { get; init; }
 
+    /// <summary>
+    /// Whether the tenant may register any existing audience of its account as managed (<c>POST /api/v1/audiences/{id}/manage</c>).
+    /// Without it only the audience handed over with the OAuth app can be registered.
+    /// </summary>
+    public bool AllowAudienceAdoption { get; init; }
+
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset UpdatedAt { get; init; }
 }
@@ -35,6 +41,7 @@ public sealed record TenantChanges
     public CampaignDefaults? DefaultCampaignDefaults { get; init; }
     public bool? Enabled { get; init; }
     public bool? AllowPassthroughWrites { get; init; }
+    public bool? AllowAudienceAdoption { get; init; }
 }
 
 /// <summary>Metadata of one tenant API key. The key itself is never stored, only its SHA-256.</summary>

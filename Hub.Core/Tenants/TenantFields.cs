@@ -17,6 +17,7 @@ internal static class TenantFields
     public const string DefaultCampaignDefaults = "defaultCampaignDefaults";
     public const string Enabled = "enabled";
     public const string AllowPassthroughWrites = "allowPassthroughWrites";
+    public const string AllowAudienceAdoption = "allowAudienceAdoption";
     public const string CreatedAt = "createdAt";
     public const string UpdatedAt = "updatedAt";
 
@@ -70,6 +71,11 @@ internal static class TenantFields
             set.Add(new(AllowPassthroughWrites, allow ? "1" : "0"));
         }
 
+        if (changes.AllowAudienceAdoption is { } adopt)
+        {
+            set.Add(new(AllowAudienceAdoption, adopt ? "1" : "0"));
+        }
+
         return (set.ToArray(), remove.ToArray());
     }
 
@@ -94,6 +100,7 @@ internal static class TenantFields
             DefaultCampaignDefaults = Get(DefaultCampaignDefaults) is { } campaign ? JsonSerializer.Deserialize(campaign, HubJsonContext.Default.CampaignDefaults) : null,
             Enabled = Get(Enabled) != "0",
             AllowPassthroughWrites = Get(AllowPassthroughWrites) == "1",
+            AllowAudienceAdoption = Get(AllowAudienceAdoption) == "1",
             CreatedAt = DateTimeOffset.Parse(fields[CreatedAt], CultureInfo.InvariantCulture),
             UpdatedAt = DateTimeOffset.Parse(fields[UpdatedAt], CultureInfo.InvariantCulture),
         };

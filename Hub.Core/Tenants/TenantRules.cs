@@ -24,6 +24,10 @@ public static class TenantRules
         {
             Add("name", $"A name has 1 to {MaxNameLength} characters.");
         }
+        else if (changes.Name is not null && changes.Name.Any(char.IsControl))
+        {
+            Add("name", "A name is one line of text, without control characters.");
+        }
 
         if (changes.AllowedReturnOrigins is { } origins)
         {

@@ -11,6 +11,12 @@ public static class WebhookTargetRules
 {
     public static string? Check(string url, bool allowPrivateTargets)
     {
+        // Line breaks and other control characters have no place in a URL Hub calls.
+        if (url.Any(char.IsControl))
+        {
+            return "Must not contain control characters.";
+        }
+
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
         {
             return "Must be an absolute http or https URL.";

@@ -203,6 +203,10 @@ public class AdminApiTests
         yield return new TestCaseData("{\"name\": \"a\", \"allowedReturnOrigins\": [\"https://ok.example.com/path\"]}", "allowedReturnOrigins[0]").SetName("A return origin with a path is a 400");
         yield return new TestCaseData("{\"name\": \"a\", \"webhookUrl\": \"ftp://x.example.com\"}", "webhookUrl").SetName("A non-http webhook is a 400");
         yield return new TestCaseData("{\"name\": \"a\", \"webhookUrl\": \"http://10.0.0.5/hook\"}", "webhookUrl").SetName("A private-range webhook is a 400 outside Development");
+        yield return new TestCaseData("{\"name\": \"\\u0001\\u0007\\u001b\"}", "name").SetName("A name of control characters only is a 400");
+        yield return new TestCaseData("{\"name\": \"Acme\\r\\nLtd\"}", "name").SetName("A name with CR or LF is a 400");
+        yield return new TestCaseData("{\"name\": \"a\", \"webhookUrl\": \"https://hooks.example.com/in\\r\\nX-Injected: 1\"}", "webhookUrl").SetName("A webhook URL with CR or LF is a 400");
+        yield return new TestCaseData("{\"name\": \"a\", \"webhookUrl\": \"https://hooks.example.com/in\\tx\"}", "webhookUrl").SetName("A webhook URL with a tab is a 400");
         yield return new TestCaseData("{\"name\": \"a\", \"defaultContact\": {\"company\": \"x\"}}", "defaultContact.address1").SetName("An incomplete default contact is a 400");
         yield return new TestCaseData("{\"name\": \"a\", \"defaultCampaignDefaults\": {\"fromName\": \"x\", \"fromEmail\": \"nope\", \"subject\": \"s\", \"language\": \"en\"}}", "defaultCampaignDefaults.fromEmail").SetName("An invalid from email is a 400");
     }
@@ -459,6 +463,14 @@ public class HostingTests
         };
         Assert.That(async () => await HubHost.StartAsync(settings),
             Throws.InstanceOf<Microsoft.Extensions.Options.OptionsValidationException>().With.Message.Contains(message));
+    }
+
+    [Test]
+    public void An_api_base_template_without_dc_stops_start_up_naming_the_key()
+    {
+        var settings = new HubHostSettings { Configuration = new() { ["Hub:Mailchimp:ApiBaseTemplate"] = "https://api.example.com/3.0" } };
+        Assert.That(async () => await HubHost.StartAsync(settings),
+            Throws.InstanceOf<Microsoft.Extensions.Options.OptionsValidationException>().With.Message.Contains("Hub:Mailchimp:ApiBaseTemplate must be an http(s) URL containing {dc}"));
     }
 
     [Test]

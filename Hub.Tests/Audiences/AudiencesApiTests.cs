@@ -64,9 +64,9 @@ public sealed class AudiencesApiTests() : EnvironmentFixture<FacadeEnvironment>(
     }
 
     [Test]
-    public async Task An_existing_audience_can_be_registered_as_managed()
+    public async Task An_existing_audience_can_be_registered_as_managed_when_the_operator_allows_adoption()
     {
-        using var tenant = await _env.CreateTenantAsync();
+        using var tenant = await _env.CreateTenantAsync(allowAudienceAdoption: true);
         var foreign = await _env.Sandbox.CreateListAsync(tenant.Mailchimp, "Handed over");
 
         using var managed = await tenant.Client.PostAsync($"/api/v1/audiences/{foreign}/manage", null);
@@ -84,7 +84,7 @@ public sealed class AudiencesApiTests() : EnvironmentFixture<FacadeEnvironment>(
     [Test]
     public async Task Registering_a_missing_audience_is_not_found_and_stores_nothing()
     {
-        using var tenant = await _env.CreateTenantAsync();
+        using var tenant = await _env.CreateTenantAsync(allowAudienceAdoption: true);
         using var managed = await tenant.Client.PostAsync("/api/v1/audiences/0000000000/manage", null);
         await ProblemAssert.IsProblemAsync(managed, HttpStatusCode.NotFound, "not_found");
 

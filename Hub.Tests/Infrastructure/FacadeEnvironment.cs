@@ -48,7 +48,7 @@ public sealed class FacadeEnvironment : IAsyncDisposable
         new(await ConsentEnvironment.StartAsync(Configuration(configuration)));
 
     /// <summary>A tenant with defaults, connected to a new sandbox account (so audience limits and counters per account are its own).</summary>
-    public async Task<FacadeTenant> CreateTenantAsync(int? audienceLimit = null, bool withDefaults = true, bool allowPassthroughWrites = false, HubHost? hub = null)
+    public async Task<FacadeTenant> CreateTenantAsync(int? audienceLimit = null, bool withDefaults = true, bool allowPassthroughWrites = false, HubHost? hub = null, bool allowAudienceAdoption = false)
     {
         hub ??= Hub;
         var tenant = await hub.CreateTenantAsync(settings: new
@@ -59,6 +59,7 @@ public sealed class FacadeEnvironment : IAsyncDisposable
             defaultContact = withDefaults ? DefaultContact : null,
             defaultCampaignDefaults = withDefaults ? DefaultCampaign : null,
             allowPassthroughWrites = allowPassthroughWrites ? true : (bool?)null,
+            allowAudienceAdoption = allowAudienceAdoption ? true : (bool?)null,
         });
         var account = await Sandbox.CreateAccountAsync("Shop " + tenant.Id[^6..], "us21", audienceLimit);
         var client = hub.Client(tenant.ApiKey);

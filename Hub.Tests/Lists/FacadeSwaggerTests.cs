@@ -18,7 +18,7 @@ public sealed class FacadeSwaggerTests
         string[] documented =
         [
             "get /api/v1/audiences", "post /api/v1/audiences", "get /api/v1/audiences/{audienceId}", "patch /api/v1/audiences/{audienceId}",
-            "delete /api/v1/audiences/{audienceId}", "post /api/v1/audiences/{audienceId}/manage",
+            "delete /api/v1/audiences/{audienceId}", "post /api/v1/audiences/{audienceId}/manage", "delete /api/v1/audiences/{audienceId}/manage",
             "get /api/v1/lists", "post /api/v1/lists", "get /api/v1/lists/{key}", "patch /api/v1/lists/{key}", "delete /api/v1/lists/{key}",
             "get /api/v1/lists/{key}/members", "post /api/v1/lists/{key}/members", "get /api/v1/lists/{key}/members/{email}",
             "delete /api/v1/lists/{key}/members/{email}", "post /api/v1/lists/{key}/members/batch", "get /api/v1/mailchimp/{path}",

@@ -337,6 +337,26 @@ public sealed class OAuthFlowTests() : EnvironmentFixture<ConsentEnvironment>(()
     }
 
     [Test]
+    public async Task A_return_url_with_control_characters_is_refused_when_the_link_is_made()
+    {
+        var tenant = await _env.CreateTenantAsync();
+        await _env.SetOAuthAppAsync(tenant);
+        using var client = _env.Hub.Client(tenant.ApiKey);
+        foreach (var returnUrl in new[]
+        {
+            ConsentEnvironment.ReturnOrigin + "/done\r\nSet-Cookie: hub=1",
+            ConsentEnvironment.ReturnOrigin + "/done\nx",
+            ConsentEnvironment.ReturnOrigin + "/done\tx",
+            ConsentEnvironment.ReturnOrigin + "/done\u0000",
+        })
+        {
+            using var response = await client.PostAsync("/api/v1/connection/consent-links", JsonContent(new { returnUrl }));
+            var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, "validation");
+            Assert.That(problem.GetProperty("errors").TryGetProperty("returnUrl", out _), Is.True, returnUrl);
+        }
+    }
+
+    [Test]
     public async Task Pages_are_Dutch_or_English_by_query_then_Accept_Language_and_encode_everything()
     {
         using var client = _env.Hub.Client();
