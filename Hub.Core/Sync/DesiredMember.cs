@@ -53,6 +53,13 @@ public sealed partial record DesiredMember
     {
         member = null;
         email = "";
+        if (!IsReadableText(element))
+        {
+            // The parser checks structure, not text: invalid UTF-8 or half a surrogate pair only fails when read.
+            error = "Not readable as text: a row must be valid UTF-8, and a \\u escape may not name half a surrogate pair.";
+            return false;
+        }
+
         if (element.ValueKind != JsonValueKind.Object)
         {
             error = "A member must be a JSON object.";
@@ -163,4 +170,28 @@ public sealed partial record DesiredMember
 
     [GeneratedRegex("^[A-Za-z]{2}([_-][A-Za-z]{2,4})?$")]
     private static partial Regex LanguageCode();
+
+    /// <summary>Whether every string and property name in <paramref name="element"/> can be read as text.</summary>
+    private static bool IsReadableText(JsonElement element)
+    {
+        try
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.String:
+                    _ = element.GetString();
+                    return true;
+                case JsonValueKind.Object:
+                    return element.EnumerateObject().All(property => property.Name is not null && IsReadableText(property.Value));
+                case JsonValueKind.Array:
+                    return element.EnumerateArray().All(IsReadableText);
+                default:
+                    return true;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
 }

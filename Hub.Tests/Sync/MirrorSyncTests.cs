@@ -581,6 +581,23 @@ public sealed class MirrorSyncTests
         });
     }
 
+    [Test]
+    public async Task A_row_that_is_not_readable_text_is_reported_and_the_rest_proceeds()
+    {
+        var (tenant, _) = await _env.ConnectedTenantAsync();
+        await _env.LinkNewAudienceAsync(tenant, "text");
+        // Half a surrogate pair parses as JSON but cannot be read as text (nor can invalid UTF-8).
+        const string body = "{\"email\":\"ok@shop.test\"}\n{\"email\":\"odd@shop.test\",\"mergeFields\":{\"FNAME\":\"\\ud800\"}}\n";
+        using var response = await _env.SendMirrorAsync(tenant, "text", body, "application/x-ndjson");
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.Accepted), text);
+
+        var job = await _env.WaitForJobAsync(tenant, JsonDocument.Parse(text).RootElement.GetProperty("jobId").GetString()!);
+
+        AssertCounts(job, "partially_succeeded", total: 2, added: 1, failed: 1);
+        Assert.That(job.GetProperty("errors")[0].GetProperty("reason").GetString(), Does.Contain("Not readable as text"));
+    }
+
     internal static void AssertCounts(JsonElement job, string state, long total, long added = 0, long updated = 0, long removed = 0, long unchanged = 0, long failed = 0)
     {
         var counts = job.GetProperty("counts");
