@@ -109,24 +109,23 @@ public sealed partial class JobWorker(
     /// </summary>
     private async Task RunAsync(JobLease lease, CancellationToken stoppingToken)
     {
-        DateTimeOffset? outageSince = null;
+        var outage = new Outage();
         var pause = TimeSpan.Zero;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                if (await RunOnceAsync(lease, stoppingToken))
+                if (await RunOnceAsync(lease, outage, stoppingToken))
                 {
                     return;
                 }
 
-                outageSince = null;
                 pause = TimeSpan.Zero;
             }
             catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
             {
-                outageSince ??= time.GetUtcNow();
-                var waited = time.GetUtcNow() - outageSince.Value;
+                outage.Since ??= time.GetUtcNow();
+                var waited = time.GetUtcNow() - outage.Since.Value;
                 if (waited >= options.Value.StoreOutageLimit)
                 {
                     LogOutageTooLong(logger, lease.JobId, waited);
@@ -150,11 +149,19 @@ public sealed partial class JobWorker(
         }
     }
 
+    /// <summary>When the store stopped answering, while it does not answer; null once it answered again.</summary>
+    private sealed class Outage
+    {
+        public DateTimeOffset? Since { get; set; }
+    }
+
     /// <summary>One run of the handler. True when the job is done with here (finished, lost, released); false to run it again from the stored checkpoint.</summary>
-    private async Task<bool> RunOnceAsync(JobLease lease, CancellationToken stoppingToken)
+    private async Task<bool> RunOnceAsync(JobLease lease, Outage outage, CancellationToken stoppingToken)
     {
         // Still ours? After an outage the lease may have expired and the job moved on to another replica.
-        if (await store.RenewAsync(lease, CancellationToken.None) == LeaseStatus.Lost)
+        var renewed = await store.RenewAsync(lease, CancellationToken.None);
+        outage.Since = null;
+        if (renewed == LeaseStatus.Lost)
         {
             LogLeaseLost(logger, lease.JobId);
             return true;
