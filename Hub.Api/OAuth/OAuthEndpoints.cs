@@ -47,7 +47,12 @@ public static class OAuthEndpoints
     {
         NoStore(context);
         var outcome = await handshake.CompleteAsync(code, state, error, context.Request.Cookies[StateCookie], cancellationToken);
-        context.Response.Cookies.Delete(StateCookie, new CookieOptions { Path = "/oauth2", Secure = context.Request.IsHttps, HttpOnly = true, SameSite = SameSiteMode.Lax });
+        if (outcome.StateUsedUp)
+        {
+            // Only the cookie's own state ends it: a stray or forged callback must not log the browser out of a consent in progress.
+            context.Response.Cookies.Delete(StateCookie, new CookieOptions { Path = "/oauth2", Secure = context.Request.IsHttps, HttpOnly = true, SameSite = SameSiteMode.Lax });
+        }
+
         var locale = ConsentPages.Locale(context.Request, outcome.Locale);
         if (!outcome.Connected)
         {

@@ -54,8 +54,11 @@ public sealed record ConsentLink(Uri Url, DateTimeOffset ExpiresAt);
 /// <summary>Where <c>/oauth2/authorize</c> sends the browser, or why it cannot.</summary>
 public sealed record ConsentStart(string? RedirectUrl, Secret? Cookie, ConsentFailure? Failure, string? Locale, string? ReturnUrl);
 
-/// <summary>The end of the handshake at <c>/oauth2/proxy</c>.</summary>
-public sealed record ConsentOutcome(ConsentFailure? Failure, string? AccountName, string? Issue, string? ReturnUrl, string? Locale)
+/// <summary>
+/// The end of the handshake at <c>/oauth2/proxy</c>. <see cref="StateUsedUp"/> says whether this browser's
+/// state was consumed (its cookie has done its job); a stray or foreign callback leaves it in place.
+/// </summary>
+public sealed record ConsentOutcome(ConsentFailure? Failure, string? AccountName, string? Issue, string? ReturnUrl, string? Locale, bool StateUsedUp)
 {
     public bool Connected => Failure is null;
 }
@@ -160,11 +163,11 @@ public sealed partial class ConsentHandshake(
         if (string.IsNullOrEmpty(stateValue) || await store.TakeStateAsync(stateValue, cookie, cancellationToken) is not { } taken)
         {
             LogFailed(logger, "-", ConsentFailure.StateInvalid);
-            return new ConsentOutcome(ConsentFailure.StateInvalid, null, null, null, null);
+            return new ConsentOutcome(ConsentFailure.StateInvalid, null, null, null, null, StateUsedUp: false);
         }
 
         var state = taken.State;
-        ConsentOutcome Fail(ConsentFailure failure) => new(failure, null, null, state.ReturnUrl, state.Locale);
+        ConsentOutcome Fail(ConsentFailure failure) => new(failure, null, null, state.ReturnUrl, state.Locale, taken.CookieMatched);
 
         if (!taken.CookieMatched)
         {
@@ -216,7 +219,7 @@ public sealed partial class ConsentHandshake(
             return Fail(await FailAsync(tenant.Id, ConsentFailure.ConfigurationChanged, cancellationToken));
         }
 
-        return new ConsentOutcome(null, account.AccountName, issue, state.ReturnUrl, state.Locale);
+        return new ConsentOutcome(null, account.AccountName, issue, state.ReturnUrl, state.Locale, StateUsedUp: true);
     }
 
     /// <summary>The endpoint URL's data center and the audience id must belong to the account that consented.</summary>

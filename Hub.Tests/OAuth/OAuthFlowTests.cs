@@ -224,6 +224,39 @@ public sealed class OAuthFlowTests() : EnvironmentFixture<ConsentEnvironment>(()
     }
 
     [Test]
+    public async Task A_stray_or_forged_callback_in_the_customers_browser_does_not_spoil_the_consent_in_progress()
+    {
+        var tenant = await _env.CreateTenantAsync();
+        var other = await _env.CreateTenantAsync();
+        await _env.SetOAuthAppAsync(tenant);
+        await _env.SetOAuthAppAsync(other);
+        using var browser = ConsentEnvironment.Browser();
+        using var otherBrowser = ConsentEnvironment.Browser();
+        var callback = await _env.ConsentAtSandboxAsync(browser, await _env.CreateLinkAsync(tenant));
+        var foreignCallback = await _env.ConsentAtSandboxAsync(otherBrowser, await _env.CreateLinkAsync(other));
+
+        // Before Mailchimp's genuine redirect arrives, the customer's browser is sent to a made-up state, then to another consent's.
+        using (var stray = await browser.GetAsync(new Uri(_env.Hub.BaseUrl, "/oauth2/proxy?state=x")))
+        {
+            await AssertFailurePageAsync(stray, "state_invalid");
+            Assert.That(stray.Headers.TryGetValues("Set-Cookie", out _), Is.False, "the state cookie is left alone");
+        }
+
+        using (var forged = await browser.GetAsync(foreignCallback))
+        {
+            await AssertFailurePageAsync(forged, "browser_mismatch");
+            Assert.That(forged.Headers.TryGetValues("Set-Cookie", out _), Is.False, "the state cookie is left alone");
+        }
+
+        using var result = await browser.GetAsync(callback);
+        Assert.That(result.StatusCode, Is.EqualTo(HttpStatusCode.OK), await result.Content.ReadAsStringAsync());
+        Assert.That((await _env.GetConnectionAsync(tenant)).GetProperty("state").GetString(), Is.EqualTo("connected"));
+        using var otherResult = await otherBrowser.GetAsync(foreignCallback);
+        Assert.That(otherResult.StatusCode, Is.EqualTo(HttpStatusCode.OK), await otherResult.Content.ReadAsStringAsync());
+        Assert.That((await _env.GetConnectionAsync(other)).GetProperty("state").GetString(), Is.EqualTo("connected"));
+    }
+
+    [Test]
     public async Task Wrong_cookie_fails()
     {
         var tenant = await _env.CreateTenantAsync();
