@@ -16,6 +16,9 @@ public static class FacadeErrors
     public const string MemberNotInList = "member_not_in_list";
     public const string ConfirmationRequired = "confirmation_required";
 
+    /// <summary>A passthrough write outside <c>/lists</c> by a tenant the operator has not allowed to make one.</summary>
+    public const string PassthroughWriteNotAllowed = "passthrough_write_not_allowed";
+
     public static MailchimpError Invalid(string field, string message) => Invalid([new MailchimpFieldError(field, message)]);
 
     public static MailchimpError Invalid(IReadOnlyList<MailchimpFieldError> errors) =>

@@ -42,7 +42,7 @@ public sealed class PassthroughRules(TenantMailchimp tenantMailchimp)
 
         return tenant.AllowPassthroughWrites
             ? new(null, false, null)
-            : new(FacadeErrors.Create(MailchimpErrorCodes.AudienceNotManaged, "Write not allowed",
+            : new(FacadeErrors.Create(FacadeErrors.PassthroughWriteNotAllowed, "Write not allowed",
                 "Through the passthrough this tenant may write only under /lists/{audience id} of audiences Hub manages (and POST /lists). Ask the operator to set allowPassthroughWrites for other writes."), false, null);
     }
 

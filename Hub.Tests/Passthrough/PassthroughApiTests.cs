@@ -47,14 +47,14 @@ public sealed class PassthroughApiTests() : EnvironmentFixture<FacadeEnvironment
         Assert.That(page.GetProperty("items").GetArrayLength(), Is.Zero);
     }
 
-    [TestCase("POST", "lists/{foreign}/members")]
-    [TestCase("PUT", "lists/{foreign}/members/ann@shop.test")]
-    [TestCase("PATCH", "lists/{foreign}")]
-    [TestCase("DELETE", "lists/{foreign}")]
-    [TestCase("POST", "LISTS/{foreign}/members")]
-    [TestCase("POST", "campaigns")]
-    [TestCase("POST", "batches")]
-    public async Task Other_writes_are_refused_and_nothing_is_sent(string method, string path)
+    [TestCase("POST", "lists/{foreign}/members", "audience_not_managed")]
+    [TestCase("PUT", "lists/{foreign}/members/ann@shop.test", "audience_not_managed")]
+    [TestCase("PATCH", "lists/{foreign}", "audience_not_managed")]
+    [TestCase("DELETE", "lists/{foreign}", "audience_not_managed")]
+    [TestCase("POST", "LISTS/{foreign}/members", "audience_not_managed")]
+    [TestCase("POST", "campaigns", "passthrough_write_not_allowed")]
+    [TestCase("POST", "batches", "passthrough_write_not_allowed")]
+    public async Task Other_writes_are_refused_and_nothing_is_sent(string method, string path, string problem)
     {
         using var tenant = await _env.CreateTenantAsync();
         var foreign = await _env.Sandbox.CreateListAsync(tenant.Mailchimp, "Not managed");
@@ -64,7 +64,7 @@ public sealed class PassthroughApiTests() : EnvironmentFixture<FacadeEnvironment
             Content = JsonContent.Create(new { email_address = "ann@shop.test", status = "subscribed", name = "x" }),
         };
         using var response = await tenant.Client.SendAsync(request);
-        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Forbidden, "audience_not_managed");
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Forbidden, problem);
         Assert.That(await _env.MarketingCallsAsync(), Is.EqualTo(before));
         Assert.That(await _env.Sandbox.GetMembersAsync(foreign), Is.Empty);
     }
@@ -74,7 +74,7 @@ public sealed class PassthroughApiTests() : EnvironmentFixture<FacadeEnvironment
     {
         using var tenant = await _env.CreateTenantAsync();
         using var refused = await tenant.Client.PostAsJsonAsync("/api/v1/mailchimp/batch-webhooks", new { url = _env.Receiver.HookUrl });
-        await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.Forbidden, "audience_not_managed");
+        await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.Forbidden, "passthrough_write_not_allowed");
 
         using var admin = _env.Hub.Admin();
         using var patched = await admin.PatchAsJsonAsync($"/api/admin/tenants/{tenant.Id}", new { allowPassthroughWrites = true });
