@@ -9,8 +9,9 @@ public sealed record PassthroughDecision(MailchimpError? Refusal, bool Registers
 /// <summary>
 /// The passthrough's rules: reads go anywhere; writes under <c>/lists/{id}</c> only to audiences Hub
 /// manages for the tenant; <c>POST /lists</c> creates an audience that becomes managed; any other
-/// write only when the tenant allows it. Paths with dot segments, backslashes, control characters or
-/// encoded slashes are refused outright, so nothing can step outside the API base.
+/// write only when the tenant allows it. An empty path is the API root (<c>GET /3.0/</c>, the account).
+/// Paths with dot segments, backslashes, control characters or encoded slashes are refused outright, so
+/// nothing can step outside the API base.
 /// </summary>
 public sealed class PassthroughRules(TenantMailchimp tenantMailchimp)
 {
@@ -48,11 +49,6 @@ public sealed class PassthroughRules(TenantMailchimp tenantMailchimp)
 
     private static string? PathProblem(string path, string rawTarget)
     {
-        if (path.Length == 0)
-        {
-            return "A Mailchimp API path is required, e.g. /api/v1/mailchimp/lists.";
-        }
-
         var rawPath = rawTarget.Split('?', 2)[0];
         if (rawPath.Contains("%2f", StringComparison.OrdinalIgnoreCase) || rawPath.Contains("%5c", StringComparison.OrdinalIgnoreCase)
             || rawPath.Contains("%2e", StringComparison.OrdinalIgnoreCase) || rawPath.Contains('\\', StringComparison.Ordinal))

@@ -54,6 +54,7 @@ public sealed class PassthroughApiTests() : EnvironmentFixture<FacadeEnvironment
     [TestCase("POST", "LISTS/{foreign}/members", "audience_not_managed")]
     [TestCase("POST", "campaigns", "passthrough_write_not_allowed")]
     [TestCase("POST", "batches", "passthrough_write_not_allowed")]
+    [TestCase("POST", "", "passthrough_write_not_allowed")]
     public async Task Other_writes_are_refused_and_nothing_is_sent(string method, string path, string problem)
     {
         using var tenant = await _env.CreateTenantAsync();
@@ -113,11 +114,20 @@ public sealed class PassthroughApiTests() : EnvironmentFixture<FacadeEnvironment
         Assert.That(await _env.MarketingCallsAsync(), Is.EqualTo(before), "nothing sent to Mailchimp");
     }
 
-    [Test]
-    public async Task A_missing_path_is_a_validation_problem()
+    [TestCase("/api/v1/mailchimp/")]
+    [TestCase("/api/v1/mailchimp")]
+    public async Task The_API_root_is_forwarded_and_describes_the_tenants_own_account(string root)
     {
         using var tenant = await _env.CreateTenantAsync();
-        using var response = await tenant.Client.GetAsync("/api/v1/mailchimp/");
-        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, "validation");
+        using var response = await tenant.Client.GetAsync(root + "?fields=account_id,account_name");
+        var body = await response.JsonAsync();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
+        Assert.Multiple(() =>
+        {
+            Assert.That(body.GetProperty("account_id").GetString(), Is.EqualTo(tenant.Mailchimp.AccountId));
+            Assert.That(body.GetProperty("account_name").GetString(), Does.StartWith("Shop "));
+            Assert.That(body.TryGetProperty("email", out _), Is.False, "the query string travelled with it");
+        });
     }
 }
