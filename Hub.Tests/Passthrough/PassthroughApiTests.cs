@@ -91,6 +91,21 @@ public sealed class PassthroughApiTests() : EnvironmentFixture<FacadeEnvironment
         await ProblemAssert.IsProblemAsync(unmanaged, HttpStatusCode.Forbidden, "audience_not_managed");
     }
 
+    [Test]
+    public async Task Mailchimps_own_404_and_405_come_back_with_Mailchimps_problem_type()
+    {
+        using var tenant = await _env.CreateTenantAsync();
+        var managed = await FacadeEnvironment.CreateAudienceAsync(tenant);
+        using var unknown = await tenant.Client.GetAsync("/api/v1/mailchimp/campaigns");
+        using var wrongMethod = await tenant.Client.PutAsJsonAsync($"/api/v1/mailchimp/lists/{managed}", new { name = "x" });
+
+        foreach (var (response, status) in new[] { (unknown, HttpStatusCode.NotFound), (wrongMethod, HttpStatusCode.MethodNotAllowed) })
+        {
+            var body = await ProblemAssert.IsProblemAsync(response, status);
+            Assert.That(body.GetProperty("type").GetString(), Is.EqualTo("https://mailchimp.com/developer/marketing/docs/errors/"), body.ToString());
+        }
+    }
+
     [TestCase("GET", "/api/v1/mailchimp/lists/../ping")]
     [TestCase("GET", "/api/v1/mailchimp/lists/%2e%2e/ping")]
     [TestCase("GET", "/api/v1/mailchimp/lists%2F..%2Fping")]
