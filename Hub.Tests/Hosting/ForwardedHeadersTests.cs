@@ -2,6 +2,9 @@ using System.Net;
 using Hub.Api.OAuth;
 using Hub.Tests.Infrastructure;
 using Hub.Tests.OAuth;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Hub.Tests.Hosting;
@@ -18,6 +21,13 @@ public sealed class ForwardedHeadersTests
     public async Task By_default_a_proxy_on_loopback_is_believed_and_the_state_cookie_is_Secure()
     {
         await using var env = await ConsentEnvironment.StartAsync();
+        var options = env.Hub.Services.GetRequiredService<IOptions<ForwardedHeadersOptions>>().Value;
+        Assert.Multiple(() =>
+        {
+            Assert.That(options.KnownProxies, Is.EqualTo(new[] { IPAddress.IPv6Loopback }), "ASP.NET Core's default, as README.md says");
+            Assert.That(options.KnownIPNetworks.Select(network => network.ToString()), Is.EqualTo(new[] { "127.0.0.0/8" }));
+            Assert.That(options.ForwardedHeaders, Is.EqualTo(ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto));
+        });
         Assert.Multiple(async () =>
         {
             Assert.That(await StateCookieAsync(env, forwardedProto: "https"), Does.Contain("secure"));
