@@ -179,7 +179,8 @@ public sealed partial class ConsentHandshake(
         }
 
         var state = taken.State;
-        var found = await tenants.GetAsync(state.Tenant, cancellationToken);
+        // Only the browser that started the consent learns who asked; one that merely holds the state does not.
+        var found = taken.CookieMatched ? await tenants.GetAsync(state.Tenant, cancellationToken) : null;
         ConsentOutcome Fail(ConsentFailure failure) => new(failure, found?.Name, null, [], state.ReturnUrl, state.Locale, taken.CookieMatched);
 
         if (!taken.CookieMatched)

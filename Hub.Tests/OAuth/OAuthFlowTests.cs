@@ -329,6 +329,7 @@ public sealed class OAuthFlowTests() : EnvironmentFixture<ConsentEnvironment>(()
         using (var forged = await browser.GetAsync(foreignCallback))
         {
             await AssertFailurePageAsync(forged, "browser_mismatch");
+            Assert.That(await forged.Content.ReadAsStringAsync(), Does.Not.Contain("asks for access"), "a browser without the cookie is not told who asked");
             Assert.That(forged.Headers.TryGetValues("Set-Cookie", out _), Is.False, "the state cookie is left alone");
         }
 
