@@ -20,6 +20,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1024 * 1024);
 builder.AddHubTelemetry();
 builder.Services.AddHubProblemDetails();
+builder.Services.AddHubForwardedHeaders();
 builder.Services.AddHubStorage();
 builder.Services.AddHubTenants();
 builder.Services.AddHubConnections();
@@ -33,6 +34,7 @@ builder.Services.AddHubOpenApi();
 
 var app = builder.Build();
 
+app.UseForwardedHeaders();
 app.UseExceptionHandler();
 app.UseMiddleware<DotSegments>();
 app.UseStatusCodePages();

@@ -29,9 +29,11 @@ public static class MarketingApiEndpoints
         api.Route("PATCH", "/lists/{list_id}/members/{subscriber_hash}", "PATCH member", PatchMember, "PATCH members");
         api.Route("DELETE", "/lists/{list_id}/members/{subscriber_hash}", "DELETE member", ArchiveMember, "DELETE members");
         api.Route("POST", "/lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent", "POST delete-permanent", DeletePermanent);
+        api.Route("GET", "/lists/{list_id}/members/{subscriber_hash}/tags", "GET tags", GetTags);
         api.Route("POST", "/lists/{list_id}/members/{subscriber_hash}/tags", "POST tags", UpdateTags);
         api.Route("GET", "/lists/{list_id}/merge-fields", "GET merge-fields", GetMergeFields);
         api.Route("POST", "/lists/{list_id}/merge-fields", "POST merge-fields", AddMergeField);
+        api.MapUnmatched();
         return api;
     }
 
@@ -53,9 +55,10 @@ public static class MarketingApiEndpoints
 
     // ---- Lists ----
 
-    private static IResult GetLists(HttpContext http, SandboxState state, int? count, int? offset)
+    private static IResult GetLists(HttpContext http, SandboxState state)
     {
-        var (page, total, constraints) = state.GetLists(SandboxCaller.AccountId(http), Count(count), Math.Max(0, offset ?? 0));
+        if (Paging(http, out var count, out var offset) is { } bad) return bad;
+        var (page, total, constraints) = state.GetLists(SandboxCaller.AccountId(http), count, offset);
         return SandboxJson.Ok(new ListsResponse(page, total, constraints));
     }
 
@@ -142,11 +145,12 @@ public static class MarketingApiEndpoints
 
     // ---- Members ----
 
-    private static IResult GetMembers(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, string? status, int? count, int? offset)
+    private static IResult GetMembers(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, string? status)
     {
+        if (Paging(http, out var count, out var offset) is { } bad) return bad;
         if (status is not null && !SandboxState.WritableStatuses.Contains(status) && status != "archived")
             return SandboxJson.InvalidResource([new FieldError("status", "Value must be one of: subscribed, unsubscribed, cleaned, pending, transactional, archived.")]);
-        return state.GetMembers(SandboxCaller.AccountId(http), listId, status, Count(count), Math.Max(0, offset ?? 0)) is { } result
+        return state.GetMembers(SandboxCaller.AccountId(http), listId, status, count, offset) is { } result
             ? SandboxJson.Ok(new MembersResponse(result.Page, listId, result.Total))
             : SandboxJson.NotFound();
     }
@@ -209,6 +213,14 @@ public static class MarketingApiEndpoints
 
     private static IResult DeletePermanent(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, [FromRoute(Name = "subscriber_hash")] string hash) =>
         state.DeletePermanently(SandboxCaller.AccountId(http), listId, HashOf(hash)) ? TypedResults.NoContent() : SandboxJson.NotFound();
+
+    private static IResult GetTags(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, [FromRoute(Name = "subscriber_hash")] string hash)
+    {
+        if (Paging(http, out var count, out var offset) is { } bad) return bad;
+        return state.GetMemberTags(SandboxCaller.AccountId(http), listId, HashOf(hash), count, offset) is { } tags
+            ? SandboxJson.Ok(new MemberTagsResponse(tags.Page, tags.Total))
+            : SandboxJson.NotFound();
+    }
 
     private static async Task<IResult> UpdateTags(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, [FromRoute(Name = "subscriber_hash")] string hash, CancellationToken ct)
     {
@@ -273,10 +285,11 @@ public static class MarketingApiEndpoints
 
     // ---- Merge fields ----
 
-    private static IResult GetMergeFields(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, int? count, int? offset)
+    private static IResult GetMergeFields(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId)
     {
+        if (Paging(http, out var count, out var offset) is { } bad) return bad;
         if (state.GetMergeFields(SandboxCaller.AccountId(http), listId) is not { } fields) return SandboxJson.NotFound();
-        return SandboxJson.Ok(new MergeFieldsResponse(fields.Skip(Math.Max(0, offset ?? 0)).Take(Count(count)).ToList(), listId, fields.Count));
+        return SandboxJson.Ok(new MergeFieldsResponse(fields.Skip(offset).Take(count).ToList(), listId, fields.Count));
     }
 
     private static async Task<IResult> AddMergeField(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, CancellationToken ct)
@@ -307,7 +320,26 @@ public static class MarketingApiEndpoints
     /// <summary>Paths accept the subscriber hash or, as the spec allows, the raw address.</summary>
     private static string HashOf(string value) => value.Contains('@') ? Ids.SubscriberHash(Uri.UnescapeDataString(value)) : value.ToLowerInvariant();
 
-    private static int Count(int? count) => Math.Clamp(count ?? 10, 1, 1000);
+    /// <summary>
+    /// <c>count</c> (default 10, at most 1000) and <c>offset</c> (default 0), read by hand so that a value that is
+    /// not a whole number gets Mailchimp's 400 rather than the host's binding failure. Returns that 400, or null.
+    /// </summary>
+    private static IResult? Paging(HttpContext http, out int count, out int offset)
+    {
+        var errors = new List<FieldError>();
+        int? Read(string name)
+        {
+            var text = http.Request.Query[name].ToString();
+            if (text.Length == 0) return null;
+            if (int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value)) return value;
+            errors.Add(new FieldError(name, "Schema describes integer, string found instead"));
+            return null;
+        }
+
+        count = Math.Clamp(Read("count") ?? 10, 1, 1000);
+        offset = Math.Max(0, Read("offset") ?? 0);
+        return errors.Count > 0 ? SandboxJson.InvalidResource(errors) : null;
+    }
 
     private static bool SkipMergeValidation(HttpContext http) =>
         bool.TryParse(http.Request.Query["skip_merge_validation"].ToString(), out var skip) && skip;

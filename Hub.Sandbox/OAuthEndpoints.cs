@@ -29,6 +29,7 @@ public static class OAuthEndpoints
 
     private static async Task<IResult> Decide(HttpContext http, SandboxState state, CancellationToken ct)
     {
+        if (!http.Request.HasFormContentType) return ConsentPage.Error("The consent form must be posted as application/x-www-form-urlencoded.");
         var form = await http.Request.ReadFormAsync(ct);
         string clientId = form["client_id"].ToString(), redirectUri = form["redirect_uri"].ToString();
         if (Validate(state, form["response_type"], clientId, redirectUri) is { } error) return ConsentPage.Error(error);

@@ -35,6 +35,10 @@ public sealed record ListConstraints(bool MayCreate, int MaxInstances, int Curre
 
 public sealed record MemberTag(int Id, string Name);
 
+public sealed record MemberTagDetail(int Id, string Name, DateTimeOffset DateAdded);
+
+public sealed record MemberTagsResponse(IReadOnlyList<MemberTagDetail> Tags, int TotalItems);
+
 public sealed record MemberStats(double AvgOpenRate, double AvgClickRate);
 
 public sealed record MemberLocation(double Latitude, double Longitude, int Gmtoff, int Dstoff, string CountryCode, string Timezone, string Region);

@@ -69,6 +69,9 @@ internal sealed class Member
     public string IpOpt { get; set; } = "";
     public Dictionary<string, JsonNode?> MergeFields { get; } = new(StringComparer.Ordinal);
     public List<string> Tags { get; } = [];
+
+    /// <summary>When <c>POST .../tags</c> last made a tag active; a tag added another way dates from the signup.</summary>
+    public Dictionary<string, DateTimeOffset> TagDates { get; } = new(StringComparer.OrdinalIgnoreCase);
     public required DateTimeOffset TimestampSignup { get; init; }
     public DateTimeOffset TimestampOpt { get; set; }
     public DateTimeOffset LastChanged { get; set; }

@@ -322,14 +322,36 @@ public sealed partial class SandboxState
         lock (_gate)
         {
             if (Find(accountId, listId) is not { } audience || !audience.Members.TryGetValue(hash, out var member)) return false;
+            var now = _time.GetUtcNow();
             foreach (var (name, active) in tags)
             {
-                if (active) AddTag(audience, member, name);
-                else member.Tags.RemoveAll(t => string.Equals(t, name, StringComparison.OrdinalIgnoreCase));
+                if (active && !member.Tags.Contains(name, StringComparer.OrdinalIgnoreCase))
+                {
+                    AddTag(audience, member, name);
+                    member.TagDates[name] = now;
+                }
+                else if (!active)
+                {
+                    member.Tags.RemoveAll(t => string.Equals(t, name, StringComparison.OrdinalIgnoreCase));
+                    member.TagDates.Remove(name);
+                }
             }
-            member.LastChanged = _time.GetUtcNow();
+            member.LastChanged = now;
             _updated++;
             return true;
+        }
+    }
+
+    /// <summary>A member's tags (<c>GET .../tags</c>): a page and the total; null when the list or member is unknown.</summary>
+    internal (IReadOnlyList<MemberTagDetail> Page, int Total)? GetMemberTags(string accountId, string listId, string hash, int count, int offset)
+    {
+        lock (_gate)
+        {
+            if (Find(accountId, listId) is not { } audience || !audience.Members.TryGetValue(hash, out var member)) return null;
+            var page = member.Tags.Skip(offset).Take(count)
+                .Select(name => new MemberTagDetail(audience.TagIds[name], name, member.TagDates.GetValueOrDefault(name, member.TimestampSignup)))
+                .ToList();
+            return (page, member.Tags.Count);
         }
     }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs Hub's whole test suite on a fresh machine: installs redis-server, redis-sentinel and chromium
-# from Debian where they are missing, starts a throwaway Redis on 127.0.0.1:6379 when none answers,
+# Runs Hub's whole test suite on a fresh machine: installs redis-server, redis-sentinel, chromium and
+# node/npm (for the Node SDK check, which runs `npm ci` itself) from Debian where they are missing, starts a throwaway Redis on 127.0.0.1:6379 when none answers,
 # then runs `dotnet test` (store fault tests start redis-server and redis-sentinel processes of
 # their own). Extra arguments go to dotnet test (e.g. --filter "FullyQualifiedName~Sandbox").
 set -euo pipefail
@@ -12,6 +12,8 @@ missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing ${missing[*]} from Debian..."
   as_root apt-get update -qq

@@ -20,7 +20,7 @@ public static class MailchimpProblems
         {
             MailchimpErrorCodes.InvalidResource or MailchimpErrorCodes.InvalidEmail or FacadeErrors.ConfirmationRequired
                 or Hub.Core.Sync.SyncService.InvalidBody or Hub.Core.Sync.SyncService.EmptySetRefused => StatusCodes.Status400BadRequest,
-            MailchimpErrorCodes.AudienceNotManaged or MailchimpErrorCodes.PlanLimit
+            MailchimpErrorCodes.AudienceNotManaged or MailchimpErrorCodes.PlanLimit or FacadeErrors.PassthroughWriteNotAllowed
                 or FacadeErrors.AudienceAdoptionNotAllowed or FacadeErrors.AudienceNotCreatedByHub => StatusCodes.Status403Forbidden,
             MailchimpErrorCodes.NotFound or FacadeErrors.ListNotFound or FacadeErrors.MemberNotInList => StatusCodes.Status404NotFound,
             MailchimpErrorCodes.MemberExists or MailchimpErrorCodes.MemberInComplianceState or MailchimpErrorCodes.ForgottenEmail

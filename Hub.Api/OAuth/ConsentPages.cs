@@ -21,6 +21,7 @@ public static class ConsentPages
         .ok{border-left:.4rem solid #0b6b2e;padding-left:1rem}
         .fail{border-left:.4rem solid #a4161a;padding-left:1rem}
         .note{background:#fff4d6;color:#3d2e00;padding:.75rem 1rem;border-radius:.25rem}
+        .requester{color:#3a3a3a;margin-bottom:0}
         a{color:#0b4f9c}
         a.button{display:inline-block;background:#0b4f9c;color:#ffffff;padding:.6rem 1.2rem;border-radius:.25rem;text-decoration:none;margin-top:1rem}
         a:focus,a.button:focus{outline:3px solid #1a1a1a;outline-offset:2px}
@@ -48,34 +49,45 @@ public static class ConsentPages
         return preferred ?? "en";
     }
 
-    public static IResult Success(string locale, string? accountName, string? issue, string? returnUrl)
+    /// <summary>The page after a connected consent: who asked, the account, and any issue with the handed-over values.</summary>
+    public static IResult Success(string locale, string? tenantName, string? accountName, IReadOnlyList<ConsentIssue> issues)
     {
         var nl = locale == "nl";
-        var body = new StringBuilder()
+        var body = Requester(tenantName, nl)
             .Append("<div class=\"ok\"><h1>").Append(nl ? "Mailchimp is gekoppeld" : "Mailchimp is connected").Append("</h1>")
             .Append("<p>").Append(nl ? "Mailchimp-account: " : "Mailchimp account: ")
             .Append("<strong id=\"account-name\">").Append(Html.Encode(accountName ?? "")).Append("</strong></p>")
             .Append("<p>").Append(nl
                 ? "De koppeling is klaar. U hoeft dit maar één keer te doen; u kunt dit venster sluiten."
                 : "The connection is ready. You only need to do this once; you can close this window.").Append("</p></div>");
-        if (issue is not null)
+        if (issues.Count > 0)
         {
-            body.Append("<p class=\"note\" role=\"note\"><strong>").Append(nl ? "Let op: " : "Please note: ").Append("</strong>")
-                .Append(Html.Encode(issue)).Append(' ')
+            body.Append("<p class=\"note\" role=\"note\" id=\"issue\"><strong>").Append(nl ? "Let op: " : "Please note: ").Append("</strong>")
+                .Append(Html.Encode(string.Join(" ", issues.Select(issue => issue.Text(locale))))).Append(' ')
                 .Append(nl ? "Controleer de gegevens die u aan de applicatie hebt gegeven." : "Check the values you handed to the application.").Append("</p>");
         }
 
-        AppendBackLink(body, returnUrl, nl);
         return Page(locale, nl ? "Mailchimp gekoppeld" : "Mailchimp connected", body.ToString(), StatusCodes.Status200OK);
     }
 
-    public static IResult Failure(string locale, ConsentFailure failure, string? returnUrl)
+    /// <summary>A consent that did not connect; <paramref name="tenantName"/> (who asked) when known.</summary>
+    public static IResult Failure(string locale, ConsentFailure failure, string? returnUrl, string? tenantName)
     {
         var nl = locale == "nl";
         var (title, what, next) = Texts(failure, nl);
-        var body = FailureBody(nl, title, what, next, ConsentHandshake.ReasonCode(failure));
+        var body = Requester(tenantName, nl).Append(FailureBody(nl, title, what, next, ConsentHandshake.ReasonCode(failure)));
         AppendBackLink(body, returnUrl, nl);
         return Page(locale, title, body.ToString(), StatusCodes.Status400BadRequest);
+    }
+
+    /// <summary>404 on <c>/oauth2/result</c> with no result for this browser: already shown, expired, or never there.</summary>
+    public static IResult ResultUnavailable(string locale)
+    {
+        var nl = locale == "nl";
+        var (title, what, next) = nl
+            ? ("Er is hier niets (meer) te zien", "Het resultaat van een koppeling wordt één keer getoond, direct na afloop, in de browser waarin u koppelde.", "Of Mailchimp gekoppeld is, ziet u in de applicatie. Wilt u opnieuw koppelen, vraag daar dan een nieuwe koppellink aan.")
+            : ("Nothing (more) to show here", "The result of a connection is shown once, right after it finished, in the browser that made it.", "The application shows whether Mailchimp is connected. To connect again, ask it for a new connection link.");
+        return Page(locale, title, FailureBody(nl, title, what, next, "result_unavailable").ToString(), StatusCodes.Status404NotFound);
     }
 
     /// <summary>503: Hub's store did not answer, so the consent step could not run. The caller sets Retry-After.</summary>
@@ -86,6 +98,19 @@ public static class ConsentPages
             ? ("Hub is even niet bereikbaar", "Hub kan zijn gegevensopslag nu niet bereiken en kon deze stap daarom niet uitvoeren.", "Probeer het over een paar seconden opnieuw. Meldt de pagina dan dat de link niet meer werkt, vraag in de applicatie een nieuwe koppellink aan.")
             : ("Hub is briefly unavailable", "Hub cannot reach its data store right now, so it could not take this step.", "Try again in a few seconds. If the page then says the link no longer works, ask the application for a new connection link.");
         return Page(locale, title, FailureBody(nl, title, what, next, StoreFaults.Code).ToString(), StatusCodes.Status503ServiceUnavailable);
+    }
+
+    /// <summary>Who asks for access: the tenant's name, HTML-encoded; nothing when it is not known.</summary>
+    private static StringBuilder Requester(string? tenantName, bool nl)
+    {
+        var text = new StringBuilder();
+        if (!string.IsNullOrWhiteSpace(tenantName))
+        {
+            text.Append("<p class=\"requester\" id=\"requester\"><strong>").Append(Html.Encode(tenantName)).Append("</strong>")
+                .Append(nl ? " vraagt toegang tot uw Mailchimp-account." : " asks for access to your Mailchimp account.").Append("</p>");
+        }
+
+        return text;
     }
 
     private static StringBuilder FailureBody(bool nl, string title, string what, string next, string code) => new StringBuilder()

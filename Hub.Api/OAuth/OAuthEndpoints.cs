@@ -10,13 +10,17 @@ public static class OAuthEndpoints
     /// <summary>Binds the browser to the OAuth state; holds a random value, Redis holds only its hash.</summary>
     public const string StateCookie = "hub_oauth";
 
+    /// <summary>Names a connected consent's result for <c>/oauth2/result</c>; a random value, Redis holds only its hash.</summary>
+    public const string ResultCookie = "hub_oauth_result";
+
     private const string RoutePrefix = "/oauth2";
 
     public static IEndpointRouteBuilder MapOAuthEndpoints(this IEndpointRouteBuilder app)
     {
         var oauth = app.MapGroup(RoutePrefix).WithTags("Consent (browser)");
         oauth.MapGet("/authorize", Authorize).WithSummary("Opens a consent link: sets the state cookie and redirects to Mailchimp.");
-        oauth.MapGet("/proxy", Proxy).WithSummary("Mailchimp's redirect URI: completes the handshake and shows the result or returns to the host app.");
+        oauth.MapGet("/proxy", Proxy).WithSummary("Mailchimp's redirect URI: completes the handshake, then redirects to the result page or returns to the host app.");
+        oauth.MapGet("/result", Result).WithSummary("Shows a connected consent's result once, to the browser that completed it.");
         return app;
     }
 
@@ -27,18 +31,10 @@ public static class OAuthEndpoints
         var start = await handshake.StartAsync(session, cancellationToken);
         if (start.Failure is { } failure)
         {
-            return ConsentPages.Failure(ConsentPages.Locale(context.Request, start.Locale), failure, start.ReturnUrl);
+            return ConsentPages.Failure(ConsentPages.Locale(context.Request, start.Locale), failure, start.ReturnUrl, start.TenantName);
         }
 
-        context.Response.Cookies.Append(StateCookie, start.Cookie!.Reveal(), new CookieOptions
-        {
-            HttpOnly = true,
-            SameSite = SameSiteMode.Lax,
-            Secure = context.Request.IsHttps,
-            Path = "/oauth2",
-            MaxAge = options.Value.StateLifetime,
-            IsEssential = true,
-        });
+        context.Response.Cookies.Append(StateCookie, start.Cookie!.Reveal(), CookieOptions(context, options.Value.StateLifetime));
         return TypedResults.Redirect(start.RedirectUrl!);
     }
 
@@ -47,17 +43,61 @@ public static class OAuthEndpoints
     {
         NoStore(context);
         var outcome = await handshake.CompleteAsync(code, state, error, context.Request.Cookies[StateCookie], cancellationToken);
-        context.Response.Cookies.Delete(StateCookie, new CookieOptions { Path = "/oauth2", Secure = context.Request.IsHttps, HttpOnly = true, SameSite = SameSiteMode.Lax });
-        var locale = ConsentPages.Locale(context.Request, outcome.Locale);
-        if (!outcome.Connected)
+        if (outcome.StateUsedUp)
         {
-            return ConsentPages.Failure(locale, outcome.Failure!.Value, outcome.ReturnUrl);
+            // Only the cookie's own state ends it: a stray or forged callback must not log the browser out of a consent in progress.
+            context.Response.Cookies.Delete(StateCookie, CookieOptions(context, maxAge: null));
         }
 
-        return outcome.ReturnUrl is { } returnUrl
-            ? TypedResults.Redirect(QueryHelpers.AddQueryString(returnUrl, "status", "connected"))
-            : ConsentPages.Success(locale, outcome.AccountName, outcome.Issue, null);
+        if (!outcome.Connected)
+        {
+            return ConsentPages.Failure(ConsentPages.Locale(context.Request, outcome.Locale), outcome.Failure!.Value, outcome.ReturnUrl, outcome.TenantName);
+        }
+
+        if (outcome.ReturnUrl is { } returnUrl)
+        {
+            var query = new Dictionary<string, string?> { ["status"] = "connected" };
+            if (outcome.Issues.Count > 0)
+            {
+                query["issue"] = string.Join(",", outcome.Issues.Select(issue => issue.Code));
+            }
+
+            return TypedResults.Redirect(QueryHelpers.AddQueryString(returnUrl, query));
+        }
+
+        // Post/redirect/get: the result page's URL carries no code or state, and its result is bound to this browser.
+        var result = await handshake.SaveResultAsync(outcome, cancellationToken);
+        context.Response.Cookies.Append(ResultCookie, result.Reveal(), CookieOptions(context, ConsentStore.ResultLifetime));
+        return TypedResults.Redirect(handshake.ResultUrl);
     }
+
+    public static async Task<IResult> Result(HttpContext context, ConsentHandshake handshake, CancellationToken cancellationToken)
+    {
+        NoStore(context);
+        var cookie = context.Request.Cookies[ResultCookie];
+        ConsentResult? result = null;
+        if (!string.IsNullOrEmpty(cookie))
+        {
+            result = await handshake.TakeResultAsync(cookie, cancellationToken);
+            context.Response.Cookies.Delete(ResultCookie, CookieOptions(context, maxAge: null));
+        }
+
+        var locale = ConsentPages.Locale(context.Request, result?.Locale);
+        return result is null
+            ? ConsentPages.ResultUnavailable(locale)
+            : ConsentPages.Success(locale, result.TenantName, result.AccountName, result.Issues);
+    }
+
+    /// <summary>The consent cookies: HttpOnly, SameSite=Lax (sent when Mailchimp redirects back), Secure over HTTPS, only for <c>/oauth2</c>.</summary>
+    private static CookieOptions CookieOptions(HttpContext context, TimeSpan? maxAge) => new()
+    {
+        HttpOnly = true,
+        SameSite = SameSiteMode.Lax,
+        Secure = context.Request.IsHttps,
+        Path = RoutePrefix,
+        MaxAge = maxAge,
+        IsEssential = true,
+    };
 
     /// <summary>
     /// The 503 page for a consent route that failed because the store did not answer, when the browser

@@ -9,7 +9,8 @@ public sealed record PassthroughDecision(MailchimpError? Refusal, bool Registers
 /// <summary>
 /// The passthrough's rules: reads go anywhere; writes under <c>/lists/{id}</c> only to audiences Hub
 /// manages for the tenant, and <c>DELETE /lists/{id}</c> only of an audience Hub created; <c>POST /lists</c>
-/// creates an audience that becomes managed (and Hub's own); any other write only when the tenant allows it.
+/// creates an audience that becomes managed (and Hub's own); any other write only when the tenant allows it. An empty
+/// path is the API root (<c>GET /3.0/</c>, the account).
 /// Paths with dot segments, backslashes, control characters or encoded slashes are refused outright, so
 /// nothing can step outside the API base.
 /// </summary>
@@ -46,17 +47,12 @@ public sealed class PassthroughRules(TenantMailchimp tenantMailchimp)
 
         return tenant.AllowPassthroughWrites
             ? new(null, false, null)
-            : new(FacadeErrors.Create(MailchimpErrorCodes.AudienceNotManaged, "Write not allowed",
+            : new(FacadeErrors.Create(FacadeErrors.PassthroughWriteNotAllowed, "Write not allowed",
                 "Through the passthrough this tenant may write only under /lists/{audience id} of audiences Hub manages (and POST /lists). Ask the operator to set allowPassthroughWrites for other writes."), false, null);
     }
 
     private static string? PathProblem(string path, string rawTarget)
     {
-        if (path.Length == 0)
-        {
-            return "A Mailchimp API path is required, e.g. /api/v1/mailchimp/lists.";
-        }
-
         var rawPath = rawTarget.Split('?', 2)[0];
         if (rawPath.Contains("%2f", StringComparison.OrdinalIgnoreCase) || rawPath.Contains("%5c", StringComparison.OrdinalIgnoreCase)
             || rawPath.Contains("%2e", StringComparison.OrdinalIgnoreCase) || rawPath.Contains('\\', StringComparison.Ordinal))

@@ -51,14 +51,25 @@ public sealed record ConsentLinkRequest(string? ReturnUrl, string? Locale);
 
 public sealed record ConsentLink(Uri Url, DateTimeOffset ExpiresAt);
 
-/// <summary>Where <c>/oauth2/authorize</c> sends the browser, or why it cannot.</summary>
-public sealed record ConsentStart(string? RedirectUrl, Secret? Cookie, ConsentFailure? Failure, string? Locale, string? ReturnUrl);
+/// <summary>Where <c>/oauth2/authorize</c> sends the browser, or why it cannot; <see cref="TenantName"/> is who asks, when known.</summary>
+public sealed record ConsentStart(string? RedirectUrl, Secret? Cookie, ConsentFailure? Failure, string? TenantName, string? Locale, string? ReturnUrl);
 
-/// <summary>The end of the handshake at <c>/oauth2/proxy</c>.</summary>
-public sealed record ConsentOutcome(ConsentFailure? Failure, string? AccountName, string? Issue, string? ReturnUrl, string? Locale)
+/// <summary>
+/// The end of the handshake at <c>/oauth2/proxy</c>. <see cref="TenantName"/> is who asked (when the state was
+/// known). <see cref="StateUsedUp"/> says whether this browser's state was consumed (its cookie has done its
+/// job); a stray or foreign callback leaves it in place.
+/// </summary>
+public sealed record ConsentOutcome(
+    ConsentFailure? Failure, string? TenantName, string? AccountName, IReadOnlyList<ConsentIssue> Issues, string? ReturnUrl, string? Locale, bool StateUsedUp)
 {
     public bool Connected => Failure is null;
 }
+
+/// <summary>
+/// A completed consent kept for its result page: shown once, to the browser holding the cookie it was saved
+/// under, so the callback can redirect to a clean URL (no <c>code</c> or <c>state</c> left in the address bar).
+/// </summary>
+public sealed record ConsentResult(string TenantName, string? AccountName, IReadOnlyList<ConsentIssue> Issues, string? Locale);
 
 /// <summary>
 /// The one-time OAuth consent: link, state bound to a browser cookie, code exchange, metadata,
@@ -79,6 +90,9 @@ public sealed partial class ConsentHandshake(
     public static readonly IReadOnlyList<string> Locales = ["en", "nl"];
 
     public string RedirectUri => hubOptions.Value.PublicBaseUrl.TrimEnd('/') + "/oauth2/proxy";
+
+    /// <summary>Where the callback sends the browser after a connected consent without a return URL.</summary>
+    public string ResultUrl => hubOptions.Value.PublicBaseUrl.TrimEnd('/') + "/oauth2/result";
 
     /// <summary>Validation errors of a link request for this tenant; empty when acceptable.</summary>
     public static Dictionary<string, string[]> Validate(Tenant tenant, ConsentLinkRequest request)
@@ -133,24 +147,25 @@ public sealed partial class ConsentHandshake(
         if (string.IsNullOrEmpty(session) || await store.TakeSessionAsync(session, cancellationToken) is not { } link)
         {
             LogFailed(logger, "-", ConsentFailure.LinkInvalid);
-            return new ConsentStart(null, null, ConsentFailure.LinkInvalid, null, null);
+            return new ConsentStart(null, null, ConsentFailure.LinkInvalid, null, null, null);
         }
 
-        if (await tenants.GetAsync(link.Tenant, cancellationToken) is not { Enabled: true } tenant)
+        var found = await tenants.GetAsync(link.Tenant, cancellationToken);
+        if (found is not { Enabled: true } tenant)
         {
             LogFailed(logger, link.Tenant.ToString(), ConsentFailure.TenantUnavailable);
-            return new ConsentStart(null, null, ConsentFailure.TenantUnavailable, link.Locale, null);
+            return new ConsentStart(null, null, ConsentFailure.TenantUnavailable, found?.Name, link.Locale, null);
         }
 
         if (await connections.GetOAuthAppAsync(tenant, cancellationToken) is not { } app)
         {
             await FailAsync(tenant.Id, ConsentFailure.NotConfigured, cancellationToken);
-            return new ConsentStart(null, null, ConsentFailure.NotConfigured, link.Locale, link.ReturnUrl);
+            return new ConsentStart(null, null, ConsentFailure.NotConfigured, tenant.Name, link.Locale, link.ReturnUrl);
         }
 
         var (state, cookie) = await store.CreateStateAsync(tenant.Id, app.ClientId, link.ReturnUrl, link.Locale, cancellationToken);
         LogStarted(logger, tenant.Id.ToString());
-        return new ConsentStart(oauth.AuthorizeUrl(app.ClientId, RedirectUri, state.Reveal()), cookie, null, link.Locale, link.ReturnUrl);
+        return new ConsentStart(oauth.AuthorizeUrl(app.ClientId, RedirectUri, state.Reveal()), cookie, null, tenant.Name, link.Locale, link.ReturnUrl);
     }
 
     /// <summary>
@@ -163,11 +178,13 @@ public sealed partial class ConsentHandshake(
         if (string.IsNullOrEmpty(stateValue) || await store.TakeStateAsync(stateValue, cookie, cancellationToken) is not { } taken)
         {
             LogFailed(logger, "-", ConsentFailure.StateInvalid);
-            return new ConsentOutcome(ConsentFailure.StateInvalid, null, null, null, null);
+            return new ConsentOutcome(ConsentFailure.StateInvalid, null, null, [], null, null, StateUsedUp: false);
         }
 
         var state = taken.State;
-        ConsentOutcome Fail(ConsentFailure failure) => new(failure, null, null, state.ReturnUrl, state.Locale);
+        // Only the browser that started the consent learns who asked; one that merely holds the state does not.
+        var found = taken.CookieMatched ? await tenants.GetAsync(state.Tenant, cancellationToken) : null;
+        ConsentOutcome Fail(ConsentFailure failure) => new(failure, found?.Name, null, [], state.ReturnUrl, state.Locale, taken.CookieMatched);
 
         if (!taken.CookieMatched)
         {
@@ -184,7 +201,7 @@ public sealed partial class ConsentHandshake(
             return Fail(await FailAsync(state.Tenant, ConsentFailure.MissingCode, cancellationToken));
         }
 
-        if (await tenants.GetAsync(state.Tenant, cancellationToken) is not { Enabled: true } tenant)
+        if (found is not { Enabled: true } tenant)
         {
             LogFailed(logger, state.Tenant.ToString(), ConsentFailure.TenantUnavailable);
             return Fail(ConsentFailure.TenantUnavailable);
@@ -213,22 +230,29 @@ public sealed partial class ConsentHandshake(
         }
 
         account = account with { AccountName = metadata.AccountName.Length > 0 ? metadata.AccountName : account.AccountName, ApiEndpoint = metadata.ApiEndpoint ?? account.ApiEndpoint, LoginEmail = metadata.LoginEmail ?? account.LoginEmail };
-        var (managedAudience, issue) = await CheckHandedOverValuesAsync(app.Connection, token, metadata.DataCenter, cancellationToken);
-        if (!await connections.CompleteOAuthAsync(tenant.Id, app.ClientId, token, account, managedAudience, issue, cancellationToken))
+        var (managedAudience, issues) = await CheckHandedOverValuesAsync(app.Connection, token, metadata.DataCenter, cancellationToken);
+        if (!await connections.CompleteOAuthAsync(tenant.Id, app.ClientId, token, account, managedAudience, ConsentIssue.Describe(issues), cancellationToken))
         {
             return Fail(await FailAsync(tenant.Id, ConsentFailure.ConfigurationChanged, cancellationToken));
         }
 
-        return new ConsentOutcome(null, account.AccountName, issue, state.ReturnUrl, state.Locale);
+        return new ConsentOutcome(null, tenant.Name, account.AccountName, issues, state.ReturnUrl, state.Locale, StateUsedUp: true);
     }
 
+    /// <summary>Keeps a connected outcome for its result page; the returned value goes into the browser's cookie.</summary>
+    public Task<Secret> SaveResultAsync(ConsentOutcome outcome, CancellationToken cancellationToken) =>
+        store.CreateResultAsync(new ConsentResult(outcome.TenantName ?? "", outcome.AccountName, outcome.Issues, outcome.Locale), cancellationToken);
+
+    /// <summary>The result saved under <paramref name="cookie"/>, once; null when unknown, expired or already shown.</summary>
+    public Task<ConsentResult?> TakeResultAsync(string cookie, CancellationToken cancellationToken) => store.TakeResultAsync(cookie, cancellationToken);
+
     /// <summary>The endpoint URL's data center and the audience id must belong to the account that consented.</summary>
-    private async Task<(string? ManagedAudience, string? Issue)> CheckHandedOverValuesAsync(Connection connection, Secret token, string dataCenter, CancellationToken cancellationToken)
+    private async Task<(string? ManagedAudience, IReadOnlyList<ConsentIssue> Issues)> CheckHandedOverValuesAsync(Connection connection, Secret token, string dataCenter, CancellationToken cancellationToken)
     {
-        var issues = new List<string>();
+        var issues = new List<ConsentIssue>();
         if (connection.EndpointUrl is { } endpoint && connections.DataCenterOf(endpoint) is { } expected && expected != dataCenter)
         {
-            issues.Add($"The endpoint URL names data center {expected}, but the Mailchimp account that consented is in {dataCenter}.");
+            issues.Add(new ConsentIssue(ConsentIssueKind.DataCenterMismatch, expected, dataCenter));
         }
 
         string? managed = null;
@@ -240,15 +264,15 @@ public sealed partial class ConsentHandshake(
                     managed = audienceId;
                     break;
                 case false:
-                    issues.Add($"Audience {audienceId} does not exist in the Mailchimp account that consented; it was not registered as managed.");
+                    issues.Add(new ConsentIssue(ConsentIssueKind.AudienceNotFound, audienceId));
                     break;
                 default:
-                    issues.Add($"Mailchimp could not confirm audience {audienceId}; it was not registered as managed. Register it later.");
+                    issues.Add(new ConsentIssue(ConsentIssueKind.AudienceUnconfirmed, audienceId));
                     break;
             }
         }
 
-        return (managed, issues.Count == 0 ? null : string.Join(" ", issues));
+        return (managed, issues);
     }
 
     private async Task<ConsentFailure> FailAsync(TenantId tenant, ConsentFailure failure, CancellationToken cancellationToken)

@@ -27,6 +27,9 @@ public sealed record TakenState(ConsentState State, bool CookieMatched);
 /// </summary>
 public sealed class ConsentStore(IConnectionMultiplexer redis, RedisKeys keys, IOptions<OAuthOptions> options)
 {
+    /// <summary>How long a consent's result waits for its page: the browser follows the redirect at once.</summary>
+    public static readonly TimeSpan ResultLifetime = TimeSpan.FromMinutes(5);
+
     // A Lua GET+DEL rather than GETDEL: Garnet's AOF replay mishandled GETDEL in a probe.
     private const string TakeScript = """
         local value = redis.call('GET', KEYS[1])
@@ -94,6 +97,23 @@ public sealed class ConsentStore(IConnectionMultiplexer redis, RedisKeys keys, I
         var parts = (RedisResult[])result!;
         var stored = JsonSerializer.Deserialize(parts[1].ToString(), HubJsonContext.Default.ConsentState)!;
         return new TakenState(stored, (long)parts[0] == 1);
+    }
+
+    /// <summary>Keeps a consent's result under a new random value (256 bits) for <see cref="ResultLifetime"/>; Redis holds only its hash.</summary>
+    public async Task<Secret> CreateResultAsync(ConsentResult result, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("consent.result.create");
+        var value = Secret.Generate("");
+        await Db.StringSetAsync(keys.ConsentResult(Hash(value.Reveal())), JsonSerializer.Serialize(result, HubJsonContext.Default.ConsentResult), ResultLifetime);
+        return value;
+    }
+
+    /// <summary>The result kept under <paramref name="value"/>, taken atomically: a second read gets null.</summary>
+    public async Task<ConsentResult?> TakeResultAsync(string value, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("consent.result.take");
+        var stored = await TakeAsync(keys.ConsentResult(Hash(value)));
+        return stored is null ? null : JsonSerializer.Deserialize(stored, HubJsonContext.Default.ConsentResult);
     }
 
     private async Task<string?> TakeAsync(RedisKey key)

@@ -20,6 +20,7 @@ namespace Hub.Core.Storage;
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(Hub.Core.OAuth.ConsentSession))]
 [JsonSerializable(typeof(Hub.Core.OAuth.ConsentState))]
+[JsonSerializable(typeof(Hub.Core.OAuth.ConsentResult))]
 [JsonSerializable(typeof(Hub.Core.Webhooks.WebhookAttempt))]
 [JsonSerializable(typeof(System.Text.Json.Nodes.JsonObject))]
 internal sealed partial class HubJsonContext : JsonSerializerContext;

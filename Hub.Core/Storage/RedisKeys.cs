@@ -116,6 +116,9 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
     /// <summary>One OAuth state (JSON), keyed by the SHA-256 of the state value; 10-minute TTL.</summary>
     public RedisKey OAuthState(string stateHashHex) => $"{_prefix}oauth:state:{stateHashHex}";
 
+    /// <summary>One completed consent's result page (JSON), keyed by the SHA-256 of the browser's result cookie; 5-minute TTL, read once.</summary>
+    public RedisKey ConsentResult(string resultHashHex) => $"{_prefix}oauth:result:{resultHashHex}";
+
     /// <summary>Sorted set of webhook delivery ids scored by when they are due (unix ms); a claim moves the score past the lease.</summary>
     public RedisKey WebhookQueue => _prefix + "webhooks:due";
 

@@ -59,10 +59,10 @@ public sealed partial class ConsentEnvironment : IAsyncDisposable
     /// <summary>The endpoint URL a customer would hand over for the seeded account (us21).</summary>
     public string EndpointUrl(string dc = "us21") => Sandbox.BaseUrl + dc + "/3.0";
 
-    public async Task<TestTenant> CreateTenantAsync(bool withWebhook = true) =>
+    public async Task<TestTenant> CreateTenantAsync(bool withWebhook = true, string name = "Consent tenant") =>
         await Hub.CreateTenantAsync(settings: new
         {
-            name = "Consent tenant",
+            name,
             allowedReturnOrigins = new[] { ReturnOrigin },
             webhookUrl = withWebhook ? Receiver.HookUrl : null,
         });
@@ -114,6 +114,25 @@ public sealed partial class ConsentEnvironment : IAsyncDisposable
         using var decided = await browser.PostAsync(new Uri(Sandbox.BaseUrl, "oauth2/authorize"), new FormUrlEncodedContent(form));
         Assert.That(decided.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await decided.Content.ReadAsStringAsync());
         return decided.Headers.Location!;
+    }
+
+    /// <summary>Hub's result page, where a connected consent without a return URL ends: no code or state in its URL.</summary>
+    public Uri ResultUrl => new(Hub.Settings.Configuration["Hub:PublicBaseUrl"] + "/oauth2/result");
+
+    /// <summary>
+    /// Opens Mailchimp's callback in <paramref name="browser"/> and, when Hub redirects it to the result page,
+    /// follows that as a browser would; returns the last answer.
+    /// </summary>
+    public async Task<HttpResponseMessage> CompleteAsync(HttpClient browser, Uri callback)
+    {
+        var response = await browser.GetAsync(callback);
+        if (response.StatusCode != HttpStatusCode.Redirect || response.Headers.Location != ResultUrl)
+        {
+            return response;
+        }
+
+        response.Dispose();
+        return await browser.GetAsync(ResultUrl);
     }
 
     public async ValueTask DisposeAsync()

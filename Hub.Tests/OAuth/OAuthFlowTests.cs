@@ -27,12 +27,13 @@ public sealed class OAuthFlowTests() : EnvironmentFixture<ConsentEnvironment>(()
         var link = await _env.CreateLinkAsync(tenant, locale: "en");
         Assert.That(link, Does.StartWith(_env.Hub.Settings.Configuration["Hub:PublicBaseUrl"] + "/oauth2/authorize?session="));
         var callback = await _env.ConsentAtSandboxAsync(browser, link);
-        using var result = await browser.GetAsync(callback);
+        using var result = await _env.CompleteAsync(browser, callback);
         var html = await result.Content.ReadAsStringAsync();
 
         Assert.Multiple(() =>
         {
             Assert.That(result.StatusCode, Is.EqualTo(HttpStatusCode.OK), html);
+            Assert.That(result.RequestMessage!.RequestUri, Is.EqualTo(_env.ResultUrl));
             Assert.That(html, Does.Contain("<strong id=\"account-name\">Sandbox Shop</strong>"));
             Assert.That(html, Does.Contain("<html lang=\"en\">"));
             Assert.That(result.Headers.CacheControl?.NoStore, Is.True);
@@ -87,16 +88,99 @@ public sealed class OAuthFlowTests() : EnvironmentFixture<ConsentEnvironment>(()
     }
 
     [Test]
+    public async Task After_consent_the_address_bar_is_clean_and_the_result_is_shown_once_to_its_own_browser()
+    {
+        var tenant = await _env.CreateTenantAsync();
+        await _env.SetOAuthAppAsync(tenant);
+        using var browser = ConsentEnvironment.Browser();
+        var callback = await _env.ConsentAtSandboxAsync(browser, await _env.CreateLinkAsync(tenant, locale: "en"));
+
+        using var redirect = await browser.GetAsync(callback);
+        Assert.That(redirect.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await redirect.Content.ReadAsStringAsync());
+        Assert.That(redirect.Headers.Location, Is.EqualTo(_env.ResultUrl), "no code or state in the URL the customer is left with");
+        var resultCookie = redirect.Headers.GetValues("Set-Cookie").Single(cookie => cookie.StartsWith("hub_oauth_result=", StringComparison.Ordinal)).ToLowerInvariant();
+        Assert.That(resultCookie, Does.Contain("httponly").And.Contain("path=/oauth2").And.Contain("samesite=lax"));
+
+        // Someone else's browser, with no cookie or a made-up one, sees nothing.
+        using var stranger = ConsentEnvironment.Browser();
+        using (var nothing = await stranger.GetAsync(_env.ResultUrl))
+        {
+            await AssertResultUnavailableAsync(nothing);
+        }
+
+        using var forged = new HttpRequestMessage(HttpMethod.Get, _env.ResultUrl);
+        forged.Headers.Add("Cookie", "hub_oauth_result=" + new string('A', 43));
+        using (var guessed = await ConsentEnvironment.Browser().SendAsync(forged))
+        {
+            await AssertResultUnavailableAsync(guessed);
+        }
+
+        using var page = await browser.GetAsync(_env.ResultUrl);
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.OK), html);
+            Assert.That(html, Does.Contain("<strong id=\"account-name\">Sandbox Shop</strong>").And.Contain("<html lang=\"en\">"));
+            Assert.That(page.Headers.CacheControl?.NoStore, Is.True);
+        });
+
+        using var again = await browser.GetAsync(_env.ResultUrl);
+        await AssertResultUnavailableAsync(again);
+    }
+
+    [Test]
+    public async Task Pages_say_which_tenant_asks_HTML_encoded_in_English_and_Dutch()
+    {
+        const string name = "Acme <b>& Co</b>";
+        const string encoded = "<strong>Acme &lt;b&gt;&amp; Co&lt;/b&gt;</strong>";
+        var tenant = await _env.CreateTenantAsync(name: name);
+        await _env.SetOAuthAppAsync(tenant);
+
+        using var english = ConsentEnvironment.Browser();
+        using var connected = await _env.CompleteAsync(english, await _env.ConsentAtSandboxAsync(english, await _env.CreateLinkAsync(tenant, locale: "en")));
+        var connectedHtml = await connected.Content.ReadAsStringAsync();
+        using var dutch = ConsentEnvironment.Browser();
+        using var denied = await dutch.GetAsync(await _env.ConsentAtSandboxAsync(dutch, await _env.CreateLinkAsync(tenant, locale: "nl"), allow: false));
+        var deniedHtml = await denied.Content.ReadAsStringAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(connected.StatusCode, Is.EqualTo(HttpStatusCode.OK), connectedHtml);
+            Assert.That(connectedHtml, Does.Contain(encoded + " asks for access to your Mailchimp account.").And.Not.Contain("<b>"));
+            Assert.That(denied.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), deniedHtml);
+            Assert.That(deniedHtml, Does.Contain(encoded + " vraagt toegang tot uw Mailchimp-account.").And.Not.Contain("<b>"));
+        });
+    }
+
+    [TestCase("https://app.host.example/settings", true, true, "https://app.host.example/settings?status=connected&issue=data_center_mismatch,audience_not_found")]
+    [TestCase("https://app.host.example/settings?tab=mailchimp", false, true, "https://app.host.example/settings?tab=mailchimp&status=connected&issue=audience_not_found")]
+    [TestCase("https://app.host.example/settings#mailchimp", true, false, "https://app.host.example/settings?status=connected&issue=data_center_mismatch#mailchimp")]
+    [TestCase("https://app.host.example/settings?tab=1#mailchimp", false, false, "https://app.host.example/settings?tab=1&status=connected#mailchimp")]
+    public async Task The_return_url_gets_status_and_each_issue_code(string returnUrl, bool wrongEndpoint, bool wrongAudience, string expected)
+    {
+        var tenant = await _env.CreateTenantAsync();
+        await _env.SetOAuthAppAsync(tenant, endpointUrl: wrongEndpoint ? _env.EndpointUrl("us7") : null, audienceId: wrongAudience ? "doesnotexist1" : null);
+        using var browser = ConsentEnvironment.Browser();
+        using var result = await browser.GetAsync(await _env.ConsentAtSandboxAsync(browser, await _env.CreateLinkAsync(tenant, returnUrl: returnUrl)));
+
+        Assert.That(result.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await result.Content.ReadAsStringAsync());
+        Assert.That(result.Headers.Location!.OriginalString, Is.EqualTo(expected));
+    }
+
+    [Test]
     public async Task Consent_reports_an_endpoint_and_audience_that_do_not_match_the_account()
     {
         var tenant = await _env.CreateTenantAsync();
         await _env.SetOAuthAppAsync(tenant, endpointUrl: _env.EndpointUrl("us7"), audienceId: "doesnotexist1");
         using var browser = ConsentEnvironment.Browser();
-        using var result = await browser.GetAsync(await _env.ConsentAtSandboxAsync(browser, await _env.CreateLinkAsync(tenant, locale: "nl")));
+        using var result = await _env.CompleteAsync(browser, await _env.ConsentAtSandboxAsync(browser, await _env.CreateLinkAsync(tenant, locale: "nl")));
         var html = await result.Content.ReadAsStringAsync();
 
         Assert.That(result.StatusCode, Is.EqualTo(HttpStatusCode.OK), html);
         Assert.That(html, Does.Contain("Mailchimp is gekoppeld").And.Contain("us7").And.Contain("doesnotexist1"));
+        Assert.That(html, Does.Contain("Let op: </strong>De endpoint-URL noemt datacenter us7, maar het Mailchimp-account dat toestemming gaf staat in us21.")
+            .And.Contain("Doelgroep doesnotexist1 bestaat niet in het Mailchimp-account dat toestemming gaf")
+            .And.Not.Contain("does not exist"), "the issue is in Dutch on the Dutch page");
         var connection = await _env.GetConnectionAsync(tenant);
         Assert.Multiple(() =>
         {
@@ -143,7 +227,7 @@ public sealed class OAuthFlowTests() : EnvironmentFixture<ConsentEnvironment>(()
         await _env.SetOAuthAppAsync(tenant);
         using var browser = ConsentEnvironment.Browser();
         var callback = await _env.ConsentAtSandboxAsync(browser, await _env.CreateLinkAsync(tenant));
-        using var first = await browser.GetAsync(callback);
+        using var first = await _env.CompleteAsync(browser, callback);
         Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.OK));
 
         using var replay = await browser.GetAsync(callback);
@@ -224,6 +308,40 @@ public sealed class OAuthFlowTests() : EnvironmentFixture<ConsentEnvironment>(()
     }
 
     [Test]
+    public async Task A_stray_or_forged_callback_in_the_customers_browser_does_not_spoil_the_consent_in_progress()
+    {
+        var tenant = await _env.CreateTenantAsync();
+        var other = await _env.CreateTenantAsync();
+        await _env.SetOAuthAppAsync(tenant);
+        await _env.SetOAuthAppAsync(other);
+        using var browser = ConsentEnvironment.Browser();
+        using var otherBrowser = ConsentEnvironment.Browser();
+        var callback = await _env.ConsentAtSandboxAsync(browser, await _env.CreateLinkAsync(tenant));
+        var foreignCallback = await _env.ConsentAtSandboxAsync(otherBrowser, await _env.CreateLinkAsync(other));
+
+        // Before Mailchimp's genuine redirect arrives, the customer's browser is sent to a made-up state, then to another consent's.
+        using (var stray = await browser.GetAsync(new Uri(_env.Hub.BaseUrl, "/oauth2/proxy?state=x")))
+        {
+            await AssertFailurePageAsync(stray, "state_invalid");
+            Assert.That(stray.Headers.TryGetValues("Set-Cookie", out _), Is.False, "the state cookie is left alone");
+        }
+
+        using (var forged = await browser.GetAsync(foreignCallback))
+        {
+            await AssertFailurePageAsync(forged, "browser_mismatch");
+            Assert.That(await forged.Content.ReadAsStringAsync(), Does.Not.Contain("asks for access"), "a browser without the cookie is not told who asked");
+            Assert.That(forged.Headers.TryGetValues("Set-Cookie", out _), Is.False, "the state cookie is left alone");
+        }
+
+        using var result = await _env.CompleteAsync(browser, callback);
+        Assert.That(result.StatusCode, Is.EqualTo(HttpStatusCode.OK), await result.Content.ReadAsStringAsync());
+        Assert.That((await _env.GetConnectionAsync(tenant)).GetProperty("state").GetString(), Is.EqualTo("connected"));
+        using var otherResult = await _env.CompleteAsync(otherBrowser, foreignCallback);
+        Assert.That(otherResult.StatusCode, Is.EqualTo(HttpStatusCode.OK), await otherResult.Content.ReadAsStringAsync());
+        Assert.That((await _env.GetConnectionAsync(other)).GetProperty("state").GetString(), Is.EqualTo("connected"));
+    }
+
+    [Test]
     public async Task Wrong_cookie_fails()
     {
         var tenant = await _env.CreateTenantAsync();
@@ -271,7 +389,7 @@ public sealed class OAuthFlowTests() : EnvironmentFixture<ConsentEnvironment>(()
 
         var results = await Task.WhenAll(browser.GetAsync(callback), second.GetAsync(callback));
         var statuses = results.Select(r => r.StatusCode).ToList();
-        Assert.That(statuses.Count(s => s == HttpStatusCode.OK), Is.EqualTo(1), string.Join(",", statuses));
+        Assert.That(statuses.Count(s => s == HttpStatusCode.Redirect), Is.EqualTo(1), string.Join(",", statuses));
         Assert.That(statuses.Count(s => s == HttpStatusCode.BadRequest), Is.EqualTo(1));
         foreach (var result in results)
         {
@@ -387,7 +505,7 @@ public sealed class OAuthFlowTests() : EnvironmentFixture<ConsentEnvironment>(()
         var tenant = await _env.CreateTenantAsync();
         await _env.SetOAuthAppAsync(tenant);
         using var browser = ConsentEnvironment.Browser();
-        using (var done = await browser.GetAsync(await _env.ConsentAtSandboxAsync(browser, await _env.CreateLinkAsync(tenant))))
+        using (var done = await _env.CompleteAsync(browser, await _env.ConsentAtSandboxAsync(browser, await _env.CreateLinkAsync(tenant))))
         {
             Assert.That(done.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         }
@@ -412,7 +530,7 @@ public sealed class OAuthFlowTests() : EnvironmentFixture<ConsentEnvironment>(()
         using var browser = ConsentEnvironment.Browser();
         var link = await _env.CreateLinkAsync(tenant);
         var callback = await _env.ConsentAtSandboxAsync(browser, link);
-        using (var done = await browser.GetAsync(callback))
+        using (var done = await _env.CompleteAsync(browser, callback))
         {
             Assert.That(done.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         }
@@ -443,6 +561,16 @@ public sealed class OAuthFlowTests() : EnvironmentFixture<ConsentEnvironment>(()
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), html);
             Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/html"));
             Assert.That(html, Does.Contain("<h1>").And.Contain("What to do next").And.Contain(code));
+        });
+    }
+
+    private static async Task AssertResultUnavailableAsync(HttpResponseMessage response)
+    {
+        var html = await response.Content.ReadAsStringAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound), html);
+            Assert.That(html, Does.Contain("result_unavailable").And.Not.Contain("Sandbox Shop"));
         });
     }
 

@@ -47,14 +47,15 @@ public sealed class PassthroughApiTests() : EnvironmentFixture<FacadeEnvironment
         Assert.That(page.GetProperty("items").GetArrayLength(), Is.Zero);
     }
 
-    [TestCase("POST", "lists/{foreign}/members")]
-    [TestCase("PUT", "lists/{foreign}/members/ann@shop.test")]
-    [TestCase("PATCH", "lists/{foreign}")]
-    [TestCase("DELETE", "lists/{foreign}")]
-    [TestCase("POST", "LISTS/{foreign}/members")]
-    [TestCase("POST", "campaigns")]
-    [TestCase("POST", "batches")]
-    public async Task Other_writes_are_refused_and_nothing_is_sent(string method, string path)
+    [TestCase("POST", "lists/{foreign}/members", "audience_not_managed")]
+    [TestCase("PUT", "lists/{foreign}/members/ann@shop.test", "audience_not_managed")]
+    [TestCase("PATCH", "lists/{foreign}", "audience_not_managed")]
+    [TestCase("DELETE", "lists/{foreign}", "audience_not_managed")]
+    [TestCase("POST", "LISTS/{foreign}/members", "audience_not_managed")]
+    [TestCase("POST", "campaigns", "passthrough_write_not_allowed")]
+    [TestCase("POST", "batches", "passthrough_write_not_allowed")]
+    [TestCase("POST", "", "passthrough_write_not_allowed")]
+    public async Task Other_writes_are_refused_and_nothing_is_sent(string method, string path, string problem)
     {
         using var tenant = await _env.CreateTenantAsync();
         var foreign = await _env.Sandbox.CreateListAsync(tenant.Mailchimp, "Not managed");
@@ -64,7 +65,7 @@ public sealed class PassthroughApiTests() : EnvironmentFixture<FacadeEnvironment
             Content = JsonContent.Create(new { email_address = "ann@shop.test", status = "subscribed", name = "x" }),
         };
         using var response = await tenant.Client.SendAsync(request);
-        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Forbidden, "audience_not_managed");
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Forbidden, problem);
         Assert.That(await _env.MarketingCallsAsync(), Is.EqualTo(before));
         Assert.That(await _env.Sandbox.GetMembersAsync(foreign), Is.Empty);
     }
@@ -74,7 +75,7 @@ public sealed class PassthroughApiTests() : EnvironmentFixture<FacadeEnvironment
     {
         using var tenant = await _env.CreateTenantAsync();
         using var refused = await tenant.Client.PostAsJsonAsync("/api/v1/mailchimp/batch-webhooks", new { url = _env.Receiver.HookUrl });
-        await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.Forbidden, "audience_not_managed");
+        await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.Forbidden, "passthrough_write_not_allowed");
 
         using var admin = _env.Hub.Admin();
         using var patched = await admin.PatchAsJsonAsync($"/api/admin/tenants/{tenant.Id}", new { allowPassthroughWrites = true });
@@ -88,6 +89,21 @@ public sealed class PassthroughApiTests() : EnvironmentFixture<FacadeEnvironment
         var foreign = await _env.Sandbox.CreateListAsync(tenant.Mailchimp, "Still not managed");
         using var unmanaged = await tenant.Client.PostAsJsonAsync($"/api/v1/mailchimp/lists/{foreign}/members", new { email_address = "ann@shop.test", status = "subscribed" });
         await ProblemAssert.IsProblemAsync(unmanaged, HttpStatusCode.Forbidden, "audience_not_managed");
+    }
+
+    [Test]
+    public async Task Mailchimps_own_404_and_405_come_back_with_Mailchimps_problem_type()
+    {
+        using var tenant = await _env.CreateTenantAsync();
+        var managed = await FacadeEnvironment.CreateAudienceAsync(tenant);
+        using var unknown = await tenant.Client.GetAsync("/api/v1/mailchimp/campaigns");
+        using var wrongMethod = await tenant.Client.PutAsJsonAsync($"/api/v1/mailchimp/lists/{managed}", new { name = "x" });
+
+        foreach (var (response, status) in new[] { (unknown, HttpStatusCode.NotFound), (wrongMethod, HttpStatusCode.MethodNotAllowed) })
+        {
+            var body = await ProblemAssert.IsProblemAsync(response, status);
+            Assert.That(body.GetProperty("type").GetString(), Is.EqualTo("https://mailchimp.com/developer/marketing/docs/errors/"), body.ToString());
+        }
     }
 
     [TestCase("GET", "/api/v1/mailchimp/lists/../ping")]
@@ -113,11 +129,20 @@ public sealed class PassthroughApiTests() : EnvironmentFixture<FacadeEnvironment
         Assert.That(await _env.MarketingCallsAsync(), Is.EqualTo(before), "nothing sent to Mailchimp");
     }
 
-    [Test]
-    public async Task A_missing_path_is_a_validation_problem()
+    [TestCase("/api/v1/mailchimp/")]
+    [TestCase("/api/v1/mailchimp")]
+    public async Task The_API_root_is_forwarded_and_describes_the_tenants_own_account(string root)
     {
         using var tenant = await _env.CreateTenantAsync();
-        using var response = await tenant.Client.GetAsync("/api/v1/mailchimp/");
-        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest, "validation");
+        using var response = await tenant.Client.GetAsync(root + "?fields=account_id,account_name");
+        var body = await response.JsonAsync();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
+        Assert.Multiple(() =>
+        {
+            Assert.That(body.GetProperty("account_id").GetString(), Is.EqualTo(tenant.Mailchimp.AccountId));
+            Assert.That(body.GetProperty("account_name").GetString(), Does.StartWith("Shop "));
+            Assert.That(body.TryGetProperty("email", out _), Is.False, "the query string travelled with it");
+        });
     }
 }

@@ -141,6 +141,7 @@ public sealed class SandboxConformanceTests
             members = new object[] { SandboxTestKit.Member("conform@shop.test"), SandboxTestKit.Member("batch@shop.test"), SandboxTestKit.Member("fake@shop.test") },
             update_existing = true,
         }), "/lists/{list_id}", "post");
+        await AssertConformsAsync(await client.GetAsync($"lists/{listId}/members/{hash}/tags"), "/lists/{list_id}/members/{subscriber_hash}/tags", "get");
         await AssertConformsAsync(await client.GetAsync($"lists/{listId}/merge-fields"), "/lists/{list_id}/merge-fields", "get");
         await AssertConformsAsync(await client.PostAsJsonAsync($"lists/{listId}/merge-fields", new { name = "Birthday", type = "birthday" }), "/lists/{list_id}/merge-fields", "post");
     }
@@ -162,6 +163,8 @@ public sealed class SandboxConformanceTests
         await AssertConformsAsync(await client.PostAsJsonAsync("lists", new { name = "x" }), "/lists", "post", "default", 400);
         using var wrongKey = _host.Marketing(new SandboxCredential("x", "us21", "0123456789abcdef0123456789abcdef-us21"));
         await AssertConformsAsync(await wrongKey.GetAsync("ping"), "/ping", "get", "default", 401);
+        await AssertConformsAsync(await client.GetAsync($"lists/{listId}/members/{SandboxTestKit.Hash("none@shop.test")}/tags"), "/lists/{list_id}/members/{subscriber_hash}/tags", "get", "default", 404);
+        await AssertConformsAsync(await client.PutAsJsonAsync($"lists/{listId}", new { name = "x" }), "/lists/{list_id}", "get", "default", 405);
     }
 
     private static IEnumerable<TestCaseData> RequiredFieldCases()

@@ -306,6 +306,66 @@ public sealed class SandboxMarketingApiTests
     }
 
     [Test]
+    public async Task Member_tags_are_read_with_id_name_and_date_added_and_paged()
+    {
+        var (_, client, listId) = await _host.NewAudienceAsync();
+        await client.PostAsJsonAsync($"lists/{listId}/members", new { email_address = "g@shop.test", status = "subscribed", tags = new[] { "first" } });
+        var path = $"lists/{listId}/members/{SandboxTestKit.Hash("g@shop.test")}";
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+        using (var added = await client.PostAsJsonAsync($"{path}/tags", new { tags = new[] { new { name = "second", status = "active" } } }))
+        {
+            Assert.That(added.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        }
+
+        var tags = await (await client.GetAsync($"{path}/tags")).JsonAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(tags["total_items"]!.GetValue<int>(), Is.EqualTo(2));
+            Assert.That(tags["tags"]!.AsArray().Select(t => t!["name"]!.GetValue<string>()), Is.EqualTo(new[] { "first", "second" }));
+            Assert.That(tags["tags"]!.AsArray().Select(t => t!["id"]!.GetValue<int>()), Is.All.Positive);
+            Assert.That(tags["tags"]!.AsArray().Select(t => t!["id"]!.GetValue<int>()), Is.Unique);
+            Assert.That(tags["tags"]![1]!["date_added"]!.GetValue<DateTimeOffset>(), Is.GreaterThan(before));
+        });
+
+        var page = await (await client.GetAsync($"{path}/tags?count=1&offset=1")).JsonAsync();
+        Assert.That(page["tags"]!.AsArray().Select(t => t!["name"]!.GetValue<string>()), Is.EqualTo(new[] { "second" }));
+        Assert.That(page["total_items"]!.GetValue<int>(), Is.EqualTo(2));
+        await AssertProblemAsync(await client.GetAsync($"lists/{listId}/members/{SandboxTestKit.Hash("nobody@shop.test")}/tags"), HttpStatusCode.NotFound, "Resource Not Found");
+        await AssertProblemAsync(await client.GetAsync($"lists/nope/members/{SandboxTestKit.Hash("g@shop.test")}/tags"), HttpStatusCode.NotFound, "Resource Not Found");
+    }
+
+    [Test]
+    public async Task Unknown_routes_get_404_and_wrong_methods_405_with_Allow_as_Mailchimp_problems()
+    {
+        var (_, client, listId) = await _host.NewAudienceAsync();
+        await AssertProblemAsync(await client.GetAsync("campaigns"), HttpStatusCode.NotFound, "Resource Not Found");
+        await AssertProblemAsync(await client.GetAsync($"lists/{listId}/segments/1/members"), HttpStatusCode.NotFound, "Resource Not Found");
+
+        using var put = await client.PutAsJsonAsync($"lists/{listId}", new { name = "x" });
+        Assert.That(put.Content.Headers.Allow, Is.EquivalentTo(new[] { "GET", "PATCH", "DELETE", "POST" }));
+        await AssertProblemAsync(put, HttpStatusCode.MethodNotAllowed, "Method Not Allowed");
+        await AssertProblemAsync(await client.DeleteAsync("ping"), HttpStatusCode.MethodNotAllowed, "Method Not Allowed");
+
+        using var anonymous = new HttpClient { BaseAddress = new Uri(_host.BaseUrl, "us21/3.0/") };
+        await AssertProblemAsync(await anonymous.GetAsync("campaigns"), HttpStatusCode.Unauthorized, "API Key Invalid");
+        using var raw = new HttpClient { BaseAddress = _host.BaseUrl };
+        await AssertProblemAsync(await raw.GetAsync("nothing/here"), HttpStatusCode.NotFound, "Resource Not Found");
+        await AssertProblemAsync(await raw.DeleteAsync("_control/accounts"), HttpStatusCode.MethodNotAllowed, "Method Not Allowed");
+        await AssertProblemAsync(await raw.PutAsync("oauth2/token", null), HttpStatusCode.MethodNotAllowed, "Method Not Allowed");
+    }
+
+    [TestCase("lists?count=ten", "count")]
+    [TestCase("lists?offset=1.5", "offset")]
+    public async Task A_count_or_offset_that_is_not_a_whole_number_is_invalid_resource(string query, string field)
+    {
+        var (_, client, _) = await _host.NewAudienceAsync();
+        using var response = await client.GetAsync(query);
+        var body = await response.Content.ReadAsStringAsync();
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "Invalid Resource");
+        Assert.That(body, Does.Contain($"\"field\":\"{field}\""));
+    }
+
+    [Test]
     public async Task New_audience_has_default_merge_fields_and_required_ones_are_enforced()
     {
         var (_, client, listId) = await _host.NewAudienceAsync();
