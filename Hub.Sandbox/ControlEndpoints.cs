@@ -21,6 +21,9 @@ public static class ControlEndpoints
 
     public sealed record MemberStatusRequest(string? Status);
 
+    /// <summary>Body and answer of the on/off switches (<c>/capture</c>, <c>/strict</c>).</summary>
+    public sealed record SwitchRequest(bool? Enabled);
+
     private static readonly string[] FaultKinds = ["429", "500", "hang"];
     private static readonly string[] DirectStatuses = ["subscribed", "unsubscribed", "cleaned", "pending", "transactional", "archived"];
 
@@ -48,6 +51,15 @@ public static class ControlEndpoints
         control.MapPost("/faults", AddFault);
         control.MapDelete("/faults", (SandboxState state) => { state.ClearFaults(); return NoContent(); });
         control.MapDelete("/faults/{id}", (string id, SandboxState state) => state.RemoveFault(id) ? NoContent() : NotFound());
+
+        control.MapGet("/capture", (SandboxState state) => Json(new SwitchRequest(state.CaptureRequests)));
+        control.MapPut("/capture", async (HttpContext http, SandboxState state) =>
+            await ReadAsync<SwitchRequest>(http) is { Enabled: { } on } ? Json(new SwitchRequest(state.CaptureRequests = on)) : BadRequest("enabled (true or false) is required."));
+        control.MapGet("/requests", (SandboxState state) => Json(state.GetCapturedRequests()));
+        control.MapDelete("/requests", (SandboxState state) => { state.ClearCapturedRequests(); return NoContent(); });
+        control.MapGet("/strict", (SandboxState state) => Json(new SwitchRequest(state.StrictRequestBodies)));
+        control.MapPut("/strict", async (HttpContext http, SandboxState state) =>
+            await ReadAsync<SwitchRequest>(http) is { Enabled: { } on } ? Json(new SwitchRequest(state.StrictRequestBodies = on)) : BadRequest("enabled (true or false) is required."));
 
         control.MapGet("/counters", (SandboxState state) => Json(state.GetCounters()));
         control.MapPost("/counters/reset", (SandboxState state) => { state.ResetCounters(); return NoContent(); });

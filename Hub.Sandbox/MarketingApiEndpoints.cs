@@ -9,6 +9,8 @@ public static class MarketingApiEndpoints
     private static readonly string[] PatchStatuses = ["subscribed", "unsubscribed", "cleaned", "pending"];
     private static readonly string[] MergeFieldTypes = ["text", "number", "address", "phone", "date", "url", "imageurl", "radio", "dropdown", "birthday", "zip"];
     private static readonly string[] TagStatuses = ["active", "inactive"];
+    private static readonly string[] IgnoredMemberProperties = ["interests", "location", "timestamp_opt", "timestamp_signup"];
+    private static readonly string[] IgnoredMergeFieldProperties = ["default_value", "display_order", "help_text", "options", "public"];
 
     public static RouteGroupBuilder MapMarketingApi(this IEndpointRouteBuilder app)
     {
@@ -67,6 +69,7 @@ public static class MarketingApiEndpoints
         var (body, bad) = await SandboxBody.ReadAsync(http.Request, ct);
         if (body is null) return bad!;
         var settings = ReadListSettings(body, existing: null);
+        body.RejectUnknown(state.StrictRequestBodies);
         if (body.Errors.Count > 0) return SandboxJson.InvalidResource(body.Errors);
         var (list, access) = state.CreateList(SandboxCaller.AccountId(http), settings!);
         return access == ListAccess.LimitReached
@@ -87,6 +90,7 @@ public static class MarketingApiEndpoints
         var updated = state.UpdateList(accountId, listId, current =>
         {
             var next = ReadListSettings(body, current);
+            body.RejectUnknown(state.StrictRequestBodies);
             if (body.Errors.Count > 0) errors = body.Errors;
             return body.Errors.Count > 0 ? current : next!;
         });
@@ -174,6 +178,7 @@ public static class MarketingApiEndpoints
         var (body, bad) = await SandboxBody.ReadAsync(http.Request, ct);
         if (body is null) return bad!;
         var input = ReadMember(body, mode);
+        body.RejectUnknown(state.StrictRequestBodies);
         if (body.Errors.Count > 0) return SandboxJson.InvalidResource(body.Errors);
         var outcome = state.WriteMember(accountId, listId, hash, input, mode, SkipMergeValidation(http));
         return outcome switch
@@ -187,6 +192,9 @@ public static class MarketingApiEndpoints
     private static MemberInput ReadMember(SandboxBody body, MemberWriteMode mode)
     {
         var statuses = mode == MemberWriteMode.Update ? PatchStatuses : SandboxState.WritableStatuses;
+        // Documented for these routes (spec 3.0.55) but not acted on; strict mode must not refuse them.
+        body.Ignore(IgnoredMemberProperties);
+        if (mode is not (MemberWriteMode.BatchUpsert or MemberWriteMode.BatchCreateOnly)) body.Ignore("marketing_permissions");
         return new MemberInput(
             Email: body.String("email_address", required: mode is not MemberWriteMode.Update),
             Status: body.String("status", required: mode is MemberWriteMode.Create, statuses),
@@ -241,6 +249,7 @@ public static class MarketingApiEndpoints
             var status = t.String("status", required: true, TagStatuses);
             if (name is not null && status is not null) tags.Add((name, status == "active"));
         }
+        body.RejectUnknown(state.StrictRequestBodies);
         if (body.Errors.Count > 0) return SandboxJson.InvalidResource(body.Errors);
         return state.UpdateTags(SandboxCaller.AccountId(http), listId, HashOf(hash), tags) ? TypedResults.NoContent() : SandboxJson.NotFound();
     }
@@ -256,6 +265,7 @@ public static class MarketingApiEndpoints
         var members = body.Array("members", required: true);
         var updateExisting = body.Bool("update_existing") ?? false;
         var syncTags = body.Bool("sync_tags") ?? false;
+        body.RejectUnknown(state.StrictRequestBodies);
         if (members is { Count: > 500 })
             body.Errors.Add(new FieldError("members", $"Batch subscribe accepts at most 500 members; {members.Count} were sent."));
         if (body.Errors.Count > 0) return SandboxJson.InvalidResource(body.Errors);
@@ -272,6 +282,7 @@ public static class MarketingApiEndpoints
             }
             var member = new SandboxBody(obj, []);
             var input = ReadMember(member, mode);
+            member.RejectUnknown(state.StrictRequestBodies);
             if (member.Errors.Count == 0) valid.Add(input);
             else invalid.Add(new BatchError(input.Email ?? obj["email_address"]?.ToString() ?? "", member.Errors[0].Message, "ERROR_GENERIC", member.Errors[0].Field, member.Errors[0].Message));
         }
@@ -302,6 +313,7 @@ public static class MarketingApiEndpoints
         var type = body.String("type", required: true, MergeFieldTypes);
         var tag = body.String("tag");
         var required = body.Bool("required") ?? false;
+        body.Ignore(IgnoredMergeFieldProperties).RejectUnknown(state.StrictRequestBodies);
         if (body.Errors.Count > 0) return SandboxJson.InvalidResource(body.Errors);
         var options = type switch
         {

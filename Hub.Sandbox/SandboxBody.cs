@@ -3,9 +3,15 @@ using System.Text.Json.Nodes;
 
 namespace Hub.Sandbox;
 
-/// <summary>Reads a JSON request body and checks fields the way the spec declares them, collecting every error.</summary>
+/// <summary>
+/// Reads a JSON request body and checks fields the way the spec declares them, collecting every error. It records
+/// which properties were read (or declared <see cref="Ignore">ignored</see>), so strict mode can refuse the rest.
+/// </summary>
 internal sealed class SandboxBody(JsonObject body, List<FieldError> errors, string prefix = "")
 {
+    private readonly HashSet<string> _known = new(StringComparer.Ordinal);
+    private readonly List<SandboxBody> _nested = [];
+
     public List<FieldError> Errors => errors;
 
     public JsonObject Json => body;
@@ -23,7 +29,32 @@ internal sealed class SandboxBody(JsonObject body, List<FieldError> errors, stri
         return (null, SandboxJson.Problem(400, "JSON Parse Exception", "We encountered an unspecified JSON parsing error."));
     }
 
-    public SandboxBody Nested(JsonObject child, string name) => new(child, errors, $"{prefix}{name}.");
+    public SandboxBody Nested(JsonObject child, string name)
+    {
+        var nested = new SandboxBody(child, errors, $"{prefix}{name}.");
+        _nested.Add(nested);
+        return nested;
+    }
+
+    /// <summary>Documented properties the sandbox accepts but does not act on (the spec lists them for this route).</summary>
+    public SandboxBody Ignore(params string[] names)
+    {
+        foreach (var name in names) _known.Add(name);
+        return this;
+    }
+
+    /// <summary>
+    /// Strict mode: every property neither read nor declared ignored (here or in a nested object read through
+    /// <see cref="Nested"/>) becomes a field error, the way Mailchimp refuses input its schema does not describe.
+    /// </summary>
+    public void RejectUnknown(bool strict)
+    {
+        if (!strict) return;
+        foreach (var (name, _) in body)
+            if (!_known.Contains(name))
+                errors.Add(new FieldError(prefix + name, $"Schema does not describe the property '{name}'; it is not allowed here."));
+        foreach (var nested in _nested) nested.RejectUnknown(strict);
+    }
 
     public string? String(string name, bool required = false, IReadOnlyList<string>? allowed = null)
     {
@@ -76,6 +107,7 @@ internal sealed class SandboxBody(JsonObject body, List<FieldError> errors, stri
 
     private bool Present(string name, bool required, out JsonNode? node)
     {
+        _known.Add(name);
         if (body.TryGetPropertyValue(name, out node) && node is not null) return true;
         if (required) errors.Add(new FieldError(prefix + name, $"Required fields were not provided: {name}"));
         return false;

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json.Nodes;
 
 namespace Hub.Sandbox;
 
@@ -67,6 +68,7 @@ internal static class SandboxLimits
         var http = context.HttpContext;
         var state = http.RequestServices.GetRequiredService<SandboxState>();
         var route = http.GetEndpoint()?.Metadata.GetMetadata<SandboxRoute>();
+        if (route is not null && state.CaptureRequests) await CaptureAsync(http, state, route);
         var status = 499; // the client went away before an answer
         try
         {
@@ -78,6 +80,33 @@ internal static class SandboxLimits
         {
             if (route is not null) state.CountCall(route.Name, status);
         }
+    }
+
+    /// <summary>Records the request (method, path below <c>/{dc}/3.0</c>, route template, query names, JSON body) and rewinds the body for the handler.</summary>
+    private static async Task CaptureAsync(HttpContext http, SandboxState state, SandboxRoute route)
+    {
+        var request = http.Request;
+        JsonNode? body = null;
+        string? text = null;
+        if (request.ContentLength is > 0 || request.Headers.TransferEncoding.Count > 0)
+        {
+            request.EnableBuffering();
+            using (var reader = new StreamReader(request.Body, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, leaveOpen: true))
+                text = await reader.ReadToEndAsync(http.RequestAborted);
+            request.Body.Position = 0;
+            try
+            {
+                body = text.Length == 0 ? null : JsonNode.Parse(text);
+                if (body is not null || text.Length == 0) text = null;
+            }
+            catch (System.Text.Json.JsonException)
+            {
+            }
+        }
+        var full = request.Path.Value ?? "";
+        var api = full.IndexOf("/3.0", StringComparison.Ordinal);
+        var path = api < 0 ? full : full[(api + 4)..];
+        state.Capture(request.Method, path.Length == 0 ? "/" : path, route.Pattern, [.. request.Query.Keys], body, text);
     }
 
     public static async ValueTask<object?> CountingFilter(EndpointFilterInvocationContext context, EndpointFilterDelegate next)

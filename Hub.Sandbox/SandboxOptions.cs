@@ -37,4 +37,17 @@ public sealed class SandboxOptions
 
     /// <summary>How long a "hang" fault holds the request (past Mailchimp's 120 s timeout) unless the client leaves.</summary>
     public TimeSpan HangDuration { get; set; } = TimeSpan.FromSeconds(130);
+
+    /// <summary>
+    /// Strict mode: a request body carrying a property the sandbox neither reads nor lists as documented-but-ignored
+    /// for that route is refused like Mailchimp refuses invalid input (400 "Invalid Resource"; in a batch subscribe,
+    /// the member gets an ERROR_GENERIC error). Off by default; also switchable with <c>PUT /_control/strict</c>.
+    /// </summary>
+    public bool StrictRequestBodies { get; set; }
+
+    /// <summary>Records every marketing API request (see <c>GET /_control/requests</c>). Off by default; also <c>PUT /_control/capture</c>.</summary>
+    public bool CaptureRequests { get; set; }
+
+    /// <summary>How many captured requests are kept; the oldest are dropped first.</summary>
+    public int CaptureLimit { get; set; } = 10_000;
 }

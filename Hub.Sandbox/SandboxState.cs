@@ -58,6 +58,8 @@ public sealed partial class SandboxState
             ResetCountersLocked();
             _perCallLatency = _options.PerCallLatency;
             _perMemberLatency = _options.PerMemberLatency;
+            StrictRequestBodies = _options.StrictRequestBodies;
+            ResetCapture();
             var account = CreateAccountLocked(_options.DefaultAccountName, _options.DefaultAccountDc, _options.DefaultLoginEmail, null, null);
             DefaultAccountId = account.Id;
             DefaultApiKey = account.ApiKey!;

@@ -31,10 +31,12 @@ public sealed class SyncEnvironment : IAsyncDisposable
     /// <summary>The first Hub; the others (<see cref="StartReplicaAsync"/>) share its store.</summary>
     public HubHost Hub => _hubs[0];
 
-    public static async Task<SyncEnvironment> StartAsync(Dictionary<string, string?>? configuration = null)
+    /// <param name="configuration">Hub settings over the defaults here.</param>
+    /// <param name="sandboxOptions">Sandbox settings, e.g. strict mode and request capture.</param>
+    public static async Task<SyncEnvironment> StartAsync(Dictionary<string, string?>? configuration = null, Action<SandboxOptions>? sandboxOptions = null)
     {
         await TestRedis.ConnectAsync();
-        var sandbox = await SandboxHost.StartAsync();
+        var sandbox = await SandboxHost.StartAsync(sandboxOptions);
         var receiver = await WebhookReceiver.StartAsync();
         var port = HubHostSettings.FreePort();
         var settings = new Dictionary<string, string?>
