@@ -101,7 +101,9 @@ public class StoreFaultSyncTests
     public async Task An_outage_longer_than_the_limit_fails_the_job_as_store_unavailable_and_a_new_put_converges()
     {
         await using var redis = await RedisProcess.StartAsync();
-        var env = await StartAsync(redis.Endpoint, new() { ["Hub:Jobs:StoreOutageLimit"] = "00:00:03" });
+        // Commands wait at most 1 s for a connection (StackExchange.Redis holds them 5 s by default), so the job meets
+        // the outage at once and the 8 s outage is well over the 1 s limit.
+        var env = await StartAsync(redis.Endpoint + ",asyncTimeout=1000,syncTimeout=1000", new() { ["Hub:Jobs:StoreOutageLimit"] = "00:00:01" });
         var (tenant, _) = await env.ConnectedTenantAsync();
         var audience = await env.LinkNewAudienceAsync(tenant, "outage");
         await env.Sandbox.SetLatencyAsync(TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(1));
