@@ -449,6 +449,14 @@ public sealed partial class MailchimpSyncHandler(
                 }
             }
 
+            // Contacts this call created are written to the ledger at once, not only when their chunk is recorded in plan
+            // order: a run resumed after a fault then knows they exist and does not send them again (a create-only batch
+            // would meet them as existing and write each one with its own PUT). The chunk's record still counts them added.
+            if (applied.Where(member => member.CreatedByHub).ToList() is { Count: > 0 } created)
+            {
+                await handler.Ledger.RecordAsync(Job.Tenant, ListKey, new SyncBatchResult { Applied = created }, cancellationToken);
+            }
+
             // An error naming an address Hub did not send is kept with the job's errors but counted on nobody.
             var strays = written.Strays.Select(stray => new MemberError(stray.EmailAddress, MailchimpErrorMapper.FromBatchError(stray).Detail, Retryable: false)).ToList();
             return new SyncBatchResult { Applied = applied, Refused = refused, Failed = failed, Uncounted = strays };

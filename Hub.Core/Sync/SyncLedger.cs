@@ -224,6 +224,9 @@ internal static class SyncScripts
           if previous ~= fp then
             if previous then updated = updated + 1 else added = added + 1 end
             redis.call('HSET', KEYS[1], hash, fp)
+          elseif with_job and created == '1' then
+            -- stored already by the call that created it (see MailchimpSyncHandler): this job added it
+            added = added + 1
           else
             unchanged = unchanged + 1
           end

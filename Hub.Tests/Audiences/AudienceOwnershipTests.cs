@@ -77,7 +77,9 @@ public sealed class AudienceOwnershipTests() : EnvironmentFixture<FacadeEnvironm
         using (var browser = ConsentEnvironment.Browser())
         using (var result = await browser.GetAsync(await _env.Consent.ConsentAtSandboxAsync(browser, await _env.Consent.CreateLinkAsync(tenant))))
         {
-            Assert.That(result.StatusCode, Is.EqualTo(HttpStatusCode.OK), await result.Content.ReadAsStringAsync());
+            // A connected consent redirects to the single-use result page, so code and state leave the address bar.
+            Assert.That(result.StatusCode, Is.EqualTo(HttpStatusCode.Found), await result.Content.ReadAsStringAsync());
+            Assert.That(result.Headers.Location?.ToString(), Does.EndWith("/oauth2/result"));
         }
 
         using var client = _env.Hub.Client(tenant.ApiKey);

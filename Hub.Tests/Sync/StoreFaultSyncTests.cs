@@ -103,7 +103,9 @@ public class StoreFaultSyncTests
         await using var redis = await RedisProcess.StartAsync();
         // Commands wait at most 1 s for a connection (StackExchange.Redis holds them 5 s by default), so the job meets
         // the outage at once and the 8 s outage is well over the 1 s limit.
-        var env = await StartAsync(redis.Endpoint + ",asyncTimeout=1000,syncTimeout=1000", new() { ["Hub:Jobs:StoreOutageLimit"] = "00:00:01" });
+        // The lease outlasts the outage, so no replica takes the job over (and continues it) the moment Redis is back.
+        var env = await StartAsync(redis.Endpoint + ",asyncTimeout=1000,syncTimeout=1000",
+            new() { ["Hub:Jobs:StoreOutageLimit"] = "00:00:01", ["Hub:Jobs:LeaseDuration"] = "00:01:00" });
         var (tenant, _) = await env.ConnectedTenantAsync();
         var audience = await env.LinkNewAudienceAsync(tenant, "outage");
         await env.Sandbox.SetLatencyAsync(TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(1));

@@ -161,8 +161,8 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
 
         await Ledger.RecordBatchAsync(context, new SyncBatchResult
         {
-            // Already stored at this fingerprint (a facade call got there first): unchanged, not nothing.
-            Applied = [Applied(known), Applied(Member("new@example.com"))],
+            // Already stored at this fingerprint and not created by this job (a facade call got there first): unchanged, not nothing.
+            Applied = [Applied(known, createdByHub: false), Applied(Member("new@example.com"))],
             Removed = [Member("gone@example.com").SubscriberHash],
             AddsToTotal = 1,
             Failed = [new MemberError("bad@example.com", "invalid", false)],
