@@ -124,6 +124,18 @@ public sealed class SpecRequestValidator
         return schema;
     }
 
+    /// <summary>Whether <paramref name="value"/> is of the spec's <paramref name="type"/> (an unknown type matches anything).</summary>
+    internal static bool MatchesType(string? type, JsonNode value) => (type, value.GetValueKind()) switch
+    {
+        ("object", var kind) => kind == JsonValueKind.Object,
+        ("array", var kind) => kind == JsonValueKind.Array,
+        ("string", var kind) => kind == JsonValueKind.String,
+        ("boolean", var kind) => kind is JsonValueKind.True or JsonValueKind.False,
+        ("integer", var kind) => kind == JsonValueKind.Number && value.GetValue<JsonElement>().TryGetInt64(out _),
+        ("number", var kind) => kind == JsonValueKind.Number,
+        _ => true,
+    };
+
     private void ValidateNode(string operation, JsonElement schema, JsonNode? value, string at, List<SpecViolation> violations)
     {
         schema = Resolve(schema);
@@ -137,17 +149,7 @@ public sealed class SpecRequestValidator
         var kind = value.GetValueKind();
         if (schema.TryGetProperty("type", out var typeElement) && typeElement.GetString() is { } type)
         {
-            var ok = type switch
-            {
-                "object" => kind == JsonValueKind.Object,
-                "array" => kind == JsonValueKind.Array,
-                "string" => kind == JsonValueKind.String,
-                "boolean" => kind is JsonValueKind.True or JsonValueKind.False,
-                "integer" => kind == JsonValueKind.Number && value.GetValue<JsonElement>().TryGetInt64(out _),
-                "number" => kind == JsonValueKind.Number,
-                _ => true,
-            };
-            if (!ok)
+            if (!MatchesType(type, value))
             {
                 violations.Add(new SpecViolation(operation, at, $"schema describes {type}, {kind.ToString().ToLowerInvariant()} found"));
                 return;
