@@ -98,7 +98,7 @@ public static class ListsApi
             return InvalidKey();
         }
 
-        if (!IsText(body))
+        if (!DesiredMember.IsReadableText(body))
         {
             return NotText("$");
         }
@@ -160,7 +160,7 @@ public static class ListsApi
 
         for (var i = 0; i < (request.Add?.Count ?? 0); i++)
         {
-            if (!IsText(request.Add![i]))
+            if (!DesiredMember.IsReadableText(request.Add![i]))
             {
                 return NotText($"add[{i}]");
             }
@@ -233,48 +233,6 @@ public static class ListsApi
     {
         [field] = ["Not readable as text: the body must be valid UTF-8, and a \\u escape may not name half a surrogate pair."],
     });
-
-    /// <summary>
-    /// Whether every string and property name in <paramref name="element"/> reads as text. JSON that is not
-    /// valid UTF-8, or escapes half a surrogate pair, parses; only reading such a string fails.
-    /// </summary>
-    private static bool IsText(JsonElement element)
-    {
-        try
-        {
-            Read(element);
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
-        }
-
-        static void Read(JsonElement element)
-        {
-            switch (element.ValueKind)
-            {
-                case JsonValueKind.String:
-                    _ = element.GetString();
-                    break;
-                case JsonValueKind.Array:
-                    foreach (var item in element.EnumerateArray())
-                    {
-                        Read(item);
-                    }
-
-                    break;
-                case JsonValueKind.Object:
-                    foreach (var property in element.EnumerateObject())
-                    {
-                        _ = property.Name;
-                        Read(property.Value);
-                    }
-
-                    break;
-            }
-        }
-    }
 
     private static IResult InvalidKey() => Problems.Validation(new Dictionary<string, string[]> { ["key"] = [ListKey.Rule] });
 }

@@ -171,8 +171,11 @@ public sealed partial record DesiredMember
     [GeneratedRegex("^[A-Za-z]{2}([_-][A-Za-z]{2,4})?$")]
     private static partial Regex LanguageCode();
 
-    /// <summary>Whether every string and property name in <paramref name="element"/> can be read as text.</summary>
-    private static bool IsReadableText(JsonElement element)
+    /// <summary>
+    /// Whether every string and property name in <paramref name="element"/> can be read as text. JSON that is not valid
+    /// UTF-8, or escapes half a surrogate pair, parses; only reading such a string fails.
+    /// </summary>
+    public static bool IsReadableText(JsonElement element)
     {
         try
         {
