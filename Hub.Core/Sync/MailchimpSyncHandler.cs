@@ -414,6 +414,7 @@ public sealed partial class MailchimpSyncHandler(
             handler.Ledger.RecordBatchAsync(context, result with
             {
                 Unchanged = chunk.Unchanged + chunk.RefusedUnchanged.Count,
+                AddedEarlier = chunk.AddedEarlier,
                 Failed = [.. result.Failed, .. chunk.ReconciledRefused.Select(reconciled => new MemberError(reconciled.Member.Email,
                     $"{reconciled.Status} in Mailchimp; Hub never re-subscribes a contact and leaves it as it is.", Retryable: false))],
             }, chunk.NextCheckpoint, cancellationToken);
@@ -451,10 +452,11 @@ public sealed partial class MailchimpSyncHandler(
 
             // Contacts this call created are written to the ledger at once, not only when their chunk is recorded in plan
             // order: a run resumed after a fault then knows they exist and does not send them again (a create-only batch
-            // would meet them as existing and write each one with its own PUT). The chunk's record still counts them added.
+            // would meet them as existing and write each one with its own PUT). The chunk's record, or the plan that meets
+            // them again, still counts them added.
             if (applied.Where(member => member.CreatedByHub).ToList() is { Count: > 0 } created)
             {
-                await handler.Ledger.RecordAsync(Job.Tenant, ListKey, new SyncBatchResult { Applied = created }, cancellationToken);
+                await handler.Ledger.RecordCreatedAsync(context.Lease, created, cancellationToken);
             }
 
             // An error naming an address Hub did not send is kept with the job's errors but counted on nobody.

@@ -31,6 +31,12 @@ public sealed record SyncBatchResult
     public long Unchanged { get; init; }
 
     /// <summary>
+    /// Members the plan found stored at their fingerprint by a call of this same job whose chunk was not recorded (a
+    /// fault or a lost lease came between): not sent again, counted added (see <see cref="SyncLedger.RecordCreatedAsync"/>).
+    /// </summary>
+    public long AddedEarlier { get; init; }
+
+    /// <summary>
     /// Errors that name no member of the batch (Mailchimp reported an address Hub did not send): stored with the job's
     /// errors so nothing goes unseen, but counted on nobody, so the counts still add up to the total.
     /// </summary>
@@ -84,6 +90,19 @@ public sealed class SyncLedger(IConnectionMultiplexer redis, RedisKeys keys, IOp
             _ => LeaseStatus.Lost,
         };
         context.Committed(status, nextCheckpoint);
+    }
+
+    /// <summary>
+    /// Records at once the contacts a job's call created, before their chunk is recorded in plan order: a run resumed
+    /// after a fault or a takeover then knows they exist and does not send them again. Each is also marked in the job's
+    /// staged set with its fingerprint (<see cref="DesiredSetChunks.Created"/>), so the plan that meets it later counts
+    /// it added by this job rather than unchanged. Written whether or not the lease is still held: the contacts exist.
+    /// </summary>
+    public async Task RecordCreatedAsync(JobLease lease, IReadOnlyList<AppliedMember> created, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("sync.record-created");
+        await Db.ScriptEvaluateAsync(SyncScripts.RecordCreated, [.. ListKeys(lease.Tenant, lease.ListKey), keys.JobDesiredSet(lease.JobId)],
+            Arguments("", "", "", lease.ListKey, new SyncBatchResult { Applied = created }));
     }
 
     /// <summary>Records a batch applied outside a job (an inline add or remove); idempotent per member. Member errors are the caller's to report.</summary>
@@ -161,7 +180,7 @@ public sealed class SyncLedger(IConnectionMultiplexer redis, RedisKeys keys, IOp
         var args = new List<RedisValue>
         {
             token, expectedCheckpoint, nextCheckpoint, result.Unchanged, result.Failed.Count, options.Value.MaxStoredErrors, listKey,
-            result.AddsToTotal, result.Applied.Count,
+            result.AddsToTotal, result.AddedEarlier, result.Applied.Count,
         };
         foreach (var applied in result.Applied)
         {
@@ -198,7 +217,7 @@ public sealed class SyncLedger(IConnectionMultiplexer redis, RedisKeys keys, IOp
 /// <summary>The ledger's Lua: KEYS fingerprints, hubAdded, refused, tenantLists[, job, jobErrors, jobDesired].</summary>
 internal static class SyncScripts
 {
-    // ARGV: token, expectedCheckpoint, nextCheckpoint, unchanged, failedCount, errorCap, listKey, addsToTotal,
+    // ARGV: token, expectedCheckpoint, nextCheckpoint, unchanged, failedCount, errorCap, listKey, addsToTotal, addedEarlier,
     //       nApplied, (hash, fingerprint, created)*, nRefused, (hash, fingerprint, errorJson)*, nReconciled, (hash, fingerprint, status)*,
     //       nRemoved, hash*, nUncounted, errorJson*, failedErrorJson*
     // Counts: standalone (no job), what changed in the ledger; in a job, one outcome per member of the batch, so that the job's
@@ -215,7 +234,7 @@ internal static class SyncScripts
           end
         end
         redis.call('SADD', KEYS[4], ARGV[7])
-        local i = 9
+        local i = 10
         local n = tonumber(ARGV[i]); i = i + 1
         for _ = 1, n do
           local hash, fp, created = ARGV[i], ARGV[i + 1], ARGV[i + 2]
@@ -273,6 +292,20 @@ internal static class SyncScripts
         return {1, added, updated, removed, refused}
         """;
 
+    // KEYS[5] is the job's staged set here (not the job): each applied member is marked there with its fingerprint
+    // (unless the job has ended and its set is gone), then recorded as outside a job.
+    public const string RecordCreated = """
+        local desired = KEYS[5]
+        KEYS[5] = nil
+        if redis.call('EXISTS', desired) == 1 then
+          for k = 0, tonumber(ARGV[10]) - 1 do
+            redis.call('HSET', desired, 'c:' .. ARGV[11 + 3 * k], ARGV[12 + 3 * k])
+          end
+        end
+        """ + "\n" + Apply + """
+        return 1
+        """;
+
     // Returns {0} when the lease is gone, {3} when the checkpoint is not the one the worker expects (the store lost
     // writes, e.g. a failover or a restart from an append-only file that missed its last second): nothing is written,
     // and the worker plans again from the stored checkpoint.
@@ -282,7 +315,7 @@ internal static class SyncScripts
         """ + "\n" + Apply + """
         redis.call('HSET', KEYS[5], 'checkpoint', ARGV[3])
         redis.call('HINCRBY', KEYS[5], 'total', ARGV[8])
-        redis.call('HINCRBY', KEYS[5], 'added', added)
+        redis.call('HINCRBY', KEYS[5], 'added', added + tonumber(ARGV[9]))
         redis.call('HINCRBY', KEYS[5], 'updated', updated)
         redis.call('HINCRBY', KEYS[5], 'removed', removed)
         redis.call('HINCRBY', KEYS[5], 'unchanged', unchanged + tonumber(ARGV[4]))

@@ -44,6 +44,9 @@ public sealed record SyncPlanChunk(
     /// as failed with their error. <see cref="RefusedUnchanged"/> are those refused by an earlier job, counted unchanged.
     /// </summary>
     public IReadOnlyList<(DesiredMember Member, string Status)> ReconciledRefused { get; init; } = [];
+
+    /// <summary>Members a call of this job created whose chunk was not recorded: stored already, not sent, counted added.</summary>
+    public long AddedEarlier { get; init; }
 }
 
 /// <summary>
@@ -60,6 +63,9 @@ public static class DesiredSetChunks
 
     /// <summary>The mark of a member this job's reconciliation found unsubscribed or cleaned in Mailchimp; its value is that status.</summary>
     public static string Reconciled(string subscriberHash) => "r:" + subscriberHash;
+
+    /// <summary>The mark of a member a call of this job created; its value is the fingerprint sent (see <see cref="SyncLedger.RecordCreatedAsync"/>).</summary>
+    public static string Created(string subscriberHash) => "c:" + subscriberHash;
 
     /// <summary>
     /// Numbers the members of a set staged by an older Hub, which kept no chunks: once, atomically, in the hash's
@@ -232,15 +238,16 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
         var batch = Db.CreateBatch();
         var staged = batch.HashGetAsync(desiredKey, hashes);
         var reconciled = batch.HashGetAsync(desiredKey, [.. hashes.Select(hash => (RedisValue)DesiredSetChunks.Reconciled(hash.ToString()))]);
+        var created = batch.HashGetAsync(desiredKey, [.. hashes.Select(hash => (RedisValue)DesiredSetChunks.Created(hash.ToString()))]);
         var stored = batch.HashGetAsync(keys.ListFingerprints(tenant, listKey), hashes);
         var refused = batch.HashGetAsync(keys.ListRefused(tenant, listKey), hashes);
         batch.Execute();
-        var (stagedValues, reconciledValues, storedValues, refusedValues) = (await staged, await reconciled, await stored, await refused);
+        var (stagedValues, reconciledValues, createdValues, storedValues, refusedValues) = (await staged, await reconciled, await created, await stored, await refused);
 
         var upserts = new List<PlannedUpsert>();
         var refusedUnchanged = new List<DesiredMember>();
         var reconciledRefused = new List<(DesiredMember, string)>();
-        long unchanged = 0;
+        long unchanged = 0, addedEarlier = 0;
         for (var i = 0; i < take; i++)
         {
             if (stagedValues[i].IsNull)
@@ -260,7 +267,8 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
             }
             else if (storedValues[i] == fingerprint)
             {
-                unchanged++;
+                // Stored by this job's own call whose chunk a fault kept from being recorded: this job added it.
+                if (createdValues[i] == fingerprint) addedEarlier++; else unchanged++;
             }
             else
             {
@@ -268,7 +276,11 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
             }
         }
 
-        return new SyncPlanChunk(SyncPhase.Upsert, checkpoint, nextCheckpoint, upserts, unchanged, refusedUnchanged, []) { ReconciledRefused = reconciledRefused };
+        return new SyncPlanChunk(SyncPhase.Upsert, checkpoint, nextCheckpoint, upserts, unchanged, refusedUnchanged, [])
+        {
+            ReconciledRefused = reconciledRefused,
+            AddedEarlier = addedEarlier,
+        };
     }
 
     private async Task<SyncPlanChunk> PlanRemovalsAsync(JobId job, TenantId tenant, string listKey, string checkpoint, int pass, string cursor, bool found, int chunkSize, bool forgetsDeparted)

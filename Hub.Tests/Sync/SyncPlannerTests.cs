@@ -178,4 +178,30 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
             Assert.That(read.Errors.Select(error => error.Email), Is.EquivalentTo(new[] { "bad@example.com", "someone-else@example.com" }));
         });
     }
+
+    [Test]
+    public async Task A_contact_this_job_created_before_a_fault_counts_added_when_its_chunk_is_planned_again()
+    {
+        var created = Member("created@example.com");
+        var staged = await StageAsync(created, Member("other@example.com"));
+        var (job, _) = await Jobs.EnqueueAsync(new JobRequest(_tenant, "sync", List) { Id = staged.Id }, default);
+        var lease = (await Jobs.ClaimAsync(default))!;
+        await Ledger.RecordAsync(_tenant, List, new SyncBatchResult { Applied = [Applied(Member("other@example.com"), createdByHub: false)] }, default);
+
+        // The call created the contact and recorded it at once; the chunk itself was never recorded (a fault, a lost lease).
+        await Ledger.RecordCreatedAsync(lease, [Applied(created)], default);
+        var chunks = new List<SyncPlanChunk>();
+        await foreach (var chunk in Planner.PlanAsync(staged.Id, _tenant, List, null, 100, default))
+        {
+            chunks.Add(chunk);
+        }
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(chunks.SelectMany(chunk => chunk.Upserts), Is.Empty, "neither contact is sent again");
+            Assert.That(chunks.Sum(chunk => chunk.AddedEarlier), Is.EqualTo(1), "the contact this job created counts added");
+            Assert.That(chunks.Sum(chunk => chunk.Unchanged), Is.EqualTo(1), "the contact stored by someone else counts unchanged");
+            Assert.That(await Ledger.IsHubAddedAsync(_tenant, List, created.SubscriberHash, default), Is.True);
+        });
+    }
 }
