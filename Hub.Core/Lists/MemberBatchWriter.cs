@@ -27,6 +27,12 @@ public interface IMemberCalls
     Task<MailchimpResult<MailchimpMember>> UpsertAsync(MailchimpMemberUpsert member, CancellationToken cancellationToken);
 
     Task<MailchimpResult> TagAsync(SubscriberHash hash, IReadOnlyList<MailchimpTagUpdate> tags, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Of these existing contacts (subscriber hashes), those the caller has just read as subscribed in the audience (a sync
+    /// run's <see cref="AudienceDirectory"/>); empty when it keeps no such read.
+    /// </summary>
+    Task<IReadOnlySet<string>> SubscribedAsync(IReadOnlyList<string> existing, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -37,12 +43,15 @@ public interface IMemberCalls
 /// <item>Members Hub does not know to exist go out in a create-only batch subscribe (<c>POST /lists/{id}</c>,
 /// <c>update_existing: false</c>), each with <c>status</c> (the member's, or the list's default) and <c>tags</c>.
 /// Spec 3.0.55 <c>postListsId</c> documents <c>members[].status</c> and <c>update_existing</c> ("whether this batch
-/// operation will change existing members' subscription status": so never true here); batch members' <c>tags</c>
-/// come from Mailchimp's changelog, 2022-01-24 (FACTS.md §5, [FD: CL:2022-01-24-…]). A contact that already exists
-/// comes back as <c>ERROR_CONTACT_EXISTS</c> and is written as in step 2.</item>
-/// <item>Existing contacts are written one by one with the upsert <c>PUT /lists/{id}/members/{hash}</c> carrying
-/// <c>status_if_new</c> and no <c>status</c> (spec <c>putListsIdMembersId</c>; FACTS.md §4: "status_if_new applies
-/// only when the contact is new; status, if sent, overwrites"), then their tags with
+/// operation will change existing members' subscription status"); batch members' <c>tags</c> come from Mailchimp's
+/// changelog, 2022-01-24 (FACTS.md §5, [FD: CL:2022-01-24-…]). A contact that already exists comes back as
+/// <c>ERROR_CONTACT_EXISTS</c> and is written as an existing one.</item>
+/// <item>Existing contacts the caller has just read as subscribed (<see cref="IMemberCalls.SubscribedAsync"/>) go out in a
+/// batch subscribe with <c>update_existing: true</c> and <c>status: subscribed</c>, the status they have: nothing to change
+/// there, and one that has unsubscribed or bounced since is refused ("Member In Compliance State", FACTS.md §4).</item>
+/// <item>The other existing contacts are written one by one with the upsert <c>PUT /lists/{id}/members/{hash}</c>
+/// carrying <c>status_if_new</c> and no <c>status</c> (spec <c>putListsIdMembersId</c>; FACTS.md §4: "status_if_new
+/// applies only when the contact is new; status, if sent, overwrites"), then their tags with
 /// <c>POST …/members/{hash}/tags</c> (spec <c>postListMemberTags</c>), since the upsert has no <c>tags</c>.</item>
 /// </list>
 /// Refusals (compliance state, forgotten, fake address) come back as the member's error; the caller remembers them.
@@ -55,42 +64,64 @@ public static class MemberBatchWriter
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(members.Count, MailchimpBatchSubscribe.MaxMembers);
         var outcomes = new List<MemberWritten>();
+        var strays = new List<MailchimpBatchError>();
         var existing = members.Where(write => write.KnownToExist).Select(write => write.Member).ToList();
         var fresh = members.Where(write => !write.KnownToExist).Select(write => write.Member).ToList();
-        IReadOnlyList<MailchimpBatchError> strays = [];
         if (fresh.Count > 0)
         {
-            var (created, exists, failed, unmatched) = await CreateAsync(list, fresh, calls, cancellationToken);
-            outcomes.AddRange(created.Select(member => new MemberWritten(member, Created: true, null)));
-            outcomes.AddRange(failed);
-            existing.AddRange(exists);
-            strays = unmatched;
+            var created = await SendAsync(list, fresh, updateSubscribed: false, calls, cancellationToken);
+            outcomes.AddRange(created.Accepted.Select(member => new MemberWritten(member, Created: true, null)));
+            outcomes.AddRange(created.Failed);
+            strays.AddRange(created.Strays);
+            existing.AddRange(created.Unsettled);
         }
 
-        var updates = new System.Collections.Concurrent.ConcurrentBag<MemberWritten>();
+        var subscribed = await calls.SubscribedAsync([.. existing.Select(member => member.SubscriberHash)], cancellationToken);
+        if (subscribed.Count > 0)
+        {
+            var updated = await SendAsync(list, [.. existing.Where(member => subscribed.Contains(member.SubscriberHash))], updateSubscribed: true, calls, cancellationToken);
+            outcomes.AddRange(updated.Accepted.Select(member => new MemberWritten(member, Created: false, null)));
+            outcomes.AddRange(updated.Failed);
+            strays.AddRange(updated.Strays);
+            existing = [.. existing.Where(member => !subscribed.Contains(member.SubscriberHash)), .. updated.Unsettled];
+        }
+
+        var singles = new System.Collections.Concurrent.ConcurrentBag<MemberWritten>();
         await Parallel.ForEachAsync(existing, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (member, token) =>
-            updates.Add(await UpdateAsync(list, member, calls, token)));
-        outcomes.AddRange(updates);
+            singles.Add(await UpdateAsync(list, member, calls, token)));
+        outcomes.AddRange(singles);
         return new MemberBatchWritten(outcomes, strays);
     }
 
-    private static async Task<(List<DesiredMember> Created, List<DesiredMember> Exists, List<MemberWritten> Failed, List<MailchimpBatchError> Strays)> CreateAsync(
-        HostList list, IReadOnlyList<DesiredMember> members, IMemberCalls calls, CancellationToken cancellationToken)
+    /// <summary>
+    /// What a batch subscribe did with the members sent: <see cref="Accepted"/> (created, or updated when updating),
+    /// <see cref="Failed"/> with their error, <see cref="Unsettled"/> (the contact exists, or the answer left it out: written
+    /// one by one next, which is safe either way), and <see cref="Strays"/>, errors naming an address not sent.
+    /// </summary>
+    private sealed record BatchAnswer(List<DesiredMember> Accepted, List<MemberWritten> Failed, List<DesiredMember> Unsettled, List<MailchimpBatchError> Strays);
+
+    /// <summary>
+    /// Create-only (<paramref name="updateSubscribed"/> false): each member with its own status or the list's. Updating:
+    /// contacts just read as subscribed, each sent with <c>subscribed</c> and <c>update_existing</c>.
+    /// </summary>
+    private static async Task<BatchAnswer> SendAsync(
+        HostList list, IReadOnlyList<DesiredMember> members, bool updateSubscribed, IMemberCalls calls, CancellationToken cancellationToken)
     {
         var batch = await calls.BatchSubscribeAsync(new MailchimpBatchSubscribe(
             members.Select(member => new MailchimpBatchMember(
-                member.Email, Status: member.Status ?? MemberService.StatusIfNew(list), MergeFields: member.MergeFields,
-                Language: member.Language, Vip: member.Vip, Tags: MemberService.TagsFor(list, member) is { Count: > 0 } tags ? tags : null)).ToList(),
-            UpdateExisting: false), cancellationToken);
+                member.Email, Status: updateSubscribed ? MailchimpMemberStatus.Subscribed : member.Status ?? MemberService.StatusIfNew(list),
+                MergeFields: member.MergeFields, Language: member.Language, Vip: member.Vip,
+                Tags: MemberService.TagsFor(list, member) is { Count: > 0 } tags ? tags : null)).ToList(),
+            UpdateExisting: updateSubscribed), cancellationToken);
         if (!batch.IsSuccess)
         {
-            return ([], [], [.. members.Select(member => new MemberWritten(member, false, batch.Error))], []);
+            return new([], [.. members.Select(member => new MemberWritten(member, false, batch.Error))], [], []);
         }
 
         // One outcome per member sent: its first error decides; an error naming an address not sent is a stray.
         var byEmail = members.ToDictionary(member => member.Email.ToLowerInvariant(), StringComparer.Ordinal);
         var decided = new HashSet<string>(StringComparer.Ordinal);
-        var exists = new List<DesiredMember>();
+        var unsettled = new List<DesiredMember>();
         var failed = new List<MemberWritten>();
         var strays = new List<MailchimpBatchError>();
         foreach (var error in batch.Value.Errors)
@@ -105,7 +136,7 @@ public static class MemberBatchWriter
                 var mapped = MailchimpErrorMapper.FromBatchError(error);
                 if (mapped.Code == MailchimpErrorCodes.MemberExists)
                 {
-                    exists.Add(member);
+                    unsettled.Add(member);
                 }
                 else
                 {
@@ -114,12 +145,13 @@ public static class MemberBatchWriter
             }
         }
 
-        // A member in no list of the answer and not refused was not created by this call (an answer that left it out);
-        // writing it as an existing contact is safe either way and leaves nobody unaccounted for.
-        var created = batch.Value.NewMembers.Select(member => member.EmailAddress.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
-        var answered = members.Where(member => created.Contains(member.Email.ToLowerInvariant())).ToList();
-        exists.AddRange(members.Where(member => !created.Contains(member.Email.ToLowerInvariant()) && !decided.Contains(member.Email.ToLowerInvariant())));
-        return (answered, exists, failed, strays);
+        // A contact re-added while updating (archived since it was read) is accepted, but Hub does not count it created:
+        // Hub removes only contacts it created.
+        var answered = batch.Value.NewMembers.Concat(updateSubscribed ? batch.Value.UpdatedMembers : [])
+            .Select(member => member.EmailAddress.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
+        var accepted = members.Where(member => answered.Contains(member.Email.ToLowerInvariant())).ToList();
+        unsettled.AddRange(members.Where(member => !answered.Contains(member.Email.ToLowerInvariant()) && !decided.Contains(member.Email.ToLowerInvariant())));
+        return new(accepted, failed, unsettled, strays);
     }
 
     private static async Task<MemberWritten> UpdateAsync(HostList list, DesiredMember member, IMemberCalls calls, CancellationToken cancellationToken)

@@ -278,6 +278,11 @@ public sealed class MemberService(
 
         public Task<MailchimpResult> TagAsync(SubscriberHash hash, IReadOnlyList<MailchimpTagUpdate> tags, CancellationToken cancellationToken) =>
             mailchimp.UpdateMemberTagsAsync(credential, audienceId, hash, tags, isSyncing: true, cancellationToken);
+
+        // A call of at most 500 members never reads the audience (that is a sync run's, see AudienceDirectory): existing
+        // contacts are written one by one.
+        public Task<IReadOnlySet<string>> SubscribedAsync(IReadOnlyList<string> existing, CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlySet<string>>(new HashSet<string>());
     }
 
     private async Task<MailchimpResult> RemoveFromTagAsync(

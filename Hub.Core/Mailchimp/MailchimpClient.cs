@@ -80,6 +80,15 @@ public sealed partial class MailchimpClient(
         return CallAsync(credential, "get_members", HttpMethod.Get, path, null, Json.MailchimpMemberPage, cancellationToken);
     }
 
+    /// <summary>
+    /// <c>GET /lists/{list_id}/members</c>, one page of each contact's address and status only: <c>fields</c> is documented
+    /// for every response with dot notation (FACTS.md §6, [FD: api-concepts/methods-and-parameters.mdx]); <c>count</c> at most 1000.
+    /// </summary>
+    public Task<MailchimpResult<MailchimpMemberStatusPage>> GetMemberStatusesAsync(
+        MailchimpCredential credential, string listId, int count, int offset, CancellationToken cancellationToken) =>
+        CallAsync(credential, "get_member_statuses", HttpMethod.Get,
+            $"{ListPath(listId)}/members{Page(count, offset)}&fields=members.email_address,members.status,total_items", null, Json.MailchimpMemberStatusPage, cancellationToken);
+
     /// <summary><c>PUT /lists/{list_id}/members/{hash}</c>: add or update the contact of <see cref="MailchimpMemberUpsert.EmailAddress"/>.</summary>
     public Task<MailchimpResult<MailchimpMember>> UpsertMemberAsync(MailchimpCredential credential, string listId, MailchimpMemberUpsert member, CancellationToken cancellationToken) =>
         CallAsync(credential, "upsert_member", HttpMethod.Put, MemberPath(listId, SubscriberHash.FromEmail(member.EmailAddress)),

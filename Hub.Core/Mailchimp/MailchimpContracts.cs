@@ -101,8 +101,8 @@ public sealed record MailchimpBatchMember(
 
 /// <summary>
 /// Body of batch subscribe <c>POST /lists/{list_id}</c>: at most <see cref="MaxMembers"/> contacts.
-/// <see cref="UpdateExisting"/> "will change existing members' subscription status" (spec), so Hub sends it false and
-/// writes existing contacts with the member PUT instead (see <see cref="Lists.MemberBatchWriter"/>);
+/// <see cref="UpdateExisting"/> "will change existing members' subscription status" (spec), so Hub sends it true only for
+/// contacts it has just read as subscribed, with <c>subscribed</c> (see <see cref="Lists.MemberBatchWriter"/>);
 /// <see cref="SyncTags"/> (changelog 2022-01-24) replaces existing contacts' tags and needs <see cref="UpdateExisting"/>.
 /// </summary>
 public sealed record MailchimpBatchSubscribe(IReadOnlyList<MailchimpBatchMember> Members, bool UpdateExisting, bool SyncTags = false)
@@ -113,8 +113,11 @@ public sealed record MailchimpBatchSubscribe(IReadOnlyList<MailchimpBatchMember>
 /// <summary>A contact a batch subscribe refused; <see cref="ErrorCode"/> is ERROR_CONTACT_EXISTS or ERROR_GENERIC.</summary>
 public sealed record MailchimpBatchError(string EmailAddress, string Error, string ErrorCode, string? Field = null, string? FieldMessage = null);
 
-/// <summary>A contact in a batch-subscribe answer: Hub reads only who it is, so the rest of each member object is skipped, not built.</summary>
+/// <summary>A contact in a batch-subscribe answer or a status page: Hub reads only who it is, so the rest of each member object is skipped, not built.</summary>
 public sealed record MailchimpBatchMemberRef(string EmailAddress, string Status);
+
+/// <summary>One page of <c>GET /lists/{list_id}/members</c> asked for each contact's address and status only (a partial response).</summary>
+public sealed record MailchimpMemberStatusPage(IReadOnlyList<MailchimpBatchMemberRef> Members, int TotalItems);
 
 /// <summary>The synchronous answer of a batch subscribe.</summary>
 public sealed record MailchimpBatchResult(
@@ -149,6 +152,7 @@ internal sealed record MailchimpProblemError(string? Field, string? Message);
 [JsonSerializable(typeof(MailchimpListPage))]
 [JsonSerializable(typeof(MailchimpMember))]
 [JsonSerializable(typeof(MailchimpMemberPage))]
+[JsonSerializable(typeof(MailchimpMemberStatusPage))]
 [JsonSerializable(typeof(MailchimpMemberUpsert))]
 [JsonSerializable(typeof(MailchimpMemberCreate))]
 [JsonSerializable(typeof(MailchimpTagsRequest))]

@@ -122,6 +122,16 @@ public sealed partial class MailchimpSyncHandler(
         private Job Job => context.Job;
         private string ListKey => list.Key.ToString();
 
+        private AudienceDirectory? _directory;
+
+        /// <summary>Which contacts of the audience were subscribed, read once in this run when that is cheaper than writing existing contacts one by one.</summary>
+        private AudienceDirectory Directory => LazyInitializer.EnsureInitialized(ref _directory, () => new AudienceDirectory(
+            (count, offset, token) => CallAsync(t => handler.Mailchimp.GetMemberStatusesAsync(credential, list.AudienceId, count, offset, t), token),
+            async token => (await CallAsync(t => handler.Mailchimp.GetListAsync(credential, list.AudienceId, t), token)).Stats is { } stats
+                ? Math.Max(stats.TotalContacts, (long)stats.MemberCount + stats.UnsubscribeCount + stats.CleanedCount)
+                : int.MaxValue,
+            _parallelism));
+
         // For the writer's calls (JobMemberCalls).
         private MailchimpSyncHandler Handler => handler;
         private HostList List => list;
@@ -483,6 +493,9 @@ public sealed partial class MailchimpSyncHandler(
 
             public Task<MailchimpResult> TagAsync(SubscriberHash hash, IReadOnlyList<MailchimpTagUpdate> tags, CancellationToken cancellationToken) =>
                 run.CallAsync(token => run.Handler.Mailchimp.UpdateMemberTagsAsync(run.Credential, run.List.AudienceId, hash, tags, isSyncing: true, token), cancellationToken, allowFailure: true);
+
+            public Task<IReadOnlySet<string>> SubscribedAsync(IReadOnlyList<string> existing, CancellationToken cancellationToken) =>
+                run.Directory.SubscribedAsync(existing, cancellationToken);
         }
 
         /// <summary>Removes members per policy; in tag mode untags and applies the policy only where no other Hub list of the audience holds them.</summary>

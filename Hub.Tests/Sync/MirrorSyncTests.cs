@@ -582,6 +582,38 @@ public sealed class MirrorSyncTests
     }
 
     [Test]
+    public async Task Existing_subscribed_contacts_are_updated_in_batches_and_the_others_one_by_one_without_a_status_change()
+    {
+        var (tenant, _) = await _env.ConnectedTenantAsync();
+        var audience = await _env.LinkNewAudienceAsync(tenant, "resync");
+        AssertCounts(await _env.SyncAsync(tenant, "resync", Members("m", 1_200)), "succeeded", total: 1_200, added: 1_200);
+        await _env.Sandbox.SetMemberStatusAsync(audience, "m0@shop.test", "unsubscribed");
+        await _env.Sandbox.SetMemberStatusAsync(audience, "m1@shop.test", "pending");
+        await _env.Sandbox.SetMemberStatusAsync(audience, "m2@shop.test", "cleaned");
+        await _env.Sandbox.ResetCountersAsync();
+
+        var job = await _env.SyncAsync(tenant, "resync", Members("m", 1_200, firstName: "Changed"));
+
+        AssertCounts(job, "succeeded", total: 1_200, updated: 1_200);
+        var contacts = await _env.AudienceAsync(audience);
+        var counters = await _env.Sandbox.GetCountersAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(contacts.Values.Count(contact => contact.MergeFields["FNAME"]?.ToString() == "Changed"), Is.EqualTo(1_200));
+            Assert.That(contacts["m0@shop.test"].Status, Is.EqualTo("unsubscribed"));
+            Assert.That(contacts["m1@shop.test"].Status, Is.EqualTo("pending"));
+            Assert.That(contacts["m2@shop.test"].Status, Is.EqualTo("cleaned"));
+            Assert.That(contacts.Values.Count(contact => contact.Status == "subscribed"), Is.EqualTo(1_197));
+            // The audience is read once (its size, then two pages of statuses); the 1,197 subscribed contacts go out in
+            // three batch calls, the three others each with its own PUT.
+            Assert.That(counters.Calls.GetValueOrDefault("GET list"), Is.EqualTo(1), string.Join(", ", counters.Calls));
+            Assert.That(counters.Calls.GetValueOrDefault("GET members"), Is.EqualTo(2), string.Join(", ", counters.Calls));
+            Assert.That(counters.Calls.GetValueOrDefault("POST batch"), Is.EqualTo(3), string.Join(", ", counters.Calls));
+            Assert.That(counters.Calls.GetValueOrDefault("PUT member"), Is.EqualTo(3), string.Join(", ", counters.Calls));
+        });
+    }
+
+    [Test]
     public async Task A_row_that_is_not_readable_text_is_reported_and_the_rest_proceeds()
     {
         var (tenant, _) = await _env.ConnectedTenantAsync();
