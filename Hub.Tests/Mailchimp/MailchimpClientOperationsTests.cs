@@ -8,37 +8,16 @@ using StackExchange.Redis;
 namespace Hub.Tests.Mailchimp;
 
 /// <summary>Each typed operation once, over real HTTP against the sandbox, with the cap on the real Redis.</summary>
-public class MailchimpClientOperationsTests
+public class MailchimpClientOperationsTests : SandboxClientFixture
 {
-    private SandboxHost _sandbox = null!;
-    private IConnectionMultiplexer _redis = null!;
-    private ServiceProvider _services = null!;
-    private MailchimpClient _client = null!;
-
-    [OneTimeSetUp]
-    public async Task Start()
-    {
-        _redis = await TestRedis.ConnectAsync();
-        _sandbox = await SandboxHost.StartAsync();
-        _services = MailchimpTestKit.Replica(_sandbox, _redis, TestRedis.NewPrefix());
-        _client = _services.Client();
-    }
-
-    [OneTimeTearDown]
-    public async Task Stop()
-    {
-        await _services.DisposeAsync();
-        await _sandbox.DisposeAsync();
-    }
-
     [Test]
     public async Task Ping_and_account_root_work_with_an_api_key_and_an_oauth_token()
     {
-        var key = await _sandbox.CreateAccountAsync("Ping Shop", "us7", loginEmail: "owner@ping.test");
-        var token = await _sandbox.IssueTokenAsync(key.AccountId);
+        var key = await Sandbox.CreateAccountAsync("Ping Shop", "us7", loginEmail: "owner@ping.test");
+        var token = await Sandbox.IssueTokenAsync(key.AccountId);
 
-        var ping = await _client.PingAsync(MailchimpTestKit.ApiKey(key), CancellationToken.None);
-        var account = await _client.GetAccountAsync(MailchimpTestKit.OAuth(token), CancellationToken.None);
+        var ping = await Client.PingAsync(MailchimpTestKit.ApiKey(key), CancellationToken.None);
+        var account = await Client.GetAccountAsync(MailchimpTestKit.OAuth(token), CancellationToken.None);
 
         Assert.That(ping.IsSuccess, Is.True, ping.ToString());
         Assert.That(ping.Value!.HealthStatus, Is.EqualTo("Everything's Chimpy!"));
@@ -55,19 +34,19 @@ public class MailchimpClientOperationsTests
     [Test]
     public async Task Lists_can_be_created_read_paged_updated_and_deleted()
     {
-        var credential = MailchimpTestKit.ApiKey(await _sandbox.CreateAccountAsync("List Shop"));
+        var credential = MailchimpTestKit.ApiKey(await Sandbox.CreateAccountAsync("List Shop"));
         var ct = CancellationToken.None;
 
-        var created = await _client.CreateListAsync(credential, MailchimpTestKit.NewList("First"), ct);
+        var created = await Client.CreateListAsync(credential, MailchimpTestKit.NewList("First"), ct);
         Assert.That(created.IsSuccess, Is.True, created.ToString());
-        var second = await _client.CreateListAsync(credential, MailchimpTestKit.NewList("Second"), ct);
+        var second = await Client.CreateListAsync(credential, MailchimpTestKit.NewList("Second"), ct);
         Assert.That(second.IsSuccess, Is.True, second.ToString());
 
-        var page = await _client.GetListsAsync(credential, 1, 1, ct);
-        var one = await _client.GetListAsync(credential, created.Value!.Id, ct);
-        var updated = await _client.UpdateListAsync(credential, created.Value.Id, new MailchimpListUpdate(Name: "Renamed", DoubleOptin: true), ct);
-        var deleted = await _client.DeleteListAsync(credential, second.Value!.Id, ct);
-        var gone = await _client.GetListAsync(credential, second.Value.Id, ct);
+        var page = await Client.GetListsAsync(credential, 1, 1, ct);
+        var one = await Client.GetListAsync(credential, created.Value!.Id, ct);
+        var updated = await Client.UpdateListAsync(credential, created.Value.Id, new MailchimpListUpdate(Name: "Renamed", DoubleOptin: true), ct);
+        var deleted = await Client.DeleteListAsync(credential, second.Value!.Id, ct);
+        var gone = await Client.GetListAsync(credential, second.Value.Id, ct);
 
         Assert.Multiple(() =>
         {
@@ -87,25 +66,25 @@ public class MailchimpClientOperationsTests
     [Test]
     public async Task Members_can_be_upserted_read_listed_tagged_archived_and_deleted_permanently()
     {
-        var key = await _sandbox.CreateAccountAsync("Member Shop");
+        var key = await Sandbox.CreateAccountAsync("Member Shop");
         var credential = MailchimpTestKit.ApiKey(key);
-        var listId = await _sandbox.CreateListAsync(key);
+        var listId = await Sandbox.CreateListAsync(key);
         var ct = CancellationToken.None;
 
-        var upserted = await _client.UpsertMemberAsync(credential, listId, new MailchimpMemberUpsert(
+        var upserted = await Client.UpsertMemberAsync(credential, listId, new MailchimpMemberUpsert(
             "Ann@Shop.test", MailchimpMemberStatus.Subscribed, MergeFields: new() { ["FNAME"] = "Ann" }, Language: "de", Vip: true), ct);
         Assert.That(upserted.IsSuccess, Is.True, upserted.ToString());
         var hash = SubscriberHash.FromEmail("ann@shop.test");
-        await _client.UpsertMemberAsync(credential, listId, new MailchimpMemberUpsert("bob@shop.test", MailchimpMemberStatus.Pending), ct);
+        await Client.UpsertMemberAsync(credential, listId, new MailchimpMemberUpsert("bob@shop.test", MailchimpMemberStatus.Pending), ct);
 
-        var tagged = await _client.UpdateMemberTagsAsync(credential, listId, hash, [MailchimpTagUpdate.Active("vip"), MailchimpTagUpdate.Active("buyer")], isSyncing: true, ct);
-        var member = await _client.GetMemberAsync(credential, listId, hash, ct);
-        var pending = await _client.GetMembersAsync(credential, listId, 10, 0, MailchimpMemberStatus.Pending, ct);
-        var archived = await _client.ArchiveMemberAsync(credential, listId, hash, ct);
-        var afterArchive = await _client.GetMemberAsync(credential, listId, hash, ct);
-        var erased = await _client.DeleteMemberPermanentlyAsync(credential, listId, SubscriberHash.FromEmail("bob@shop.test"), ct);
-        var archivedPage = await _client.GetMembersAsync(credential, listId, 10, 0, MailchimpMemberStatus.Archived, ct);
-        var all = await _client.GetMembersAsync(credential, listId, 10, 0, null, ct);
+        var tagged = await Client.UpdateMemberTagsAsync(credential, listId, hash, [MailchimpTagUpdate.Active("vip"), MailchimpTagUpdate.Active("buyer")], isSyncing: true, ct);
+        var member = await Client.GetMemberAsync(credential, listId, hash, ct);
+        var pending = await Client.GetMembersAsync(credential, listId, 10, 0, MailchimpMemberStatus.Pending, ct);
+        var archived = await Client.ArchiveMemberAsync(credential, listId, hash, ct);
+        var afterArchive = await Client.GetMemberAsync(credential, listId, hash, ct);
+        var erased = await Client.DeleteMemberPermanentlyAsync(credential, listId, SubscriberHash.FromEmail("bob@shop.test"), ct);
+        var archivedPage = await Client.GetMembersAsync(credential, listId, 10, 0, MailchimpMemberStatus.Archived, ct);
+        var all = await Client.GetMembersAsync(credential, listId, 10, 0, null, ct);
 
         Assert.Multiple(() =>
         {
@@ -128,19 +107,19 @@ public class MailchimpClientOperationsTests
     [Test]
     public async Task Batch_subscribe_reports_new_updated_and_refused_members()
     {
-        var key = await _sandbox.CreateAccountAsync("Batch Shop");
+        var key = await Sandbox.CreateAccountAsync("Batch Shop");
         var credential = MailchimpTestKit.ApiKey(key);
-        var listId = await _sandbox.CreateListAsync(key);
+        var listId = await Sandbox.CreateListAsync(key);
         var ct = CancellationToken.None;
-        await _client.UpsertMemberAsync(credential, listId, new MailchimpMemberUpsert("old@shop.test", MailchimpMemberStatus.Subscribed), ct);
+        await Client.UpsertMemberAsync(credential, listId, new MailchimpMemberUpsert("old@shop.test", MailchimpMemberStatus.Subscribed), ct);
 
-        var upsert = await _client.BatchSubscribeAsync(credential, listId, new MailchimpBatchSubscribe(
+        var upsert = await Client.BatchSubscribeAsync(credential, listId, new MailchimpBatchSubscribe(
         [
             new MailchimpBatchMember("new@shop.test", Status: "subscribed", Tags: ["import"]),
             new MailchimpBatchMember("old@shop.test", Status: "subscribed", MergeFields: new Dictionary<string, JsonElement> { ["FNAME"] = JsonSerializer.SerializeToElement("Old") }),
             new MailchimpBatchMember("fake@shop.test", Status: "subscribed"),
         ], UpdateExisting: true, SyncTags: true), ct);
-        var createOnly = await _client.BatchSubscribeAsync(credential, listId, new MailchimpBatchSubscribe(
+        var createOnly = await Client.BatchSubscribeAsync(credential, listId, new MailchimpBatchSubscribe(
             [new MailchimpBatchMember("old@shop.test", Status: "subscribed")], UpdateExisting: false), ct);
 
         Assert.That(upsert.IsSuccess, Is.True, upsert.ToString());
@@ -155,7 +134,7 @@ public class MailchimpClientOperationsTests
             Assert.That(upsert.Value.ErrorCount, Is.EqualTo(1));
             Assert.That(createOnly.Value!.Errors.Single().ErrorCode, Is.EqualTo("ERROR_CONTACT_EXISTS"));
         });
-        Assert.That(() => _client.BatchSubscribeAsync(credential, listId, new MailchimpBatchSubscribe(
+        Assert.That(() => Client.BatchSubscribeAsync(credential, listId, new MailchimpBatchSubscribe(
                 Enumerable.Range(0, 501).Select(i => new MailchimpBatchMember($"m{i}@shop.test", Status: "subscribed")).ToList(), true), ct),
             Throws.InstanceOf<ArgumentOutOfRangeException>());
     }
@@ -163,12 +142,12 @@ public class MailchimpClientOperationsTests
     [Test]
     public async Task Merge_fields_can_be_created_and_listed()
     {
-        var key = await _sandbox.CreateAccountAsync("Field Shop");
+        var key = await Sandbox.CreateAccountAsync("Field Shop");
         var credential = MailchimpTestKit.ApiKey(key);
-        var listId = await _sandbox.CreateListAsync(key);
+        var listId = await Sandbox.CreateListAsync(key);
 
-        var created = await _client.CreateMergeFieldAsync(credential, listId, new MailchimpMergeFieldCreate("Customer number", "number", Tag: "CUSTNO"), CancellationToken.None);
-        var page = await _client.GetMergeFieldsAsync(credential, listId, 100, 0, CancellationToken.None);
+        var created = await Client.CreateMergeFieldAsync(credential, listId, new MailchimpMergeFieldCreate("Customer number", "number", Tag: "CUSTNO"), CancellationToken.None);
+        var page = await Client.GetMergeFieldsAsync(credential, listId, 100, 0, CancellationToken.None);
 
         Assert.That(created.IsSuccess, Is.True, created.ToString());
         Assert.Multiple(() =>
@@ -183,11 +162,11 @@ public class MailchimpClientOperationsTests
     [Test]
     public async Task Passthrough_streams_any_mailchimp_answer_and_frees_the_slot_on_dispose()
     {
-        var key = await _sandbox.CreateAccountAsync("Raw Shop");
+        var key = await Sandbox.CreateAccountAsync("Raw Shop");
         var credential = MailchimpTestKit.ApiKey(key);
-        var listId = await _sandbox.CreateListAsync(key);
+        var listId = await Sandbox.CreateListAsync(key);
 
-        var ok = await _client.SendAsync(credential, new HttpRequestMessage(HttpMethod.Get, new Uri($"lists/{listId}?fields=id,name", UriKind.Relative)), CancellationToken.None);
+        var ok = await Client.SendAsync(credential, new HttpRequestMessage(HttpMethod.Get, new Uri($"lists/{listId}?fields=id,name", UriKind.Relative)), CancellationToken.None);
         Assert.That(ok.IsSuccess, Is.True, ok.ToString());
         using (var response = ok.Value!)
         {
@@ -195,7 +174,7 @@ public class MailchimpClientOperationsTests
             Assert.That((string?)body["id"], Is.EqualTo(listId));
         }
 
-        var missing = await _client.SendAsync(credential, new HttpRequestMessage(HttpMethod.Get, new Uri("lists/nope", UriKind.Relative)), CancellationToken.None);
+        var missing = await Client.SendAsync(credential, new HttpRequestMessage(HttpMethod.Get, new Uri("lists/nope", UriKind.Relative)), CancellationToken.None);
         using (var response = missing.Value!)
         {
             Assert.That((int)response.StatusCode, Is.EqualTo(404));
@@ -204,7 +183,7 @@ public class MailchimpClientOperationsTests
 
         // Both responses are disposed, so the account holds no slot.
         await Task.Delay(100);
-        var holders = await _redis.GetDatabase().SortedSetLengthAsync(_services.GetRequiredService<Hub.Core.Storage.RedisKeys>().MailchimpConcurrency(credential.AccountKey));
+        var holders = await Redis.GetDatabase().SortedSetLengthAsync(Services.GetRequiredService<Hub.Core.Storage.RedisKeys>().MailchimpConcurrency(credential.AccountKey));
         Assert.That(holders, Is.Zero);
     }
 

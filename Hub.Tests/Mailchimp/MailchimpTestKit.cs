@@ -71,3 +71,28 @@ internal sealed class RecordingAuthFailureHandler : IMailchimpAuthFailureHandler
         return Task.CompletedTask;
     }
 }
+
+/// <summary>A sandbox over real HTTP and one replica's <see cref="MailchimpClient"/> pointed at it, for a whole fixture.</summary>
+public abstract class SandboxClientFixture
+{
+    protected SandboxHost Sandbox { get; private set; } = null!;
+    protected IConnectionMultiplexer Redis { get; private set; } = null!;
+    protected ServiceProvider Services { get; private set; } = null!;
+    protected MailchimpClient Client { get; private set; } = null!;
+
+    [OneTimeSetUp]
+    public async Task StartSandboxAsync()
+    {
+        Redis = await TestRedis.ConnectAsync();
+        Sandbox = await SandboxHost.StartAsync();
+        Services = MailchimpTestKit.Replica(Sandbox, Redis, TestRedis.NewPrefix());
+        Client = Services.Client();
+    }
+
+    [OneTimeTearDown]
+    public async Task StopSandboxAsync()
+    {
+        await Services.DisposeAsync();
+        await Sandbox.DisposeAsync();
+    }
+}

@@ -12,42 +12,21 @@ namespace Hub.Tests.Mailchimp;
 /// How existing contacts are written, over real HTTP against the sandbox: in batches when they were read as subscribed,
 /// and never re-subscribed when that read has gone stale.
 /// </summary>
-public class MemberBatchWriterTests
+public class MemberBatchWriterTests : SandboxClientFixture
 {
-    private SandboxHost _sandbox = null!;
-    private IConnectionMultiplexer _redis = null!;
-    private ServiceProvider _services = null!;
-    private MailchimpClient _client = null!;
-
-    [OneTimeSetUp]
-    public async Task Start()
-    {
-        _redis = await TestRedis.ConnectAsync();
-        _sandbox = await SandboxHost.StartAsync();
-        _services = MailchimpTestKit.Replica(_sandbox, _redis, TestRedis.NewPrefix());
-        _client = _services.Client();
-    }
-
-    [OneTimeTearDown]
-    public async Task Stop()
-    {
-        await _services.DisposeAsync();
-        await _sandbox.DisposeAsync();
-    }
-
     [Test]
     public async Task A_contact_read_as_subscribed_that_unsubscribed_since_is_refused_not_resubscribed()
     {
         var (credential, audience) = await AudienceAsync("Stale Shop", 2);
         // Both were subscribed when the run read the audience; then one unsubscribed.
-        await _sandbox.SetMemberStatusAsync(audience, "c1@shop.test", "unsubscribed");
-        var calls = new Calls(_client, credential, audience, subscribedAtRead: ["c0@shop.test", "c1@shop.test"]);
+        await Sandbox.SetMemberStatusAsync(audience, "c1@shop.test", "unsubscribed");
+        var calls = new Calls(Client, credential, audience, subscribedAtRead: ["c0@shop.test", "c1@shop.test"]);
 
         var written = await MemberBatchWriter.WriteAsync(List(audience),
             [new MemberWrite(Member("c0@shop.test"), KnownToExist: true), new MemberWrite(Member("c1@shop.test"), KnownToExist: true)], calls, 2, default);
 
         var byEmail = written.Members.ToDictionary(member => member.Member.Email);
-        var contacts = (await _sandbox.GetMembersAsync(audience)).ToDictionary(member => member.EmailAddress);
+        var contacts = (await Sandbox.GetMembersAsync(audience)).ToDictionary(member => member.EmailAddress);
         Assert.Multiple(() =>
         {
             Assert.That(byEmail["c0@shop.test"].IsSuccess, Is.True);
@@ -62,20 +41,20 @@ public class MemberBatchWriterTests
     public async Task The_audience_is_read_once_and_only_when_cheaper_than_writing_contacts_one_by_one()
     {
         var (credential, audience) = await AudienceAsync("Directory Shop", 2_500);
-        await _sandbox.SetMemberStatusAsync(audience, "c7@shop.test", "pending");
-        await _sandbox.ResetCountersAsync();
+        await Sandbox.SetMemberStatusAsync(audience, "c7@shop.test", "pending");
+        await Sandbox.ResetCountersAsync();
         var directory = new AudienceDirectory(
-            async (count, offset, token) => (await _client.GetMemberStatusesAsync(credential, audience, count, offset, token)).Value!,
-            async token => (await _client.GetListAsync(credential, audience, token)).Value!.Stats!.TotalContacts,
+            async (count, offset, token) => (await Client.GetMemberStatusesAsync(credential, audience, count, offset, token)).Value!,
+            async token => (await Client.GetListAsync(credential, audience, token)).Value!.Stats!.TotalContacts,
             parallelism: 2);
         string[] Hashes(params int[] numbers) => [.. numbers.Select(n => SubscriberHash.FromEmail($"c{n}@shop.test").Value)];
 
         // Reading 2,500 contacts costs 3 calls: two contacts are cheaper written one by one, two more tip it.
         var first = await directory.SubscribedAsync(Hashes(1, 2), default);
-        var afterFirst = await _sandbox.GetCountersAsync();
+        var afterFirst = await Sandbox.GetCountersAsync();
         var second = await directory.SubscribedAsync(Hashes(3, 7), default);
         var third = await directory.SubscribedAsync(Hashes(2_400, 7), default);
-        var counters = await _sandbox.GetCountersAsync();
+        var counters = await Sandbox.GetCountersAsync();
 
         Assert.Multiple(() =>
         {
@@ -90,14 +69,14 @@ public class MemberBatchWriterTests
 
     private async Task<(MailchimpCredential Credential, string Audience)> AudienceAsync(string name, int contacts)
     {
-        var key = await _sandbox.CreateAccountAsync(name);
+        var key = await Sandbox.CreateAccountAsync(name);
         var credential = MailchimpTestKit.ApiKey(key);
-        var audience = await _sandbox.CreateListAsync(key);
+        var audience = await Sandbox.CreateListAsync(key);
         for (var start = 0; start < contacts; start += MailchimpBatchSubscribe.MaxMembers)
         {
             var batch = Enumerable.Range(start, Math.Min(MailchimpBatchSubscribe.MaxMembers, contacts - start))
                 .Select(i => new MailchimpBatchMember($"c{i}@shop.test", MailchimpMemberStatus.Subscribed)).ToList();
-            Assert.That((await _client.BatchSubscribeAsync(credential, audience, new MailchimpBatchSubscribe(batch, UpdateExisting: false), default)).IsSuccess, Is.True);
+            Assert.That((await Client.BatchSubscribeAsync(credential, audience, new MailchimpBatchSubscribe(batch, UpdateExisting: false), default)).IsSuccess, Is.True);
         }
 
         return (credential, audience);
