@@ -29,6 +29,12 @@ public interface IMemberCalls
     Task<MailchimpResult> TagAsync(SubscriberHash hash, IReadOnlyList<MailchimpTagUpdate> tags, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Told at once of the contacts a create-only batch created, before anything else is sent: a sync job records them
+    /// right away, so that a fault later in the same write cannot leave contacts Hub created unrecorded.
+    /// </summary>
+    Task CreatedAsync(IReadOnlyList<DesiredMember> created, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Of these existing contacts (subscriber hashes), those the caller has just read as subscribed in the audience (a sync
     /// run's <see cref="AudienceDirectory"/>); empty when it keeps no such read.
     /// </summary>
@@ -46,9 +52,10 @@ public interface IMemberCalls
 /// operation will change existing members' subscription status"); batch members' <c>tags</c> come from Mailchimp's
 /// changelog, 2022-01-24 (FACTS.md §5, [FD: CL:2022-01-24-…]). A contact that already exists comes back as
 /// <c>ERROR_CONTACT_EXISTS</c> and is written as an existing one.</item>
-/// <item>Existing contacts the caller has just read as subscribed (<see cref="IMemberCalls.SubscribedAsync"/>) go out in a
-/// batch subscribe with <c>update_existing: true</c> and <c>status: subscribed</c>, the status they have: nothing to change
-/// there, and one that has unsubscribed or bounced since is refused ("Member In Compliance State", FACTS.md §4).</item>
+/// <item>Existing contacts the caller has just read as subscribed (<see cref="IMemberCalls.SubscribedAsync"/>), on a list
+/// whose new contacts are subscribed too, go out in a batch subscribe with <c>update_existing: true</c> and
+/// <c>status: subscribed</c>, the status they have: nothing to change there. One that has unsubscribed or bounced since is
+/// refused by Mailchimp ("Member In Compliance State", FACTS.md §4) and is then written as in step 3.</item>
 /// <item>The other existing contacts are written one by one with the upsert <c>PUT /lists/{id}/members/{hash}</c>
 /// carrying <c>status_if_new</c> and no <c>status</c> (spec <c>putListsIdMembersId</c>; FACTS.md §4: "status_if_new
 /// applies only when the contact is new; status, if sent, overwrites"), then their tags with
@@ -70,13 +77,22 @@ public static class MemberBatchWriter
         if (fresh.Count > 0)
         {
             var created = await SendAsync(list, fresh, updateSubscribed: false, calls, cancellationToken);
+            if (created.Accepted.Count > 0)
+            {
+                await calls.CreatedAsync(created.Accepted, cancellationToken);
+            }
+
             outcomes.AddRange(created.Accepted.Select(member => new MemberWritten(member, Created: true, null)));
             outcomes.AddRange(created.Failed);
             strays.AddRange(created.Strays);
             existing.AddRange(created.Unsettled);
         }
 
-        var subscribed = await calls.SubscribedAsync([.. existing.Select(member => member.SubscriberHash)], cancellationToken);
+        // Only where a re-added contact would get `subscribed` anyway: a contact archived since the read comes back with
+        // the status sent, and on a double opt-in list that must be `pending` (the PUT's status_if_new).
+        var subscribed = await calls.SubscribedAsync([.. existing
+            .Where(member => (member.Status ?? MemberService.StatusIfNew(list)) == MailchimpMemberStatus.Subscribed)
+            .Select(member => member.SubscriberHash)], cancellationToken);
         if (subscribed.Count > 0)
         {
             var updated = await SendAsync(list, [.. existing.Where(member => subscribed.Contains(member.SubscriberHash))], updateSubscribed: true, calls, cancellationToken);
@@ -134,7 +150,9 @@ public static class MemberBatchWriter
             else if (decided.Add(email))
             {
                 var mapped = MailchimpErrorMapper.FromBatchError(error);
-                if (mapped.Code == MailchimpErrorCodes.MemberExists)
+                // Exists: write it as an existing contact. In compliance state while updating: it unsubscribed or bounced
+                // since the read, so its fields still go out by PUT, which leaves its status as it is.
+                if (mapped.Code == MailchimpErrorCodes.MemberExists || (updateSubscribed && mapped.Code == MailchimpErrorCodes.MemberInComplianceState))
                 {
                     unsettled.Add(member);
                 }
@@ -149,7 +167,7 @@ public static class MemberBatchWriter
         // Hub removes only contacts it created.
         var answered = batch.Value.NewMembers.Concat(updateSubscribed ? batch.Value.UpdatedMembers : [])
             .Select(member => member.EmailAddress.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
-        var accepted = members.Where(member => answered.Contains(member.Email.ToLowerInvariant())).ToList();
+        var accepted = members.Where(member => answered.Contains(member.Email.ToLowerInvariant()) && !decided.Contains(member.Email.ToLowerInvariant())).ToList();
         unsettled.AddRange(members.Where(member => !answered.Contains(member.Email.ToLowerInvariant()) && !decided.Contains(member.Email.ToLowerInvariant())));
         return new(accepted, failed, unsettled, strays);
     }

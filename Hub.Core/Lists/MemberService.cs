@@ -279,6 +279,9 @@ public sealed class MemberService(
         public Task<MailchimpResult> TagAsync(SubscriberHash hash, IReadOnlyList<MailchimpTagUpdate> tags, CancellationToken cancellationToken) =>
             mailchimp.UpdateMemberTagsAsync(credential, audienceId, hash, tags, isSyncing: true, cancellationToken);
 
+        // The facade records what it created when the whole call is done.
+        public Task CreatedAsync(IReadOnlyList<DesiredMember> created, CancellationToken cancellationToken) => Task.CompletedTask;
+
         // A call of at most 500 members never reads the audience (that is a sync run's, see AudienceDirectory): existing
         // contacts are written one by one.
         public Task<IReadOnlySet<string>> SubscribedAsync(IReadOnlyList<string> existing, CancellationToken cancellationToken) =>

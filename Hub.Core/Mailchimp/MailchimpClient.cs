@@ -81,13 +81,15 @@ public sealed partial class MailchimpClient(
     }
 
     /// <summary>
-    /// <c>GET /lists/{list_id}/members</c>, one page of each contact's address and status only: <c>fields</c> is documented
+    /// <c>GET /lists/{list_id}/members?status=…</c>, one page of the contacts with that status, their address and status
+    /// only: <c>status</c> is a documented filter (spec <c>getListsIdMembers</c>, FACTS.md §6), <c>fields</c> is documented
     /// for every response with dot notation (FACTS.md §6, [FD: api-concepts/methods-and-parameters.mdx]); <c>count</c> at most 1000.
     /// </summary>
     public Task<MailchimpResult<MailchimpMemberStatusPage>> GetMemberStatusesAsync(
-        MailchimpCredential credential, string listId, int count, int offset, CancellationToken cancellationToken) =>
+        MailchimpCredential credential, string listId, string status, int count, int offset, CancellationToken cancellationToken) =>
         CallAsync(credential, "get_member_statuses", HttpMethod.Get,
-            $"{ListPath(listId)}/members{Page(count, offset)}&fields=members.email_address,members.status,total_items", null, Json.MailchimpMemberStatusPage, cancellationToken);
+            $"{ListPath(listId)}/members{Page(count, offset)}&status={Uri.EscapeDataString(status)}&fields=members.email_address,members.status,total_items",
+            null, Json.MailchimpMemberStatusPage, cancellationToken);
 
     /// <summary><c>PUT /lists/{list_id}/members/{hash}</c>: add or update the contact of <see cref="MailchimpMemberUpsert.EmailAddress"/>.</summary>
     public Task<MailchimpResult<MailchimpMember>> UpsertMemberAsync(MailchimpCredential credential, string listId, MailchimpMemberUpsert member, CancellationToken cancellationToken) =>

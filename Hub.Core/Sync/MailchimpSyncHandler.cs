@@ -126,14 +126,13 @@ public sealed partial class MailchimpSyncHandler(
 
         /// <summary>Which contacts of the audience were subscribed, read once in this run when that is cheaper than writing existing contacts one by one.</summary>
         private AudienceDirectory Directory => LazyInitializer.EnsureInitialized(ref _directory, () => new AudienceDirectory(
-            (count, offset, token) => CallAsync(t => handler.Mailchimp.GetMemberStatusesAsync(credential, list.AudienceId, count, offset, t), token),
-            async token => (await CallAsync(t => handler.Mailchimp.GetListAsync(credential, list.AudienceId, t), token)).Stats is { } stats
-                ? Math.Max(stats.TotalContacts, (long)stats.MemberCount + stats.UnsubscribeCount + stats.CleanedCount)
-                : int.MaxValue,
+            (count, offset, token) => CallAsync(t => handler.Mailchimp.GetMemberStatusesAsync(credential, list.AudienceId, MailchimpMemberStatus.Subscribed, count, offset, t), token),
+            async token => (await CallAsync(t => handler.Mailchimp.GetListAsync(credential, list.AudienceId, t), token)).Stats?.MemberCount ?? int.MaxValue,
             _parallelism));
 
         // For the writer's calls (JobMemberCalls).
         private MailchimpSyncHandler Handler => handler;
+        private JobLease Lease => context.Lease;
         private HostList List => list;
         private MailchimpCredential Credential => credential;
 
@@ -460,15 +459,6 @@ public sealed partial class MailchimpSyncHandler(
                 }
             }
 
-            // Contacts this call created are written to the ledger at once, not only when their chunk is recorded in plan
-            // order: a run resumed after a fault then knows they exist and does not send them again (a create-only batch
-            // would meet them as existing and write each one with its own PUT). The chunk's record, or the plan that meets
-            // them again, still counts them added.
-            if (applied.Where(member => member.CreatedByHub).ToList() is { Count: > 0 } created)
-            {
-                await handler.Ledger.RecordCreatedAsync(context.Lease, created, cancellationToken);
-            }
-
             // An error naming an address Hub did not send is kept with the job's errors but counted on nobody.
             var strays = written.Strays.Select(stray => new MemberError(stray.EmailAddress, MailchimpErrorMapper.FromBatchError(stray).Detail, Retryable: false)).ToList();
             return new SyncBatchResult { Applied = applied, Refused = refused, Failed = failed, Uncounted = strays };
@@ -496,6 +486,12 @@ public sealed partial class MailchimpSyncHandler(
 
             public Task<IReadOnlySet<string>> SubscribedAsync(IReadOnlyList<string> existing, CancellationToken cancellationToken) =>
                 run.Directory.SubscribedAsync(existing, cancellationToken);
+
+            // Contacts a call created are written to the ledger at once, not only when their chunk is recorded in plan
+            // order: a run resumed after a fault then knows they exist and does not send them again (a create-only batch
+            // would meet them as existing). The chunk's record, or the plan that meets them again, counts them added.
+            public Task CreatedAsync(IReadOnlyList<DesiredMember> created, CancellationToken cancellationToken) =>
+                run.Handler.Ledger.RecordCreatedAsync(run.Lease, [.. created.Select(member => new AppliedMember(member.SubscriberHash, member.Fingerprint(), CreatedByHub: true))], cancellationToken);
         }
 
         /// <summary>Removes members per policy; in tag mode untags and applies the policy only where no other Hub list of the audience holds them.</summary>

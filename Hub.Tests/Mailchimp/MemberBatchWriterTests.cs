@@ -15,7 +15,7 @@ namespace Hub.Tests.Mailchimp;
 public class MemberBatchWriterTests : SandboxClientFixture
 {
     [Test]
-    public async Task A_contact_read_as_subscribed_that_unsubscribed_since_is_refused_not_resubscribed()
+    public async Task A_contact_read_as_subscribed_that_unsubscribed_since_is_not_resubscribed_and_still_gets_its_fields()
     {
         var (credential, audience) = await AudienceAsync("Stale Shop", 2);
         // Both were subscribed when the run read the audience; then one unsubscribed.
@@ -30,10 +30,30 @@ public class MemberBatchWriterTests : SandboxClientFixture
         Assert.Multiple(() =>
         {
             Assert.That(byEmail["c0@shop.test"].IsSuccess, Is.True);
-            Assert.That(byEmail["c1@shop.test"].Error?.Code, Is.EqualTo(MailchimpErrorCodes.MemberInComplianceState));
+            Assert.That(byEmail["c1@shop.test"].IsSuccess, Is.True, byEmail["c1@shop.test"].Error?.Detail);
             Assert.That(contacts["c0@shop.test"].MergeFields["FNAME"]?.ToString(), Is.EqualTo("New"));
+            Assert.That(contacts["c1@shop.test"].MergeFields["FNAME"]?.ToString(), Is.EqualTo("New"));
             Assert.That(contacts["c1@shop.test"].Status, Is.EqualTo("unsubscribed"));
-            Assert.That(calls.Puts, Is.Zero, "both went out in the batch");
+            Assert.That(calls.Puts, Is.EqualTo(1), "the batch refused c1 (compliance state); its fields went by PUT, which keeps its status");
+        });
+    }
+
+    [Test]
+    public async Task On_a_double_opt_in_list_an_existing_contact_goes_by_PUT_so_one_archived_since_the_read_comes_back_pending()
+    {
+        var (credential, audience) = await AudienceAsync("Opt-in Shop", 1);
+        await Sandbox.SetMemberStatusAsync(audience, "c0@shop.test", "archived");
+        var calls = new Calls(Client, credential, audience, subscribedAtRead: ["c0@shop.test"]);
+
+        var written = await MemberBatchWriter.WriteAsync(List(audience) with { DefaultStatus = NewMemberStatus.Pending },
+            [new MemberWrite(Member("c0@shop.test"), KnownToExist: true)], calls, 1, default);
+
+        var contact = (await Sandbox.GetMembersAsync(audience)).Single(member => member.EmailAddress == "c0@shop.test");
+        Assert.Multiple(() =>
+        {
+            Assert.That(written.Members.Single().IsSuccess, Is.True);
+            Assert.That(contact.Status, Is.EqualTo("pending"), "re-added with the list's status, not the subscribed of a batch update");
+            Assert.That(calls.Puts, Is.EqualTo(1));
         });
     }
 
@@ -44,12 +64,12 @@ public class MemberBatchWriterTests : SandboxClientFixture
         await Sandbox.SetMemberStatusAsync(audience, "c7@shop.test", "pending");
         await Sandbox.ResetCountersAsync();
         var directory = new AudienceDirectory(
-            async (count, offset, token) => (await Client.GetMemberStatusesAsync(credential, audience, count, offset, token)).Value!,
-            async token => (await Client.GetListAsync(credential, audience, token)).Value!.Stats!.TotalContacts,
+            async (count, offset, token) => (await Client.GetMemberStatusesAsync(credential, audience, MailchimpMemberStatus.Subscribed, count, offset, token)).Value!,
+            async token => (await Client.GetListAsync(credential, audience, token)).Value!.Stats!.MemberCount,
             parallelism: 2);
         string[] Hashes(params int[] numbers) => [.. numbers.Select(n => SubscriberHash.FromEmail($"c{n}@shop.test").Value)];
 
-        // Reading 2,500 contacts costs 3 calls: two contacts are cheaper written one by one, two more tip it.
+        // Reading 2,499 subscribed contacts costs 3 calls: two contacts are cheaper written one by one, two more tip it.
         var first = await directory.SubscribedAsync(Hashes(1, 2), default);
         var afterFirst = await Sandbox.GetCountersAsync();
         var second = await directory.SubscribedAsync(Hashes(3, 7), default);
@@ -103,6 +123,8 @@ public class MemberBatchWriterTests : SandboxClientFixture
 
         public Task<MailchimpResult> TagAsync(SubscriberHash hash, IReadOnlyList<MailchimpTagUpdate> tags, CancellationToken cancellationToken) =>
             client.UpdateMemberTagsAsync(credential, audience, hash, tags, isSyncing: true, cancellationToken);
+
+        public Task CreatedAsync(IReadOnlyList<DesiredMember> created, CancellationToken cancellationToken) => Task.CompletedTask;
 
         public Task<IReadOnlySet<string>> SubscribedAsync(IReadOnlyList<string> existing, CancellationToken cancellationToken) =>
             Task.FromResult<IReadOnlySet<string>>(subscribedAtRead.Select(email => SubscriberHash.FromEmail(email).Value).Intersect(existing).ToHashSet());

@@ -196,8 +196,12 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
             chunks.Add(chunk);
         }
 
+        var context = new JobContext((await Jobs.GetAsync(job.Id, default))!, lease, Jobs, new CancellationTokenSource());
+        await Ledger.RecordBatchAsync(context, new SyncBatchResult { Unchanged = chunks[0].Unchanged, AddedEarlier = chunks[0].AddedEarlier }, chunks[0].NextCheckpoint, default);
+
         Assert.Multiple(async () =>
         {
+            Assert.That((await Jobs.GetAsync(job.Id, default))!.Counts, Is.EqualTo(new JobCounts(Added: 1, Unchanged: 1)), "the job's counts");
             Assert.That(chunks.SelectMany(chunk => chunk.Upserts), Is.Empty, "neither contact is sent again");
             Assert.That(chunks.Sum(chunk => chunk.AddedEarlier), Is.EqualTo(1), "the contact this job created counts added");
             Assert.That(chunks.Sum(chunk => chunk.Unchanged), Is.EqualTo(1), "the contact stored by someone else counts unchanged");
