@@ -25,7 +25,7 @@ public static class StoreFaults
             switch (current)
             {
                 // Not any TimeoutException: an HttpClient timeout (a TimeoutException inside a TaskCanceledException) is Mailchimp's, not the store's.
-                case RedisConnectionException or RedisTimeoutException:
+                case RedisConnectionException or RedisTimeoutException or StoreUnavailableException:
                     return true;
                 case RedisServerException server when TransientReplies.Any(reply => server.Message.StartsWith(reply, StringComparison.Ordinal)):
                     return true;
@@ -37,3 +37,9 @@ public static class StoreFaults
         return false;
     }
 }
+
+/// <summary>
+/// The store refused a write in a way StackExchange.Redis reports without an error of its own: a transaction that came back
+/// discarded although its condition held (a replica mid-failover answers the queued writes with READONLY, then EXECABORT).
+/// </summary>
+public sealed class StoreUnavailableException(string message) : Exception(message);

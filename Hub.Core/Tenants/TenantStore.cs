@@ -56,7 +56,11 @@ public sealed class TenantStore(
         var read = transaction.HashGetAllAsync(keys.Tenant(id));
         if (!await transaction.ExecuteAsync())
         {
-            throw new InvalidOperationException("Tenant id collision.");
+            // The condition failed only if the id exists (a collision, all but impossible with 103 random bits); otherwise
+            // the store discarded the transaction (a replica mid-failover refuses writes), which is an outage.
+            throw await Db.KeyExistsAsync(keys.Tenant(id))
+                ? new InvalidOperationException("Tenant id collision.")
+                : new StoreUnavailableException("The store discarded the transaction that creates a tenant.");
         }
 
         return (TenantFields.Read(await read)!, signingSecret);
