@@ -109,7 +109,7 @@ public sealed partial class ConnectionService(
             ]);
         _ = transaction.HashDeleteAsync(keys.TenantSecrets(tenant.Id), [SecretNames.MailchimpAccessToken, SecretNames.MailchimpApiKey]);
         _ = secrets.SetAsync(transaction, tenant.Id, SecretNames.MailchimpClientSecret, settings.ClientSecret!);
-        await transaction.ExecuteAsync();
+        await transaction.ExecuteCheckedAsync();
         LogOAuthAppSet(logger, tenant.Id.ToString());
         return await GetAsync(tenant, cancellationToken);
     }
@@ -143,7 +143,7 @@ public sealed partial class ConnectionService(
             ]);
         _ = transaction.HashDeleteAsync(keys.TenantSecrets(tenant.Id), [SecretNames.MailchimpAccessToken, SecretNames.MailchimpClientSecret]);
         _ = secrets.SetAsync(transaction, tenant.Id, SecretNames.MailchimpApiKey, key);
-        await transaction.ExecuteAsync();
+        await transaction.ExecuteCheckedAsync();
         LogConnected(logger, tenant.Id.ToString(), "api_key", dataCenter);
         await webhooks.PublishAsync(tenant.Id, WebhookEvents.ConnectionConnected, ConnectedEvent(ConnectionMode.ApiKey, account, null, null), cancellationToken);
         return new ApiKeyResult.Connected(await GetAsync(tenant, cancellationToken));
@@ -158,8 +158,8 @@ public sealed partial class ConnectionService(
     {
         using var span = HubTelemetry.StartRedis("connection.complete-oauth");
         var transaction = Db.CreateTransaction();
-        transaction.AddCondition(Condition.HashEqual(keys.Connection(tenant), ConnectionFields.ClientId, clientId));
-        transaction.AddCondition(Condition.HashEqual(keys.Connection(tenant), ConnectionFields.Mode, ConnectionFields.Name(ConnectionMode.OAuth)));
+        var sameApp = transaction.AddCondition(Condition.HashEqual(keys.Connection(tenant), ConnectionFields.ClientId, clientId));
+        var oauth = transaction.AddCondition(Condition.HashEqual(keys.Connection(tenant), ConnectionFields.Mode, ConnectionFields.Name(ConnectionMode.OAuth)));
         _ = transaction.HashSetAsync(keys.Connection(tenant),
             [
                 new(ConnectionFields.State, ConnectionFields.Name(ConnectionState.Connected)),
@@ -172,7 +172,7 @@ public sealed partial class ConnectionService(
             _ = transaction.SetAddAsync(keys.ManagedAudiences(tenant), managedAudienceId);
         }
 
-        if (!await transaction.ExecuteAsync())
+        if (!await transaction.ExecuteCheckedAsync(sameApp, oauth))
         {
             return false;
         }
@@ -189,7 +189,7 @@ public sealed partial class ConnectionService(
         var transaction = Db.CreateTransaction();
         _ = transaction.KeyDeleteAsync(keys.Connection(tenant));
         _ = transaction.HashDeleteAsync(keys.TenantSecrets(tenant), [SecretNames.MailchimpAccessToken, SecretNames.MailchimpApiKey, SecretNames.MailchimpClientSecret]);
-        await transaction.ExecuteAsync();
+        await transaction.ExecuteCheckedAsync();
         LogDisconnected(logger, tenant.ToString());
     }
 
@@ -247,7 +247,7 @@ public sealed partial class ConnectionService(
         var transaction = Db.CreateTransaction();
         _ = transaction.SetAddAsync(keys.ManagedAudiences(tenant), audienceId);
         _ = transaction.SetAddAsync(keys.CreatedAudiences(tenant), audienceId);
-        await transaction.ExecuteAsync();
+        await transaction.ExecuteCheckedAsync();
     }
 
     /// <summary>Hub stops writing to the audience and forgets whether it created it. False when it was not managed.</summary>
@@ -256,7 +256,7 @@ public sealed partial class ConnectionService(
         var transaction = Db.CreateTransaction();
         var removed = transaction.SetRemoveAsync(keys.ManagedAudiences(tenant), audienceId);
         _ = transaction.SetRemoveAsync(keys.CreatedAudiences(tenant), audienceId);
-        await transaction.ExecuteAsync();
+        await transaction.ExecuteCheckedAsync();
         return await removed;
     }
 

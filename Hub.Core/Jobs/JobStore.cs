@@ -361,7 +361,7 @@ public sealed partial class JobStore(
         var ids = await Db.SortedSetRangeByRankAsync(keys.TenantJobs(tenant));
         var queued = await Db.ListLengthAsync(keys.TenantJobQueue(tenant));
         var transaction = Db.CreateTransaction();
-        transaction.AddCondition(Condition.ListLengthEqual(keys.TenantJobQueue(tenant), queued));
+        var sameQueue = transaction.AddCondition(Condition.ListLengthEqual(keys.TenantJobQueue(tenant), queued));
         _ = transaction.KeyDeleteAsync(
             [
                 keys.TenantJobs(tenant), keys.TenantJobQueue(tenant), keys.TenantQueuedJobByList(tenant), keys.TenantRunningJobByList(tenant),
@@ -371,7 +371,7 @@ public sealed partial class JobStore(
         _ = transaction.SortedSetRemoveAsync(keys.JobLeases, ids);
         _ = transaction.SortedSetRemoveAsync(keys.JobsToNotify, ids);
         _ = transaction.StringDecrementAsync(keys.JobQueueDepth, queued);
-        if (!await transaction.ExecuteAsync())
+        if (!await transaction.ExecuteCheckedAsync(sameQueue))
         {
             throw new InvalidOperationException($"The job queue of tenant {tenant} changed during deletion; try again.");
         }

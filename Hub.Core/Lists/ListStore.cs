@@ -56,9 +56,9 @@ public sealed class ListStore(IConnectionMultiplexer redis, RedisKeys keys) : IT
 
             var updated = change(current);
             var transaction = Db.CreateTransaction();
-            transaction.AddCondition(Condition.HashEqual(hash, key.ToString(), stored));
+            var unchanged = transaction.AddCondition(Condition.HashEqual(hash, key.ToString(), stored));
             _ = transaction.HashSetAsync(hash, key.ToString(), Serialize(updated));
-            if (await transaction.ExecuteAsync())
+            if (await transaction.ExecuteCheckedAsync(unchanged))
             {
                 return updated;
             }

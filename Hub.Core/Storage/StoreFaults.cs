@@ -39,7 +39,7 @@ public static class StoreFaults
 }
 
 /// <summary>
-/// The store refused a write in a way StackExchange.Redis reports without an error of its own: a transaction that came back
-/// discarded although its condition held (a replica mid-failover answers the queued writes with READONLY, then EXECABORT).
+/// The store refused a write in a way that says nothing of an outage by itself: a transaction it discarded (a replica
+/// mid-failover answers the queued writes with READONLY, then EXECABORT), see <see cref="StoreTransactions"/>.
 /// </summary>
-public sealed class StoreUnavailableException(string message) : Exception(message);
+public sealed class StoreUnavailableException(string message, Exception? innerException = null) : Exception(message, innerException);

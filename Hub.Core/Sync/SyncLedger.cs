@@ -159,7 +159,7 @@ public sealed class SyncLedger(IConnectionMultiplexer redis, RedisKeys keys, IOp
         var transaction = Db.CreateTransaction();
         _ = transaction.KeyDeleteAsync(ListKeys(tenant, listKey)[..3]);
         _ = transaction.SetRemoveAsync(keys.TenantSyncedLists(tenant), listKey);
-        await transaction.ExecuteAsync();
+        await transaction.ExecuteCheckedAsync();
     }
 
     public async Task DeleteTenantDataAsync(TenantId tenant, CancellationToken cancellationToken)

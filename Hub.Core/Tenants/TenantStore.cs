@@ -42,7 +42,7 @@ public sealed class TenantStore(
         var signingSecret = Secret.Generate("whsec_");
 
         var transaction = Db.CreateTransaction();
-        transaction.AddCondition(Condition.KeyNotExists(keys.Tenant(id)));
+        var isNew = transaction.AddCondition(Condition.KeyNotExists(keys.Tenant(id)));
         _ = transaction.HashSetAsync(keys.Tenant(id),
             [
                 new(TenantFields.Id, id.ToString()),
@@ -54,13 +54,9 @@ public sealed class TenantStore(
         _ = transaction.SortedSetAddAsync(keys.Tenants, id.ToString(), (now - DateTimeOffset.UnixEpoch).Ticks / 10);
         _ = secrets.SetAsync(transaction, id, SecretNames.WebhookSigning, signingSecret);
         var read = transaction.HashGetAllAsync(keys.Tenant(id));
-        if (!await transaction.ExecuteAsync())
+        if (!await transaction.ExecuteCheckedAsync(isNew))
         {
-            // The condition failed only if the id exists (a collision, all but impossible with 103 random bits); otherwise
-            // the store discarded the transaction (a replica mid-failover refuses writes), which is an outage.
-            throw await Db.KeyExistsAsync(keys.Tenant(id))
-                ? new InvalidOperationException("Tenant id collision.")
-                : new StoreUnavailableException("The store discarded the transaction that creates a tenant.");
+            throw new InvalidOperationException("Tenant id collision.");
         }
 
         return (TenantFields.Read(await read)!, signingSecret);
@@ -93,7 +89,7 @@ public sealed class TenantStore(
         using var span = HubTelemetry.StartRedis("tenant.update");
         var (set, remove) = TenantFields.Changes(changes, time.GetUtcNow());
         var transaction = Db.CreateTransaction();
-        transaction.AddCondition(Condition.KeyExists(keys.Tenant(id)));
+        var exists = transaction.AddCondition(Condition.KeyExists(keys.Tenant(id)));
         _ = transaction.HashSetAsync(keys.Tenant(id), set);
         if (remove.Length > 0)
         {
@@ -101,7 +97,7 @@ public sealed class TenantStore(
         }
 
         var read = transaction.HashGetAllAsync(keys.Tenant(id));
-        if (!await transaction.ExecuteAsync())
+        if (!await transaction.ExecuteCheckedAsync(exists))
         {
             return null;
         }
@@ -123,15 +119,15 @@ public sealed class TenantStore(
 
             var apiKeys = await Db.HashGetAllAsync(keys.TenantApiKeys(id));
             var transaction = Db.CreateTransaction();
-            transaction.AddCondition(Condition.KeyExists(keys.Tenant(id)));
-            transaction.AddCondition(Condition.HashLengthEqual(keys.TenantApiKeys(id), apiKeys.Length));
+            var exists = transaction.AddCondition(Condition.KeyExists(keys.Tenant(id)));
+            var sameKeys = transaction.AddCondition(Condition.HashLengthEqual(keys.TenantApiKeys(id), apiKeys.Length));
             _ = transaction.KeyDeleteAsync(
                 [
                     keys.Tenant(id), keys.TenantApiKeys(id), keys.TenantSecrets(id),
                     .. apiKeys.Select(entry => keys.ApiKeyIndex(DeserializeKey(entry.Value).HashHex)),
                 ]);
             _ = transaction.SortedSetRemoveAsync(keys.Tenants, id.ToString());
-            if (await transaction.ExecuteAsync())
+            if (await transaction.ExecuteCheckedAsync(exists, sameKeys))
             {
                 try
                 {
@@ -157,9 +153,9 @@ public sealed class TenantStore(
     {
         var secret = Secret.Generate("whsec_");
         var transaction = Db.CreateTransaction();
-        transaction.AddCondition(Condition.KeyExists(keys.Tenant(id)));
+        var exists = transaction.AddCondition(Condition.KeyExists(keys.Tenant(id)));
         _ = secrets.SetAsync(transaction, id, SecretNames.WebhookSigning, secret);
-        return await transaction.ExecuteAsync() ? secret : null;
+        return await transaction.ExecuteCheckedAsync(exists) ? secret : null;
     }
 
     /// <summary>Issues a new API key (at least 256 random bits). Null when the tenant does not exist.</summary>
@@ -171,10 +167,10 @@ public sealed class TenantStore(
         var info = new TenantApiKeyInfo(keyId, string.IsNullOrWhiteSpace(name) ? null : name.Trim(), Hash(key.Reveal()), time.GetUtcNow());
 
         var transaction = Db.CreateTransaction();
-        transaction.AddCondition(Condition.KeyExists(keys.Tenant(id)));
+        var exists = transaction.AddCondition(Condition.KeyExists(keys.Tenant(id)));
         _ = transaction.HashSetAsync(keys.TenantApiKeys(id), keyId, JsonSerializer.Serialize(info, HubJsonContext.Default.TenantApiKeyInfo));
         _ = transaction.StringSetAsync(keys.ApiKeyIndex(info.HashHex), $"{id} {keyId}");
-        return await transaction.ExecuteAsync() ? new IssuedApiKey(info, key) : null;
+        return await transaction.ExecuteCheckedAsync(exists) ? new IssuedApiKey(info, key) : null;
     }
 
     /// <summary>The tenant's keys (metadata only), oldest first. Null when the tenant does not exist.</summary>
@@ -201,10 +197,10 @@ public sealed class TenantStore(
         }
 
         var transaction = Db.CreateTransaction();
-        transaction.AddCondition(Condition.HashEqual(keys.TenantApiKeys(id), keyId, stored));
+        var unchanged = transaction.AddCondition(Condition.HashEqual(keys.TenantApiKeys(id), keyId, stored));
         _ = transaction.HashDeleteAsync(keys.TenantApiKeys(id), keyId);
         _ = transaction.KeyDeleteAsync(keys.ApiKeyIndex(DeserializeKey(stored).HashHex));
-        if (!await transaction.ExecuteAsync())
+        if (!await transaction.ExecuteCheckedAsync(unchanged))
         {
             return false;
         }

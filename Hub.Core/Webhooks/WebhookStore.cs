@@ -58,7 +58,7 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
         using var span = HubTelemetry.StartRedis("webhook.enqueue");
         var now = createdAt.ToUnixTimeMilliseconds();
         var transaction = Db.CreateTransaction();
-        transaction.AddCondition(Condition.KeyNotExists(keys.WebhookDelivery(id)));
+        var isNew = transaction.AddCondition(Condition.KeyNotExists(keys.WebhookDelivery(id)));
         _ = transaction.HashSetAsync(keys.WebhookDelivery(id),
             [
                 new("tenant", tenant.ToString()),
@@ -72,7 +72,7 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
         _ = transaction.SortedSetAddAsync(keys.WebhookQueue, id, now);
         _ = transaction.SortedSetAddAsync(keys.TenantWebhookDeliveries(tenant), id, now);
         _ = transaction.SortedSetRemoveRangeByRankAsync(keys.TenantWebhookDeliveries(tenant), 0, -(MaxDeliveriesPerTenant + 1));
-        await transaction.ExecuteAsync();
+        await transaction.ExecuteCheckedAsync(isNew);
         return id;
     }
 
@@ -170,7 +170,7 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
         }
 
         _ = transaction.KeyDeleteAsync(keys.TenantWebhookDeliveries(tenant));
-        await transaction.ExecuteAsync();
+        await transaction.ExecuteCheckedAsync();
     }
 
     private static string StatusName(WebhookDeliveryStatus status) => status switch
