@@ -31,9 +31,6 @@ public sealed class AudienceDirectory(
     private long _pages = -1;
     private long _writtenOneByOne;
 
-    /// <summary>Whether the audience has been read in this run.</summary>
-    public bool IsLoaded => Volatile.Read(ref _subscribed) is not null;
-
     /// <summary>
     /// The subscriber hashes, among <paramref name="existing"/>, of contacts read as subscribed; reads the audience first
     /// when that has become cheaper than writing them one by one. The others are the caller's to write one by one.

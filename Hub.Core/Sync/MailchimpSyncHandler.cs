@@ -436,9 +436,9 @@ public sealed partial class MailchimpSyncHandler(
             }
 
             // A member Hub synced before (a stored fingerprint) is known to exist; the rest go out create-only first.
-            var written = await MemberBatchWriter.WriteAsync(list, [.. upserts.Select(upsert => new MemberWrite(upsert.Member, KnownToExist: !upsert.IsNew))],
-                new JobMemberCalls(this), _parallelism, cancellationToken);
             var byHash = upserts.ToDictionary(upsert => upsert.SubscriberHash, StringComparer.Ordinal);
+            var written = await MemberBatchWriter.WriteAsync(list, [.. upserts.Select(upsert => new MemberWrite(upsert.Member, KnownToExist: !upsert.IsNew))],
+                new JobMemberCalls(this, byHash), _parallelism, cancellationToken);
             var applied = new List<AppliedMember>();
             var refused = new List<RefusedMember>();
             var failed = new List<MemberError>();
@@ -465,7 +465,7 @@ public sealed partial class MailchimpSyncHandler(
         }
 
         /// <summary>The writer's calls with this job's patience: the batch call ends the run when Mailchimp stays unavailable or answers 401; single calls report their failure.</summary>
-        private sealed class JobMemberCalls(Run run) : IMemberCalls
+        private sealed class JobMemberCalls(Run run, IReadOnlyDictionary<string, PlannedUpsert> planned) : IMemberCalls
         {
             public async Task<MailchimpResult<MailchimpBatchResult>> BatchSubscribeAsync(MailchimpBatchSubscribe batch, CancellationToken cancellationToken) =>
                 MailchimpResult<MailchimpBatchResult>.Success(await run.CallAsync(token => run.Handler.Mailchimp.BatchSubscribeAsync(run.Credential, run.List.AudienceId, batch, token), cancellationToken));
@@ -491,7 +491,8 @@ public sealed partial class MailchimpSyncHandler(
             // order: a run resumed after a fault then knows they exist and does not send them again (a create-only batch
             // would meet them as existing). The chunk's record, or the plan that meets them again, counts them added.
             public Task CreatedAsync(IReadOnlyList<DesiredMember> created, CancellationToken cancellationToken) =>
-                run.Handler.Ledger.RecordCreatedAsync(run.Lease, [.. created.Select(member => new AppliedMember(member.SubscriberHash, member.Fingerprint(), CreatedByHub: true))], cancellationToken);
+                run.Handler.Ledger.RecordCreatedAsync(run.Lease,
+                    [.. created.Select(member => new AppliedMember(member.SubscriberHash, planned[member.SubscriberHash].Fingerprint, CreatedByHub: true))], cancellationToken);
         }
 
         /// <summary>Removes members per policy; in tag mode untags and applies the policy only where no other Hub list of the audience holds them.</summary>
