@@ -28,13 +28,7 @@ public static class SecretNames
 public sealed class TenantSecrets(IConnectionMultiplexer redis, RedisKeys keys, SecretProtector protector)
 {
     // Replace a ciphertext only if it is still the one we re-encrypted, so a concurrent write wins.
-    private const string CompareAndSetScript = """
-        if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
-          redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-          return 1
-        end
-        return 0
-        """;
+    private static readonly RedisScript CompareAndSet = RedisScript.Load("Security", "compare_and_set_secret");
 
     private IDatabase Db => redis.GetDatabase();
 
@@ -97,7 +91,7 @@ public sealed class TenantSecrets(IConnectionMultiplexer redis, RedisKeys keys, 
 
                 var context = Context(tenant, entry.Name.ToString());
                 var renewed = protector.Protect(protector.Unprotect(ciphertext, context), context);
-                var replaced = (long)await Db.ScriptEvaluateAsync(CompareAndSetScript, [hash], [entry.Name, ciphertext, renewed]);
+                var replaced = (long)await CompareAndSet.EvaluateAsync(Db, [hash], entry.Name, ciphertext, renewed);
                 if (replaced == 1)
                 {
                     reEncrypted++;
