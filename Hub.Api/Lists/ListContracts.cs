@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Hub.Core.Audiences;
 using Hub.Core.Lists;
+using Hub.Core.Members;
 
 namespace Hub.Api.Lists;
 

@@ -4,6 +4,7 @@ using Hub.Core.Lists;
 using Hub.Api.Jobs;
 using Hub.Core.Jobs;
 using Hub.Core.Mailchimp;
+using Hub.Core.Members;
 using Hub.Core.Sync;
 
 namespace Hub.Api.Lists;

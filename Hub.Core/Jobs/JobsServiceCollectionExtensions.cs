@@ -1,3 +1,4 @@
+using Hub.Core.Members;
 using Hub.Core.Storage;
 using Hub.Core.Sync;
 using Hub.Core.Tenants;
@@ -21,8 +22,8 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<JobsOptions>, JobsOptionsValidator>();
         services.AddSingleton<JobStore>();
         services.AddSingleton<ITenantDataOwner>(sp => sp.GetRequiredService<JobStore>());
-        services.AddSingleton<SyncLedger>();
-        services.AddSingleton<ITenantDataOwner>(sp => sp.GetRequiredService<SyncLedger>());
+        services.AddSingleton<MemberLedger>();
+        services.AddSingleton<ITenantDataOwner>(sp => sp.GetRequiredService<MemberLedger>());
         services.TryAddSingleton<StoreEpoch>();
         services.AddSingleton<SyncPlanner>();
         services.AddSingleton<DesiredSetReader>();

@@ -1,5 +1,6 @@
 using Hub.Core.Audiences;
 using Hub.Core.Mailchimp;
+using Hub.Core.Members;
 using Hub.Core.Tenants;
 using Microsoft.Extensions.DependencyInjection;
 

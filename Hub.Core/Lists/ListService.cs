@@ -1,5 +1,6 @@
 using Hub.Core.Audiences;
 using Hub.Core.Mailchimp;
+using Hub.Core.Members;
 using Hub.Core.Sync;
 using Hub.Core.Tenants;
 
@@ -18,7 +19,7 @@ public sealed record ListView(HostList List, long MemberCount);
 
 /// <summary>Links host lists to managed audiences or tags, and unlinks them.</summary>
 public sealed class ListService(
-    ListStore lists, SyncLedger ledger, AudienceService audiences, TenantMailchimp tenantMailchimp, MailchimpClient mailchimp, TimeProvider time)
+    ListStore lists, MemberLedger ledger, AudienceService audiences, TenantMailchimp tenantMailchimp, MailchimpClient mailchimp, TimeProvider time)
 {
     public const int MaxTagLength = 100;
 

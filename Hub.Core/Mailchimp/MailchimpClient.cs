@@ -98,7 +98,7 @@ public sealed partial class MailchimpClient(
 
     /// <summary>
     /// <c>POST /lists/{list_id}/members</c>: create-only; <c>member_exists</c> when the contact is already there.
-    /// Not retried (see <see cref="Lists.MemberService"/>): whether this call created the contact must stay knowable.
+    /// Not retried (see <c>Members.MemberService</c>): whether this call created the contact must stay knowable.
     /// </summary>
     public Task<MailchimpResult<MailchimpMember>> CreateMemberAsync(MailchimpCredential credential, string listId, MailchimpMemberCreate member, CancellationToken cancellationToken) =>
         CallAsync(credential, "create_member", HttpMethod.Post, ListPath(listId) + "/members",
@@ -130,7 +130,7 @@ public sealed partial class MailchimpClient(
     /// <summary>
     /// Batch subscribe <c>POST /lists/{list_id}</c> (at most 500 contacts; spec <c>postListsId</c>). Retried on 429, 5xx
     /// and timeouts: a create-only batch repeated after a lost answer meets the contacts it created as
-    /// <c>ERROR_CONTACT_EXISTS</c>, which <see cref="Lists.MemberBatchWriter"/> then writes as existing contacts, so the
+    /// <c>ERROR_CONTACT_EXISTS</c>, which <c>Members.MemberBatchWriter</c> then writes as existing contacts, so the
     /// outcome is the same (only whether Hub created them is then unknown, and Hub assumes it did not).
     /// </summary>
     public Task<MailchimpResult<MailchimpBatchResult>> BatchSubscribeAsync(

@@ -102,7 +102,7 @@ public sealed record MailchimpBatchMember(
 /// <summary>
 /// Body of batch subscribe <c>POST /lists/{list_id}</c>: at most <see cref="MaxMembers"/> contacts.
 /// <see cref="UpdateExisting"/> "will change existing members' subscription status" (spec), so Hub sends it true only for
-/// contacts it has just read as subscribed, with <c>subscribed</c> (see <see cref="Lists.MemberBatchWriter"/>);
+/// contacts it has just read as subscribed, with <c>subscribed</c> (see <c>Members.MemberBatchWriter</c>);
 /// <see cref="SyncTags"/> (changelog 2022-01-24) replaces existing contacts' tags and needs <see cref="UpdateExisting"/>.
 /// </summary>
 public sealed record MailchimpBatchSubscribe(IReadOnlyList<MailchimpBatchMember> Members, bool UpdateExisting, bool SyncTags = false)

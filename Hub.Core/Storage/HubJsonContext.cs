@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Hub.Core.Members;
 using Hub.Core.Security;
 using Hub.Core.Tenants;
 
@@ -16,7 +17,7 @@ namespace Hub.Core.Storage;
 [JsonSerializable(typeof(IReadOnlyList<JsonElement>))]
 [JsonSerializable(typeof(DevelopmentKeyFile))]
 [JsonSerializable(typeof(Hub.Core.Jobs.MemberError))]
-[JsonSerializable(typeof(Hub.Core.Sync.DesiredMember))]
+[JsonSerializable(typeof(Hub.Core.Members.DesiredMember))]
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(Hub.Core.OAuth.ConsentSession))]
 [JsonSerializable(typeof(Hub.Core.OAuth.ConsentState))]

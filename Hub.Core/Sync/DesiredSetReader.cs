@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Text.Json;
 using Hub.Core.Diagnostics;
 using Hub.Core.Jobs;
+using Hub.Core.Members;
 using Hub.Core.Storage;
 using Hub.Core.Tenants;
 using Microsoft.Extensions.Options;

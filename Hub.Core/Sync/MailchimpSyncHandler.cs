@@ -5,6 +5,7 @@ using Hub.Core.Audiences;
 using Hub.Core.Jobs;
 using Hub.Core.Lists;
 using Hub.Core.Mailchimp;
+using Hub.Core.Members;
 using Hub.Core.Storage;
 using Hub.Core.Tenants;
 using Microsoft.Extensions.Logging;
@@ -31,7 +32,7 @@ public sealed record SyncArgument(bool Reconcile = false, bool AddOnly = false, 
 /// </summary>
 public sealed partial class MailchimpSyncHandler(
     SyncPlanner planner,
-    SyncLedger ledger,
+    MemberLedger ledger,
     ListStore lists,
     TenantStore tenants,
     TenantMailchimp tenantMailchimp,
@@ -50,7 +51,7 @@ public sealed partial class MailchimpSyncHandler(
 
     // The per-run helper below reaches the handler's collaborators through these.
     private SyncPlanner Planner { get; } = planner;
-    private SyncLedger Ledger { get; } = ledger;
+    private MemberLedger Ledger { get; } = ledger;
     private ListStore Lists { get; } = lists;
     private MailchimpClient Mailchimp { get; } = mailchimp;
     private IConnectionMultiplexer Redis { get; } = redis;
@@ -185,7 +186,7 @@ public sealed partial class MailchimpSyncHandler(
 
                 offset += page.Members.Count;
                 var done = page.Members.Count == 0 || offset >= page.TotalItems;
-                await handler.Ledger.RecordBatchAsync(context, new SyncBatchResult { Reconciled = reconciled }, done ? await PlanStartAsync(cancellationToken) : $"rc:{offset}", cancellationToken);
+                await handler.Ledger.RecordBatchAsync(context, new LedgerBatch { Reconciled = reconciled }, done ? await PlanStartAsync(cancellationToken) : $"rc:{offset}", cancellationToken);
                 if (done)
                 {
                     return;
@@ -266,7 +267,7 @@ public sealed partial class MailchimpSyncHandler(
         {
             var unrecorded = new Queue<PlannedChunk>();
             var unsent = new List<(PlannedUpsert Upsert, PlannedChunk Chunk)>();
-            var calls = new List<Task<SyncBatchResult>>();
+            var calls = new List<Task<LedgerBatch>>();
             var allPlanned = false;
             SyncPlanChunk? firstRemoval = null;
             using var callsEnded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -351,7 +352,7 @@ public sealed partial class MailchimpSyncHandler(
         }
 
         /// <summary>One batch subscribe call.</summary>
-        private sealed record UpsertCall(Task<SyncBatchResult> Outcome);
+        private sealed record UpsertCall(Task<LedgerBatch> Outcome);
 
         /// <summary>A planned upsert chunk on its way: the calls carrying its members, and how many of them are not sent yet.</summary>
         private sealed class PlannedChunk(SyncPlanChunk chunk)
@@ -374,12 +375,12 @@ public sealed partial class MailchimpSyncHandler(
             }
 
             /// <summary>This chunk's share of its calls' results (a call may also carry members of the chunks beside it).</summary>
-            public async Task<SyncBatchResult> ResultAsync()
+            public async Task<LedgerBatch> ResultAsync()
             {
                 var results = await Task.WhenAll(_calls.Select(carrier => carrier.Call.Outcome));
                 var hashes = Chunk.Upserts.Select(upsert => upsert.SubscriberHash).ToHashSet(StringComparer.Ordinal);
                 var emails = Chunk.Upserts.Select(upsert => upsert.Member.Email.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
-                return new SyncBatchResult
+                return new LedgerBatch
                 {
                     Applied = [.. results.SelectMany(result => result.Applied).Where(member => hashes.Contains(member.SubscriberHash))],
                     Refused = [.. results.SelectMany(result => result.Refused).Where(member => hashes.Contains(member.SubscriberHash))],
@@ -419,7 +420,7 @@ public sealed partial class MailchimpSyncHandler(
         /// Records a chunk. Members refused by an earlier job and unchanged since are known and stable: not sent, counted
         /// unchanged. Members this job's reconciliation found unsubscribed or cleaned: not sent, counted failed.
         /// </summary>
-        private Task RecordAsync(SyncPlanChunk chunk, SyncBatchResult result, CancellationToken cancellationToken) =>
+        private Task RecordAsync(SyncPlanChunk chunk, LedgerBatch result, CancellationToken cancellationToken) =>
             handler.Ledger.RecordBatchAsync(context, result with
             {
                 Unchanged = chunk.Unchanged + chunk.RefusedUnchanged.Count,
@@ -428,11 +429,11 @@ public sealed partial class MailchimpSyncHandler(
                     $"{reconciled.Status} in Mailchimp; Hub never re-subscribes a contact and leaves it as it is.", Retryable: false))],
             }, chunk.NextCheckpoint, cancellationToken);
 
-        private async Task<SyncBatchResult> UpsertBatchAsync(IReadOnlyList<PlannedUpsert> upserts, CancellationToken cancellationToken)
+        private async Task<LedgerBatch> UpsertBatchAsync(IReadOnlyList<PlannedUpsert> upserts, CancellationToken cancellationToken)
         {
             if (upserts.Count == 0)
             {
-                return new SyncBatchResult();
+                return new LedgerBatch();
             }
 
             // A member Hub synced before (a stored fingerprint) is known to exist; the rest go out create-only first.
@@ -461,7 +462,7 @@ public sealed partial class MailchimpSyncHandler(
 
             // An error naming an address Hub did not send is kept with the job's errors but counted on nobody.
             var strays = written.Strays.Select(stray => new MemberError(stray.EmailAddress, MailchimpErrorMapper.FromBatchError(stray).Detail, Retryable: false)).ToList();
-            return new SyncBatchResult { Applied = applied, Refused = refused, Failed = failed, Uncounted = strays };
+            return new LedgerBatch { Applied = applied, Refused = refused, Failed = failed, Uncounted = strays };
         }
 
         /// <summary>The writer's calls with this job's patience: the batch call ends the run when Mailchimp stays unavailable or answers 401; single calls report their failure.</summary>
@@ -496,7 +497,7 @@ public sealed partial class MailchimpSyncHandler(
         }
 
         /// <summary>Removes members per policy; in tag mode untags and applies the policy only where no other Hub list of the audience holds them.</summary>
-        private async Task<SyncBatchResult> RemoveAsync(IReadOnlyList<(string Hash, string? Email, bool ApplyPolicy)> members, RemovalMode? mode, CancellationToken cancellationToken)
+        private async Task<LedgerBatch> RemoveAsync(IReadOnlyList<(string Hash, string? Email, bool ApplyPolicy)> members, RemovalMode? mode, CancellationToken cancellationToken)
         {
             var others = list.Mode == ListMode.Tag
                 ? (await handler.Lists.ListInAudienceAsync(Job.Tenant, list.AudienceId, cancellationToken)).Where(other => other.Key != list.Key).Select(other => other.Key.ToString()).ToList()
@@ -530,7 +531,7 @@ public sealed partial class MailchimpSyncHandler(
                     : new MemberError(label, result.Error.Detail, Retryable: result.Error.Code == MailchimpErrorCodes.MailchimpUnavailable);
             }, cancellationToken);
             var failed = failures.Select(error => error.Email).ToHashSet(StringComparer.Ordinal);
-            return new SyncBatchResult { Removed = members.Where(member => !failed.Contains(member.Email ?? member.Hash)).Select(member => member.Hash).ToList(), Failed = failures };
+            return new LedgerBatch { Removed = members.Where(member => !failed.Contains(member.Email ?? member.Hash)).Select(member => member.Hash).ToList(), Failed = failures };
         }
 
         private async Task<MailchimpResult> Remove(SubscriberHash hash, string? email, RemovalMode mode, CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using Hub.Core.Diagnostics;
 using Hub.Core.Jobs;
+using Hub.Core.Members;
 using Hub.Core.Storage;
 using Hub.Core.Tenants;
 using StackExchange.Redis;
@@ -19,7 +20,7 @@ public enum SyncPhase
 
 /// <summary>
 /// One chunk of a sync plan. Apply it, then record the result with
-/// <see cref="SyncLedger.RecordBatchAsync"/> and <see cref="NextCheckpoint"/>; a job resumed from
+/// <see cref="MemberLedger.RecordBatchAsync"/> and <see cref="NextCheckpoint"/>; a job resumed from
 /// <see cref="Checkpoint"/> plans exactly this chunk again.
 /// </summary>
 public sealed record SyncPlanChunk(
@@ -64,7 +65,7 @@ public static class DesiredSetChunks
     /// <summary>The mark of a member this job's reconciliation found unsubscribed or cleaned in Mailchimp; its value is that status.</summary>
     public static string Reconciled(string subscriberHash) => "r:" + subscriberHash;
 
-    /// <summary>The mark of a member a call of this job created; its value is the fingerprint sent (see <see cref="SyncLedger.RecordCreatedAsync"/>).</summary>
+    /// <summary>The mark of a member a call of this job created; its value is the fingerprint sent (see <see cref="MemberLedger.RecordCreatedAsync"/>).</summary>
     public static string Created(string subscriberHash) => "c:" + subscriberHash;
 
     /// <summary>

@@ -4,6 +4,7 @@ using Hub.Core.Audiences;
 using Hub.Core.Jobs;
 using Hub.Core.Lists;
 using Hub.Core.Mailchimp;
+using Hub.Core.Members;
 using Hub.Core.Tenants;
 
 namespace Hub.Core.Sync;
@@ -16,7 +17,7 @@ public sealed record SyncStarted(Job Job, JobId? Superseded);
 /// or (unless allowed) an empty set before any job exists, then enqueues. Large inline batches become
 /// add-only jobs the same way.
 /// </summary>
-public sealed class SyncService(ListStore lists, SyncLedger ledger, TenantMailchimp tenantMailchimp, DesiredSetReader reader, JobStore jobs)
+public sealed class SyncService(ListStore lists, MemberLedger ledger, TenantMailchimp tenantMailchimp, DesiredSetReader reader, JobStore jobs)
 {
     public const string EmptySetRefused = "empty_set_refused";
     public const string InvalidBody = "invalid_body";

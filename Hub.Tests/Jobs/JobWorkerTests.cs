@@ -1,4 +1,5 @@
 using Hub.Core.Jobs;
+using Hub.Core.Members;
 using Hub.Core.Sync;
 using Hub.Core.Tenants;
 using Hub.Tests.Infrastructure;
@@ -43,7 +44,7 @@ public class JobWorkerTests(string backend) : BackendFixture(backend)
         var host = await JobsTestKit.StartAsync(Backend.Connection, _prefix,
             new() { ["Hub:Jobs:WorkerEnabled"] = worker ? "true" : "false", ["Hub:Jobs:LeaseDuration"] = "00:00:01", ["Hub:Jobs:RenewInterval"] = "00:00:00.200" },
             services => services.AddSingleton(_audience).AddSingleton<IJobHandler, UncountedHandler>().AddSingleton<IJobHandler>(sp =>
-                new FakeSyncHandler(sp.GetRequiredService<SyncPlanner>(), sp.GetRequiredService<SyncLedger>(), _audience)
+                new FakeSyncHandler(sp.GetRequiredService<SyncPlanner>(), sp.GetRequiredService<MemberLedger>(), _audience)
                 {
                     AfterChunk = afterChunk ?? ((_, _) => Task.CompletedTask),
                     LosesAMemberOnce = losesAMemberOnce,
@@ -72,7 +73,7 @@ public class JobWorkerTests(string backend) : BackendFixture(backend)
         var store = crashed.Services.GetRequiredService<JobStore>();
         var lease = (await store.ClaimAsync(default))!;
         using var death = new CancellationTokenSource();
-        var handler = new FakeSyncHandler(crashed.Services.GetRequiredService<SyncPlanner>(), crashed.Services.GetRequiredService<SyncLedger>(), _audience)
+        var handler = new FakeSyncHandler(crashed.Services.GetRequiredService<SyncPlanner>(), crashed.Services.GetRequiredService<MemberLedger>(), _audience)
         {
             AfterChunk = async (chunks, _) =>
             {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Hub.Core.Jobs;
+using Hub.Core.Members;
 using Hub.Core.Storage;
 using Hub.Core.Sync;
 using Hub.Core.Tenants;
@@ -86,7 +87,7 @@ public sealed class FakeAudience
 }
 
 /// <summary>Applies a sync plan to a <see cref="FakeAudience"/> chunk by chunk, recording each chunk in the ledger.</summary>
-public sealed class FakeSyncHandler(SyncPlanner planner, SyncLedger ledger, FakeAudience audience) : IJobHandler
+public sealed class FakeSyncHandler(SyncPlanner planner, MemberLedger ledger, FakeAudience audience) : IJobHandler
 {
     public const string JobKind = "test.sync";
 
@@ -130,7 +131,7 @@ public sealed class FakeSyncHandler(SyncPlanner planner, SyncLedger ledger, Fake
                 audience.Removals.AddOrUpdate(hash, 1, (_, count) => count + 1);
             }
 
-            await ledger.RecordBatchAsync(context, new SyncBatchResult
+            await ledger.RecordBatchAsync(context, new LedgerBatch
             {
                 Applied = applied,
                 Refused = refused,

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Hub.Core.Lists;
 using Hub.Core.Mailchimp;
+using Hub.Core.Members;
 using Hub.Core.Sync;
 using Hub.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;

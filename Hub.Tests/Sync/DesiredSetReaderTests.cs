@@ -1,4 +1,5 @@
 using Hub.Core.Jobs;
+using Hub.Core.Members;
 using Hub.Core.Storage;
 using Hub.Core.Sync;
 using Hub.Core.Tenants;

@@ -1,4 +1,5 @@
 using Hub.Core.Jobs;
+using Hub.Core.Members;
 using Hub.Core.Sync;
 using Hub.Core.Tenants;
 using Hub.Tests.Infrastructure;
@@ -16,7 +17,7 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
     private IHost _host = null!;
     private readonly TenantId _tenant = TenantId.New();
 
-    private SyncLedger Ledger => _host.Services.GetRequiredService<SyncLedger>();
+    private MemberLedger Ledger => _host.Services.GetRequiredService<MemberLedger>();
     private SyncPlanner Planner => _host.Services.GetRequiredService<SyncPlanner>();
     private JobStore Jobs => _host.Services.GetRequiredService<JobStore>();
 
@@ -42,7 +43,7 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
     [Test]
     public async Task Plan_adds_new_updates_changed_skips_unchanged_and_removes_only_what_hub_added()
     {
-        await Ledger.RecordAsync(_tenant, List, new SyncBatchResult
+        await Ledger.RecordAsync(_tenant, List, new LedgerBatch
         {
             Applied = [Applied(Member("same@example.com")), Applied(Member("changed@example.com", "old")), Applied(Member("gone@example.com")), Applied(Member("foreign@example.com"), createdByHub: false)],
             Refused =
@@ -105,21 +106,21 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
     [Test]
     public async Task Recording_the_same_batch_twice_changes_nothing()
     {
-        var batch = new SyncBatchResult
+        var batch = new LedgerBatch
         {
             Applied = [Applied(Member("a@example.com")), Applied(Member("b@example.com", "new"))],
             Refused = [new RefusedMember(Member("c@example.com").SubscriberHash, Member("c@example.com").Fingerprint(), new MemberError("c@example.com", "fake", false))],
             Removed = [Member("d@example.com").SubscriberHash],
         };
-        await Ledger.RecordAsync(_tenant, List, new SyncBatchResult { Applied = [Applied(Member("b@example.com", "old")), Applied(Member("d@example.com"))] }, default);
+        await Ledger.RecordAsync(_tenant, List, new LedgerBatch { Applied = [Applied(Member("b@example.com", "old")), Applied(Member("d@example.com"))] }, default);
 
         var first = await Ledger.RecordAsync(_tenant, List, batch, default);
         var again = await Ledger.RecordAsync(_tenant, List, batch, default);
 
         Assert.Multiple(async () =>
         {
-            Assert.That(first, Is.EqualTo(new SyncLedgerDelta(1, 1, 1, 1)));
-            Assert.That(again, Is.EqualTo(new SyncLedgerDelta(0, 0, 0, 0)));
+            Assert.That(first, Is.EqualTo(new LedgerDelta(1, 1, 1, 1)));
+            Assert.That(again, Is.EqualTo(new LedgerDelta(0, 0, 0, 0)));
             Assert.That(await Ledger.GetFingerprintAsync(_tenant, List, Member("b@example.com").SubscriberHash, default), Is.EqualTo(Member("b@example.com", "new").Fingerprint()));
             Assert.That(await Ledger.IsHubAddedAsync(_tenant, List, Member("d@example.com").SubscriberHash, default), Is.False);
             Assert.That(await Ledger.GetRefusedFingerprintAsync(_tenant, List, Member("c@example.com").SubscriberHash, default), Is.EqualTo(Member("c@example.com").Fingerprint()));
@@ -131,7 +132,7 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
     {
         var (job, _) = await Jobs.EnqueueAsync(new JobRequest(_tenant, "sync", List), default);
         var lease = (await Jobs.ClaimAsync(default))!;
-        var batch = new SyncBatchResult { Applied = [Applied(Member("a@example.com"))], Unchanged = 2 };
+        var batch = new LedgerBatch { Applied = [Applied(Member("a@example.com"))], Unchanged = 2 };
         using var stop = new CancellationTokenSource();
         var context = new JobContext(job, lease, Jobs, stop);
 
@@ -157,9 +158,9 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
         var lease = (await Jobs.ClaimAsync(default))!;
         var context = new JobContext(job, lease, Jobs, new CancellationTokenSource());
         var known = Member("known@example.com");
-        await Ledger.RecordAsync(_tenant, List, new SyncBatchResult { Applied = [Applied(known)] }, default);
+        await Ledger.RecordAsync(_tenant, List, new LedgerBatch { Applied = [Applied(known)] }, default);
 
-        await Ledger.RecordBatchAsync(context, new SyncBatchResult
+        await Ledger.RecordBatchAsync(context, new LedgerBatch
         {
             // Already stored at this fingerprint and not created by this job (a facade call got there first): unchanged, not nothing.
             Applied = [Applied(known, createdByHub: false), Applied(Member("new@example.com"))],
@@ -186,7 +187,7 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
         var staged = await StageAsync(created, Member("other@example.com"));
         var (job, _) = await Jobs.EnqueueAsync(new JobRequest(_tenant, "sync", List) { Id = staged.Id }, default);
         var lease = (await Jobs.ClaimAsync(default))!;
-        await Ledger.RecordAsync(_tenant, List, new SyncBatchResult { Applied = [Applied(Member("other@example.com"), createdByHub: false)] }, default);
+        await Ledger.RecordAsync(_tenant, List, new LedgerBatch { Applied = [Applied(Member("other@example.com"), createdByHub: false)] }, default);
 
         // The call created the contact and recorded it at once; the chunk itself was never recorded (a fault, a lost lease).
         await Ledger.RecordCreatedAsync(lease, [Applied(created)], default);
@@ -197,7 +198,7 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
         }
 
         var context = new JobContext((await Jobs.GetAsync(job.Id, default))!, lease, Jobs, new CancellationTokenSource());
-        await Ledger.RecordBatchAsync(context, new SyncBatchResult { Unchanged = chunks[0].Unchanged, AddedEarlier = chunks[0].AddedEarlier }, chunks[0].NextCheckpoint, default);
+        await Ledger.RecordBatchAsync(context, new LedgerBatch { Unchanged = chunks[0].Unchanged, AddedEarlier = chunks[0].AddedEarlier }, chunks[0].NextCheckpoint, default);
 
         Assert.Multiple(async () =>
         {

@@ -4,9 +4,10 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using Hub.Core.Lists;
 using Hub.Core.Storage;
 
-namespace Hub.Core.Sync;
+namespace Hub.Core.Members;
 
 /// <summary>
 /// One member of a desired set, normalized: merge field names upper-cased and sorted, tags trimmed,

@@ -1,7 +1,7 @@
+using Hub.Core.Lists;
 using Hub.Core.Mailchimp;
-using Hub.Core.Sync;
 
-namespace Hub.Core.Lists;
+namespace Hub.Core.Members;
 
 /// <summary>A member to write, and whether Hub already knows the contact exists in the audience (it synced it before).</summary>
 public sealed record MemberWrite(DesiredMember Member, bool KnownToExist);

@@ -1,3 +1,4 @@
+using Hub.Core.Lists;
 using Hub.Core.Diagnostics;
 using Hub.Core.Jobs;
 using Hub.Core.Storage;
@@ -5,7 +6,7 @@ using Hub.Core.Tenants;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace Hub.Core.Sync;
+namespace Hub.Core.Members;
 
 /// <summary>A member Mailchimp accepted: its fingerprint as sent, and whether Hub created it there (only those Hub removes later).</summary>
 public sealed record AppliedMember(string SubscriberHash, string Fingerprint, bool CreatedByHub);
@@ -17,7 +18,7 @@ public sealed record RefusedMember(string SubscriberHash, string Fingerprint, Me
 public sealed record ReconciledMember(string SubscriberHash, string Fingerprint, string Status);
 
 /// <summary>What applying one batch of a plan to Mailchimp did.</summary>
-public sealed record SyncBatchResult
+public sealed record LedgerBatch
 {
     public IReadOnlyList<AppliedMember> Applied { get; init; } = [];
     public IReadOnlyList<RefusedMember> Refused { get; init; } = [];
@@ -32,7 +33,7 @@ public sealed record SyncBatchResult
 
     /// <summary>
     /// Members the plan found stored at their fingerprint by a call of this same job whose chunk was not recorded (a
-    /// fault or a lost lease came between): not sent again, counted added (see <see cref="SyncLedger.RecordCreatedAsync"/>).
+    /// fault or a lost lease came between): not sent again, counted added (see <see cref="MemberLedger.RecordCreatedAsync"/>).
     /// </summary>
     public long AddedEarlier { get; init; }
 
@@ -53,7 +54,7 @@ public sealed record SyncBatchResult
 }
 
 /// <summary>What recording a batch changed in the list's ledger (zero for members already recorded).</summary>
-public readonly record struct SyncLedgerDelta(long Added, long Updated, long Removed, long Refused);
+public readonly record struct LedgerDelta(long Added, long Updated, long Removed, long Refused);
 
 /// <summary>
 /// What Hub synced into each list, per tenant and list key: a hash subscriber hash → fingerprint of every
@@ -66,7 +67,7 @@ public readonly record struct SyncLedgerDelta(long Added, long Updated, long Rem
 /// value to the next one and adds the counts, only while the worker holds the lease, so a batch repeated
 /// after a crash (or by a worker that lost its lease) changes nothing.</para>
 /// </summary>
-public sealed class SyncLedger(IConnectionMultiplexer redis, RedisKeys keys, IOptions<JobsOptions> options) : ITenantDataOwner
+public sealed class MemberLedger(IConnectionMultiplexer redis, RedisKeys keys, IOptions<JobsOptions> options) : ITenantDataOwner
 {
     private IDatabase Db => redis.GetDatabase();
 
@@ -75,7 +76,7 @@ public sealed class SyncLedger(IConnectionMultiplexer redis, RedisKeys keys, IOp
     /// <paramref name="nextCheckpoint"/>, atomically. Throws <see cref="OperationCanceledException"/> when the lease
     /// is lost (nothing is recorded) or a cancel was requested (the batch is recorded first).
     /// </summary>
-    public async Task RecordBatchAsync(JobContext context, SyncBatchResult result, string nextCheckpoint, CancellationToken cancellationToken)
+    public async Task RecordBatchAsync(JobContext context, LedgerBatch result, string nextCheckpoint, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("sync.record-batch");
         var lease = context.Lease;
@@ -95,22 +96,22 @@ public sealed class SyncLedger(IConnectionMultiplexer redis, RedisKeys keys, IOp
     /// <summary>
     /// Records at once the contacts a job's call created, before their chunk is recorded in plan order: a run resumed
     /// after a fault or a takeover then knows they exist and does not send them again. Each is also marked in the job's
-    /// staged set with its fingerprint (<see cref="DesiredSetChunks.Created"/>), so the plan that meets it later counts
+    /// staged set with its fingerprint (<c>Sync.DesiredSetChunks.Created</c>), so the plan that meets it later counts
     /// it added by this job rather than unchanged. Written whether or not the lease is still held: the contacts exist.
     /// </summary>
     public async Task RecordCreatedAsync(JobLease lease, IReadOnlyList<AppliedMember> created, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("sync.record-created");
         await Db.ScriptEvaluateAsync(SyncScripts.RecordCreated, [.. ListKeys(lease.Tenant, lease.ListKey), keys.JobDesiredSet(lease.JobId)],
-            Arguments("", "", "", lease.ListKey, new SyncBatchResult { Applied = created }));
+            Arguments("", "", "", lease.ListKey, new LedgerBatch { Applied = created }));
     }
 
     /// <summary>Records a batch applied outside a job (an inline add or remove); idempotent per member. Member errors are the caller's to report.</summary>
-    public async Task<SyncLedgerDelta> RecordAsync(TenantId tenant, string listKey, SyncBatchResult result, CancellationToken cancellationToken)
+    public async Task<LedgerDelta> RecordAsync(TenantId tenant, string listKey, LedgerBatch result, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("sync.record");
         var outcome = (RedisResult[])(await Db.ScriptEvaluateAsync(SyncScripts.RecordStandalone, ListKeys(tenant, listKey), Arguments("", "", "", listKey, result)))!;
-        return new SyncLedgerDelta((long)outcome[1], (long)outcome[2], (long)outcome[3], (long)outcome[4]);
+        return new LedgerDelta((long)outcome[1], (long)outcome[2], (long)outcome[3], (long)outcome[4]);
     }
 
     /// <summary>The stored fingerprint of a member of a list, or null.</summary>
@@ -175,7 +176,7 @@ public sealed class SyncLedger(IConnectionMultiplexer redis, RedisKeys keys, IOp
     private RedisKey[] ListKeys(TenantId tenant, string listKey) =>
         [keys.ListFingerprints(tenant, listKey), keys.ListHubAdded(tenant, listKey), keys.ListRefused(tenant, listKey), keys.TenantSyncedLists(tenant)];
 
-    private RedisValue[] Arguments(string token, string expectedCheckpoint, string nextCheckpoint, string listKey, SyncBatchResult result)
+    private RedisValue[] Arguments(string token, string expectedCheckpoint, string nextCheckpoint, string listKey, LedgerBatch result)
     {
         var args = new List<RedisValue>
         {

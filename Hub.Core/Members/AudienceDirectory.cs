@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using Hub.Core.Lists;
 using Hub.Core.Mailchimp;
 
-namespace Hub.Core.Sync;
+namespace Hub.Core.Members;
 
 /// <summary>
 /// Which contacts of an audience were <c>subscribed</c> when a sync run read it, so that contacts that already exist can be

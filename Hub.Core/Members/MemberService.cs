@@ -1,12 +1,12 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Hub.Core.Lists;
 using Hub.Core.Audiences;
 using Hub.Core.Jobs;
 using Hub.Core.Mailchimp;
-using Hub.Core.Sync;
 using Hub.Core.Tenants;
 
-namespace Hub.Core.Lists;
+namespace Hub.Core.Members;
 
 /// <summary>A member as the facade shows it.</summary>
 public sealed record MemberView(
@@ -44,7 +44,7 @@ public sealed record MemberOutcome(string Email, string Result, MailchimpError? 
 /// synced in the list's ledger so full syncs and removals know which members Hub put there.
 /// </summary>
 public sealed class MemberService(
-    ListStore lists, SyncLedger ledger, TenantMailchimp tenantMailchimp, MailchimpClient mailchimp, MailchimpConcurrencyLimiter limiter)
+    ListStore lists, MemberLedger ledger, TenantMailchimp tenantMailchimp, MailchimpClient mailchimp, MailchimpConcurrencyLimiter limiter)
 {
     public const int MaxInlineBatch = 200;
     private const string TagsPending = "tags-pending";
@@ -84,14 +84,14 @@ public sealed class MemberService(
             {
                 // The contact was written: keep whether Hub created it, under a fingerprint no member has,
                 // so the next upsert or sync sends it (and its tags) again.
-                await ledger.RecordAsync(tenant.Id, key.ToString(), new SyncBatchResult { Applied = [new AppliedMember(hash.Value, TagsPending, createdByHub)] }, cancellationToken);
+                await ledger.RecordAsync(tenant.Id, key.ToString(), new LedgerBatch { Applied = [new AppliedMember(hash.Value, TagsPending, createdByHub)] }, cancellationToken);
                 return tagged.Error;
             }
         }
 
         // Recorded after every write, even one that repeats what Hub last wrote: a sync of the same list may
         // have changed the ledger since it was read above.
-        await ledger.RecordAsync(tenant.Id, key.ToString(), new SyncBatchResult { Applied = [new AppliedMember(hash.Value, member.Fingerprint(), createdByHub)] }, cancellationToken);
+        await ledger.RecordAsync(tenant.Id, key.ToString(), new LedgerBatch { Applied = [new AppliedMember(hash.Value, member.Fingerprint(), createdByHub)] }, cancellationToken);
         return ToView(upserted.Value, tags);
     }
 
@@ -126,7 +126,7 @@ public sealed class MemberService(
             : await RemoveFromTagAsync(tenant, list, credential, hash, email, mode, cancellationToken);
         if (removed.IsSuccess)
         {
-            await ledger.RecordAsync(tenant.Id, list.Key.ToString(), new SyncBatchResult { Removed = [hash.Value] }, cancellationToken);
+            await ledger.RecordAsync(tenant.Id, list.Key.ToString(), new LedgerBatch { Removed = [hash.Value] }, cancellationToken);
         }
 
         return removed;
@@ -263,7 +263,7 @@ public sealed class MemberService(
             outcomes.Add(new MemberOutcome(member.Email, outcome.Created ? MemberOutcome.Added : MemberOutcome.Updated, null));
         }
 
-        await ledger.RecordAsync(tenant.Id, list.Key.ToString(), new SyncBatchResult { Applied = applied, Refused = refused }, cancellationToken);
+        await ledger.RecordAsync(tenant.Id, list.Key.ToString(), new LedgerBatch { Applied = applied, Refused = refused }, cancellationToken);
         return outcomes;
     }
 
@@ -447,7 +447,7 @@ public sealed class MemberService(
     {
         if (IsRefusal(error.Code) && error.Code != MailchimpErrorCodes.InvalidEmail)
         {
-            await ledger.RecordAsync(tenant, key.ToString(), new SyncBatchResult
+            await ledger.RecordAsync(tenant, key.ToString(), new LedgerBatch
             {
                 Refused = [new RefusedMember(member.SubscriberHash, member.Fingerprint(), new MemberError(member.Email, error.Detail, Retryable: false))],
             }, cancellationToken);
