@@ -1,6 +1,5 @@
 using Hub.Core.Audiences;
 using Hub.Core.Mailchimp;
-using Hub.Core.Members;
 using Hub.Core.Sync;
 using Hub.Core.Tenants;
 
@@ -19,7 +18,7 @@ public sealed record ListView(HostList List, long MemberCount);
 
 /// <summary>Links host lists to managed audiences or tags, and unlinks them.</summary>
 public sealed class ListService(
-    ListStore lists, MemberLedger ledger, AudienceService audiences, TenantMailchimp tenantMailchimp, MailchimpClient mailchimp, TimeProvider time)
+    ListStore lists, IListMembers members, AudienceService audiences, TenantMailchimp tenantMailchimp, TimeProvider time)
 {
     public const int MaxTagLength = 100;
 
@@ -118,13 +117,13 @@ public sealed class ListService(
 
     public async Task<MailchimpResult<ListView>> GetAsync(Tenant tenant, ListKey key, CancellationToken cancellationToken) =>
         await lists.GetAsync(tenant.Id, key, cancellationToken) is { } list
-            ? new ListView(list, await ledger.CountAsync(tenant.Id, key.ToString(), cancellationToken))
+            ? new ListView(list, await members.CountAsync(tenant.Id, key, cancellationToken))
             : FacadeErrors.ListMissing(key.ToString());
 
     public async Task<IReadOnlyList<ListView>> ListAsync(Tenant tenant, CancellationToken cancellationToken)
     {
         var all = await lists.ListAsync(tenant.Id, cancellationToken);
-        var counts = await Task.WhenAll(all.Select(list => ledger.CountAsync(tenant.Id, list.Key.ToString(), cancellationToken)));
+        var counts = await Task.WhenAll(all.Select(list => members.CountAsync(tenant.Id, list.Key, cancellationToken)));
         return all.Select((list, i) => new ListView(list, counts[i])).ToList();
     }
 
@@ -178,7 +177,7 @@ public sealed class ListService(
         }, cancellationToken);
         return saved is null
             ? FacadeErrors.ListMissing(key.ToString())
-            : new ListView(saved, await ledger.CountAsync(tenant.Id, key.ToString(), cancellationToken));
+            : new ListView(saved, await members.CountAsync(tenant.Id, key, cancellationToken));
     }
 
     /// <summary>
@@ -197,9 +196,9 @@ public sealed class ListService(
             return FacadeErrors.Invalid("deleteAudience", "Only a list in mode 'audience' owns its audience; a tag list shares it with other lists.");
         }
 
-        if (list.Mode == ListMode.Tag && await ledger.CountAsync(tenant.Id, key.ToString(), cancellationToken) > 0)
+        if (list.Mode == ListMode.Tag && await members.CountAsync(tenant.Id, key, cancellationToken) > 0)
         {
-            if (await UntagAllAsync(tenant, list, cancellationToken) is { } untagError)
+            if (await members.UntagAllAsync(tenant, list, cancellationToken) is { } untagError)
             {
                 return untagError;
             }
@@ -214,38 +213,9 @@ public sealed class ListService(
             }
         }
 
-        await ledger.DeleteListAsync(tenant.Id, key.ToString(), cancellationToken);
+        await members.ForgetAsync(tenant.Id, key, cancellationToken);
         await lists.DeleteAsync(tenant.Id, key, cancellationToken);
         return MailchimpResult.Success;
-    }
-
-    private async Task<MailchimpError?> UntagAllAsync(Tenant tenant, HostList list, CancellationToken cancellationToken)
-    {
-        if (await tenantMailchimp.GuardAsync(tenant.Id, list.AudienceId, cancellationToken) is { } notManaged)
-        {
-            return notManaged;
-        }
-
-        var (credential, error) = await tenantMailchimp.CredentialAsync(tenant, cancellationToken);
-        if (credential is null)
-        {
-            return error;
-        }
-
-        MailchimpError? failure = null;
-        // The per-account cap bounds Mailchimp concurrency; this bounds the tasks in flight here.
-        await Parallel.ForEachAsync(ledger.MembersAsync(tenant.Id, list.Key.ToString(), cancellationToken),
-            new ParallelOptions { MaxDegreeOfParallelism = 10, CancellationToken = cancellationToken },
-            async (hash, token) =>
-            {
-                var untagged = await mailchimp.UpdateMemberTagsAsync(credential, list.AudienceId, SubscriberHash.Parse(hash),
-                    [MailchimpTagUpdate.Inactive(list.Tag!)], isSyncing: true, token);
-                if (!untagged.IsSuccess && untagged.Error.Code != MailchimpErrorCodes.NotFound)
-                {
-                    failure ??= untagged.Error;
-                }
-            });
-        return failure;
     }
 
     private static ListMode ParseMode(string? value, List<MailchimpFieldError> errors)

@@ -55,8 +55,14 @@ public sealed record MailchimpError(string Code, int? Status, string Title, stri
         new(MailchimpErrorCodes.MailchimpUnavailable, status, "Mailchimp unavailable", detail, []);
 }
 
+/// <summary>What every Mailchimp outcome tells, with or without a value: its error, if it failed.</summary>
+public interface IMailchimpOutcome
+{
+    MailchimpError? Error { get; }
+}
+
 /// <summary>Outcome of a Mailchimp call that returns a value: either <see cref="Value"/> or <see cref="Error"/>.</summary>
-public sealed class MailchimpResult<T>
+public sealed class MailchimpResult<T> : IMailchimpOutcome
 {
     private MailchimpResult(T? value, MailchimpError? error)
     {
@@ -84,7 +90,7 @@ public sealed class MailchimpResult<T>
 }
 
 /// <summary>Outcome of a Mailchimp call without a value (204 responses): success or <see cref="Error"/>.</summary>
-public sealed class MailchimpResult
+public sealed class MailchimpResult : IMailchimpOutcome
 {
     public static readonly MailchimpResult Success = new(null);
 

@@ -9,6 +9,14 @@ namespace Hub.Core.Mailchimp;
 
 public static class MailchimpServiceCollectionExtensions
 {
+    /// <summary>The Mailchimp client (<see cref="AddMailchimpClient"/>) and the passthrough's rules.</summary>
+    public static IServiceCollection AddHubMailchimp(this IServiceCollection services)
+    {
+        services.AddMailchimpClient();
+        services.TryAddSingleton<PassthroughRules>();
+        return services;
+    }
+
     /// <summary>
     /// Registers <see cref="MailchimpClient"/>: binds <c>Hub:Mailchimp</c>, one typed HttpClient with
     /// exactly one resilience handler (overall timeout, retries for idempotent calls, a circuit breaker

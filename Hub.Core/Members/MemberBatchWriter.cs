@@ -16,32 +16,6 @@ public sealed record MemberWritten(DesiredMember Member, bool Created, Mailchimp
 public sealed record MemberBatchWritten(IReadOnlyList<MemberWritten> Members, IReadOnlyList<MailchimpBatchError> Strays);
 
 /// <summary>
-/// The Mailchimp calls a <see cref="MemberBatchWriter"/> makes, each with its caller's policy: the sync job adds its own
-/// patience and ends the run on a 401; the facade calls straight through.
-/// </summary>
-public interface IMemberCalls
-{
-    /// <summary>Batch subscribe; a failure of the whole call is the caller's to report or throw.</summary>
-    Task<MailchimpResult<MailchimpBatchResult>> BatchSubscribeAsync(MailchimpBatchSubscribe batch, CancellationToken cancellationToken);
-
-    Task<MailchimpResult<MailchimpMember>> UpsertAsync(MailchimpMemberUpsert member, CancellationToken cancellationToken);
-
-    Task<MailchimpResult> TagAsync(SubscriberHash hash, IReadOnlyList<MailchimpTagUpdate> tags, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Told at once of the contacts a create-only batch created, before anything else is sent: a sync job records them
-    /// right away, so that a fault later in the same write cannot leave contacts Hub created unrecorded.
-    /// </summary>
-    Task CreatedAsync(IReadOnlyList<DesiredMember> created, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Of these existing contacts (subscriber hashes), those the caller has just read as subscribed in the audience (a sync
-    /// run's <see cref="AudienceDirectory"/>); empty when it keeps no such read.
-    /// </summary>
-    Task<IReadOnlySet<string>> SubscribedAsync(IReadOnlyList<string> existing, CancellationToken cancellationToken);
-}
-
-/// <summary>
 /// Writes members to an audience the way Mailchimp documents it, so that a new contact gets its status, an existing
 /// contact never has its status changed (no re-subscribe, no pending made subscribed), and merge fields and tags are
 /// brought up to date:
@@ -91,7 +65,7 @@ public static class MemberBatchWriter
         // Only where a re-added contact would get `subscribed` anyway: a contact archived since the read comes back with
         // the status sent, and on a double opt-in list that must be `pending` (the PUT's status_if_new).
         var subscribed = await calls.SubscribedAsync([.. existing
-            .Where(member => (member.Status ?? MemberService.StatusIfNew(list)) == MailchimpMemberStatus.Subscribed)
+            .Where(member => (member.Status ?? MemberRules.StatusIfNew(list)) == MailchimpMemberStatus.Subscribed)
             .Select(member => member.SubscriberHash)], cancellationToken);
         if (subscribed.Count > 0)
         {
@@ -125,9 +99,9 @@ public static class MemberBatchWriter
     {
         var batch = await calls.BatchSubscribeAsync(new MailchimpBatchSubscribe(
             members.Select(member => new MailchimpBatchMember(
-                member.Email, Status: updateSubscribed ? MailchimpMemberStatus.Subscribed : member.Status ?? MemberService.StatusIfNew(list),
+                member.Email, Status: updateSubscribed ? MailchimpMemberStatus.Subscribed : member.Status ?? MemberRules.StatusIfNew(list),
                 MergeFields: member.MergeFields, Language: member.Language, Vip: member.Vip,
-                Tags: MemberService.TagsFor(list, member) is { Count: > 0 } tags ? tags : null)).ToList(),
+                Tags: MemberRules.TagsFor(list, member) is { Count: > 0 } tags ? tags : null)).ToList(),
             UpdateExisting: updateSubscribed), cancellationToken);
         if (!batch.IsSuccess)
         {
@@ -175,14 +149,14 @@ public static class MemberBatchWriter
     private static async Task<MemberWritten> UpdateAsync(HostList list, DesiredMember member, IMemberCalls calls, CancellationToken cancellationToken)
     {
         var upserted = await calls.UpsertAsync(new MailchimpMemberUpsert(
-            member.Email, StatusIfNew: member.Status ?? MemberService.StatusIfNew(list), MergeFields: MemberService.MergeFields(member),
+            member.Email, StatusIfNew: member.Status ?? MemberRules.StatusIfNew(list), MergeFields: MemberRules.MergeFields(member),
             Language: member.Language, Vip: member.Vip), cancellationToken);
         if (!upserted.IsSuccess)
         {
             return new MemberWritten(member, false, upserted.Error);
         }
 
-        var tags = MemberService.TagsFor(list, member);
+        var tags = MemberRules.TagsFor(list, member);
         if (tags.Count == 0)
         {
             return new MemberWritten(member, false, null);

@@ -1,4 +1,3 @@
-using Hub.Core.Tenants;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -7,8 +6,8 @@ namespace Hub.Core.Security;
 
 public static class SecurityServiceCollectionExtensions
 {
-    /// <summary>Secret encryption, the admin key, tenants and tenant API keys.</summary>
-    public static IServiceCollection AddHubTenants(this IServiceCollection services)
+    /// <summary>Secret encryption (keys, the protector, tenants' encrypted secrets) and the admin key.</summary>
+    public static IServiceCollection AddHubSecurity(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<DevelopmentKeys>();
@@ -20,9 +19,6 @@ public static class SecurityServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<AdminOptions>, AdminOptionsValidator>();
         services.AddSingleton<SecretProtector>();
         services.AddSingleton<TenantSecrets>();
-        services.AddOptions<TenantKeyOptions>().BindConfiguration(TenantKeyOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<TenantKeyCache>();
-        services.AddSingleton<TenantStore>();
         return services;
     }
 }

@@ -13,7 +13,6 @@ namespace Hub.Core.Storage;
 [JsonSerializable(typeof(Hub.Core.Audiences.CampaignDefaults))]
 [JsonSerializable(typeof(TenantApiKeyInfo))]
 [JsonSerializable(typeof(Hub.Core.Lists.HostList))]
-[JsonSerializable(typeof(Hub.Core.Sync.SyncArgument))]
 [JsonSerializable(typeof(IReadOnlyList<JsonElement>))]
 [JsonSerializable(typeof(DevelopmentKeyFile))]
 [JsonSerializable(typeof(Hub.Core.Jobs.MemberError))]

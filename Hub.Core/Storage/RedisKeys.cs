@@ -82,17 +82,17 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
     /// <summary>String: number of queued jobs across all tenants (for the queue-depth metric).</summary>
     public RedisKey JobQueueDepth => _prefix + "jobs:queued-count";
 
-    // ---- Sync ledger (Hub.Core/Sync) ---------------------------------------------------------
+    // ---- Member ledger (Hub.Core/Members) ---------------------------------------------------------
     // What Hub synced into each list, for diffing the next desired set against.
 
     /// <summary>Hash: subscriber hash to the fingerprint of the member as Hub last synced it to this list.</summary>
-    public RedisKey ListFingerprints(TenantId tenant, string listKey) => $"{_prefix}sync:{tenant}:{listKey}:fingerprints";
+    public RedisKey ListFingerprints(TenantId tenant, Hub.Core.Lists.ListKey listKey) => $"{_prefix}sync:{tenant}:{listKey}:fingerprints";
 
     /// <summary>Set: subscriber hashes of members Hub itself added to this list (the only ones Hub removes).</summary>
-    public RedisKey ListHubAdded(TenantId tenant, string listKey) => $"{_prefix}sync:{tenant}:{listKey}:hub-added";
+    public RedisKey ListHubAdded(TenantId tenant, Hub.Core.Lists.ListKey listKey) => $"{_prefix}sync:{tenant}:{listKey}:hub-added";
 
     /// <summary>Hash: subscriber hash to the fingerprint at which Mailchimp refused the member (not sent again until it changes).</summary>
-    public RedisKey ListRefused(TenantId tenant, string listKey) => $"{_prefix}sync:{tenant}:{listKey}:refused";
+    public RedisKey ListRefused(TenantId tenant, Hub.Core.Lists.ListKey listKey) => $"{_prefix}sync:{tenant}:{listKey}:refused";
 
     /// <summary>Set: the list keys of a tenant that have sync ledger data (so tenant deletion finds them without SCAN).</summary>
     public RedisKey TenantSyncedLists(TenantId tenant) => $"{_prefix}sync:{tenant}:lists";

@@ -14,7 +14,7 @@ public sealed class SyncCompletionListener(ListStore lists, IWebhookPublisher we
     public async Task OnJobFinishedAsync(Job job, CancellationToken cancellationToken)
     {
         // A job replaced by a newer request for the same list never ran: the newer job reports.
-        if (job.Kind != MailchimpSyncHandler.JobKind || job.SupersededBy is not null)
+        if (job.Kind != SyncJobHandler.JobKind || job.SupersededBy is not null)
         {
             return;
         }

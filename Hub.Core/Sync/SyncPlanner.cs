@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using Hub.Core.Diagnostics;
 using Hub.Core.Jobs;
+using Hub.Core.Lists;
 using Hub.Core.Members;
 using Hub.Core.Storage;
 using Hub.Core.Tenants;
@@ -133,7 +134,19 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
     /// <summary>Whether <paramref name="checkpoint"/> was written by a Hub that planned by HSCAN cursor (<c>u:</c>): such a job must be planned again from the start.</summary>
     public static bool IsLegacy(string? checkpoint) => checkpoint is not null && checkpoint.StartsWith("u:", StringComparison.Ordinal);
 
-    public IAsyncEnumerable<SyncPlanChunk> PlanAsync(JobId job, TenantId tenant, string listKey, string? checkpoint, int chunkSize, CancellationToken cancellationToken) =>
+    /// <summary>The staged members of a job by subscriber hash (null where the job's set holds none), in one round trip.</summary>
+    public async Task<DesiredMember?[]> StagedAsync(JobId job, IReadOnlyList<string> subscriberHashes)
+    {
+        if (subscriberHashes.Count == 0)
+        {
+            return [];
+        }
+
+        var staged = await Db.HashGetAsync(keys.JobDesiredSet(job), [.. subscriberHashes.Select(hash => (RedisValue)hash)]);
+        return [.. staged.Select(value => value.IsNullOrEmpty ? null : DesiredMember.FromJson(value.ToString()))];
+    }
+
+    public IAsyncEnumerable<SyncPlanChunk> PlanAsync(JobId job, TenantId tenant, ListKey listKey, string? checkpoint, int chunkSize, CancellationToken cancellationToken) =>
         PlanAsync(job, tenant, listKey, checkpoint, chunkSize, forgetsDeparted: false, cancellationToken);
 
     /// <summary>
@@ -142,7 +155,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
     /// the extra pass, since deleting while scanning may make the cursor skip entries.
     /// </summary>
     public async IAsyncEnumerable<SyncPlanChunk> PlanAsync(
-        JobId job, TenantId tenant, string listKey, string? checkpoint, int chunkSize, bool forgetsDeparted, [EnumeratorCancellation] CancellationToken cancellationToken)
+        JobId job, TenantId tenant, ListKey listKey, string? checkpoint, int chunkSize, bool forgetsDeparted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var current = checkpoint ?? Start;
         if (IsLegacy(current))
@@ -198,7 +211,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
         }
     }
 
-    private async Task<SyncPlanChunk> PlanUpsertsAsync(JobId job, TenantId tenant, string listKey, string checkpoint, long number, int offset, bool firstSync, int chunkSize)
+    private async Task<SyncPlanChunk> PlanUpsertsAsync(JobId job, TenantId tenant, ListKey listKey, string checkpoint, long number, int offset, bool firstSync, int chunkSize)
     {
         using var span = HubTelemetry.StartRedis("sync.plan-upserts");
         var desiredKey = keys.JobDesiredSet(job);
@@ -284,7 +297,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
         };
     }
 
-    private async Task<SyncPlanChunk> PlanRemovalsAsync(JobId job, TenantId tenant, string listKey, string checkpoint, int pass, string cursor, bool found, int chunkSize, bool forgetsDeparted)
+    private async Task<SyncPlanChunk> PlanRemovalsAsync(JobId job, TenantId tenant, ListKey listKey, string checkpoint, int pass, string cursor, bool found, int chunkSize, bool forgetsDeparted)
     {
         using var span = HubTelemetry.StartRedis("sync.plan-removals");
         var (next, entries) = await ScanAsync(keys.ListFingerprints(tenant, listKey), cursor, chunkSize);

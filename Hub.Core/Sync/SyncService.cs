@@ -17,7 +17,7 @@ public sealed record SyncStarted(Job Job, JobId? Superseded);
 /// or (unless allowed) an empty set before any job exists, then enqueues. Large inline batches become
 /// add-only jobs the same way.
 /// </summary>
-public sealed class SyncService(ListStore lists, MemberLedger ledger, TenantMailchimp tenantMailchimp, DesiredSetReader reader, JobStore jobs)
+public sealed class SyncService(ListTargets targets, MemberLedger ledger, DesiredSetReader reader, JobStore jobs)
 {
     public const string EmptySetRefused = "empty_set_refused";
     public const string InvalidBody = "invalid_body";
@@ -38,14 +38,14 @@ public sealed class SyncService(ListStore lists, MemberLedger ledger, TenantMail
         }
 
         var staged = staging.Staged!;
-        if (staged.IsEmpty && !allowEmpty && await ledger.CountAsync(tenant.Id, key.ToString(), cancellationToken) > 0)
+        if (staged.IsEmpty && !allowEmpty && await ledger.CountAsync(tenant.Id, key, cancellationToken) > 0)
         {
             await reader.DiscardAsync(staged.Id, cancellationToken);
             return FacadeErrors.Create(EmptySetRefused, "Empty set refused",
                 $"The body holds no valid member, which would remove every member Hub added to list '{key}'. Send ?allowEmpty=true to do that on purpose.");
         }
 
-        var (job, superseded) = await jobs.EnqueueAsync(staged.ToJobRequest(MailchimpSyncHandler.JobKind, key.ToString(), new SyncArgument(Reconcile: reconcile).ToJson()), cancellationToken);
+        var (job, superseded) = await jobs.EnqueueAsync(staged.ToJobRequest(SyncJobHandler.JobKind, key.ToString(), new SyncArgument(Reconcile: reconcile).ToJson()), cancellationToken);
         return new SyncStarted(job, superseded);
     }
 
@@ -68,25 +68,16 @@ public sealed class SyncService(ListStore lists, MemberLedger ledger, TenantMail
         var staging = await reader.StageAsync(tenant.Id, body, DesiredSetFormat.JsonArray, cancellationToken);
         var staged = staging.Staged!;
         var argument = new SyncArgument(AddOnly: true, Remove: remove.Distinct(StringComparer.OrdinalIgnoreCase).ToList(), RemoveMode: removeMode);
-        var request = staged.ToJobRequest(MailchimpSyncHandler.JobKind, key.ToString(), argument.ToJson());
+        var request = staged.ToJobRequest(SyncJobHandler.JobKind, key.ToString(), argument.ToJson());
         var (job, superseded) = await jobs.EnqueueAsync(request with { InitialCounts = request.InitialCounts with { Total = request.InitialCounts.Total + argument.Remove!.Count } }, cancellationToken);
         return new SyncStarted(job, superseded);
     }
 
+    /// <summary>Whether member writes to the list can go ahead at all (before any job exists): the list, its managed audience, the connection.</summary>
     private async Task<MailchimpError?> CheckListAsync(Tenant tenant, ListKey key, CancellationToken cancellationToken)
     {
-        if (await lists.GetAsync(tenant.Id, key, cancellationToken) is not { } list)
-        {
-            return FacadeErrors.ListMissing(key.ToString());
-        }
-
-        if (await tenantMailchimp.GuardAsync(tenant.Id, list.AudienceId, cancellationToken) is { } notManaged)
-        {
-            return notManaged;
-        }
-
-        var (_, notConnected) = await tenantMailchimp.CredentialAsync(tenant, cancellationToken);
-        return notConnected;
+        await using var target = await targets.ResolveAsync(tenant, key, forWrite: true, reserveSlot: false, cancellationToken);
+        return target.Error;
     }
 
     private static MailchimpError SyntaxError(DesiredSetSyntaxError syntax) =>

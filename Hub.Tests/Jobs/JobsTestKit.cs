@@ -36,6 +36,10 @@ public static class JobsTestKit
         builder.Services.Configure<StorageOptions>(options => options.KeyPrefix = prefix);
         builder.Services.AddSingleton<RedisKeys>();
         builder.Services.AddHubJobs();
+        // The sync's building blocks the job tests drive by hand (the ledger, the staged-set reader and the planner).
+        builder.Services.AddSingleton<MemberLedger>();
+        builder.Services.AddSingleton<DesiredSetReader>();
+        builder.Services.AddSingleton<SyncPlanner>();
         configure?.Invoke(builder.Services);
         var host = builder.Build();
         if (start)

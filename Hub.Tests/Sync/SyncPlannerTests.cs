@@ -1,3 +1,4 @@
+using Hub.Core.Lists;
 using Hub.Core.Jobs;
 using Hub.Core.Members;
 using Hub.Core.Sync;
@@ -13,7 +14,7 @@ namespace Hub.Tests.Sync;
 [TestFixture(TestBackend.Garnet)]
 public class SyncPlannerTests(string backend) : BackendFixture(backend)
 {
-    private const string List = "list-1";
+    private static readonly ListKey List = ListKey.Parse("list-1");
     private IHost _host = null!;
     private readonly TenantId _tenant = TenantId.New();
 

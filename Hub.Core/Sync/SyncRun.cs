@@ -1,0 +1,181 @@
+using System.Globalization;
+using Hub.Core.Jobs;
+using Hub.Core.Lists;
+using Hub.Core.Mailchimp;
+using Hub.Core.Members;
+
+namespace Hub.Core.Sync;
+
+/// <summary>
+/// One run of one sync job: its list, its member calls (under the run's <see cref="SyncCallPolicy"/>) and its argument.
+/// The phases: reconcile (read the audience to record drift), apply the plan (upserts, then removals), remove what the
+/// caller listed. Each phase resumes from the job's checkpoint.
+/// </summary>
+internal sealed class SyncRun(JobContext context, MemberCalls calls, SyncArgument argument, SyncPlanner planner, MemberLedger ledger, MemberRemoval removal, int parallelism)
+{
+    private const int ReconcilePageSize = 1000;
+
+    private Job Job => context.Job;
+    private HostList List => calls.List;
+
+    /// <summary>
+    /// Where a new plan starts: a list with no member recorded yet (its first sync; reconciliation records
+    /// refusals, not members) needs no removal phase.
+    /// </summary>
+    private async Task<string> PlanStartAsync(CancellationToken cancellationToken) =>
+        await ledger.CountAsync(Job.Tenant, List.Key, cancellationToken) == 0 ? SyncPlanner.FirstSyncStart : SyncPlanner.Start;
+
+    /// <summary>
+    /// Reads the audience to record drift: people who unsubscribed or were cleaned in Mailchimp are remembered as refused and
+    /// never sent again until their data changes. Runs when asked and on the first sync into an audience that already has contacts.
+    /// </summary>
+    public async Task ReconcileAsync(CancellationToken cancellationToken)
+    {
+        var checkpoint = context.Checkpoint;
+        if (checkpoint is not null && !checkpoint.StartsWith("rc:", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        if (checkpoint is null)
+        {
+            var firstSync = await ledger.CountAsync(Job.Tenant, List.Key, cancellationToken) == 0;
+            if (!argument.Reconcile && !(firstSync && (await calls.PageAsync(1, 0, cancellationToken)).Value!.TotalItems > 0))
+            {
+                return;
+            }
+
+            checkpoint = "rc:0";
+        }
+
+        var offset = int.Parse(checkpoint[3..], CultureInfo.InvariantCulture);
+        while (true)
+        {
+            var page = (await calls.PageAsync(ReconcilePageSize, offset, cancellationToken)).Value!;
+            var drifted = page.Members.Where(member => member.Status is MailchimpMemberStatus.Unsubscribed or MailchimpMemberStatus.Cleaned).ToList();
+            var staged = await planner.StagedAsync(Job.Id, [.. drifted.Select(member => SubscriberHash.FromEmail(member.EmailAddress).Value)]);
+            var reconciled = drifted.Zip(staged).Where(pair => pair.Second is not null)
+                .Select(pair => new ReconciledMember(pair.Second!.SubscriberHash, pair.Second.Fingerprint(), pair.First.Status.ToLowerInvariant())).ToList();
+
+            offset += page.Members.Count;
+            var done = page.Members.Count == 0 || offset >= page.TotalItems;
+            await ledger.RecordBatchAsync(context, new LedgerBatch { Reconciled = reconciled }, done ? await PlanStartAsync(cancellationToken) : $"rc:{offset}", cancellationToken);
+            if (done)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Applies the diff: the upserts (see <see cref="SyncUpsertPipeline"/>), then the removals, one chunk at a time.</summary>
+    public async Task ApplyPlanAsync(CancellationToken cancellationToken)
+    {
+        if (context.Checkpoint is { } checkpoint && checkpoint.StartsWith('x'))
+        {
+            return;
+        }
+
+        var start = context.Checkpoint ?? await PlanStartAsync(cancellationToken);
+        var firstRemoval = await new SyncUpsertPipeline(UpsertBatchAsync, RecordAsync, parallelism).RunAsync(Plan(start, cancellationToken), cancellationToken);
+        if (firstRemoval is null || argument.AddOnly)
+        {
+            return;
+        }
+
+        var mode = RemovalFor(List.RemovalPolicy);
+        await foreach (var chunk in Plan(firstRemoval.Checkpoint, cancellationToken))
+        {
+            // In tag mode a member Hub did not add still loses the list's tag; the policy applies only to members Hub added.
+            var leaving = chunk.Removals.Select(hash => new LeavingMember(SubscriberHash.Parse(hash), null, ApplyMode: true))
+                .Concat(List.Mode == ListMode.Tag ? chunk.Departed.Select(hash => new LeavingMember(SubscriberHash.Parse(hash), null, ApplyMode: false)) : [])
+                .ToList();
+            var removed = await removal.RemoveManyAsync(Job.Tenant, calls, leaving, mode, parallelism, cancellationToken);
+            await RecordAsync(chunk, removed with { AddsToTotal = leaving.Count }, cancellationToken);
+        }
+    }
+
+    /// <summary>For batch jobs: removes the emails the caller listed, after the adds.</summary>
+    public async Task RemoveRequestedAsync(CancellationToken cancellationToken)
+    {
+        var remove = argument.Remove ?? [];
+        if (remove.Count == 0)
+        {
+            return;
+        }
+
+        var start = context.Checkpoint is { } checkpoint && checkpoint.StartsWith("x:", StringComparison.Ordinal)
+            ? int.Parse(checkpoint[2..], CultureInfo.InvariantCulture)
+            : 0;
+        for (var index = start; index < remove.Count; index += MailchimpBatchSubscribe.MaxMembers)
+        {
+            var slice = remove.Skip(index).Take(MailchimpBatchSubscribe.MaxMembers)
+                .Select(email => new LeavingMember(SubscriberHash.FromEmail(email), email, ApplyMode: true)).ToList();
+            var removed = await removal.RemoveManyAsync(Job.Tenant, calls, slice, argument.Mode, parallelism, cancellationToken);
+            await ledger.RecordBatchAsync(context, removed, $"x:{index + slice.Count}", cancellationToken);
+        }
+    }
+
+    private IAsyncEnumerable<SyncPlanChunk> Plan(string start, CancellationToken cancellationToken) =>
+        planner.PlanAsync(Job.Id, Job.Tenant, List.Key, start, MailchimpBatchSubscribe.MaxMembers, forgetsDeparted: List.Mode == ListMode.Tag, cancellationToken);
+
+    /// <summary>
+    /// Records a chunk. Members refused by an earlier job and unchanged since are known and stable: not sent, counted
+    /// unchanged. Members this job's reconciliation found unsubscribed or cleaned: not sent, counted failed.
+    /// </summary>
+    private Task RecordAsync(SyncPlanChunk chunk, LedgerBatch result, CancellationToken cancellationToken) =>
+        ledger.RecordBatchAsync(context, result with
+        {
+            Unchanged = chunk.Unchanged + chunk.RefusedUnchanged.Count,
+            AddedEarlier = chunk.AddedEarlier,
+            Failed = [.. result.Failed, .. chunk.ReconciledRefused.Select(reconciled => new MemberError(reconciled.Member.Email,
+                $"{reconciled.Status} in Mailchimp; Hub never re-subscribes a contact and leaves it as it is.", Retryable: false))],
+        }, chunk.NextCheckpoint, cancellationToken);
+
+    /// <summary>Writes one call's worth of planned upserts; a member Hub synced before (a stored fingerprint) is known to exist, the rest go out create-only first.</summary>
+    private async Task<LedgerBatch> UpsertBatchAsync(IReadOnlyList<PlannedUpsert> upserts, CancellationToken cancellationToken)
+    {
+        if (upserts.Count == 0)
+        {
+            return new LedgerBatch();
+        }
+
+        var byHash = upserts.ToDictionary(upsert => upsert.SubscriberHash, StringComparer.Ordinal);
+        // Contacts a call created are written to the ledger at once, not only when their chunk is recorded in plan order: a
+        // run resumed after a fault then knows they exist and does not send them again (a create-only batch would meet them
+        // as existing). The chunk's record, or the plan that meets them again, counts them added.
+        var recordingCreated = calls.WithOnCreated((created, token) => ledger.RecordCreatedAsync(context.Lease,
+            [.. created.Select(member => new AppliedMember(member.SubscriberHash, byHash[member.SubscriberHash].Fingerprint, CreatedByHub: true))], token));
+        var written = await MemberBatchWriter.WriteAsync(List, [.. upserts.Select(upsert => new MemberWrite(upsert.Member, KnownToExist: !upsert.IsNew))],
+            recordingCreated, parallelism, cancellationToken);
+        var applied = new List<AppliedMember>();
+        var refused = new List<RefusedMember>();
+        var failed = new List<MemberError>();
+        foreach (var outcome in written.Members)
+        {
+            var upsert = byHash[outcome.Member.SubscriberHash];
+            if (outcome.Error is not { } error)
+            {
+                applied.Add(new AppliedMember(upsert.SubscriberHash, upsert.Fingerprint, outcome.Created));
+            }
+            else if (MemberRules.IsRefusal(error.Code))
+            {
+                refused.Add(new RefusedMember(upsert.SubscriberHash, upsert.Fingerprint, new MemberError(upsert.Member.Email, error.Detail, Retryable: false)));
+            }
+            else
+            {
+                failed.Add(new MemberError(upsert.Member.Email, error.Detail, Retryable: error.Code == MailchimpErrorCodes.MailchimpUnavailable));
+            }
+        }
+
+        // An error naming an address Hub did not send is kept with the job's errors but counted on nobody.
+        var strays = written.Strays.Select(stray => new MemberError(stray.EmailAddress, MailchimpErrorMapper.FromBatchError(stray).Detail, Retryable: false)).ToList();
+        return new LedgerBatch { Applied = applied, Refused = refused, Failed = failed, Uncounted = strays };
+    }
+
+    private static RemovalMode? RemovalFor(RemovalPolicy policy) => policy switch
+    {
+        RemovalPolicy.Archive => RemovalMode.Archive,
+        RemovalPolicy.Unsubscribe => RemovalMode.Unsubscribe,
+        _ => null,
+    };
+}
