@@ -104,6 +104,13 @@ public sealed class SandboxHost : IAsyncDisposable
 
     public Task ClearFaultsAsync(CancellationToken ct = default) => SendAsync(HttpMethod.Delete, "faults", null, ct);
 
+    /// <summary>Takes back what a test set up to slow or break calls: its injected faults and its latency.</summary>
+    public async Task ClearFaultsAndLatencyAsync(CancellationToken ct = default)
+    {
+        await ClearFaultsAsync(ct);
+        await SetLatencyAsync(TimeSpan.Zero, ct: ct);
+    }
+
     public Task RevokeAsync(string credential, CancellationToken ct = default) => SendAsync(HttpMethod.Post, "revoke", new { credential }, ct);
 
     public Task<SandboxMember> SetMemberStatusAsync(string listId, string email, string status, CancellationToken ct = default) =>

@@ -11,11 +11,7 @@ namespace Hub.Tests.Lists;
 public sealed class MemberResilienceTests() : EnvironmentFixture<FacadeEnvironment>(() => FacadeEnvironment.StartAsync())
 {
     [TearDown]
-    public async Task ClearSandboxAsync()
-    {
-        await _env.Sandbox.ClearFaultsAsync();
-        await _env.Sandbox.SetLatencyAsync(TimeSpan.Zero);
-    }
+    public Task ClearSandboxAsync() => _env.Sandbox.ClearFaultsAndLatencyAsync();
 
     [Test]
     public async Task Fifty_parallel_upserts_through_two_replicas_stay_under_the_per_account_cap()

@@ -18,8 +18,7 @@ public sealed class MirrorSyncTests() : EnvironmentFixture<SyncEnvironment>(() =
     [SetUp]
     public async Task ResetSandboxAsync()
     {
-        await _env.Sandbox.ClearFaultsAsync();
-        await _env.Sandbox.SetLatencyAsync(TimeSpan.Zero);
+        await _env.Sandbox.ClearFaultsAndLatencyAsync();
         await _env.Sandbox.ResetCountersAsync();
     }
 
