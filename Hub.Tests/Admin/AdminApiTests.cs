@@ -111,14 +111,7 @@ public class AdminApiTests
     public async Task A_key_revoked_or_a_tenant_disabled_through_one_replica_is_refused_by_another_at_once()
     {
         // The replica would remember keys for a minute; only the notice through Redis can reach it in time.
-        await using var replica = await HubHost.StartAsync(new HubHostSettings
-        {
-            KeyPrefix = _hub.Settings.KeyPrefix,
-            AdminKey = _hub.Settings.AdminKey,
-            EncryptionKeys = _hub.Settings.EncryptionKeys,
-            ActiveKeyId = _hub.Settings.ActiveKeyId,
-            Configuration = { ["Hub:TenantKeys:CacheDuration"] = "00:01:00" },
-        });
+        await using var replica = await _hub.StartReplicaAsync(new() { ["Hub:TenantKeys:CacheDuration"] = "00:01:00" });
         var tenant = await _hub.CreateTenantAsync("Two replicas");
         var second = (await (await _admin.PostAsJsonAsync($"/api/admin/tenants/{tenant.Id}/keys", new { name = "second" })).JsonAsync()).GetProperty("key").GetString()!;
         using var first = replica.Client(tenant.ApiKey);

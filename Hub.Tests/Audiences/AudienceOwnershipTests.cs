@@ -70,12 +70,14 @@ public sealed class AudienceOwnershipTests() : EnvironmentFixture<FacadeEnvironm
     [Test]
     public async Task The_handed_over_audience_can_be_managed_without_adoption()
     {
-        var tenant = await _env.Consent.CreateTenantAsync();
+        // A consent environment's tenant: return origins, no audience defaults, not connected yet.
+        ConsentEnvironment consent = _env;
+        var tenant = await consent.CreateTenantAsync();
         var handedOver = await _env.Sandbox.CreateListAsync(_env.Sandbox.DefaultApiKey, "Handed over");
         var other = await _env.Sandbox.CreateListAsync(_env.Sandbox.DefaultApiKey, "Someone else's");
-        await _env.Consent.SetOAuthAppAsync(tenant, endpointUrl: _env.Consent.EndpointUrl(), audienceId: handedOver);
+        await _env.SetOAuthAppAsync(tenant, endpointUrl: _env.EndpointUrl(), audienceId: handedOver);
         using (var browser = ConsentEnvironment.Browser())
-        using (var result = await browser.GetAsync(await _env.Consent.ConsentAtSandboxAsync(browser, await _env.Consent.CreateLinkAsync(tenant))))
+        using (var result = await browser.GetAsync(await _env.ConsentAtSandboxAsync(browser, await _env.CreateLinkAsync(tenant))))
         {
             // A connected consent redirects to the single-use result page, so code and state leave the address bar.
             Assert.That(result.StatusCode, Is.EqualTo(HttpStatusCode.Found), await result.Content.ReadAsStringAsync());
@@ -91,7 +93,7 @@ public sealed class AudienceOwnershipTests() : EnvironmentFixture<FacadeEnvironm
         using var refused = await client.PostAsync($"/api/v1/audiences/{other}/manage", null);
         await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.Forbidden, "audience_adoption_not_allowed");
 
-        var connection = await _env.Consent.GetConnectionAsync(tenant);
+        var connection = await _env.GetConnectionAsync(tenant);
         Assert.That(connection.GetProperty("managedAudiences").EnumerateArray().Select(a => a.GetString()), Is.EqualTo(new[] { handedOver }));
         using var deleted = await client.DeleteAsync($"/api/v1/audiences/{handedOver}?confirm={handedOver}");
         await ProblemAssert.IsProblemAsync(deleted, HttpStatusCode.Forbidden, "audience_not_created_by_hub");
@@ -115,7 +117,7 @@ public sealed class AudienceOwnershipTests() : EnvironmentFixture<FacadeEnvironm
         Assert.That(deletedThroughPassthrough.StatusCode, Is.EqualTo(HttpStatusCode.NoContent), await deletedThroughPassthrough.Content.ReadAsStringAsync());
         var page = await tenant.Client.GetFromJsonAsync<JsonElement>("/api/v1/audiences");
         Assert.That(page.GetProperty("items").GetArrayLength(), Is.Zero);
-        Assert.That((await _env.Consent.GetConnectionAsync(tenant.Tenant)).GetProperty("managedAudiences").GetArrayLength(), Is.Zero);
+        Assert.That((await _env.GetConnectionAsync(tenant.Tenant)).GetProperty("managedAudiences").GetArrayLength(), Is.Zero);
     }
 
     [Test]

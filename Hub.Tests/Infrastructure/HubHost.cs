@@ -2,8 +2,6 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -84,10 +82,24 @@ public sealed class HubHost : IAsyncDisposable
             throw;
         }
 
-        var address = factory.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var address = LoopbackApp.Address(factory.Services);
         var host = new HubHost(factory, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal)), settings, logs);
         return host;
     }
+
+    /// <summary>
+    /// Another Hub on this one's store (key prefix), admin key and encryption keys: a replica. Its settings are
+    /// <paramref name="configuration"/>, by default this Hub's own.
+    /// </summary>
+    public Task<HubHost> StartReplicaAsync(Dictionary<string, string?>? configuration = null) =>
+        StartAsync(new HubHostSettings
+        {
+            KeyPrefix = Settings.KeyPrefix,
+            AdminKey = Settings.AdminKey,
+            EncryptionKeys = Settings.EncryptionKeys,
+            ActiveKeyId = Settings.ActiveKeyId,
+            Configuration = configuration ?? Settings.Configuration,
+        });
 
     /// <summary>A client for this host, with a bearer key when given.</summary>
     public HttpClient Client(string? bearer = null)

@@ -225,12 +225,7 @@ public sealed class RedisProcess : IAsyncDisposable
         {
             process.Dispose();
             var message = $"{_executable} could not be started ({exception.Message}). Run the README's test command (Hub.Tests/run-tests.sh), which installs redis-server and redis-sentinel.";
-            if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-            {
-                Assert.Fail(message);
-            }
-
-            Assert.Ignore(message);
+            throw Prerequisite.Missing(message);
         }
 
         process.BeginOutputReadLine();

@@ -3,11 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using Hub.Sandbox;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Hub.Tests.Infrastructure;
 
@@ -51,17 +47,19 @@ public sealed class SandboxHost : IAsyncDisposable
 
     public static async Task<SandboxHost> StartAsync(Action<SandboxOptions>? configure = null, string prefix = "", TimeProvider? time = null)
     {
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        if (time is not null) builder.Services.AddSingleton(time);
-        builder.Services.AddMailchimpSandbox(configure);
-        var app = builder.Build();
-        app.MapMailchimpSandbox(prefix);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var (app, address) = await LoopbackApp.StartAsync(endpoints => endpoints.MapMailchimpSandbox(prefix), builder =>
+        {
+            if (time is not null) builder.Services.AddSingleton(time);
+            builder.Services.AddMailchimpSandbox(configure);
+        });
         return new SandboxHost(app, new Uri($"{address}{prefix.TrimEnd('/')}/"), prefix);
     }
+
+    /// <summary>The marketing API root of <paramref name="dc"/> as Mailchimp names it for an account (<c>{BaseUrl}{dc}/3.0</c>).</summary>
+    public string ApiBase(string dc) => BaseUrl + dc + "/3.0";
+
+    /// <summary>What Hub's <c>Hub:Mailchimp:ApiBaseTemplate</c> is set to so that it calls this sandbox.</summary>
+    public string ApiBaseTemplate => ApiBase("{dc}");
 
     /// <summary>A client for the marketing API of <paramref name="dc"/> (<c>{BaseUrl}{dc}/3.0/</c>), authenticated with Basic like the official clients.</summary>
     public HttpClient Marketing(SandboxCredential credential, string? dc = null)
@@ -105,6 +103,13 @@ public sealed class SandboxHost : IAsyncDisposable
         SendAsync<SandboxFault>(HttpMethod.Post, "faults", new { route, kind, share, times }, ct);
 
     public Task ClearFaultsAsync(CancellationToken ct = default) => SendAsync(HttpMethod.Delete, "faults", null, ct);
+
+    /// <summary>Takes back what a test set up to slow or break calls: its injected faults and its latency.</summary>
+    public async Task ClearFaultsAndLatencyAsync(CancellationToken ct = default)
+    {
+        await ClearFaultsAsync(ct);
+        await SetLatencyAsync(TimeSpan.Zero, ct: ct);
+    }
 
     public Task RevokeAsync(string credential, CancellationToken ct = default) => SendAsync(HttpMethod.Post, "revoke", new { credential }, ct);
 
@@ -161,7 +166,6 @@ public sealed class SandboxHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Control.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await LoopbackApp.StopAsync(_app);
     }
 }

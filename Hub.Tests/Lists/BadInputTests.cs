@@ -6,30 +6,8 @@ namespace Hub.Tests.Lists;
 
 /// <summary>Bad input is a 4xx problem+json; nothing reaches Mailchimp and nothing is stored.</summary>
 [TestFixture]
-public sealed class BadInputTests
+public sealed class BadInputTests() : OneListFixture("list")
 {
-    private FacadeEnvironment _env = null!;
-    private FacadeTenant _tenant = null!;
-    private string _audienceId = "";
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _env = await FacadeEnvironment.StartAsync();
-        _tenant = await _env.CreateTenantAsync();
-        _audienceId = (await FacadeEnvironment.LinkListAsync(_tenant, "list")).GetProperty("audienceId").GetString()!;
-    }
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        _tenant?.Dispose();
-        if (_env is not null)
-        {
-            await _env.DisposeAsync();
-        }
-    }
-
     public static IEnumerable<TestCaseData> BadMembers()
     {
         yield return new TestCaseData("""{"email":"not-an-email"}""").SetArgDisplayNames("invalid email");

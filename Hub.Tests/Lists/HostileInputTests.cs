@@ -11,30 +11,10 @@ namespace Hub.Tests.Lists;
 /// keys that cannot be addressed, bodies that are not text. Each is a 400 and changes nothing.
 /// </summary>
 [TestFixture]
-public sealed class HostileInputTests
+public sealed class HostileInputTests() : OneListFixture("l1")
 {
-    private FacadeEnvironment _env = null!;
-    private FacadeTenant _tenant = null!;
-    private string _audienceId = "";
-
     [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        _env = await FacadeEnvironment.StartAsync();
-        _tenant = await _env.CreateTenantAsync();
-        _audienceId = (await FacadeEnvironment.LinkListAsync(_tenant, "l1")).GetProperty("audienceId").GetString()!;
-        await FacadeEnvironment.UpsertAsync(_tenant, "l1", new { email = "ann.lee@shop.test" });
-    }
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        _tenant?.Dispose();
-        if (_env is not null)
-        {
-            await _env.DisposeAsync();
-        }
-    }
+    public Task AddMemberAsync() => FacadeEnvironment.UpsertAsync(_tenant, "l1", new { email = "ann.lee@shop.test" });
 
     [TestCase("..")]
     [TestCase("%2e%2e")]

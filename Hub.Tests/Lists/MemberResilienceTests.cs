@@ -11,24 +11,12 @@ namespace Hub.Tests.Lists;
 public sealed class MemberResilienceTests() : EnvironmentFixture<FacadeEnvironment>(() => FacadeEnvironment.StartAsync())
 {
     [TearDown]
-    public async Task ClearSandboxAsync()
-    {
-        await _env.Sandbox.ClearFaultsAsync();
-        await _env.Sandbox.SetLatencyAsync(TimeSpan.Zero);
-    }
+    public Task ClearSandboxAsync() => _env.Sandbox.ClearFaultsAndLatencyAsync();
 
     [Test]
     public async Task Fifty_parallel_upserts_through_two_replicas_stay_under_the_per_account_cap()
     {
-        var first = _env.Hub.Settings;
-        await using var replica = await HubHost.StartAsync(new HubHostSettings
-        {
-            KeyPrefix = first.KeyPrefix,
-            AdminKey = first.AdminKey,
-            EncryptionKeys = first.EncryptionKeys,
-            ActiveKeyId = first.ActiveKeyId,
-            Configuration = first.Configuration,
-        });
+        await using var replica = await _env.Hub.StartReplicaAsync();
         using var tenant = await _env.CreateTenantAsync();
         var list = await FacadeEnvironment.LinkListAsync(tenant, "busy");
         var audienceId = list.GetProperty("audienceId").GetString()!;

@@ -18,7 +18,7 @@ internal static class MailchimpTestKit
     {
         var values = new Dictionary<string, string?>
         {
-            ["Hub:Mailchimp:ApiBaseTemplate"] = sandbox.BaseUrl + "{dc}/3.0",
+            ["Hub:Mailchimp:ApiBaseTemplate"] = sandbox.ApiBaseTemplate,
             ["Hub:Mailchimp:RetryBaseDelay"] = "00:00:00.020",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())

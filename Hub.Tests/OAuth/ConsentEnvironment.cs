@@ -3,69 +3,41 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Hub.Tests.Infrastructure;
-using Hub.Tests.Webhooks;
 
 namespace Hub.Tests.OAuth;
 
 /// <summary>
-/// The sandbox, a webhook receiver and a Hub whose <c>Hub:Mailchimp:*</c> point at the sandbox, all on
-/// real loopback ports. The sandbox has an OAuth app whose redirect URI is this Hub's <c>/oauth2/proxy</c>.
+/// The common environment (<see cref="HubEnvironment"/>: sandbox, webhook receiver, Hub) with Hub's OAuth endpoints
+/// (<c>Hub:Mailchimp:*</c>) at the sandbox too. The sandbox has an OAuth app whose redirect URI is this Hub's <c>/oauth2/proxy</c>.
 /// </summary>
-public sealed partial class ConsentEnvironment : IAsyncDisposable
+public partial class ConsentEnvironment : HubEnvironment
 {
     public const string ClientId = "test-client";
     public const string ClientSecret = "test-client-secret-0f3a9c";
     public const string ReturnOrigin = "https://app.host.example";
 
-    private ConsentEnvironment(SandboxHost sandbox, WebhookReceiver receiver, HubHost hub)
+    private protected ConsentEnvironment()
     {
-        Sandbox = sandbox;
-        Receiver = receiver;
-        Hub = hub;
     }
 
-    public SandboxHost Sandbox { get; }
-    public WebhookReceiver Receiver { get; }
-    public HubHost Hub { get; }
+    public static Task<ConsentEnvironment> StartAsync(Dictionary<string, string?>? configuration = null) =>
+        StartAsync(new ConsentEnvironment(), configuration);
 
-    public static async Task<ConsentEnvironment> StartAsync(Dictionary<string, string?>? configuration = null)
+    protected override void Configure(Dictionary<string, string?> settings)
     {
-        await TestRedis.ConnectAsync();
-        var sandbox = await SandboxHost.StartAsync();
-        var receiver = await WebhookReceiver.StartAsync();
-        var port = HubHostSettings.FreePort();
-        var publicBase = $"http://127.0.0.1:{port}";
-        var settings = new Dictionary<string, string?>
-        {
-            ["Hub:PublicBaseUrl"] = publicBase,
-            ["Hub:Mailchimp:AuthorizeUrl"] = new Uri(sandbox.BaseUrl, "oauth2/authorize").ToString(),
-            ["Hub:Mailchimp:TokenUrl"] = new Uri(sandbox.BaseUrl, "oauth2/token").ToString(),
-            ["Hub:Mailchimp:MetadataUrl"] = new Uri(sandbox.BaseUrl, "oauth2/metadata").ToString(),
-            ["Hub:Mailchimp:ApiBaseTemplate"] = sandbox.BaseUrl + "{dc}/3.0",
-            ["Hub:Webhooks:AllowPrivateTargets"] = "true",
-            ["Hub:Webhooks:InitialRetryDelay"] = "00:00:00.300",
-            ["Hub:Webhooks:PollInterval"] = "00:00:00.050",
-        };
-        foreach (var (key, value) in configuration ?? [])
-        {
-            settings[key] = value;
-        }
-
-        var hub = await HubHost.StartAsync(new HubHostSettings { Port = port, Configuration = settings });
-        await sandbox.RegisterAppAsync(ClientId, ClientSecret, publicBase + "/oauth2/proxy");
-        return new ConsentEnvironment(sandbox, receiver, hub);
+        settings["Hub:Mailchimp:AuthorizeUrl"] = new Uri(Sandbox.BaseUrl, "oauth2/authorize").ToString();
+        settings["Hub:Mailchimp:TokenUrl"] = new Uri(Sandbox.BaseUrl, "oauth2/token").ToString();
+        settings["Hub:Mailchimp:MetadataUrl"] = new Uri(Sandbox.BaseUrl, "oauth2/metadata").ToString();
     }
+
+    protected override async Task OnStartedAsync() => await Sandbox.RegisterAppAsync(ClientId, ClientSecret, PublicBaseUrl + "/oauth2/proxy");
 
     /// <summary>The endpoint URL a customer would hand over for the seeded account (us21).</summary>
-    public string EndpointUrl(string dc = "us21") => Sandbox.BaseUrl + dc + "/3.0";
+    public string EndpointUrl(string dc = "us21") => Sandbox.ApiBase(dc);
 
-    public async Task<TestTenant> CreateTenantAsync(bool withWebhook = true, string name = "Consent tenant") =>
-        await Hub.CreateTenantAsync(settings: new
-        {
-            name,
-            allowedReturnOrigins = new[] { ReturnOrigin },
-            webhookUrl = withWebhook ? Receiver.HookUrl : null,
-        });
+    /// <summary>A tenant that may send customers back to <see cref="ReturnOrigin"/>, with no audience defaults.</summary>
+    public Task<TestTenant> CreateTenantAsync(bool withWebhook = true, string name = "Consent tenant") =>
+        AddTenantAsync(name, new { allowedReturnOrigins = new[] { ReturnOrigin } }, withWebhook);
 
     public async Task SetOAuthAppAsync(TestTenant tenant, string? clientSecret = null, string? endpointUrl = null, string? audienceId = null)
     {
@@ -117,7 +89,7 @@ public sealed partial class ConsentEnvironment : IAsyncDisposable
     }
 
     /// <summary>Hub's result page, where a connected consent without a return URL ends: no code or state in its URL.</summary>
-    public Uri ResultUrl => new(Hub.Settings.Configuration["Hub:PublicBaseUrl"] + "/oauth2/result");
+    public Uri ResultUrl => new(PublicBaseUrl + "/oauth2/result");
 
     /// <summary>
     /// Opens Mailchimp's callback in <paramref name="browser"/> and, when Hub redirects it to the result page,
@@ -133,13 +105,6 @@ public sealed partial class ConsentEnvironment : IAsyncDisposable
 
         response.Dispose();
         return await browser.GetAsync(ResultUrl);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await Hub.DisposeAsync();
-        await Receiver.DisposeAsync();
-        await Sandbox.DisposeAsync();
     }
 
     [GeneratedRegex("<input type=\"hidden\" name=\"(?<name>[^\"]+)\" value=\"(?<value>[^\"]*)\">")]

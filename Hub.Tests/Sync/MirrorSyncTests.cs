@@ -13,27 +13,12 @@ namespace Hub.Tests.Sync;
 
 /// <summary>The full-mirror sync end to end: Hub over real HTTP, the sandbox as Mailchimp, the real Redis.</summary>
 [TestFixture]
-public sealed class MirrorSyncTests
+public sealed class MirrorSyncTests() : EnvironmentFixture<SyncEnvironment>(() => SyncEnvironment.StartAsync())
 {
-    private SyncEnvironment _env = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _env = await SyncEnvironment.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_env is not null)
-        {
-            await _env.DisposeAsync();
-        }
-    }
-
     [SetUp]
     public async Task ResetSandboxAsync()
     {
-        await _env.Sandbox.ClearFaultsAsync();
-        await _env.Sandbox.SetLatencyAsync(TimeSpan.Zero);
+        await _env.Sandbox.ClearFaultsAndLatencyAsync();
         await _env.Sandbox.ResetCountersAsync();
     }
 

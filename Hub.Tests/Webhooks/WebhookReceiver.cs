@@ -1,11 +1,7 @@
 using System.Collections.Concurrent;
+using Hub.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Hub.Tests.Webhooks;
 
@@ -37,28 +33,25 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public static async Task<WebhookReceiver> StartAsync()
     {
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
         WebhookReceiver? receiver = null;
-        app.MapPost("/hook", async (HttpRequest request) =>
+        var (app, address) = await LoopbackApp.StartAsync(endpoints =>
         {
-            using var reader = new StreamReader(request.Body);
-            var body = await reader.ReadToEndAsync();
-            if (receiver!.ResponseDelay > TimeSpan.Zero)
+            endpoints.MapPost("/hook", async (HttpRequest request) =>
             {
-                await Task.Delay(receiver.ResponseDelay);
-            }
+                using var reader = new StreamReader(request.Body);
+                var body = await reader.ReadToEndAsync();
+                if (receiver!.ResponseDelay > TimeSpan.Zero)
+                {
+                    await Task.Delay(receiver.ResponseDelay);
+                }
 
-            var failing = Interlocked.Decrement(ref receiver._failuresLeft) >= 0;
-            receiver.Received.Enqueue(new ReceivedWebhook(
-                DateTimeOffset.UtcNow, request.Headers["Hub-Signature"].ToString(), request.Headers["Hub-Event"].ToString(), body, failing ? 500 : 200));
-            return failing ? Results.StatusCode(500) : Results.Ok();
+                var failing = Interlocked.Decrement(ref receiver._failuresLeft) >= 0;
+                receiver.Received.Enqueue(new ReceivedWebhook(
+                    DateTimeOffset.UtcNow, request.Headers["Hub-Signature"].ToString(), request.Headers["Hub-Event"].ToString(), body, failing ? 500 : 200));
+                return failing ? Results.StatusCode(500) : Results.Ok();
+            });
+            endpoints.MapGet("/metadata-invalid", () => Results.Json(new { error = "invalid_token" }));
         });
-        app.MapGet("/metadata-invalid", () => Results.Json(new { error = "invalid_token" }));
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         receiver = new WebhookReceiver(app, new Uri(address + "/"));
         return receiver;
     }
@@ -83,11 +76,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
         throw new InvalidOperationException();
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => LoopbackApp.StopAsync(_app);
 }
 
 public sealed record ReceivedWebhook(DateTimeOffset At, string Signature, string EventType, string Body, int AnsweredStatus);
