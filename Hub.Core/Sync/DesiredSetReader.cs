@@ -72,19 +72,7 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
 {
     public const int BatchSize = 1000;
 
-    // KEYS: desired. ARGV: ttlSeconds, chunkField, (subscriberHash, memberJson)*. Returns 1 per member written, 0 per duplicate;
-    // the chunk field lists the members this batch added, in order (empty when all were duplicates, so chunks stay contiguous).
-    private const string StageScript = """
-        local written, order = {}, {}
-        for i = 3, #ARGV, 2 do
-          local new = redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
-          written[#written + 1] = new
-          if new == 1 then order[#order + 1] = ARGV[i] end
-        end
-        redis.call('HSET', KEYS[1], ARGV[2], table.concat(order))
-        redis.call('EXPIRE', KEYS[1], ARGV[1])
-        return written
-        """;
+    private static readonly RedisScript StageMembers = RedisScript.Load("Sync", "stage_members");
     public static readonly TimeSpan StagingTtl = TimeSpan.FromHours(6);
 
     public async Task<DesiredSetStagingResult> StageAsync(TenantId tenant, Stream body, DesiredSetFormat format, CancellationToken cancellationToken)
@@ -143,7 +131,7 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
                 arguments[3 + (2 * i)] = members[i].Member.ToJson();
             }
 
-            var isNew = (long[])(await db.ScriptEvaluateAsync(StageScript, [key], arguments))!;
+            var isNew = (long[])(await StageMembers.EvaluateAsync(db, [key], arguments))!;
             return (members, [.. isNew.Select(flag => flag == 1)]);
         }
 

@@ -68,26 +68,6 @@ public static class DesiredSetChunks
 
     /// <summary>The mark of a member a call of this job created; its value is the fingerprint sent (see <see cref="MemberLedger.RecordCreatedAsync"/>).</summary>
     public static string Created(string subscriberHash) => "c:" + subscriberHash;
-
-    /// <summary>
-    /// Numbers the members of a set staged by an older Hub, which kept no chunks: once, atomically, in the hash's
-    /// own order. Members only (32 hex characters), in chunks of <see cref="DesiredSetReader.BatchSize"/>.
-    /// </summary>
-    internal const string NumberLegacySetScript = """
-        if redis.call('HEXISTS', KEYS[1], '#0') == 1 or redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-        local chunk, order = 0, {}
-        for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
-          if string.len(field) == 32 and not string.find(field, '[^0-9a-f]') then
-            order[#order + 1] = field
-            if #order == tonumber(ARGV[1]) then
-              redis.call('HSET', KEYS[1], '#' .. chunk, table.concat(order))
-              chunk, order = chunk + 1, {}
-            end
-          end
-        end
-        if #order > 0 then redis.call('HSET', KEYS[1], '#' .. chunk, table.concat(order)) end
-        return 1
-        """;
 }
 
 /// <summary>
@@ -129,6 +109,9 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
     private const string FirstSyncMark = "first";
     public const int DefaultChunkSize = 500;
 
+    // Numbers the members of a set staged by an older Hub, which kept no chunks (see the script).
+    private static readonly RedisScript NumberLegacySet = RedisScript.Load("Sync", "number_legacy_set");
+
     private IDatabase Db => redis.GetDatabase();
 
     /// <summary>Whether <paramref name="checkpoint"/> was written by a Hub that planned by HSCAN cursor (<c>u:</c>): such a job must be planned again from the start.</summary>
@@ -165,7 +148,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
 
         if (current.StartsWith("i:", StringComparison.Ordinal))
         {
-            await Db.ScriptEvaluateAsync(DesiredSetChunks.NumberLegacySetScript, [keys.JobDesiredSet(job)], [DesiredSetReader.BatchSize]);
+            await NumberLegacySet.EvaluateAsync(Db, [keys.JobDesiredSet(job)], DesiredSetReader.BatchSize);
         }
 
         // A removal pass resumed here cannot trust a cursor from before: start it over (see the class summary).
