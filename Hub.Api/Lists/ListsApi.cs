@@ -5,6 +5,7 @@ using Hub.Api.Jobs;
 using Hub.Core.Jobs;
 using Hub.Core.Mailchimp;
 using Hub.Core.Sync;
+using Hub.Core.Tenants;
 
 namespace Hub.Api.Lists;
 
@@ -47,51 +48,51 @@ public static class ListsApi
         return v1;
     }
 
-    public static async Task<IResult> LinkList(LinkListRequest request, HttpContext context, ListService lists, CancellationToken cancellationToken)
+    public static async Task<IResult> LinkList(LinkListRequest request, Tenant tenant, ListService lists, CancellationToken cancellationToken)
     {
-        var linked = await lists.LinkAsync(context.GetTenant(), request.ToLink(), cancellationToken);
+        var linked = await lists.LinkAsync(tenant, request.ToLink(), cancellationToken);
         return linked.IsSuccess
             ? TypedResults.Created($"/api/v1/lists/{linked.Value.List.Key}", ListResponse.From(linked.Value))
             : linked.Error.ToProblem();
     }
 
-    public static async Task<IResult> ListLists(HttpContext context, ListService lists, CancellationToken cancellationToken) =>
-        TypedResults.Ok((await lists.ListAsync(context.GetTenant(), cancellationToken)).Select(ListResponse.From).ToList());
+    public static async Task<IResult> ListLists(Tenant tenant, ListService lists, CancellationToken cancellationToken) =>
+        TypedResults.Ok((await lists.ListAsync(tenant, cancellationToken)).Select(ListResponse.From).ToList());
 
-    public static async Task<IResult> GetList(string key, HttpContext context, ListService lists, CancellationToken cancellationToken)
+    public static async Task<IResult> GetList(string key, Tenant tenant, ListService lists, CancellationToken cancellationToken)
     {
         if (!ListKey.TryParse(key, out var listKey))
         {
             return InvalidKey();
         }
 
-        var list = await lists.GetAsync(context.GetTenant(), listKey, cancellationToken);
+        var list = await lists.GetAsync(tenant, listKey, cancellationToken);
         return list.IsSuccess ? TypedResults.Ok(ListResponse.From(list.Value)) : list.Error.ToProblem();
     }
 
-    public static async Task<IResult> UpdateList(string key, UpdateListRequest request, HttpContext context, ListService lists, CancellationToken cancellationToken)
+    public static async Task<IResult> UpdateList(string key, UpdateListRequest request, Tenant tenant, ListService lists, CancellationToken cancellationToken)
     {
         if (!ListKey.TryParse(key, out var listKey))
         {
             return InvalidKey();
         }
 
-        var updated = await lists.UpdateAsync(context.GetTenant(), listKey, request.ToChanges(), cancellationToken);
+        var updated = await lists.UpdateAsync(tenant, listKey, request.ToChanges(), cancellationToken);
         return updated.IsSuccess ? TypedResults.Ok(ListResponse.From(updated.Value)) : updated.Error.ToProblem();
     }
 
-    public static async Task<IResult> UnlinkList(string key, HttpContext context, ListService lists, CancellationToken cancellationToken, bool deleteAudience = false)
+    public static async Task<IResult> UnlinkList(string key, Tenant tenant, ListService lists, CancellationToken cancellationToken, bool deleteAudience = false)
     {
         if (!ListKey.TryParse(key, out var listKey))
         {
             return InvalidKey();
         }
 
-        var unlinked = await lists.UnlinkAsync(context.GetTenant(), listKey, deleteAudience, cancellationToken);
+        var unlinked = await lists.UnlinkAsync(tenant, listKey, deleteAudience, cancellationToken);
         return unlinked.IsSuccess ? TypedResults.NoContent() : unlinked.Error.ToProblem();
     }
 
-    public static async Task<IResult> UpsertMember(string key, JsonElement body, HttpContext context, MemberService members, CancellationToken cancellationToken)
+    public static async Task<IResult> UpsertMember(string key, JsonElement body, Tenant tenant, MemberService members, CancellationToken cancellationToken)
     {
         if (!ListKey.TryParse(key, out var listKey))
         {
@@ -103,33 +104,33 @@ public static class ListsApi
             return NotText("$");
         }
 
-        var member = await members.UpsertAsync(context.GetTenant(), listKey, body, cancellationToken);
+        var member = await members.UpsertAsync(tenant, listKey, body, cancellationToken);
         return member.IsSuccess ? TypedResults.Ok(member.Value) : member.Error.ToProblem();
     }
 
-    public static async Task<IResult> PageMembers(string key, HttpContext context, MemberService members, CancellationToken cancellationToken, string? cursor = null, int limit = 100)
+    public static async Task<IResult> PageMembers(string key, Tenant tenant, MemberService members, CancellationToken cancellationToken, string? cursor = null, int limit = 100)
     {
         if (!ListKey.TryParse(key, out var listKey))
         {
             return InvalidKey();
         }
 
-        var page = await members.PageAsync(context.GetTenant(), listKey, cursor, limit, cancellationToken);
+        var page = await members.PageAsync(tenant, listKey, cursor, limit, cancellationToken);
         return page.IsSuccess ? TypedResults.Ok(page.Value) : page.Error.ToProblem();
     }
 
-    public static async Task<IResult> GetMember(string key, string email, HttpContext context, MemberService members, CancellationToken cancellationToken)
+    public static async Task<IResult> GetMember(string key, string email, Tenant tenant, MemberService members, CancellationToken cancellationToken)
     {
         if (!ListKey.TryParse(key, out var listKey))
         {
             return InvalidKey();
         }
 
-        var member = await members.GetAsync(context.GetTenant(), listKey, email, cancellationToken);
+        var member = await members.GetAsync(tenant, listKey, email, cancellationToken);
         return member.IsSuccess ? TypedResults.Ok(member.Value) : member.Error.ToProblem();
     }
 
-    public static async Task<IResult> RemoveMember(string key, string email, HttpContext context, MemberService members, CancellationToken cancellationToken, string? mode = null)
+    public static async Task<IResult> RemoveMember(string key, string email, Tenant tenant, MemberService members, CancellationToken cancellationToken, string? mode = null)
     {
         if (!ListKey.TryParse(key, out var listKey))
         {
@@ -141,12 +142,12 @@ public static class ListsApi
             return InvalidRemovalMode("mode");
         }
 
-        var removed = await members.RemoveAsync(context.GetTenant(), listKey, email, removalMode, cancellationToken);
+        var removed = await members.RemoveAsync(tenant, listKey, email, removalMode, cancellationToken);
         return removed.IsSuccess ? TypedResults.NoContent() : removed.Error.ToProblem();
     }
 
     public static async Task<IResult> BatchMembers(
-        string key, BatchMembersRequest request, HttpContext context, MemberService members, SyncService sync, CancellationToken cancellationToken)
+        string key, BatchMembersRequest request, Tenant tenant, MemberService members, SyncService sync, CancellationToken cancellationToken)
     {
         if (!ListKey.TryParse(key, out var listKey))
         {
@@ -174,11 +175,11 @@ public static class ListsApi
 
         if (total > MemberService.MaxInlineBatch)
         {
-            var started = await sync.BatchAsync(context.GetTenant(), listKey, request.Add ?? [], request.Remove ?? [], request.RemoveMode, cancellationToken);
+            var started = await sync.BatchAsync(tenant, listKey, request.Add ?? [], request.Remove ?? [], request.RemoveMode, cancellationToken);
             return started.IsSuccess ? Accepted(started.Value) : started.Error.ToProblem();
         }
 
-        var outcome = await members.BatchAsync(context.GetTenant(), listKey, request.Add ?? [], request.Remove ?? [], removalMode, cancellationToken);
+        var outcome = await members.BatchAsync(tenant, listKey, request.Add ?? [], request.Remove ?? [], removalMode, cancellationToken);
         if (!outcome.IsSuccess)
         {
             return outcome.Error.ToProblem();
@@ -191,14 +192,14 @@ public static class ListsApi
 
     /// <summary>The full mirror: streams the body (no 1 MiB limit: the endpoint's metadata lifts it) into a sync job.</summary>
     public static async Task<IResult> MirrorMembers(
-        string key, HttpContext context, SyncService sync, CancellationToken cancellationToken, bool allowEmpty = false, bool reconcile = false)
+        string key, HttpRequest request, Tenant tenant, SyncService sync, CancellationToken cancellationToken, bool allowEmpty = false, bool reconcile = false)
     {
         if (!ListKey.TryParse(key, out var listKey))
         {
             return InvalidKey();
         }
 
-        var format = context.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant() switch
+        var format = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant() switch
         {
             "application/x-ndjson" or "application/ndjson" or "application/jsonl" => DesiredSetFormat.Ndjson,
             "application/json" => DesiredSetFormat.Detect,
@@ -210,7 +211,7 @@ public static class ListsApi
                 "Send the members as application/json (an array) or application/x-ndjson (one member per line).");
         }
 
-        var started = await sync.MirrorAsync(context.GetTenant(), listKey, context.Request.Body, format.Value, allowEmpty, reconcile, cancellationToken);
+        var started = await sync.MirrorAsync(tenant, listKey, request.Body, format.Value, allowEmpty, reconcile, cancellationToken);
         return started.IsSuccess ? Accepted(started.Value) : started.Error.ToProblem();
     }
 
