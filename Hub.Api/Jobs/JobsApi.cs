@@ -1,6 +1,7 @@
 using Hub.Api.Hosting;
 using Hub.Core.Jobs;
 using Hub.Core.Tenants;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hub.Api.Jobs;
 
@@ -18,7 +19,7 @@ public static class JobsApi
         return v1;
     }
 
-    public static async Task<IResult> ListJobs(Tenant tenant, JobStore jobs, CancellationToken cancellationToken, int limit = 20)
+    public static async Task<Results<Ok<List<JobResponse>>, ValidationProblem>> ListJobs(Tenant tenant, JobStore jobs, CancellationToken cancellationToken, int limit = 20)
     {
         if (limit is < 1 or > 100)
         {
@@ -29,12 +30,12 @@ public static class JobsApi
         return TypedResults.Ok(recent.Select(JobResponse.From).ToList());
     }
 
-    public static async Task<IResult> GetJob(string jobId, Tenant tenant, JobStore jobs, CancellationToken cancellationToken) =>
+    public static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetJob(string jobId, Tenant tenant, JobStore jobs, CancellationToken cancellationToken) =>
         JobId.TryParse(jobId, out var id) && await jobs.GetAsync(tenant.Id, id, cancellationToken) is { } job
             ? TypedResults.Ok(JobResponse.From(job))
             : JobNotFound(jobId);
 
-    public static async Task<IResult> CancelJob(string jobId, Tenant tenant, JobStore jobs, CancellationToken cancellationToken)
+    public static async Task<Results<Accepted<JobResponse>, ProblemHttpResult>> CancelJob(string jobId, Tenant tenant, JobStore jobs, CancellationToken cancellationToken)
     {
         if (!JobId.TryParse(jobId, out var id))
         {
@@ -49,5 +50,5 @@ public static class JobsApi
         };
     }
 
-    private static IResult JobNotFound(string jobId) => Problems.NotFound("job_not_found", $"This tenant has no job '{jobId}'.");
+    private static ProblemHttpResult JobNotFound(string jobId) => Problems.NotFound("job_not_found", $"This tenant has no job '{jobId}'.");
 }

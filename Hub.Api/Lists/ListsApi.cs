@@ -6,6 +6,7 @@ using Hub.Core.Jobs;
 using Hub.Core.Mailchimp;
 using Hub.Core.Sync;
 using Hub.Core.Tenants;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hub.Api.Lists;
 
@@ -48,7 +49,7 @@ public static class ListsApi
         return v1;
     }
 
-    public static async Task<IResult> LinkList(LinkListRequest request, Tenant tenant, ListService lists, CancellationToken cancellationToken)
+    public static async Task<Results<Created<ListResponse>, ProblemHttpResult>> LinkList(LinkListRequest request, Tenant tenant, ListService lists, CancellationToken cancellationToken)
     {
         var linked = await lists.LinkAsync(tenant, request.ToLink(), cancellationToken);
         return linked.IsSuccess
@@ -56,10 +57,10 @@ public static class ListsApi
             : linked.Error.ToProblem();
     }
 
-    public static async Task<IResult> ListLists(Tenant tenant, ListService lists, CancellationToken cancellationToken) =>
+    public static async Task<Ok<List<ListResponse>>> ListLists(Tenant tenant, ListService lists, CancellationToken cancellationToken) =>
         TypedResults.Ok((await lists.ListAsync(tenant, cancellationToken)).Select(ListResponse.From).ToList());
 
-    public static async Task<IResult> GetList(string key, Tenant tenant, ListService lists, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<ListResponse>, ValidationProblem, ProblemHttpResult>> GetList(string key, Tenant tenant, ListService lists, CancellationToken cancellationToken)
     {
         if (!ListKey.TryParse(key, out var listKey))
         {
@@ -70,7 +71,7 @@ public static class ListsApi
         return list.IsSuccess ? TypedResults.Ok(ListResponse.From(list.Value)) : list.Error.ToProblem();
     }
 
-    public static async Task<IResult> UpdateList(string key, UpdateListRequest request, Tenant tenant, ListService lists, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<ListResponse>, ValidationProblem, ProblemHttpResult>> UpdateList(string key, UpdateListRequest request, Tenant tenant, ListService lists, CancellationToken cancellationToken)
     {
         if (!ListKey.TryParse(key, out var listKey))
         {
@@ -81,7 +82,7 @@ public static class ListsApi
         return updated.IsSuccess ? TypedResults.Ok(ListResponse.From(updated.Value)) : updated.Error.ToProblem();
     }
 
-    public static async Task<IResult> UnlinkList(string key, Tenant tenant, ListService lists, CancellationToken cancellationToken, bool deleteAudience = false)
+    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> UnlinkList(string key, Tenant tenant, ListService lists, CancellationToken cancellationToken, bool deleteAudience = false)
     {
         if (!ListKey.TryParse(key, out var listKey))
         {
@@ -92,7 +93,7 @@ public static class ListsApi
         return unlinked.IsSuccess ? TypedResults.NoContent() : unlinked.Error.ToProblem();
     }
 
-    public static async Task<IResult> UpsertMember(string key, JsonElement body, Tenant tenant, MemberService members, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<MemberView>, ValidationProblem, ProblemHttpResult>> UpsertMember(string key, JsonElement body, Tenant tenant, MemberService members, CancellationToken cancellationToken)
     {
         if (!ListKey.TryParse(key, out var listKey))
         {
@@ -108,7 +109,7 @@ public static class ListsApi
         return member.IsSuccess ? TypedResults.Ok(member.Value) : member.Error.ToProblem();
     }
 
-    public static async Task<IResult> PageMembers(string key, Tenant tenant, MemberService members, CancellationToken cancellationToken, string? cursor = null, int limit = 100)
+    public static async Task<Results<Ok<MemberPage>, ValidationProblem, ProblemHttpResult>> PageMembers(string key, Tenant tenant, MemberService members, CancellationToken cancellationToken, string? cursor = null, int limit = 100)
     {
         if (!ListKey.TryParse(key, out var listKey))
         {
@@ -119,7 +120,7 @@ public static class ListsApi
         return page.IsSuccess ? TypedResults.Ok(page.Value) : page.Error.ToProblem();
     }
 
-    public static async Task<IResult> GetMember(string key, string email, Tenant tenant, MemberService members, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<MemberView>, ValidationProblem, ProblemHttpResult>> GetMember(string key, string email, Tenant tenant, MemberService members, CancellationToken cancellationToken)
     {
         if (!ListKey.TryParse(key, out var listKey))
         {
@@ -130,7 +131,7 @@ public static class ListsApi
         return member.IsSuccess ? TypedResults.Ok(member.Value) : member.Error.ToProblem();
     }
 
-    public static async Task<IResult> RemoveMember(string key, string email, Tenant tenant, MemberService members, CancellationToken cancellationToken, string? mode = null)
+    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> RemoveMember(string key, string email, Tenant tenant, MemberService members, CancellationToken cancellationToken, string? mode = null)
     {
         if (!ListKey.TryParse(key, out var listKey))
         {
@@ -146,7 +147,7 @@ public static class ListsApi
         return removed.IsSuccess ? TypedResults.NoContent() : removed.Error.ToProblem();
     }
 
-    public static async Task<IResult> BatchMembers(
+    public static async Task<Results<Ok<BatchMembersResponse>, Accepted<JobAcceptedResponse>, ValidationProblem, ProblemHttpResult>> BatchMembers(
         string key, BatchMembersRequest request, Tenant tenant, MemberService members, SyncService sync, CancellationToken cancellationToken)
     {
         if (!ListKey.TryParse(key, out var listKey))
@@ -191,7 +192,7 @@ public static class ListsApi
     }
 
     /// <summary>The full mirror: streams the body (no 1 MiB limit: the endpoint's metadata lifts it) into a sync job.</summary>
-    public static async Task<IResult> MirrorMembers(
+    public static async Task<Results<Accepted<JobAcceptedResponse>, ValidationProblem, ProblemHttpResult>> MirrorMembers(
         string key, HttpRequest request, Tenant tenant, SyncService sync, CancellationToken cancellationToken, bool allowEmpty = false, bool reconcile = false)
     {
         if (!ListKey.TryParse(key, out var listKey))
@@ -215,7 +216,7 @@ public static class ListsApi
         return started.IsSuccess ? Accepted(started.Value) : started.Error.ToProblem();
     }
 
-    private static IResult Accepted(SyncStarted started) => TypedResults.Accepted(
+    private static Accepted<JobAcceptedResponse> Accepted(SyncStarted started) => TypedResults.Accepted(
         $"/api/v1/jobs/{started.Job.Id}",
         new JobAcceptedResponse(started.Job.Id.ToString(), started.Job.State.ToName(), $"/api/v1/jobs/{started.Job.Id}", started.Superseded?.ToString()));
 
@@ -227,13 +228,13 @@ public static class ListsApi
         _ => null,
     };
 
-    private static IResult InvalidRemovalMode(string field) =>
+    private static ValidationProblem InvalidRemovalMode(string field) =>
         Problems.Validation(new Dictionary<string, string[]> { [field] = ["One of archive (default), unsubscribe or permanent."] });
 
-    private static IResult NotText(string field) => Problems.Validation(new Dictionary<string, string[]>
+    private static ValidationProblem NotText(string field) => Problems.Validation(new Dictionary<string, string[]>
     {
         [field] = ["Not readable as text: the body must be valid UTF-8, and a \\u escape may not name half a surrogate pair."],
     });
 
-    private static IResult InvalidKey() => Problems.Validation(new Dictionary<string, string[]> { ["key"] = [ListKey.Rule] });
+    private static ValidationProblem InvalidKey() => Problems.Validation(new Dictionary<string, string[]> { ["key"] = [ListKey.Rule] });
 }
