@@ -1,5 +1,7 @@
 using Hub.Api.Hosting;
 using Hub.Core.Audiences;
+using Hub.Core.Tenants;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hub.Api.Audiences;
 
@@ -29,36 +31,36 @@ public static class AudiencesApi
         return v1;
     }
 
-    public static async Task<IResult> ListAudiences(HttpContext context, AudienceService audiences, CancellationToken cancellationToken, int count = 100, int offset = 0)
+    public static async Task<Results<Ok<AudiencePage>, ValidationProblem, ProblemHttpResult>> ListAudiences(Tenant tenant, AudienceService audiences, CancellationToken cancellationToken, int count = 100, int offset = 0)
     {
         if (count is < 1 or > 1000 || offset < 0)
         {
             return Problems.Validation(new Dictionary<string, string[]> { [offset < 0 ? "offset" : "count"] = [offset < 0 ? "Must be 0 or more." : "Between 1 and 1000."] });
         }
 
-        var page = await audiences.ListAsync(context.GetTenant(), count, offset, cancellationToken);
+        var page = await audiences.ListAsync(tenant, count, offset, cancellationToken);
         return page.IsSuccess ? TypedResults.Ok(page.Value) : page.Error.ToProblem();
     }
 
-    public static async Task<IResult> CreateAudience(CreateAudienceRequest request, HttpContext context, AudienceService audiences, CancellationToken cancellationToken)
+    public static async Task<Results<Created<Audience>, ProblemHttpResult>> CreateAudience(CreateAudienceRequest request, Tenant tenant, AudienceService audiences, CancellationToken cancellationToken)
     {
-        var created = await audiences.CreateAsync(context.GetTenant(), request.ToDraft(), cancellationToken);
+        var created = await audiences.CreateAsync(tenant, request.ToDraft(), cancellationToken);
         return created.IsSuccess ? TypedResults.Created($"/api/v1/audiences/{created.Value.Id}", created.Value) : created.Error.ToProblem();
     }
 
-    public static async Task<IResult> GetAudience(string audienceId, HttpContext context, AudienceService audiences, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<Audience>, ProblemHttpResult>> GetAudience(string audienceId, Tenant tenant, AudienceService audiences, CancellationToken cancellationToken)
     {
-        var audience = await audiences.GetAsync(context.GetTenant(), audienceId, cancellationToken);
+        var audience = await audiences.GetAsync(tenant, audienceId, cancellationToken);
         return audience.IsSuccess ? TypedResults.Ok(audience.Value) : audience.Error.ToProblem();
     }
 
-    public static async Task<IResult> UpdateAudience(string audienceId, UpdateAudienceRequest request, HttpContext context, AudienceService audiences, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<Audience>, ProblemHttpResult>> UpdateAudience(string audienceId, UpdateAudienceRequest request, Tenant tenant, AudienceService audiences, CancellationToken cancellationToken)
     {
-        var updated = await audiences.UpdateAsync(context.GetTenant(), audienceId, request.ToChanges(), cancellationToken);
+        var updated = await audiences.UpdateAsync(tenant, audienceId, request.ToChanges(), cancellationToken);
         return updated.IsSuccess ? TypedResults.Ok(updated.Value) : updated.Error.ToProblem();
     }
 
-    public static async Task<IResult> DeleteAudience(string audienceId, string? confirm, HttpContext context, AudienceService audiences, CancellationToken cancellationToken)
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAudience(string audienceId, string? confirm, Tenant tenant, AudienceService audiences, CancellationToken cancellationToken)
     {
         if (confirm != audienceId)
         {
@@ -66,19 +68,19 @@ public static class AudiencesApi
                 $"Deleting an audience erases its contacts and history in Mailchimp for good. Repeat the audience id as ?confirm={audienceId} to proceed.");
         }
 
-        var deleted = await audiences.DeleteAsync(context.GetTenant(), audienceId, cancellationToken);
+        var deleted = await audiences.DeleteAsync(tenant, audienceId, cancellationToken);
         return deleted.IsSuccess ? TypedResults.NoContent() : deleted.Error.ToProblem();
     }
 
-    public static async Task<IResult> ManageAudience(string audienceId, HttpContext context, AudienceService audiences, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<Audience>, ProblemHttpResult>> ManageAudience(string audienceId, Tenant tenant, AudienceService audiences, CancellationToken cancellationToken)
     {
-        var managed = await audiences.ManageAsync(context.GetTenant(), audienceId, cancellationToken);
+        var managed = await audiences.ManageAsync(tenant, audienceId, cancellationToken);
         return managed.IsSuccess ? TypedResults.Ok(managed.Value) : managed.Error.ToProblem();
     }
 
-    public static async Task<IResult> StopManagingAudience(string audienceId, HttpContext context, AudienceService audiences, CancellationToken cancellationToken)
+    public static async Task<Results<NoContent, ProblemHttpResult>> StopManagingAudience(string audienceId, Tenant tenant, AudienceService audiences, CancellationToken cancellationToken)
     {
-        var stopped = await audiences.StopManagingAsync(context.GetTenant(), audienceId, cancellationToken);
+        var stopped = await audiences.StopManagingAsync(tenant, audienceId, cancellationToken);
         return stopped.IsSuccess ? TypedResults.NoContent() : stopped.Error.ToProblem();
     }
 }

@@ -2,6 +2,7 @@ using Hub.Api.Hosting;
 using Hub.Core.Connections;
 using Hub.Core.OAuth;
 using Hub.Core.Security;
+using Hub.Core.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hub.Api.Connections;
@@ -25,11 +26,11 @@ public static class ConnectionApi
         return v1;
     }
 
-    public static async Task<Ok<ConnectionResponse>> GetConnection(HttpContext context, ConnectionService connections, CancellationToken cancellationToken) =>
-        TypedResults.Ok(ConnectionResponse.From(await connections.GetAsync(context.GetTenant(), cancellationToken)));
+    public static async Task<Ok<ConnectionResponse>> GetConnection(Tenant tenant, ConnectionService connections, CancellationToken cancellationToken) =>
+        TypedResults.Ok(ConnectionResponse.From(await connections.GetAsync(tenant, cancellationToken)));
 
     public static async Task<Results<Ok<ConnectionResponse>, ValidationProblem>> SetOAuthApp(
-        OAuthAppRequest request, HttpContext context, ConnectionService connections, CancellationToken cancellationToken)
+        OAuthAppRequest request, Tenant tenant, ConnectionService connections, CancellationToken cancellationToken)
     {
         var settings = new OAuthAppSettings(
             request.ClientId,
@@ -42,18 +43,18 @@ public static class ConnectionApi
             return Problems.Validation(errors);
         }
 
-        return TypedResults.Ok(ConnectionResponse.From(await connections.SetOAuthAppAsync(context.GetTenant(), settings, cancellationToken)));
+        return TypedResults.Ok(ConnectionResponse.From(await connections.SetOAuthAppAsync(tenant, settings, cancellationToken)));
     }
 
     public static async Task<Results<Ok<ConnectionResponse>, ValidationProblem, ProblemHttpResult>> SetApiKey(
-        ApiKeyRequest request, HttpContext context, ConnectionService connections, CancellationToken cancellationToken)
+        ApiKeyRequest request, Tenant tenant, ConnectionService connections, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(request.ApiKey))
         {
             return Problems.Validation(new Dictionary<string, string[]> { ["apiKey"] = ["A Mailchimp API key is required."] });
         }
 
-        return await connections.SetApiKeyAsync(context.GetTenant(), new Secret(request.ApiKey), cancellationToken) switch
+        return await connections.SetApiKeyAsync(tenant, new Secret(request.ApiKey), cancellationToken) switch
         {
             ApiKeyResult.Connected connected => TypedResults.Ok(ConnectionResponse.From(connected.Connection)),
             ApiKeyResult.Malformed malformed => Problems.Validation(new Dictionary<string, string[]> { ["apiKey"] = [malformed.Detail] }),
@@ -64,9 +65,8 @@ public static class ConnectionApi
     }
 
     public static async Task<Results<Created<ConsentLinkResponse>, ValidationProblem, ProblemHttpResult>> CreateConsentLink(
-        ConsentLinkRequestBody? request, HttpContext context, ConsentHandshake handshake, CancellationToken cancellationToken)
+        ConsentLinkRequestBody? request, Tenant tenant, ConsentHandshake handshake, CancellationToken cancellationToken)
     {
-        var tenant = context.GetTenant();
         var linkRequest = new ConsentLinkRequest(
             string.IsNullOrWhiteSpace(request?.ReturnUrl) ? null : request.ReturnUrl.Trim(),
             string.IsNullOrWhiteSpace(request?.Locale) ? null : request.Locale.Trim().ToLowerInvariant());
@@ -84,9 +84,9 @@ public static class ConnectionApi
         return TypedResults.Created(link.Url, new ConsentLinkResponse(link.Url.ToString(), link.ExpiresAt));
     }
 
-    public static async Task<NoContent> Disconnect(HttpContext context, ConnectionService connections, CancellationToken cancellationToken)
+    public static async Task<NoContent> Disconnect(Tenant tenant, ConnectionService connections, CancellationToken cancellationToken)
     {
-        await connections.DisconnectAsync(context.GetTenant().Id, cancellationToken);
+        await connections.DisconnectAsync(tenant.Id, cancellationToken);
         return TypedResults.NoContent();
     }
 }

@@ -25,6 +25,10 @@ public static class HubAuth
 
     public static IServiceCollection AddHubAuthentication(this IServiceCollection services)
     {
+        // The tenant of a /api/v1 request is a handler parameter (`Tenant tenant`): the key's handler
+        // fills CurrentTenant, and Tenant resolves from it for the rest of the request.
+        services.AddScoped<CurrentTenant>();
+        services.AddScoped(provider => provider.GetRequiredService<CurrentTenant>().Tenant);
         services.AddAuthentication()
             .AddScheme<AuthenticationSchemeOptions, AdminKeyHandler>(AdminScheme, null)
             .AddScheme<AuthenticationSchemeOptions, TenantKeyHandler>(TenantScheme, null);
@@ -35,16 +39,24 @@ public static class HubAuth
         return services;
     }
 
-    /// <summary>The authenticated tenant of a <c>/api/v1</c> request.</summary>
-    public static Tenant GetTenant(this HttpContext context) =>
-        context.Features.Get<AuthenticatedTenant>()?.Tenant
-        ?? throw new InvalidOperationException("No authenticated tenant on this request; is the route in the tenant group?");
-
     internal static string? BearerToken(HttpRequest request)
     {
         var header = request.Headers.Authorization.ToString();
         return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
     }
+}
+
+/// <summary>
+/// The caller of the current request, set by <see cref="TenantKeyHandler"/> once its key is
+/// authenticated. Scoped to the request; handlers take the <see cref="Hub.Core.Tenants.Tenant"/> itself.
+/// </summary>
+public sealed class CurrentTenant
+{
+    public AuthenticatedTenant? Caller { get; set; }
+
+    /// <summary>The authenticated tenant of a <c>/api/v1</c> request.</summary>
+    public Tenant Tenant =>
+        Caller?.Tenant ?? throw new InvalidOperationException("No authenticated tenant on this request; is the route in the tenant group?");
 }
 
 /// <summary>Shared 401/403 answers as problem+json.</summary>
@@ -125,7 +137,7 @@ public sealed class TenantKeyHandler(
             return AuthenticateResult.Fail("Unknown or revoked tenant API key.");
         }
 
-        Context.Features.Set(caller);
+        Context.RequestServices.GetRequiredService<CurrentTenant>().Caller = caller;
         var identity = new ClaimsIdentity(
             [
                 new Claim(HubAuth.TenantIdClaim, caller.Tenant.Id.ToString()),

@@ -1,5 +1,6 @@
 using Hub.Core.Audiences;
 using Hub.Core.Mailchimp;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hub.Api.Hosting;
 
@@ -9,11 +10,13 @@ namespace Hub.Api.Hosting;
 /// </summary>
 public static class MailchimpProblems
 {
-    public static IResult ToProblem(this MailchimpError error)
+    public static ProblemHttpResult ToProblem(this MailchimpError error)
     {
         if (error.Code == FacadeErrors.Validation)
         {
-            return Problems.Validation(Errors(error), error.Detail);
+            // The same validation problem Problems.Validation answers, as a ProblemHttpResult so every facade
+            // failure is one result type (it writes the same way: status 400, through IProblemDetailsService).
+            return TypedResults.Problem(Problems.Validation(Errors(error), error.Detail).ProblemDetails);
         }
 
         var status = error.Code switch

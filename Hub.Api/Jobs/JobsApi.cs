@@ -1,5 +1,7 @@
 using Hub.Api.Hosting;
 using Hub.Core.Jobs;
+using Hub.Core.Tenants;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hub.Api.Jobs;
 
@@ -17,37 +19,36 @@ public static class JobsApi
         return v1;
     }
 
-    public static async Task<IResult> ListJobs(HttpContext context, JobStore jobs, CancellationToken cancellationToken, int limit = 20)
+    public static async Task<Results<Ok<List<JobResponse>>, ValidationProblem>> ListJobs(Tenant tenant, JobStore jobs, CancellationToken cancellationToken, int limit = 20)
     {
         if (limit is < 1 or > 100)
         {
             return Problems.Validation(new Dictionary<string, string[]> { ["limit"] = ["Between 1 and 100."] });
         }
 
-        var recent = await jobs.ListRecentAsync(context.GetTenant().Id, limit, cancellationToken);
+        var recent = await jobs.ListRecentAsync(tenant.Id, limit, cancellationToken);
         return TypedResults.Ok(recent.Select(JobResponse.From).ToList());
     }
 
-    public static async Task<IResult> GetJob(string jobId, HttpContext context, JobStore jobs, CancellationToken cancellationToken) =>
-        JobId.TryParse(jobId, out var id) && await jobs.GetAsync(context.GetTenant().Id, id, cancellationToken) is { } job
+    public static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetJob(string jobId, Tenant tenant, JobStore jobs, CancellationToken cancellationToken) =>
+        JobId.TryParse(jobId, out var id) && await jobs.GetAsync(tenant.Id, id, cancellationToken) is { } job
             ? TypedResults.Ok(JobResponse.From(job))
             : JobNotFound(jobId);
 
-    public static async Task<IResult> CancelJob(string jobId, HttpContext context, JobStore jobs, CancellationToken cancellationToken)
+    public static async Task<Results<Accepted<JobResponse>, ProblemHttpResult>> CancelJob(string jobId, Tenant tenant, JobStore jobs, CancellationToken cancellationToken)
     {
-        var tenant = context.GetTenant().Id;
         if (!JobId.TryParse(jobId, out var id))
         {
             return JobNotFound(jobId);
         }
 
-        return await jobs.CancelAsync(tenant, id, cancellationToken) switch
+        return await jobs.CancelAsync(tenant.Id, id, cancellationToken) switch
         {
             CancelResult.NotFound => JobNotFound(jobId),
-            CancelResult.Cancelled or CancelResult.CancelRequested => TypedResults.Accepted($"/api/v1/jobs/{id}", JobResponse.From((await jobs.GetAsync(tenant, id, cancellationToken))!)),
+            CancelResult.Cancelled or CancelResult.CancelRequested => TypedResults.Accepted($"/api/v1/jobs/{id}", JobResponse.From((await jobs.GetAsync(tenant.Id, id, cancellationToken))!)),
             _ => Problems.Conflict("job_finished", $"Job {id} has already finished."),
         };
     }
 
-    private static IResult JobNotFound(string jobId) => Problems.NotFound("job_not_found", $"This tenant has no job '{jobId}'.");
+    private static ProblemHttpResult JobNotFound(string jobId) => Problems.NotFound("job_not_found", $"This tenant has no job '{jobId}'.");
 }

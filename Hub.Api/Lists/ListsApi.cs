@@ -6,6 +6,8 @@ using Hub.Core.Jobs;
 using Hub.Core.Mailchimp;
 using Hub.Core.Members;
 using Hub.Core.Sync;
+using Hub.Core.Tenants;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hub.Api.Lists;
 
@@ -14,7 +16,7 @@ public static class ListsApi
 {
     public static RouteGroupBuilder MapListsApi(this RouteGroupBuilder v1)
     {
-        var lists = v1.MapGroup("/lists").WithTags("Lists")
+        var lists = v1.MapGroup("/lists").WithTags("Lists").WithListKeyRoutes()
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         lists.MapPost("/", LinkList).Produces<ListResponse>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
             .WithSummary("Link a host list, by its own key, to a managed audience (new or existing) or to a tag in one.")
@@ -48,112 +50,72 @@ public static class ListsApi
         return v1;
     }
 
-    public static async Task<IResult> LinkList(LinkListRequest request, HttpContext context, ListService lists, CancellationToken cancellationToken)
+    public static async Task<Results<Created<ListResponse>, ProblemHttpResult>> LinkList(LinkListRequest request, Tenant tenant, ListService lists, CancellationToken cancellationToken)
     {
-        var linked = await lists.LinkAsync(context.GetTenant(), request.ToLink(), cancellationToken);
+        var linked = await lists.LinkAsync(tenant, request.ToLink(), cancellationToken);
         return linked.IsSuccess
             ? TypedResults.Created($"/api/v1/lists/{linked.Value.List.Key}", ListResponse.From(linked.Value))
             : linked.Error.ToProblem();
     }
 
-    public static async Task<IResult> ListLists(HttpContext context, ListService lists, CancellationToken cancellationToken) =>
-        TypedResults.Ok((await lists.ListAsync(context.GetTenant(), cancellationToken)).Select(ListResponse.From).ToList());
+    public static async Task<Ok<List<ListResponse>>> ListLists(Tenant tenant, ListService lists, CancellationToken cancellationToken) =>
+        TypedResults.Ok((await lists.ListAsync(tenant, cancellationToken)).Select(ListResponse.From).ToList());
 
-    public static async Task<IResult> GetList(string key, HttpContext context, ListService lists, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<ListResponse>, ProblemHttpResult>> GetList(ListKey key, Tenant tenant, ListService lists, CancellationToken cancellationToken)
     {
-        if (!ListKey.TryParse(key, out var listKey))
-        {
-            return InvalidKey();
-        }
-
-        var list = await lists.GetAsync(context.GetTenant(), listKey, cancellationToken);
+        var list = await lists.GetAsync(tenant, key, cancellationToken);
         return list.IsSuccess ? TypedResults.Ok(ListResponse.From(list.Value)) : list.Error.ToProblem();
     }
 
-    public static async Task<IResult> UpdateList(string key, UpdateListRequest request, HttpContext context, ListService lists, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<ListResponse>, ProblemHttpResult>> UpdateList(ListKey key, UpdateListRequest request, Tenant tenant, ListService lists, CancellationToken cancellationToken)
     {
-        if (!ListKey.TryParse(key, out var listKey))
-        {
-            return InvalidKey();
-        }
-
-        var updated = await lists.UpdateAsync(context.GetTenant(), listKey, request.ToChanges(), cancellationToken);
+        var updated = await lists.UpdateAsync(tenant, key, request.ToChanges(), cancellationToken);
         return updated.IsSuccess ? TypedResults.Ok(ListResponse.From(updated.Value)) : updated.Error.ToProblem();
     }
 
-    public static async Task<IResult> UnlinkList(string key, HttpContext context, ListService lists, CancellationToken cancellationToken, bool deleteAudience = false)
+    public static async Task<Results<NoContent, ProblemHttpResult>> UnlinkList(ListKey key, Tenant tenant, ListService lists, CancellationToken cancellationToken, bool deleteAudience = false)
     {
-        if (!ListKey.TryParse(key, out var listKey))
-        {
-            return InvalidKey();
-        }
-
-        var unlinked = await lists.UnlinkAsync(context.GetTenant(), listKey, deleteAudience, cancellationToken);
+        var unlinked = await lists.UnlinkAsync(tenant, key, deleteAudience, cancellationToken);
         return unlinked.IsSuccess ? TypedResults.NoContent() : unlinked.Error.ToProblem();
     }
 
-    public static async Task<IResult> UpsertMember(string key, JsonElement body, HttpContext context, MemberService members, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<MemberView>, ValidationProblem, ProblemHttpResult>> UpsertMember(ListKey key, JsonElement body, Tenant tenant, MemberService members, CancellationToken cancellationToken)
     {
-        if (!ListKey.TryParse(key, out var listKey))
-        {
-            return InvalidKey();
-        }
-
         if (!DesiredMember.IsReadableText(body))
         {
             return NotText("$");
         }
 
-        var member = await members.UpsertAsync(context.GetTenant(), listKey, body, cancellationToken);
+        var member = await members.UpsertAsync(tenant, key, body, cancellationToken);
         return member.IsSuccess ? TypedResults.Ok(member.Value) : member.Error.ToProblem();
     }
 
-    public static async Task<IResult> PageMembers(string key, HttpContext context, MemberService members, CancellationToken cancellationToken, string? cursor = null, int limit = 100)
+    public static async Task<Results<Ok<MemberPage>, ProblemHttpResult>> PageMembers(ListKey key, Tenant tenant, MemberService members, CancellationToken cancellationToken, string? cursor = null, int limit = 100)
     {
-        if (!ListKey.TryParse(key, out var listKey))
-        {
-            return InvalidKey();
-        }
-
-        var page = await members.PageAsync(context.GetTenant(), listKey, cursor, limit, cancellationToken);
+        var page = await members.PageAsync(tenant, key, cursor, limit, cancellationToken);
         return page.IsSuccess ? TypedResults.Ok(page.Value) : page.Error.ToProblem();
     }
 
-    public static async Task<IResult> GetMember(string key, string email, HttpContext context, MemberService members, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<MemberView>, ProblemHttpResult>> GetMember(ListKey key, string email, Tenant tenant, MemberService members, CancellationToken cancellationToken)
     {
-        if (!ListKey.TryParse(key, out var listKey))
-        {
-            return InvalidKey();
-        }
-
-        var member = await members.GetAsync(context.GetTenant(), listKey, email, cancellationToken);
+        var member = await members.GetAsync(tenant, key, email, cancellationToken);
         return member.IsSuccess ? TypedResults.Ok(member.Value) : member.Error.ToProblem();
     }
 
-    public static async Task<IResult> RemoveMember(string key, string email, HttpContext context, MemberService members, CancellationToken cancellationToken, string? mode = null)
+    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> RemoveMember(ListKey key, string email, Tenant tenant, MemberService members, CancellationToken cancellationToken, string? mode = null)
     {
-        if (!ListKey.TryParse(key, out var listKey))
-        {
-            return InvalidKey();
-        }
-
         if (ParseRemovalMode(mode) is not { } removalMode)
         {
             return InvalidRemovalMode("mode");
         }
 
-        var removed = await members.RemoveAsync(context.GetTenant(), listKey, email, removalMode, cancellationToken);
+        var removed = await members.RemoveAsync(tenant, key, email, removalMode, cancellationToken);
         return removed.IsSuccess ? TypedResults.NoContent() : removed.Error.ToProblem();
     }
 
-    public static async Task<IResult> BatchMembers(
-        string key, BatchMembersRequest request, HttpContext context, MemberService members, SyncService sync, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<BatchMembersResponse>, Accepted<JobAcceptedResponse>, ValidationProblem, ProblemHttpResult>> BatchMembers(
+        ListKey key, BatchMembersRequest request, Tenant tenant, MemberService members, SyncService sync, CancellationToken cancellationToken)
     {
-        if (!ListKey.TryParse(key, out var listKey))
-        {
-            return InvalidKey();
-        }
-
         if (ParseRemovalMode(request.RemoveMode) is not { } removalMode)
         {
             return InvalidRemovalMode("removeMode");
@@ -175,11 +137,11 @@ public static class ListsApi
 
         if (total > MemberService.MaxInlineBatch)
         {
-            var started = await sync.BatchAsync(context.GetTenant(), listKey, request.Add ?? [], request.Remove ?? [], request.RemoveMode, cancellationToken);
+            var started = await sync.BatchAsync(tenant, key, request.Add ?? [], request.Remove ?? [], request.RemoveMode, cancellationToken);
             return started.IsSuccess ? Accepted(started.Value) : started.Error.ToProblem();
         }
 
-        var outcome = await members.BatchAsync(context.GetTenant(), listKey, request.Add ?? [], request.Remove ?? [], removalMode, cancellationToken);
+        var outcome = await members.BatchAsync(tenant, key, request.Add ?? [], request.Remove ?? [], removalMode, cancellationToken);
         if (!outcome.IsSuccess)
         {
             return outcome.Error.ToProblem();
@@ -191,15 +153,10 @@ public static class ListsApi
     }
 
     /// <summary>The full mirror: streams the body (no 1 MiB limit: the endpoint's metadata lifts it) into a sync job.</summary>
-    public static async Task<IResult> MirrorMembers(
-        string key, HttpContext context, SyncService sync, CancellationToken cancellationToken, bool allowEmpty = false, bool reconcile = false)
+    public static async Task<Results<Accepted<JobAcceptedResponse>, ProblemHttpResult>> MirrorMembers(
+        ListKey key, HttpRequest request, Tenant tenant, SyncService sync, CancellationToken cancellationToken, bool allowEmpty = false, bool reconcile = false)
     {
-        if (!ListKey.TryParse(key, out var listKey))
-        {
-            return InvalidKey();
-        }
-
-        var format = context.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant() switch
+        var format = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant() switch
         {
             "application/x-ndjson" or "application/ndjson" or "application/jsonl" => DesiredSetFormat.Ndjson,
             "application/json" => DesiredSetFormat.Detect,
@@ -211,11 +168,11 @@ public static class ListsApi
                 "Send the members as application/json (an array) or application/x-ndjson (one member per line).");
         }
 
-        var started = await sync.MirrorAsync(context.GetTenant(), listKey, context.Request.Body, format.Value, allowEmpty, reconcile, cancellationToken);
+        var started = await sync.MirrorAsync(tenant, key, request.Body, format.Value, allowEmpty, reconcile, cancellationToken);
         return started.IsSuccess ? Accepted(started.Value) : started.Error.ToProblem();
     }
 
-    private static IResult Accepted(SyncStarted started) => TypedResults.Accepted(
+    private static Accepted<JobAcceptedResponse> Accepted(SyncStarted started) => TypedResults.Accepted(
         $"/api/v1/jobs/{started.Job.Id}",
         new JobAcceptedResponse(started.Job.Id.ToString(), started.Job.State.ToName(), $"/api/v1/jobs/{started.Job.Id}", started.Superseded?.ToString()));
 
@@ -227,13 +184,11 @@ public static class ListsApi
         _ => null,
     };
 
-    private static IResult InvalidRemovalMode(string field) =>
+    private static ValidationProblem InvalidRemovalMode(string field) =>
         Problems.Validation(new Dictionary<string, string[]> { [field] = ["One of archive (default), unsubscribe or permanent."] });
 
-    private static IResult NotText(string field) => Problems.Validation(new Dictionary<string, string[]>
+    private static ValidationProblem NotText(string field) => Problems.Validation(new Dictionary<string, string[]>
     {
         [field] = ["Not readable as text: the body must be valid UTF-8, and a \\u escape may not name half a surrogate pair."],
     });
-
-    private static IResult InvalidKey() => Problems.Validation(new Dictionary<string, string[]> { ["key"] = [ListKey.Rule] });
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Hub.Api.Hosting;
 using Hub.Core.Audiences;
 using Hub.Core.Mailchimp;
+using Hub.Core.Tenants;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Hub.Api.Mailchimp;
@@ -27,9 +28,8 @@ public static class PassthroughApi
     }
 
     public static async Task Forward(
-        string? path, HttpContext context, PassthroughRules rules, TenantMailchimp tenantMailchimp, MailchimpClient mailchimp, CancellationToken cancellationToken)
+        string? path, HttpContext context, Tenant tenant, PassthroughRules rules, TenantMailchimp tenantMailchimp, MailchimpClient mailchimp, CancellationToken cancellationToken)
     {
-        var tenant = context.GetTenant();
         var method = context.Request.Method;
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path;
         var decision = await rules.DecideAsync(tenant, method, path ?? "", rawTarget, cancellationToken);

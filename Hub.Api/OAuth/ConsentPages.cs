@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using Hub.Core.OAuth;
 using Hub.Core.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hub.Api.OAuth;
 
@@ -50,7 +51,7 @@ public static class ConsentPages
     }
 
     /// <summary>The page after a connected consent: who asked, the account, and any issue with the handed-over values.</summary>
-    public static IResult Success(string locale, string? tenantName, string? accountName, IReadOnlyList<ConsentIssue> issues)
+    public static ContentHttpResult Success(string locale, string? tenantName, string? accountName, IReadOnlyList<ConsentIssue> issues)
     {
         var nl = locale == "nl";
         var body = Requester(tenantName, nl)
@@ -71,7 +72,7 @@ public static class ConsentPages
     }
 
     /// <summary>A consent that did not connect; <paramref name="tenantName"/> (who asked) when known.</summary>
-    public static IResult Failure(string locale, ConsentFailure failure, string? returnUrl, string? tenantName)
+    public static ContentHttpResult Failure(string locale, ConsentFailure failure, string? returnUrl, string? tenantName)
     {
         var nl = locale == "nl";
         var (title, what, next) = Texts(failure, nl);
@@ -81,7 +82,7 @@ public static class ConsentPages
     }
 
     /// <summary>404 on <c>/oauth2/result</c> with no result for this browser: already shown, expired, or never there.</summary>
-    public static IResult ResultUnavailable(string locale)
+    public static ContentHttpResult ResultUnavailable(string locale)
     {
         var nl = locale == "nl";
         var (title, what, next) = nl
@@ -91,7 +92,7 @@ public static class ConsentPages
     }
 
     /// <summary>503: Hub's store did not answer, so the consent step could not run. The caller sets Retry-After.</summary>
-    public static IResult StoreUnavailable(string locale)
+    public static ContentHttpResult StoreUnavailable(string locale)
     {
         var nl = locale == "nl";
         var (title, what, next) = nl
@@ -165,7 +166,7 @@ public static class ConsentPages
             : ("The settings changed", "The Mailchimp app details changed while you were at Mailchimp.", "Ask for a new connection link and try again."),
     };
 
-    private static IResult Page(string locale, string title, string body, int status)
+    private static ContentHttpResult Page(string locale, string title, string body, int status)
     {
         var html = $"""
             <!DOCTYPE html>

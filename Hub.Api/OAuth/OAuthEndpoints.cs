@@ -1,4 +1,5 @@
 using Hub.Core.OAuth;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 
@@ -24,7 +25,7 @@ public static class OAuthEndpoints
         return app;
     }
 
-    public static async Task<IResult> Authorize(
+    public static async Task<Results<ContentHttpResult, RedirectHttpResult>> Authorize(
         HttpContext context, ConsentHandshake handshake, IOptions<OAuthOptions> options, CancellationToken cancellationToken, string? session = null)
     {
         NoStore(context);
@@ -38,7 +39,7 @@ public static class OAuthEndpoints
         return TypedResults.Redirect(start.RedirectUrl!);
     }
 
-    public static async Task<IResult> Proxy(
+    public static async Task<Results<ContentHttpResult, RedirectHttpResult>> Proxy(
         HttpContext context, ConsentHandshake handshake, CancellationToken cancellationToken, string? code = null, string? state = null, string? error = null)
     {
         NoStore(context);
@@ -71,7 +72,7 @@ public static class OAuthEndpoints
         return TypedResults.Redirect(handshake.ResultUrl);
     }
 
-    public static async Task<IResult> Result(HttpContext context, ConsentHandshake handshake, CancellationToken cancellationToken)
+    public static async Task<ContentHttpResult> Result(HttpContext context, ConsentHandshake handshake, CancellationToken cancellationToken)
     {
         NoStore(context);
         var cookie = context.Request.Cookies[ResultCookie];
@@ -103,7 +104,7 @@ public static class OAuthEndpoints
     /// The 503 page for a consent route that failed because the store did not answer, when the browser
     /// asks for HTML; null for any other request (it gets the problem+json answer).
     /// </summary>
-    public static IResult? StoreUnavailablePage(HttpContext context)
+    public static ContentHttpResult? StoreUnavailablePage(HttpContext context)
     {
         if (!context.Request.Path.StartsWithSegments(RoutePrefix)
             || !context.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase))

@@ -1,5 +1,6 @@
 using Hub.Api.Admin;
 using Hub.Api.Hosting;
+using Hub.Core.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hub.Api.Tenants;
@@ -18,5 +19,5 @@ public static class TenantApi
         return v1;
     }
 
-    public static Ok<TenantResponse> GetOwnTenant(HttpContext context) => TypedResults.Ok(TenantResponse.From(context.GetTenant()));
+    public static Ok<TenantResponse> GetOwnTenant(Tenant tenant) => TypedResults.Ok(TenantResponse.From(tenant));
 }

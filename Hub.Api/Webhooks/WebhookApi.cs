@@ -1,5 +1,6 @@
 using Hub.Api.Hosting;
 using Hub.Core.Webhooks;
+using Hub.Core.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hub.Api.Webhooks;
@@ -15,14 +16,14 @@ public static class WebhookApi
     }
 
     public static async Task<Results<Ok<List<WebhookDeliveryResponse>>, ValidationProblem>> ListDeliveries(
-        HttpContext context, WebhookStore store, CancellationToken cancellationToken, int limit = 50)
+        Tenant tenant, WebhookStore store, CancellationToken cancellationToken, int limit = 50)
     {
         if (limit is < 1 or > WebhookStore.MaxDeliveriesPerTenant)
         {
             return Problems.Validation(new Dictionary<string, string[]> { ["limit"] = [$"Must be between 1 and {WebhookStore.MaxDeliveriesPerTenant}."] });
         }
 
-        var deliveries = await store.ListAsync(context.GetTenant().Id, limit, cancellationToken);
+        var deliveries = await store.ListAsync(tenant.Id, limit, cancellationToken);
         return TypedResults.Ok(deliveries.Select(WebhookDeliveryResponse.From).ToList());
     }
 }

@@ -10,7 +10,7 @@ namespace Hub.Core.Lists;
 /// <c>..</c> are not keys: as a path segment they name no list.
 /// </summary>
 [JsonConverter(typeof(ListKeyJsonConverter))]
-public readonly record struct ListKey
+public readonly record struct ListKey : IParsable<ListKey>
 {
     public const int MaxLength = 100;
     public const string Rule = "A list key has 1 to 100 characters: letters, digits, '.', '_', '-' or ':', and is not '.' or '..'.";
@@ -27,6 +27,12 @@ public readonly record struct ListKey
 
     public static ListKey Parse(string value) =>
         TryParse(value, out var key) ? key : throw new FormatException(Rule);
+
+    /// <summary>The same rule as <see cref="TryParse(string?, out ListKey)"/>; no format provider plays a part. Lets a route value bind as a key.</summary>
+    public static bool TryParse([NotNullWhen(true)] string? s, IFormatProvider? provider, out ListKey result) => TryParse(s, out result);
+
+    /// <inheritdoc cref="Parse(string)"/>
+    public static ListKey Parse(string s, IFormatProvider? provider) => Parse(s);
 
     /// <summary>
     /// A key as stored: the character rule only. Lists keyed <c>.</c> or <c>..</c> were accepted before that
