@@ -39,7 +39,7 @@ public sealed class MemberRemoval(MemberLedger ledger, ListTargets targets)
         var list = calls.List;
         var hash = SubscriberHash.FromEmail(email);
         var removed = list.Mode == ListMode.Audience
-            ? await ApplyAsync(calls, hash, email, mode, cancellationToken)
+            ? await ApplyAsync(calls, hash, email, mode, strict: true, cancellationToken)
             : await RemoveFromTagAsync(tenant, calls, new LeavingMember(hash, email, await HubAddedAsync(tenant, list, hash.Value, cancellationToken)), mode,
                 await targets.OthersInAudienceAsync(tenant, list, cancellationToken), strict: true, cancellationToken);
         if (removed.IsSuccess)
@@ -64,7 +64,7 @@ public sealed class MemberRemoval(MemberLedger ledger, ListTargets targets)
         {
             var result = calls.List.Mode == ListMode.Tag
                 ? await RemoveFromTagAsync(tenant, calls, member, mode, others, strict: false, token)
-                : member.ApplyMode && mode is { } removal ? await ApplyAsync(calls, member.Hash, member.Email, removal, token) : MailchimpResult.Success;
+                : member.ApplyMode && mode is { } removal ? await ApplyAsync(calls, member.Hash, member.Email, removal, strict: false, token) : MailchimpResult.Success;
             if (!result.IsSuccess && result.Error.Code != MailchimpErrorCodes.NotFound)
             {
                 failures.Add(new MemberError(Label(member), result.Error.Detail, Retryable: result.Error.Code == MailchimpErrorCodes.MailchimpUnavailable));
@@ -127,14 +127,18 @@ public sealed class MemberRemoval(MemberLedger ledger, ListTargets targets)
             return MailchimpResult.Success;
         }
 
-        return member.ApplyMode && mode is { } removal ? await ApplyAsync(calls, member.Hash, member.Email, removal, cancellationToken) : MailchimpResult.Success;
+        return member.ApplyMode && mode is { } removal ? await ApplyAsync(calls, member.Hash, member.Email, removal, strict, cancellationToken) : MailchimpResult.Success;
     }
 
     /// <summary>
     /// Applies a removal mode to one contact. Unsubscribing needs the address: looked up when only the hash is known (a
-    /// contact Mailchimp no longer has is then gone already). Archiving a contact that is already archived answers 405: done.
+    /// contact Mailchimp no longer has is then gone already). Mailchimp refuses to archive (405) a contact that is archived,
+    /// pending or bounced. For a request about one member (<paramref name="strict"/>) that is done only when the contact is
+    /// archived already; otherwise the refusal is the answer. For a sync job it is done either way: such a contact gets no
+    /// campaigns, and counting it failed would send it again on every sync.
     /// </summary>
-    private static async Task<MailchimpResult> ApplyAsync(MemberCalls calls, SubscriberHash hash, string? email, RemovalMode mode, CancellationToken cancellationToken)
+    private static async Task<MailchimpResult> ApplyAsync(
+        MemberCalls calls, SubscriberHash hash, string? email, RemovalMode mode, bool strict, CancellationToken cancellationToken)
     {
         switch (mode)
         {
@@ -153,7 +157,7 @@ public sealed class MemberRemoval(MemberLedger ledger, ListTargets targets)
             default:
                 var archived = await calls.ArchiveAsync(hash, cancellationToken);
                 return !archived.IsSuccess && archived.Error.Status == 405
-                    && await calls.GetAsync(hash, cancellationToken) is { IsSuccess: true } current && current.Value.Status == MailchimpMemberStatus.Archived
+                    && (!strict || await calls.GetAsync(hash, cancellationToken) is { IsSuccess: true, Value.Status: MailchimpMemberStatus.Archived })
                     ? MailchimpResult.Success
                     : archived;
         }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Hub.Core.Jobs;
+using Hub.Core.Lists;
 using Hub.Core.Members;
 using Hub.Core.Storage;
 using Hub.Core.Sync;
@@ -111,7 +112,7 @@ public sealed class FakeSyncHandler(SyncPlanner planner, MemberLedger ledger, Fa
         var job = context.Job;
         var chunks = 0;
         var losing = LosesAMemberOnce && Interlocked.Increment(ref _runs) == 1;
-        await foreach (var chunk in planner.PlanAsync(job.Id, job.Tenant, job.ListKey, context.Checkpoint, ChunkSize, cancellationToken))
+        await foreach (var chunk in planner.PlanAsync(job.Id, job.Tenant, ListKey.Parse(job.ListKey), context.Checkpoint, ChunkSize, cancellationToken))
         {
             var applied = new List<AppliedMember>();
             var refused = new List<RefusedMember>();

@@ -131,7 +131,7 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
     [Test]
     public async Task A_batch_repeated_from_a_stale_checkpoint_is_refused_and_counts_once()
     {
-        var (job, _) = await Jobs.EnqueueAsync(new JobRequest(_tenant, "sync", List), default);
+        var (job, _) = await Jobs.EnqueueAsync(new JobRequest(_tenant, "sync", List.ToString()), default);
         var lease = (await Jobs.ClaimAsync(default))!;
         var batch = new LedgerBatch { Applied = [Applied(Member("a@example.com"))], Unchanged = 2 };
         using var stop = new CancellationTokenSource();
@@ -155,7 +155,7 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
     [Test]
     public async Task Each_member_counts_once_and_an_error_naming_no_member_counts_on_nobody()
     {
-        var (job, _) = await Jobs.EnqueueAsync(new JobRequest(_tenant, "sync", List), default);
+        var (job, _) = await Jobs.EnqueueAsync(new JobRequest(_tenant, "sync", List.ToString()), default);
         var lease = (await Jobs.ClaimAsync(default))!;
         var context = new JobContext(job, lease, Jobs, new CancellationTokenSource());
         var known = Member("known@example.com");
@@ -186,7 +186,7 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
     {
         var created = Member("created@example.com");
         var staged = await StageAsync(created, Member("other@example.com"));
-        var (job, _) = await Jobs.EnqueueAsync(new JobRequest(_tenant, "sync", List) { Id = staged.Id }, default);
+        var (job, _) = await Jobs.EnqueueAsync(new JobRequest(_tenant, "sync", List.ToString()) { Id = staged.Id }, default);
         var lease = (await Jobs.ClaimAsync(default))!;
         await Ledger.RecordAsync(_tenant, List, new LedgerBatch { Applied = [Applied(Member("other@example.com"), createdByHub: false)] }, default);
 
