@@ -1,7 +1,7 @@
 namespace Hub.Core.Jobs;
 
 /// <summary>
-/// One kind of outage a running job waits out (the store not answering, for one): since when it lasts, and
+/// One kind of outage a running job waits out (the store, or a dependency its handler calls): since when it lasts, and
 /// the pause before the next try, which starts at <c>first</c> and doubles up to <c>max</c>. Once the outage has lasted
 /// <c>limit</c> there is no next pause: the job fails. One per run of a job on a worker (see <see cref="JobWorker"/>).
 /// </summary>

@@ -5,12 +5,16 @@ using Microsoft.Extensions.Logging;
 
 namespace Hub.Core.Jobs;
 
-// One run of a handler on a claimed job: the lease check before it, the renewals during it, and how it ends (finished,
-// planned again, cancelled, released or lost).
+// One run of a handler on a claimed job: the lease check before it, the renewals during it, the dependency outages it
+// waits out, and how it ends (finished, planned again, cancelled, released or lost).
 public sealed partial class JobWorker
 {
+    // While a dependency stays unavailable (JobOutageException), a job pauses 1 s, then twice as long each time, at most 30 s.
+    private static readonly TimeSpan FirstDependencyPause = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxDependencyPause = TimeSpan.FromSeconds(30);
+
     /// <summary>One run of the handler. True when the job is done with here (finished, lost, released); false to run it again from the stored checkpoint.</summary>
-    private async Task<bool> RunOnceAsync(JobLease lease, JobOutage storeOutage, CancellationToken stoppingToken)
+    private async Task<bool> RunOnceAsync(JobLease lease, JobOutage storeOutage, JobOutage dependencyOutage, CancellationToken stoppingToken)
     {
         // Still ours? After an outage the lease may have expired and the job moved on to another replica.
         var renewed = await store.RenewAsync(lease, CancellationToken.None);
@@ -61,6 +65,14 @@ public sealed partial class JobWorker
         {
             return !await ReplanAsync(lease, replan.Message, activity);
         }
+        catch (JobOutageException outage)
+        {
+            outcome = await PauseForDependencyAsync(context, outage, dependencyOutage, activity, stop.Token);
+            if (outcome is null && !stop.IsCancellationRequested)
+            {
+                return false;
+            }
+        }
         catch (Exception exception) when (!StoreFaults.IsStoreFault(exception) && exception is not OperationCanceledException)
         {
             LogHandlerFailed(logger, exception, job.Id);
@@ -104,6 +116,42 @@ public sealed partial class JobWorker
 
         Report(finished, lease.JobId, activity);
         return true;
+    }
+
+    /// <summary>
+    /// The handler found a dependency unavailable after its client's own retries (<see cref="JobOutageException"/>). Waits
+    /// a growing pause while the renewals keep the lease, so the run is then made again from the stored checkpoint; once
+    /// the outage has lasted <see cref="JobsOptions.DependencyOutageLimit"/>, answers the failure to end the job with
+    /// instead. Null after the pause, or when a cancel request, a lost lease or shutdown cut it short (the run's token is
+    /// tripped then). A run that saved a checkpoint before the outage starts a new outage.
+    /// </summary>
+    private async Task<JobOutcome?> PauseForDependencyAsync(JobContext context, JobOutageException outage, JobOutage dependencyOutage, Activity? activity, CancellationToken stop)
+    {
+        if (!string.Equals(context.Checkpoint, context.Job.Checkpoint, StringComparison.Ordinal))
+        {
+            dependencyOutage.Ended();
+            dependencyOutage.ResetPause();
+        }
+
+        activity?.SetStatus(ActivityStatusCode.Error, outage.Code);
+        if (!dependencyOutage.TryNextPause(out var pause, out var waited))
+        {
+            LogDependencyOutageTooLong(logger, outage, context.Job.Id, outage.Code, waited);
+            return JobOutcome.Failed(outage.Code);
+        }
+
+        HubTelemetry.Jobs.DependencyPauses.Add(1);
+        LogDependencyPaused(logger, context.Job.Id, outage.Code, outage.Message, pause);
+        try
+        {
+            await Task.Delay(pause, time, stop);
+        }
+        catch (OperationCanceledException)
+        {
+            // A cancel request, a lost lease or shutdown: the run decides what follows.
+        }
+
+        return null;
     }
 
     /// <summary>Plans the job again from the start; when it was planned again too often already, fails it with <c>inconsistent_counts</c>. True when it is to run again.</summary>
@@ -188,6 +236,12 @@ public sealed partial class JobWorker
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} handler failed.")]
     private static partial void LogHandlerFailed(ILogger logger, Exception exception, JobId jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} paused: a dependency is unavailable ({Code}: {Reason}); running it again from its checkpoint in {Pause}.")]
+    private static partial void LogDependencyPaused(ILogger logger, JobId jobId, string code, string reason, TimeSpan pause);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed with {Code}: a dependency stayed unavailable for {Waited}.")]
+    private static partial void LogDependencyOutageTooLong(ILogger logger, Exception exception, JobId jobId, string code, TimeSpan waited);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: the store holds an earlier checkpoint than this run wrote (it lost writes); continuing from the stored one.")]
     private static partial void LogCheckpointMoved(ILogger logger, JobId jobId);

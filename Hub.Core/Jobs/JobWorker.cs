@@ -13,8 +13,8 @@ namespace Hub.Core.Jobs;
 /// it only while still holding the lease. The handler's token is tripped on a cancel request, a lost lease
 /// or shutdown; on shutdown the lease is released so another replica resumes the job at once. A worker
 /// that dies without releasing leaves the lease to expire, and the next claim anywhere takes the job over.
-/// <para>This file holds the loops and the store outages a job waits out; one run of a handler, with its renewals
-/// and end, is in <c>JobWorker.Run.cs</c>.</para>
+/// <para>This file holds the loops and the store outages a job waits out; one run of a handler, with its renewals,
+/// dependency outages and end, is in <c>JobWorker.Run.cs</c>.</para>
 /// </summary>
 public sealed partial class JobWorker(
     JobStore store,
@@ -105,7 +105,9 @@ public sealed partial class JobWorker(
     /// <summary>
     /// Runs a claimed job to its end. A store fault (<see cref="StoreFaults"/>) anywhere in a run pauses the job with
     /// growing pauses and runs the handler again from the stored checkpoint once Redis answers; an outage longer than
-    /// <see cref="JobsOptions.StoreOutageLimit"/> fails the job with <c>store_unavailable</c>. A run that finds the
+    /// <see cref="JobsOptions.StoreOutageLimit"/> fails the job with <c>store_unavailable</c>. A dependency that stays
+    /// unavailable (<see cref="JobOutageException"/>) is waited out the same way within a run (see
+    /// <see cref="PauseForDependencyAsync"/>), up to <see cref="JobsOptions.DependencyOutageLimit"/>. A run that finds the
     /// stored checkpoint moved (the store lost writes) continues from the stored one at once. A success whose counts do
     /// not add up is planned again from the start, at most <see cref="MaxReplans"/> times, then failed with
     /// <c>inconsistent_counts</c>.
@@ -113,11 +115,12 @@ public sealed partial class JobWorker(
     private async Task RunAsync(JobLease lease, CancellationToken stoppingToken)
     {
         var storeOutage = new JobOutage(FirstStorePause, MaxStorePause, options.Value.StoreOutageLimit, time);
+        var dependencyOutage = new JobOutage(FirstDependencyPause, MaxDependencyPause, options.Value.DependencyOutageLimit, time);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                if (await RunOnceAsync(lease, storeOutage, stoppingToken))
+                if (await RunOnceAsync(lease, storeOutage, dependencyOutage, stoppingToken))
                 {
                     return;
                 }
