@@ -39,7 +39,7 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
                 new("tenant", tenant.ToString()),
                 new("type", eventType),
                 new("body", body),
-                new("status", "pending"),
+                new("status", SnakeCase<WebhookDeliveryStatus>.ToText(WebhookDeliveryStatus.Pending)),
                 new("attempts", 0),
                 new("createdAt", now),
                 new("nextAttemptAt", now),
@@ -94,7 +94,7 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
         var result = await CompleteScript.EvaluateAsync(Db,
             [keys.WebhookDelivery(id), keys.WebhookQueue, keys.WebhookAttempts(id)],
             leaseToken,
-            StatusName(status),
+            SnakeCase<WebhookDeliveryStatus>.ToText(status),
             nextAttemptAt?.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) ?? "",
             JsonSerializer.Serialize(attempt, HubJsonContext.Default.WebhookAttempt),
             id,
@@ -123,7 +123,7 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
             deliveries.Add(new WebhookDelivery(
                 read.Id,
                 fields["type"].ToString(),
-                ParseStatus(fields["status"].ToString()),
+                SnakeCase<WebhookDeliveryStatus>.TryParse(fields["status"].ToString(), out var status) ? status : WebhookDeliveryStatus.Failed,
                 DateTimeOffset.FromUnixTimeMilliseconds((long)fields["createdAt"]),
                 fields.TryGetValue("nextAttemptAt", out var next) && next.HasValue ? DateTimeOffset.FromUnixTimeMilliseconds((long)next) : null,
                 attempts));
@@ -145,20 +145,6 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
         _ = transaction.KeyDeleteAsync(keys.TenantWebhookDeliveries(tenant));
         await transaction.ExecuteCheckedAsync();
     }
-
-    private static string StatusName(WebhookDeliveryStatus status) => status switch
-    {
-        WebhookDeliveryStatus.Pending => "pending",
-        WebhookDeliveryStatus.Delivered => "delivered",
-        _ => "failed",
-    };
-
-    private static WebhookDeliveryStatus ParseStatus(string value) => value switch
-    {
-        "pending" => WebhookDeliveryStatus.Pending,
-        "delivered" => WebhookDeliveryStatus.Delivered,
-        _ => WebhookDeliveryStatus.Failed,
-    };
 }
 
 /// <summary>A claimed delivery: what to send, and how many attempts this one makes (1-based).</summary>
