@@ -14,58 +14,25 @@ namespace Hub.Core.Jobs;
 /// </summary>
 internal static class JobRecord
 {
-    public const string Id = "id";
-    public const string Tenant = "tenant";
-    public const string Kind = "kind";
+    // Who and what: the job, its tenant, its handler's kind and the list key it works on (one queued and one running
+    // job per list), and the free-form argument it was queued with.
+    public const string Id = "id", Tenant = "tenant", Kind = "kind", List = "list", Argument = "argument";
 
-    /// <summary>The list key the job works on: one queued and one running job per list.</summary>
-    public const string List = "list";
+    // Where it stands: its JobState in snake_case; when it was queued, first claimed and ended (unix ms); why it failed;
+    // the newer job that cancelled it while it was queued.
+    public const string State = "state", Created = "created", Started = "started", Finished = "finished", Failure = "failure", SupersededBy = "supersededBy";
 
-    /// <summary>The <see cref="JobState"/> in snake_case.</summary>
-    public const string State = "state";
+    // Who runs it: the lease token of its worker and when that lease runs out (unix ms); pick-ups (claims and take-overs)
+    // and the graceful releases among them (not counted as lost leases); '1' once a cancel was requested.
+    public const string LeaseToken = "leaseToken", LeaseExpires = "leaseExpires", Attempts = "attempts", Releases = "releases", Cancel = "cancel";
 
-    /// <summary>Unix ms.</summary>
-    public const string Created = "created";
+    // How far it got: the handler's last checkpoint and the member counts.
+    public const string Checkpoint = "checkpoint", Total = "total", Added = "added", Updated = "updated", Removed = "removed", Unchanged = "unchanged", Failed = "failed";
 
-    /// <summary>Unix ms of the first claim.</summary>
-    public const string Started = "started";
-
-    /// <summary>Unix ms.</summary>
-    public const string Finished = "finished";
-
-    /// <summary>How often a worker picked the job up (claims and take-overs).</summary>
-    public const string Attempts = "attempts";
-
-    /// <summary>How many of those pick-ups ended in a graceful release (not counted as lost leases).</summary>
-    public const string Releases = "releases";
-
-    public const string Failure = "failure";
-    public const string SupersededBy = "supersededBy";
-    public const string Checkpoint = "checkpoint";
-    public const string LeaseToken = "leaseToken";
-
-    /// <summary>Unix ms.</summary>
-    public const string LeaseExpires = "leaseExpires";
-
-    /// <summary><c>1</c> once a cancel was requested.</summary>
-    public const string Cancel = "cancel";
-
-    public const string Total = "total";
-    public const string Added = "added";
-    public const string Updated = "updated";
-    public const string Removed = "removed";
-    public const string Unchanged = "unchanged";
-    public const string Failed = "failed";
-
-    /// <summary>Member errors reported in all; the first ones are kept in the errors list.</summary>
-    public const string ErrorTotal = "errorTotal";
-
-    public const string Argument = "argument";
-
-    /// <summary>What the job was queued with, for a replan: total added updated removed unchanged failed errorTotal errorsKept.</summary>
-    public const string Initial = "initial";
-
-    public const string Replans = "replans";
+    // Errors and replans: member errors reported in all (the first ones are kept in the errors list); what it was
+    // queued with, for a replan (total added updated removed unchanged failed errorTotal errorsKept); how often it was
+    // planned again.
+    public const string ErrorTotal = "errorTotal", Initial = "initial", Replans = "replans";
 
     /// <summary>The fields of a new record as name, value pairs (for <c>enqueue.lua</c>).</summary>
     public static RedisValue[] NewFields(JobRequest request, DateTimeOffset now, int maxStoredErrors)

@@ -2,31 +2,36 @@
 -- A fragment (no header of its own): the job scripts include it, and so does the sync ledger's job-bound script.
 -- The C# side of the same schema is Hub.Core/Jobs/JobRecord.cs; the field names are spelled here and there only.
 --
--- Fields of the job hash:
+-- Fields of the job hash, in the groups JobRecord.cs declares them in:
+-- who and what
 --   id              the job id (job_...)
 --   tenant          the tenant id (tn_...)
 --   kind            the handler's kind, e.g. sync
 --   list            the list key the job works on (one queued and one running job per list)
+--   argument        the free-form argument the job was queued with
+-- where it stands
 --   state           queued, running, succeeded, partially_succeeded, failed or cancelled
 --   created         when it was queued (unix ms)
 --   started         when a worker first claimed it (unix ms)
 --   finished        when it ended (unix ms)
---   attempts        how often a worker picked it up (a claim or a take-over)
---   releases        how many of those pick-ups ended in a graceful release (not counted as lost)
 --   failure         why it failed (a code or a sentence)
 --   supersededBy    the newer job for the same list that cancelled it while it was queued
---   checkpoint      the handler's last saved checkpoint ('' or missing: none)
+-- who runs it
 --   leaseToken      the token of the worker that holds it (changes on every pick-up)
 --   leaseExpires    when that lease runs out (unix ms)
+--   attempts        how often a worker picked it up (a claim or a take-over)
+--   releases        how many of those pick-ups ended in a graceful release (not counted as lost)
 --   cancel          '1' once a cancel was requested
+-- how far it got
+--   checkpoint      the handler's last saved checkpoint ('' or missing: none)
 --   total           members the job is to process
 --   added           members added
 --   updated         members updated
 --   removed         members removed
 --   unchanged       members left as they were
 --   failed          members that failed
+-- errors and replans
 --   errorTotal      member errors reported (the first ones are kept in the job's errors list, up to a cap)
---   argument        the free-form argument the job was queued with
 --   initial         the counts it was queued with: total added updated removed unchanged failed errorTotal errorsKept
 --   replans         how often it was planned again from the start
 --
