@@ -1,3 +1,5 @@
+using Hub.Core.Storage;
+
 namespace Hub.Core.Connections;
 
 /// <summary>Where a tenant's Mailchimp connection stands.</summary>
@@ -13,6 +15,7 @@ public enum ConnectionState
 /// <summary>How Hub authenticates to the tenant's Mailchimp account.</summary>
 public enum ConnectionMode
 {
+    [SnakeCaseName("oauth")]
     OAuth,
     ApiKey,
 }

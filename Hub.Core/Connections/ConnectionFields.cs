@@ -1,4 +1,5 @@
 using System.Globalization;
+using Hub.Core.Storage;
 using StackExchange.Redis;
 
 namespace Hub.Core.Connections;
@@ -19,16 +20,11 @@ internal static class ConnectionFields
     public const string ConnectedAt = "connectedAt";
     public const string Issue = "issue";
 
-    public static string Name(ConnectionState state) => state switch
-    {
-        ConnectionState.NotConfigured => "not_configured",
-        ConnectionState.AwaitingConsent => "awaiting_consent",
-        ConnectionState.Connected => "connected",
-        ConnectionState.ReauthorizationRequired => "reauthorization_required",
-        _ => "disabled",
-    };
+    /// <summary><c>not_configured</c>, <c>awaiting_consent</c>, <c>connected</c>, <c>reauthorization_required</c> or <c>disabled</c> (shown, never stored).</summary>
+    public static string Name(ConnectionState state) => SnakeCase<ConnectionState>.ToText(state);
 
-    public static string Name(ConnectionMode mode) => mode == ConnectionMode.OAuth ? "oauth" : "api_key";
+    /// <summary><c>oauth</c> or <c>api_key</c>.</summary>
+    public static string Name(ConnectionMode mode) => SnakeCase<ConnectionMode>.ToText(mode);
 
     public static Connection Read(HashEntry[] entries, IReadOnlyList<string> managedAudiences)
     {
@@ -41,19 +37,9 @@ internal static class ConnectionFields
         string? Get(string name) => fields.TryGetValue(name, out var value) && value.Length > 0 ? value : null;
         return new Connection
         {
-            State = Get(State) switch
-            {
-                "awaiting_consent" => ConnectionState.AwaitingConsent,
-                "connected" => ConnectionState.Connected,
-                "reauthorization_required" => ConnectionState.ReauthorizationRequired,
-                _ => ConnectionState.NotConfigured,
-            },
-            Mode = Get(Mode) switch
-            {
-                "oauth" => ConnectionMode.OAuth,
-                "api_key" => ConnectionMode.ApiKey,
-                _ => null,
-            },
+            // Disabled comes from the tenant, never from the hash; anything else unknown reads as not configured.
+            State = SnakeCase<ConnectionState>.TryParse(Get(State), out var state) && state != ConnectionState.Disabled ? state : ConnectionState.NotConfigured,
+            Mode = SnakeCase<ConnectionMode>.TryParse(Get(Mode), out var mode) ? mode : null,
             ClientId = Get(ClientId),
             EndpointUrl = Get(EndpointUrl),
             AudienceId = Get(AudienceId),

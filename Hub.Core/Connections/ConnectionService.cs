@@ -30,14 +30,7 @@ public sealed partial class ConnectionService(
     public const int MaxClientIdLength = 200;
     public const int MaxSecretLength = 500;
 
-    // Flip connected -> reauthorization_required exactly once, however many callers see the 401.
-    private const string MarkReauthorizationScript = """
-        if redis.call('HGET', KEYS[1], 'state') == 'connected' then
-          redis.call('HSET', KEYS[1], 'state', 'reauthorization_required')
-          return 1
-        end
-        return 0
-        """;
+    private static readonly RedisScript MarkReauthorizationScript = RedisScript.Load("Connections", "mark_reauthorization_required");
 
     private static readonly RedisValue[] CredentialSecretNames = [SecretNames.MailchimpApiKey, SecretNames.MailchimpAccessToken];
     private static readonly Regex ApiKeyPattern = ApiKeyRegex();
@@ -218,7 +211,7 @@ public sealed partial class ConnectionService(
     /// </summary>
     public async Task<bool> MarkReauthorizationRequiredAsync(TenantId tenant, CancellationToken cancellationToken)
     {
-        var flipped = (long)await Db.ScriptEvaluateAsync(MarkReauthorizationScript, [keys.Connection(tenant)]) == 1;
+        var flipped = (long)await MarkReauthorizationScript.EvaluateAsync(Db, [keys.Connection(tenant)]) == 1;
         if (flipped)
         {
             LogRevoked(logger, tenant.ToString());

@@ -90,6 +90,7 @@ public static class HubTelemetry
         public static readonly Counter<long> Started = Meter.CreateCounter<long>("hub.jobs.started", "{job}", "Job runs started (including take-overs).");
         public static readonly Counter<long> Finished = Meter.CreateCounter<long>("hub.jobs.finished", "{job}", "Jobs that reached a final state, by state.");
         public static readonly Counter<long> StorePauses = Meter.CreateCounter<long>("hub.jobs.store_pauses", "{pause}", "Pauses of running jobs while Redis did not answer (each resumes from its checkpoint).");
+        public static readonly Counter<long> DependencyPauses = Meter.CreateCounter<long>("hub.jobs.dependency_pauses", "{pause}", "Pauses of running jobs while a dependency (e.g. Mailchimp) stayed unavailable after its client's retries (each resumes from its checkpoint).");
         public static readonly Counter<long> MembersProcessed = Meter.CreateCounter<long>("hub.jobs.members_processed", "{member}", "Members a finished job added, updated, removed, left unchanged or failed.");
         public static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("hub.jobs.duration", "s", "From a job's first start to its end.");
 

@@ -1,3 +1,4 @@
+using Hub.Core.Storage;
 using Hub.Core.Tenants;
 
 namespace Hub.Core.Jobs;
@@ -13,30 +14,13 @@ public enum JobState
     Cancelled,
 }
 
-/// <summary>The wire and storage names of <see cref="JobState"/>.</summary>
+/// <summary>The wire and storage names of <see cref="JobState"/>: <c>queued</c>, <c>running</c>, <c>succeeded</c>, <c>partially_succeeded</c>, <c>failed</c>, <c>cancelled</c>.</summary>
 public static class JobStates
 {
-    public static string ToName(this JobState state) => state switch
-    {
-        JobState.Queued => "queued",
-        JobState.Running => "running",
-        JobState.Succeeded => "succeeded",
-        JobState.PartiallySucceeded => "partially_succeeded",
-        JobState.Failed => "failed",
-        JobState.Cancelled => "cancelled",
-        _ => throw new ArgumentOutOfRangeException(nameof(state)),
-    };
+    public static string ToName(this JobState state) => SnakeCase<JobState>.ToText(state);
 
-    public static JobState Parse(string name) => name switch
-    {
-        "queued" => JobState.Queued,
-        "running" => JobState.Running,
-        "succeeded" => JobState.Succeeded,
-        "partially_succeeded" => JobState.PartiallySucceeded,
-        "failed" => JobState.Failed,
-        "cancelled" => JobState.Cancelled,
-        _ => throw new FormatException($"'{name}' is not a job state."),
-    };
+    public static JobState Parse(string name) =>
+        SnakeCase<JobState>.TryParse(name, out var state) ? state : throw new FormatException($"'{name}' is not a job state.");
 
     public static bool IsFinished(this JobState state) => state is not (JobState.Queued or JobState.Running);
 }

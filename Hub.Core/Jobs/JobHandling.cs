@@ -4,7 +4,9 @@ namespace Hub.Core.Jobs;
 /// Runs the jobs of one <see cref="Kind"/>. A run may be a resumption: read <see cref="JobContext.Checkpoint"/>
 /// and continue from there. Work between two checkpoints may be repeated after a crash, so each step must
 /// be idempotent. Observe the token: the worker trips it when the job is cancelled, the lease is lost or the
-/// replica shuts down (then the job is released and resumes elsewhere). Throwing fails the job.
+/// replica shuts down (then the job is released and resumes elsewhere). Throwing fails the job, except for
+/// <see cref="JobOutageException"/> (a dependency is down: the job pauses and runs again from its checkpoint), a store
+/// fault (likewise), <see cref="JobCheckpointMovedException"/> and <see cref="JobReplanException"/>.
 /// </summary>
 public interface IJobHandler
 {
@@ -136,3 +138,16 @@ public sealed class JobCheckpointMovedException(JobId job) : Exception($"Job {jo
 /// form it no longer reads): the worker resets the job's counts and checkpoint and runs it again from the start.
 /// </summary>
 public sealed class JobReplanException(string reason) : Exception(reason);
+
+/// <summary>
+/// Thrown by a handler when a dependency (e.g. Mailchimp) stays unavailable after its client's own retries. The worker
+/// does not fail the job at once: it pauses it with growing pauses (1 s, doubling, at most 30 s) while keeping its lease,
+/// then runs the handler again from the stored checkpoint; once the outage has lasted
+/// <see cref="JobsOptions.DependencyOutageLimit"/> it fails the job with <see cref="Code"/> as the failure reason. A run
+/// that saved a checkpoint before throwing again starts a new outage.
+/// </summary>
+public sealed class JobOutageException(string code, string message, Exception? innerException = null) : Exception(message, innerException)
+{
+    /// <summary>The failure reason of the job if the outage lasts too long, e.g. <c>mailchimp_unavailable</c>.</summary>
+    public string Code { get; } = string.IsNullOrWhiteSpace(code) ? throw new ArgumentException("An outage needs a code.", nameof(code)) : code;
+}

@@ -45,6 +45,15 @@ public sealed class JobsOptions
     public TimeSpan StoreOutageLimit { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
+    /// How long a running job waits out a dependency that stays unavailable after its client's own retries (a handler
+    /// throws <see cref="JobOutageException"/>, e.g. Mailchimp down) before it fails with the exception's code. Meanwhile
+    /// it pauses with growing pauses (1 s, doubling, at most 30 s), keeps its lease, and runs again from its last
+    /// checkpoint. A run that saved a checkpoint before the next such exception starts a new outage.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan DependencyOutageLimit { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
     /// How long after a job ended its completion (the sync webhook, the list's last-sync status) is told again when it
     /// was not told (the replica or the store failed right after the job ended). Idle workers look for such jobs.
     /// </summary>

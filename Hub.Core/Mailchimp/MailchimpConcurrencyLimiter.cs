@@ -20,26 +20,8 @@ namespace Hub.Core.Mailchimp;
 public sealed partial class MailchimpConcurrencyLimiter(
     IConnectionMultiplexer redis, RedisKeys keys, IOptions<MailchimpOptions> options, TimeProvider time, ILogger<MailchimpConcurrencyLimiter> logger)
 {
-    // ARGV: now (ms), cap, lease expiry (ms), holder id, key ttl (ms).
-    private const string AcquireScript = """
-        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-        if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
-          redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
-          redis.call('PEXPIRE', KEYS[1], ARGV[5])
-          return 1
-        end
-        return 0
-        """;
-
-    // ARGV: lease expiry (ms), holder id, key ttl (ms). Only a holder still present is renewed.
-    private const string RenewScript = """
-        if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
-          redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-          redis.call('PEXPIRE', KEYS[1], ARGV[3])
-          return 1
-        end
-        return 0
-        """;
+    private static readonly RedisScript AcquireScript = RedisScript.Load("Mailchimp", "acquire_slot");
+    private static readonly RedisScript RenewScript = RedisScript.Load("Mailchimp", "renew_slot");
 
     private const int MaxRememberedAccounts = 10_000;
 
@@ -163,8 +145,7 @@ public sealed partial class MailchimpConcurrencyLimiter(
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var lease = (long)_options.ConcurrencyLeaseDuration.TotalMilliseconds;
-        var taken = (long)await redis.GetDatabase().ScriptEvaluateAsync(
-            AcquireScript, [key], [now, _options.MaxConcurrentCallsPerAccount, now + lease, holder, lease * 2]);
+        var taken = (long)await AcquireScript.EvaluateAsync(redis.GetDatabase(), [key], now, _options.MaxConcurrentCallsPerAccount, now + lease, holder, lease * 2);
         return taken == 1;
     }
 
@@ -174,7 +155,7 @@ public sealed partial class MailchimpConcurrencyLimiter(
         {
             var lease = (long)_options.ConcurrencyLeaseDuration.TotalMilliseconds;
             var expiry = time.GetUtcNow().ToUnixTimeMilliseconds() + lease;
-            await redis.GetDatabase().ScriptEvaluateAsync(RenewScript, [key], [expiry, holder, lease * 2]);
+            await RenewScript.EvaluateAsync(redis.GetDatabase(), [key], expiry, holder, lease * 2);
         }
         catch (RedisException e)
         {

@@ -32,6 +32,7 @@ public enum ConsentFailure
     StateInvalid,
 
     /// <summary>The browser that came back is not the one that started (cookie missing or different).</summary>
+    [SnakeCaseName("browser_mismatch")]
     CookieMismatch,
 
     /// <summary>Mailchimp sent neither a code nor an error.</summary>
@@ -286,20 +287,7 @@ public sealed partial class ConsentHandshake(
     }
 
     /// <summary>The stable snake_case code of a failure, as sent in <c>connection.failed</c>.</summary>
-    public static string ReasonCode(ConsentFailure failure) => failure switch
-    {
-        ConsentFailure.LinkInvalid => "link_invalid",
-        ConsentFailure.TenantUnavailable => "tenant_unavailable",
-        ConsentFailure.NotConfigured => "not_configured",
-        ConsentFailure.AccessDenied => "access_denied",
-        ConsentFailure.AuthorizationError => "authorization_error",
-        ConsentFailure.StateInvalid => "state_invalid",
-        ConsentFailure.CookieMismatch => "browser_mismatch",
-        ConsentFailure.MissingCode => "missing_code",
-        ConsentFailure.TokenExchangeFailed => "token_exchange_failed",
-        ConsentFailure.MetadataFailed => "metadata_failed",
-        _ => "configuration_changed",
-    };
+    public static string ReasonCode(ConsentFailure failure) => SnakeCase<ConsentFailure>.ToText(failure);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Consent link created for tenant {TenantId}, valid until {ExpiresAt}.")]
     private static partial void LogLinkCreated(ILogger logger, string tenantId, DateTimeOffset expiresAt);

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Hub.Core.Storage;
 
 namespace Hub.Core.OAuth;
 
@@ -23,12 +24,7 @@ public sealed record ConsentIssue(ConsentIssueKind Kind, string Value, string? A
 {
     /// <summary>The stable snake_case code, as added to a return URL (<c>issue=</c>).</summary>
     [JsonIgnore]
-    public string Code => Kind switch
-    {
-        ConsentIssueKind.DataCenterMismatch => "data_center_mismatch",
-        ConsentIssueKind.AudienceNotFound => "audience_not_found",
-        _ => "audience_unconfirmed",
-    };
+    public string Code => SnakeCase<ConsentIssueKind>.ToText(Kind);
 
     /// <summary>The sentence for the result page in <paramref name="locale"/> (<c>nl</c> or English); the English one is also the connection's <c>issue</c>.</summary>
     public string Text(string locale) => (Kind, locale == "nl") switch

@@ -30,24 +30,8 @@ public sealed class ConsentStore(IConnectionMultiplexer redis, RedisKeys keys, I
     /// <summary>How long a consent's result waits for its page: the browser follows the redirect at once.</summary>
     public static readonly TimeSpan ResultLifetime = TimeSpan.FromMinutes(5);
 
-    // A Lua GET+DEL rather than GETDEL: Garnet's AOF replay mishandled GETDEL in a probe.
-    private const string TakeScript = """
-        local value = redis.call('GET', KEYS[1])
-        if value then redis.call('DEL', KEYS[1]) end
-        return value
-        """;
-
-    // ARGV: the presented cookie's hash. Takes the state only when it matches the hash stored in front of the JSON
-    // (a value without that hash, written by an older version, reads as no state).
-    private const string TakeStateScript = """
-        local value = redis.call('GET', KEYS[1])
-        if not value then return nil end
-        local separator = string.find(value, ' ', 1, true)
-        if not separator then return nil end
-        local matched = string.sub(value, 1, separator - 1) == ARGV[1]
-        if matched then redis.call('DEL', KEYS[1]) end
-        return {matched and 1 or 0, string.sub(value, separator + 1)}
-        """;
+    private static readonly RedisScript TakeScript = RedisScript.Load("OAuth", "take");
+    private static readonly RedisScript TakeStateScript = RedisScript.Load("OAuth", "take_state");
 
     private IDatabase Db => redis.GetDatabase();
 
@@ -88,7 +72,7 @@ public sealed class ConsentStore(IConnectionMultiplexer redis, RedisKeys keys, I
     public async Task<TakenState?> TakeStateAsync(string state, string? cookie, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("consent.state.take");
-        var result = await Db.ScriptEvaluateAsync(TakeStateScript, [keys.OAuthState(Hash(state))], [string.IsNullOrEmpty(cookie) ? "-" : Hash(cookie)]);
+        var result = await TakeStateScript.EvaluateAsync(Db, [keys.OAuthState(Hash(state))], string.IsNullOrEmpty(cookie) ? "-" : Hash(cookie));
         if (result.IsNull)
         {
             return null;
@@ -118,7 +102,7 @@ public sealed class ConsentStore(IConnectionMultiplexer redis, RedisKeys keys, I
 
     private async Task<string?> TakeAsync(RedisKey key)
     {
-        var result = await Db.ScriptEvaluateAsync(TakeScript, [key]);
+        var result = await TakeScript.EvaluateAsync(Db, [key]);
         return result.IsNull ? null : result.ToString();
     }
 

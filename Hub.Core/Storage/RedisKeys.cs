@@ -52,8 +52,16 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
     /// <summary>List: the first per-member errors of one job (JSON each), capped; the job hash holds the total.</summary>
     public RedisKey JobErrors(Hub.Core.Jobs.JobId id) => $"{_prefix}job:{id}:errors";
 
-    /// <summary>Hash: subscriber hash to member JSON, the desired set staged for one job (deleted when the job ends).</summary>
-    public RedisKey JobDesiredSet(Hub.Core.Jobs.JobId id) => $"{_prefix}job:{id}:desired";
+    /// <summary>
+    /// The input staged for one job before it was queued (for a sync, a hash of subscriber hash to member JSON: the
+    /// desired set). The job scripts delete it when the job ends, is cancelled or is superseded. The key keeps its old
+    /// name (<c>:desired</c>, from when only syncs had input) so jobs queued by an older version keep their input
+    /// across an upgrade.
+    /// </summary>
+    public RedisKey JobInput(Hub.Core.Jobs.JobId id) => $"{_prefix}job:{id}:desired";
+
+    /// <summary>The sync's name for <see cref="JobInput"/>: the desired set staged for one job.</summary>
+    public RedisKey JobDesiredSet(Hub.Core.Jobs.JobId id) => JobInput(id);
 
     /// <summary>
     /// Sorted set: finished jobs whose listeners (the sync webhook, the list's last-sync status) have not all been told

@@ -22,33 +22,8 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
 
     private const string IdAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
 
-    // KEYS[1] queue; ARGV: now, lease-until, max, delivery key prefix, lease token.
-    private const string ClaimScript = """
-        local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-        for _, id in ipairs(ids) do
-          redis.call('ZADD', KEYS[1], ARGV[2], id)
-          redis.call('HSET', ARGV[4] .. id, 'lease', ARGV[5])
-          redis.call('HINCRBY', ARGV[4] .. id, 'attempts', 1)
-        end
-        return ids
-        """;
-
-    // KEYS: delivery, queue, attempts; ARGV: lease token, status, next due (unix ms or ''), attempt json, id, retention seconds.
-    private const string CompleteScript = """
-        if redis.call('HGET', KEYS[1], 'lease') ~= ARGV[1] then return 0 end
-        redis.call('RPUSH', KEYS[3], ARGV[4])
-        redis.call('HSET', KEYS[1], 'status', ARGV[2], 'lease', '')
-        if ARGV[2] == 'pending' then
-          redis.call('ZADD', KEYS[2], ARGV[3], ARGV[5])
-          redis.call('HSET', KEYS[1], 'nextAttemptAt', ARGV[3])
-        else
-          redis.call('ZREM', KEYS[2], ARGV[5])
-          redis.call('HDEL', KEYS[1], 'nextAttemptAt')
-          redis.call('EXPIRE', KEYS[1], ARGV[6])
-          redis.call('EXPIRE', KEYS[3], ARGV[6])
-        end
-        return 1
-        """;
+    private static readonly RedisScript ClaimScript = RedisScript.Load("Webhooks", "claim_deliveries");
+    private static readonly RedisScript CompleteScript = RedisScript.Load("Webhooks", "complete_attempt");
 
     private IDatabase Db => redis.GetDatabase();
 
@@ -64,7 +39,7 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
                 new("tenant", tenant.ToString()),
                 new("type", eventType),
                 new("body", body),
-                new("status", "pending"),
+                new("status", SnakeCase<WebhookDeliveryStatus>.ToText(WebhookDeliveryStatus.Pending)),
                 new("attempts", 0),
                 new("createdAt", now),
                 new("nextAttemptAt", now),
@@ -91,8 +66,8 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
         using var span = HubTelemetry.StartRedis("webhook.claim");
         var now = time.GetUtcNow();
         var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(ClaimScript, [keys.WebhookQueue],
-            [now.ToUnixTimeMilliseconds(), (now + options.Value.Lease).ToUnixTimeMilliseconds(), max, keys.WebhookDelivery("").ToString(), token]))!;
+        var result = (RedisResult[])(await ClaimScript.EvaluateAsync(Db, [keys.WebhookQueue],
+            now.ToUnixTimeMilliseconds(), (now + options.Value.Lease).ToUnixTimeMilliseconds(), max, keys.WebhookDelivery("").ToString(), token))!;
         return (result.Select(item => item.ToString()).ToList(), token);
     }
 
@@ -116,16 +91,14 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
         string id, string leaseToken, WebhookAttempt attempt, WebhookDeliveryStatus status, DateTimeOffset? nextAttemptAt, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("webhook.complete");
-        var result = await Db.ScriptEvaluateAsync(CompleteScript,
+        var result = await CompleteScript.EvaluateAsync(Db,
             [keys.WebhookDelivery(id), keys.WebhookQueue, keys.WebhookAttempts(id)],
-            [
-                leaseToken,
-                StatusName(status),
-                nextAttemptAt?.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) ?? "",
-                JsonSerializer.Serialize(attempt, HubJsonContext.Default.WebhookAttempt),
-                id,
-                (long)options.Value.Retention.TotalSeconds,
-            ]);
+            leaseToken,
+            SnakeCase<WebhookDeliveryStatus>.ToText(status),
+            nextAttemptAt?.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) ?? "",
+            JsonSerializer.Serialize(attempt, HubJsonContext.Default.WebhookAttempt),
+            id,
+            (long)options.Value.Retention.TotalSeconds);
         return (long)result == 1;
     }
 
@@ -150,7 +123,7 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
             deliveries.Add(new WebhookDelivery(
                 read.Id,
                 fields["type"].ToString(),
-                ParseStatus(fields["status"].ToString()),
+                SnakeCase<WebhookDeliveryStatus>.TryParse(fields["status"].ToString(), out var status) ? status : WebhookDeliveryStatus.Failed,
                 DateTimeOffset.FromUnixTimeMilliseconds((long)fields["createdAt"]),
                 fields.TryGetValue("nextAttemptAt", out var next) && next.HasValue ? DateTimeOffset.FromUnixTimeMilliseconds((long)next) : null,
                 attempts));
@@ -172,20 +145,6 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
         _ = transaction.KeyDeleteAsync(keys.TenantWebhookDeliveries(tenant));
         await transaction.ExecuteCheckedAsync();
     }
-
-    private static string StatusName(WebhookDeliveryStatus status) => status switch
-    {
-        WebhookDeliveryStatus.Pending => "pending",
-        WebhookDeliveryStatus.Delivered => "delivered",
-        _ => "failed",
-    };
-
-    private static WebhookDeliveryStatus ParseStatus(string value) => value switch
-    {
-        "pending" => WebhookDeliveryStatus.Pending,
-        "delivered" => WebhookDeliveryStatus.Delivered,
-        _ => WebhookDeliveryStatus.Failed,
-    };
 }
 
 /// <summary>A claimed delivery: what to send, and how many attempts this one makes (1-based).</summary>

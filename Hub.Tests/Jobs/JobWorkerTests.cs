@@ -39,16 +39,16 @@ public class JobWorkerTests(string backend) : BackendFixture(backend)
         _hosts.Clear();
     }
 
-    private async Task<IHost> ReplicaAsync(bool worker = true, Func<int, CancellationToken, Task>? afterChunk = null, bool losesAMemberOnce = false)
+    private async Task<IHost> ReplicaAsync(bool worker = true, Func<int, CancellationToken, Task>? afterChunk = null, bool losesAMemberOnce = false, IJobHandler? handler = null)
     {
         var host = await JobsTestKit.StartAsync(Backend.Connection, _prefix,
-            new() { ["Hub:Jobs:WorkerEnabled"] = worker ? "true" : "false", ["Hub:Jobs:LeaseDuration"] = "00:00:01", ["Hub:Jobs:RenewInterval"] = "00:00:00.200" },
+            new() { ["Hub:Jobs:WorkerEnabled"] = worker ? "true" : "false", ["Hub:Jobs:LeaseDuration"] = "00:00:01", ["Hub:Jobs:RenewInterval"] = "00:00:00.200", ["Hub:Jobs:DependencyOutageLimit"] = "00:00:02" },
             services => services.AddSingleton(_audience).AddSingleton<IJobHandler, UncountedHandler>().AddSingleton<IJobHandler>(sp =>
                 new FakeSyncHandler(sp.GetRequiredService<SyncPlanner>(), sp.GetRequiredService<MemberLedger>(), _audience)
                 {
                     AfterChunk = afterChunk ?? ((_, _) => Task.CompletedTask),
                     LosesAMemberOnce = losesAMemberOnce,
-                }));
+                }).AddSingleton(handler ?? new DependencyOutageHandler(outages: 0)));
         _hosts.Add(host);
         return host;
     }
@@ -185,6 +185,74 @@ public class JobWorkerTests(string backend) : BackendFixture(backend)
             Assert.That(finished.FailureReason, Is.EqualTo(JobWorker.InconsistentCounts));
             Assert.That(finished.Replans, Is.EqualTo(JobWorker.MaxReplans));
         });
+    }
+
+    [Test]
+    public async Task A_dependency_outage_pauses_the_job_which_then_resumes_from_its_checkpoint_and_succeeds()
+    {
+        var handler = new DependencyOutageHandler(outages: 2);
+        var replica = await ReplicaAsync(handler: handler);
+        var (job, _) = await replica.Services.GetRequiredService<JobStore>().EnqueueAsync(new JobRequest(_tenant, DependencyOutageHandler.JobKind, List), default);
+        var finished = await WaitForAsync(replica, job.Id, read => read.State.IsFinished());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(finished!.State, Is.EqualTo(JobState.Succeeded));
+            Assert.That(finished.FailureReason, Is.Null);
+            Assert.That(handler.StartedFrom, Is.EqualTo(new string?[] { null, DependencyOutageHandler.Halfway, DependencyOutageHandler.Halfway }), "each run after a pause starts from the stored checkpoint");
+            Assert.That(finished.Counts, Is.EqualTo(new JobCounts(Total: 1, Added: 1)));
+            Assert.That(finished.Attempts, Is.EqualTo(1), "the lease (1 s) was kept through the pauses (1 s, then 2 s)");
+        });
+    }
+
+    [Test]
+    public async Task A_dependency_that_stays_unavailable_fails_the_job_with_its_code_after_the_limit()
+    {
+        var handler = new DependencyOutageHandler(outages: int.MaxValue);
+        var replica = await ReplicaAsync(handler: handler);
+        var (job, _) = await replica.Services.GetRequiredService<JobStore>().EnqueueAsync(new JobRequest(_tenant, DependencyOutageHandler.JobKind, List), default);
+        var finished = await WaitForAsync(replica, job.Id, read => read.State.IsFinished());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(finished!.State, Is.EqualTo(JobState.Failed));
+            Assert.That(finished.FailureReason, Is.EqualTo(DependencyOutageHandler.Code));
+            Assert.That(handler.StartedFrom, Has.Count.GreaterThanOrEqualTo(2), "it was run again before the limit (2 s) ran out");
+            Assert.That(finished.Attempts, Is.EqualTo(1));
+        });
+    }
+
+    /// <summary>
+    /// Finds its dependency down (<see cref="JobOutageException"/>) on its first runs, the first after saving a checkpoint,
+    /// then counts one member and succeeds. Remembers the checkpoint each run started from.
+    /// </summary>
+    private sealed class DependencyOutageHandler(int outages) : IJobHandler
+    {
+        public const string JobKind = "dependency-outage";
+        public const string Code = "test_dependency_unavailable";
+        public const string Halfway = "halfway";
+
+        public string Kind => JobKind;
+
+        public System.Collections.Concurrent.ConcurrentQueue<string?> StartedFrom { get; } = new();
+
+        public async Task<JobOutcome> RunAsync(JobContext context, CancellationToken cancellationToken)
+        {
+            StartedFrom.Enqueue(context.Checkpoint);
+            var run = StartedFrom.Count;
+            if (run == 1)
+            {
+                await context.SaveCheckpointAsync(Halfway, cancellationToken);
+            }
+
+            if (run <= outages)
+            {
+                throw new JobOutageException(Code, "The test dependency did not answer.");
+            }
+
+            await context.AddCountsAsync(new JobCounts(Total: 1, Added: 1), cancellationToken);
+            return JobOutcome.Succeeded;
+        }
     }
 
     /// <summary>Says it succeeded without counting a single member.</summary>

@@ -1,0 +1,222 @@
+using Hub.Core.Diagnostics;
+using Hub.Core.Storage;
+using Hub.Core.Tenants;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Hub.Core.Jobs;
+
+/// <summary>What <see cref="JobStore.CancelAsync"/> did.</summary>
+public enum CancelResult
+{
+    NotFound,
+
+    /// <summary>The job was queued and is now cancelled.</summary>
+    Cancelled,
+
+    /// <summary>The job is running; its worker stops it at the handler's next checkpoint or lease renewal.</summary>
+    CancelRequested,
+    AlreadyFinished,
+}
+
+// Queueing, cancelling and claiming: how a job gets from a request to a worker.
+public sealed partial class JobStore
+{
+    private const int QueueScanLength = 100;
+
+    private static readonly RedisScript EnqueueScript = RedisScript.Load("Jobs", "enqueue");
+    private static readonly RedisScript CancelScript = RedisScript.Load("Jobs", "cancel");
+    private static readonly RedisScript ClaimScript = RedisScript.Load("Jobs", "claim");
+    private static readonly RedisScript RotateTenantScript = RedisScript.Load("Jobs", "rotate_tenant");
+    private static readonly RedisScript TakeOverScript = RedisScript.Load("Jobs", "take_over");
+
+    /// <summary>
+    /// Queues a job. A queued job for the same list is cancelled as superseded by this one (its input
+    /// deleted); a running one keeps running and this job waits for it.
+    /// </summary>
+    public async Task<(Job Job, JobId? Superseded)> EnqueueAsync(JobRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(request.Kind);
+        ArgumentException.ThrowIfNullOrWhiteSpace(request.ListKey);
+        using var span = HubTelemetry.StartRedis("job.enqueue");
+        var now = time.GetUtcNow();
+        var fields = JobRecord.NewFields(request, now, Options.MaxStoredErrors);
+        var errors = request.InitialErrors.Take(Options.MaxStoredErrors).Select(error => (RedisValue)SerializeError(error));
+
+        for (var attempt = 0; attempt < MaxOptimisticAttempts; attempt++)
+        {
+            var queued = await Db.HashGetAsync(keys.TenantQueuedJobByList(request.Tenant), request.ListKey);
+            var old = JobId.TryParse(queued.ToString(), out var oldId) ? oldId : request.Id;
+            var result = (RedisValue[]?)await EnqueueScript.EvaluateAsync(Db,
+                [
+                    keys.Job(request.Id), keys.TenantJobQueue(request.Tenant), keys.JobTenantRing, keys.TenantJobs(request.Tenant),
+                    keys.TenantQueuedJobByList(request.Tenant), keys.JobInput(request.Id), keys.Job(old), keys.JobInput(old),
+                    keys.JobQueueDepth, keys.JobErrors(request.Id), keys.JobErrors(old), keys.JobsToNotify,
+                ],
+                [
+                    request.Id.ToString(), request.Tenant.ToString(), request.ListKey, queued.IsNull ? "" : queued, now.ToUnixTimeMilliseconds(),
+                    (now - DateTimeOffset.UnixEpoch).Ticks / 10, RetentionSeconds, fields.Length / 2, .. fields, .. errors,
+                ]);
+            switch ((long)result![0])
+            {
+                case 1:
+                    var job = await GetAsync(request.Id, includeErrors: false, cancellationToken) ?? throw new InvalidOperationException("Enqueued job vanished.");
+                    JobId? superseded = null;
+                    if (!queued.IsNullOrEmpty)
+                    {
+                        superseded = oldId;
+                        LogSuperseded(logger, oldId, request.Id);
+                        await NotifyAsync(oldId, cancellationToken);
+                    }
+
+                    return (job, superseded);
+                case -2:
+                    throw new InvalidOperationException($"Job {request.Id} already exists.");
+            }
+        }
+
+        throw new InvalidOperationException($"The queue of list '{request.ListKey}' kept changing; enqueue abandoned after {MaxOptimisticAttempts} attempts.");
+    }
+
+    /// <summary>Cancels a queued job at once, or flags a running one for its worker.</summary>
+    public async Task<CancelResult> CancelAsync(TenantId tenant, JobId id, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("job.cancel");
+        var identity = await Db.HashGetAsync(keys.Job(id), [JobRecord.Tenant, JobRecord.List]);
+        if (identity[0].IsNull || identity[0] != tenant.ToString())
+        {
+            return CancelResult.NotFound;
+        }
+
+        var result = (long)await CancelScript.EvaluateAsync(Db,
+            [keys.Job(id), keys.TenantJobQueue(tenant), keys.JobTenantRing, keys.TenantQueuedJobByList(tenant), keys.JobInput(id), keys.JobQueueDepth, keys.JobErrors(id), keys.JobsToNotify],
+            id.ToString(), tenant.ToString(), identity[1], NowMs, RetentionSeconds);
+        switch (result)
+        {
+            case 1:
+                await NotifyAsync(id, cancellationToken);
+                return CancelResult.Cancelled;
+            case 2:
+                return CancelResult.CancelRequested;
+            case 3:
+                return CancelResult.AlreadyFinished;
+            default:
+                return CancelResult.NotFound;
+        }
+    }
+
+    /// <summary>
+    /// Claims a job for a worker: first a running job whose lease expired (taken over, or failed when it
+    /// used up its attempts), otherwise the first claimable job of the tenant at the head of the ring.
+    /// Null when there is nothing to do.
+    /// </summary>
+    public async Task<JobLease?> ClaimAsync(CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("job.claim");
+        return await TakeOverExpiredAsync(cancellationToken) ?? await ClaimQueuedAsync(cancellationToken);
+    }
+
+    private async Task<JobLease?> TakeOverExpiredAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < MaxOptimisticAttempts; attempt++)
+        {
+            var now = NowMs;
+            var expired = await Db.SortedSetRangeByScoreAsync(keys.JobLeases, double.NegativeInfinity, now, take: 1);
+            if (expired.Length == 0 || !JobId.TryParse(expired[0].ToString(), out var id))
+            {
+                return null;
+            }
+
+            var identity = await Db.HashGetAsync(keys.Job(id), [JobRecord.Tenant, JobRecord.List, JobRecord.Kind]);
+            if (!TenantId.TryParse(identity[0].ToString(), out var tenant))
+            {
+                await Db.SortedSetRemoveAsync(keys.JobLeases, expired[0]);
+                continue;
+            }
+
+            var token = NewToken();
+            var result = (long)await TakeOverScript.EvaluateAsync(Db,
+                [keys.Job(id), keys.TenantRunningJobByList(tenant), keys.JobLeases, keys.JobInput(id), keys.JobErrors(id), keys.JobsToNotify],
+                id.ToString(), now, now + (long)Options.LeaseDuration.TotalMilliseconds, token, Options.MaxAttempts, RetentionSeconds, identity[1],
+                $"Lost its lease {Options.MaxAttempts} times (the worker crashed or hung); giving up.");
+            if (result == 1)
+            {
+                LogTakenOver(logger, id);
+                return new JobLease(id, tenant, identity[2].ToString(), identity[1].ToString(), token);
+            }
+
+            if (result == 2)
+            {
+                LogFailedAfterAttempts(logger, id, Options.MaxAttempts);
+                await NotifyAsync(id, cancellationToken);
+            }
+        }
+
+        return null;
+    }
+
+    private async Task<JobLease?> ClaimQueuedAsync(CancellationToken cancellationToken)
+    {
+        var tenantsTried = 0;
+        for (var attempt = 0; attempt < MaxOptimisticAttempts; attempt++)
+        {
+            var head = await Db.ListGetByIndexAsync(keys.JobTenantRing, 0);
+            if (!TenantId.TryParse(head.ToString(), out var tenant))
+            {
+                return null;
+            }
+
+            var ids = await Db.ListRangeAsync(keys.TenantJobQueue(tenant), 0, QueueScanLength - 1);
+            var running = (await Db.HashKeysAsync(keys.TenantRunningJobByList(tenant))).Select(key => key.ToString()).ToHashSet(StringComparer.Ordinal);
+            var batch = Db.CreateBatch();
+            var lists = ids.Select(id => batch.HashGetAsync(keys.Job(JobId.Parse(id.ToString())), JobRecord.List)).ToList();
+            var kinds = ids.Select(id => batch.HashGetAsync(keys.Job(JobId.Parse(id.ToString())), JobRecord.Kind)).ToList();
+            batch.Execute();
+
+            var candidate = -1;
+            for (var i = 0; i < ids.Length; i++)
+            {
+                if (!(await lists[i]).IsNull && !running.Contains((await lists[i]).ToString()))
+                {
+                    candidate = i;
+                    break;
+                }
+            }
+
+            if (candidate < 0)
+            {
+                // Every queued job of this tenant waits for a running one on the same list: next tenant.
+                await RotateTenantScript.EvaluateAsync(Db, [keys.JobTenantRing, keys.TenantJobQueue(tenant)], tenant.ToString());
+                if (++tenantsTried >= await Db.ListLengthAsync(keys.JobTenantRing))
+                {
+                    return null;
+                }
+
+                continue;
+            }
+
+            var id = JobId.Parse(ids[candidate].ToString());
+            var listKey = (await lists[candidate]).ToString();
+            var now = NowMs;
+            var token = NewToken();
+            var claimed = (long)await ClaimScript.EvaluateAsync(Db,
+                [keys.JobTenantRing, keys.TenantJobQueue(tenant), keys.Job(id), keys.TenantRunningJobByList(tenant), keys.JobLeases, keys.TenantQueuedJobByList(tenant), keys.JobQueueDepth],
+                tenant.ToString(), id.ToString(), listKey, now, now + (long)Options.LeaseDuration.TotalMilliseconds, token);
+            if (claimed == 1)
+            {
+                return new JobLease(id, tenant, (await kinds[candidate]).ToString(), listKey, token);
+            }
+        }
+
+        return null;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} was superseded by job {NewJobId} before it ran.")]
+    private static partial void LogSuperseded(ILogger logger, JobId jobId, JobId newJobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} lost its lease; this worker takes it over from its last checkpoint.")]
+    private static partial void LogTakenOver(ILogger logger, JobId jobId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} lost its lease {MaxAttempts} times and is failed.")]
+    private static partial void LogFailedAfterAttempts(ILogger logger, JobId jobId, int maxAttempts);
+}

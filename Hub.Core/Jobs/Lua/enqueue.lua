@@ -1,0 +1,31 @@
+-- Queues a new job for a list, cancelling (as superseded) the job queued for that list before it, if any.
+-- KEYS: job, queue, ring, tenant_jobs, queued_by_list, input, old_job, old_input, depth, errors, old_errors, notify
+-- ARGV: id, tenant, list, expected_queued_id, now, created_score, retention, field_pairs, ...fields_then_errors
+-- Answers {-1} when the list's queued job is no longer expected_queued_id (the caller reads it again and retries),
+-- {-2} when the job exists already, {1} when queued. The rest holds field_pairs field/value pairs of the new record,
+-- then its initial errors (JSON each). The superseded job's input is deleted and its record starts its retention.
+local current = redis.call('HGET', queued_by_list, list) or ''
+if current ~= expected_queued_id then return {-1} end
+if redis.call('EXISTS', job) == 1 then return {-2} end
+local had_queue = redis.call('LLEN', queue) > 0
+if current ~= '' then
+  redis.call('LREM', queue, 0, current)
+  redis.call('HSET', old_job, 'state', 'cancelled', 'finished', now, 'supersededBy', id)
+  redis.call('DEL', old_input)
+  redis.call('EXPIRE', old_job, retention)
+  redis.call('EXPIRE', old_errors, retention)
+  redis.call('DECR', depth)
+  redis.call('ZADD', notify, now, current)
+end
+local pairs_count = tonumber(field_pairs)
+local fields = {}
+for i = fields_then_errors_at, fields_then_errors_at - 1 + 2 * pairs_count do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', job, unpack(fields))
+for i = fields_then_errors_at + 2 * pairs_count, #ARGV do redis.call('RPUSH', errors, ARGV[i]) end
+redis.call('PERSIST', input)
+redis.call('ZADD', tenant_jobs, created_score, id)
+redis.call('HSET', queued_by_list, list, id)
+if not had_queue then redis.call('RPUSH', ring, tenant) end
+redis.call('RPUSH', queue, id)
+redis.call('INCR', depth)
+return {1}
