@@ -1,3 +1,4 @@
+using Hub.Core.Storage;
 using Hub.Core.Connections;
 
 namespace Hub.Api.Connections;
@@ -21,20 +22,8 @@ public sealed record ConnectionResponse(
     string? Issue)
 {
     public static ConnectionResponse From(Connection connection) => new(
-        connection.State switch
-        {
-            ConnectionState.NotConfigured => "not_configured",
-            ConnectionState.AwaitingConsent => "awaiting_consent",
-            ConnectionState.Connected => "connected",
-            ConnectionState.ReauthorizationRequired => "reauthorization_required",
-            _ => "disabled",
-        },
-        connection.Mode switch
-        {
-            ConnectionMode.OAuth => "oauth",
-            ConnectionMode.ApiKey => "api_key",
-            _ => null,
-        },
+        SnakeCase<ConnectionState>.ToText(connection.State),
+        connection.Mode is { } mode ? SnakeCase<ConnectionMode>.ToText(mode) : null,
         connection.DataCenter,
         connection.ApiEndpoint,
         connection.AccountName,

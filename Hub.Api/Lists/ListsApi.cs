@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Hub.Api.Hosting;
+using Hub.Core.Storage;
 using Hub.Core.Lists;
 using Hub.Api.Jobs;
 using Hub.Core.Jobs;
@@ -176,13 +177,8 @@ public static class ListsApi
         $"/api/v1/jobs/{started.Job.Id}",
         new JobAcceptedResponse(started.Job.Id.ToString(), started.Job.State.ToName(), $"/api/v1/jobs/{started.Job.Id}", started.Superseded?.ToString()));
 
-    private static RemovalMode? ParseRemovalMode(string? mode) => mode switch
-    {
-        null or "archive" => RemovalMode.Archive,
-        "unsubscribe" => RemovalMode.Unsubscribe,
-        "permanent" => RemovalMode.Permanent,
-        _ => null,
-    };
+    private static RemovalMode? ParseRemovalMode(string? mode) =>
+        mode is null ? RemovalMode.Archive : SnakeCase<RemovalMode>.TryParse(mode, out var parsed) ? parsed : null;
 
     private static ValidationProblem InvalidRemovalMode(string field) =>
         Problems.Validation(new Dictionary<string, string[]> { [field] = ["One of archive (default), unsubscribe or permanent."] });

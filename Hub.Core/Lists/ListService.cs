@@ -1,6 +1,7 @@
 using Hub.Core.Audiences;
 using Hub.Core.Mailchimp;
 using Hub.Core.Sync;
+using Hub.Core.Storage;
 using Hub.Core.Tenants;
 
 namespace Hub.Core.Lists;
@@ -218,51 +219,30 @@ public sealed class ListService(
         return MailchimpResult.Success;
     }
 
-    private static ListMode ParseMode(string? value, List<MailchimpFieldError> errors)
-    {
-        switch (value)
-        {
-            case null or "audience":
-                return ListMode.Audience;
-            case "tag":
-                return ListMode.Tag;
-            default:
-                errors.Add(new("mode", "Mode is 'audience' (the list is the whole audience) or 'tag' (the list is a tag in a shared audience)."));
-                return ListMode.Audience;
-        }
-    }
+    private static ListMode ParseMode(string? value, List<MailchimpFieldError> errors) =>
+        Parse<ListMode>(value, ListMode.Audience, "mode", "Mode is 'audience' (the list is the whole audience) or 'tag' (the list is a tag in a shared audience).", errors)
+        ?? ListMode.Audience;
 
-    private static NewMemberStatus? ParseStatus(string? value, List<MailchimpFieldError> errors)
-    {
-        switch (value)
-        {
-            case null:
-                return null;
-            case "subscribed":
-                return NewMemberStatus.Subscribed;
-            case "pending":
-                return NewMemberStatus.Pending;
-            default:
-                errors.Add(new("defaultStatus", "The default status is 'subscribed' or 'pending' (double opt-in)."));
-                return null;
-        }
-    }
+    private static NewMemberStatus? ParseStatus(string? value, List<MailchimpFieldError> errors) =>
+        Parse<NewMemberStatus>(value, null, "defaultStatus", "The default status is 'subscribed' or 'pending' (double opt-in).", errors);
 
-    private static RemovalPolicy? ParsePolicy(string? value, List<MailchimpFieldError> errors)
+    private static RemovalPolicy? ParsePolicy(string? value, List<MailchimpFieldError> errors) =>
+        Parse<RemovalPolicy>(value, null, "removalPolicy", "The removal policy is 'archive', 'unsubscribe' or 'none'.", errors);
+
+    /// <summary>The member named by <paramref name="value"/> (its snake_case text), <paramref name="absent"/> when there is none, or null with the field's error.</summary>
+    private static TEnum? Parse<TEnum>(string? value, TEnum? absent, string field, string rule, List<MailchimpFieldError> errors) where TEnum : struct, Enum
     {
-        switch (value)
+        if (value is null)
         {
-            case null:
-                return null;
-            case "archive":
-                return RemovalPolicy.Archive;
-            case "unsubscribe":
-                return RemovalPolicy.Unsubscribe;
-            case "none":
-                return RemovalPolicy.None;
-            default:
-                errors.Add(new("removalPolicy", "The removal policy is 'archive', 'unsubscribe' or 'none'."));
-                return null;
+            return absent;
         }
+
+        if (SnakeCase<TEnum>.TryParse(value, out var parsed))
+        {
+            return parsed;
+        }
+
+        errors.Add(new(field, rule));
+        return null;
     }
 }

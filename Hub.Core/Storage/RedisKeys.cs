@@ -60,9 +60,6 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
     /// </summary>
     public RedisKey JobInput(Hub.Core.Jobs.JobId id) => $"{_prefix}job:{id}:desired";
 
-    /// <summary>The sync's name for <see cref="JobInput"/>: the desired set staged for one job.</summary>
-    public RedisKey JobDesiredSet(Hub.Core.Jobs.JobId id) => JobInput(id);
-
     /// <summary>
     /// Sorted set: finished jobs whose listeners (the sync webhook, the list's last-sync status) have not all been told
     /// yet, scored by when a replica may tell them (again). Written in the same script that ends the job.

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Hub.Core.Members;
+using Hub.Core.Storage;
 
 namespace Hub.Core.Sync;
 
@@ -14,7 +15,7 @@ public sealed record SyncArgument(bool Reconcile = false, bool AddOnly = false, 
 
     /// <summary>How the members in <see cref="Remove"/> are removed (archive unless asked otherwise).</summary>
     [JsonIgnore]
-    public RemovalMode Mode => RemoveMode switch { "unsubscribe" => RemovalMode.Unsubscribe, "permanent" => RemovalMode.Permanent, _ => RemovalMode.Archive };
+    public RemovalMode Mode => SnakeCase<RemovalMode>.TryParse(RemoveMode, out var mode) ? mode : RemovalMode.Archive;
 }
 
 /// <summary>Source-generated JSON for what Sync stores (the same options as Storage's HubJsonContext, so stored arguments read back unchanged).</summary>

@@ -125,7 +125,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
             return [];
         }
 
-        var staged = await Db.HashGetAsync(keys.JobDesiredSet(job), [.. subscriberHashes.Select(hash => (RedisValue)hash)]);
+        var staged = await Db.HashGetAsync(keys.JobInput(job), [.. subscriberHashes.Select(hash => (RedisValue)hash)]);
         return [.. staged.Select(value => value.IsNullOrEmpty ? null : DesiredMember.FromJson(value.ToString()))];
     }
 
@@ -148,7 +148,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
 
         if (current.StartsWith("i:", StringComparison.Ordinal))
         {
-            await NumberLegacySet.EvaluateAsync(Db, [keys.JobDesiredSet(job)], DesiredSetReader.BatchSize);
+            await NumberLegacySet.EvaluateAsync(Db, [keys.JobInput(job)], DesiredSetReader.BatchSize);
         }
 
         // A removal pass resumed here cannot trust a cursor from before: start it over (see the class summary).
@@ -197,7 +197,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
     private async Task<SyncPlanChunk> PlanUpsertsAsync(JobId job, TenantId tenant, ListKey listKey, string checkpoint, long number, int offset, bool firstSync, int chunkSize)
     {
         using var span = HubTelemetry.StartRedis("sync.plan-upserts");
-        var desiredKey = keys.JobDesiredSet(job);
+        var desiredKey = keys.JobInput(job);
         var order = await Db.HashGetAsync(desiredKey, [DesiredSetChunks.Field(number), DesiredSetChunks.Field(number + 1)]);
         var chunkHashes = order[0].IsNull ? "" : order[0].ToString();
         var inChunk = chunkHashes.Length / DesiredSetChunks.HashLength;
@@ -291,7 +291,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
         }
 
         var batch = Db.CreateBatch();
-        var desired = hashes.Select(hash => batch.HashExistsAsync(keys.JobDesiredSet(job), hash)).ToList();
+        var desired = hashes.Select(hash => batch.HashExistsAsync(keys.JobInput(job), hash)).ToList();
         var added = hashes.Select(hash => batch.SetContainsAsync(keys.ListHubAdded(tenant, listKey), hash)).ToList();
         batch.Execute();
         var removals = new List<string>();

@@ -34,7 +34,7 @@ public class DesiredSetReaderTests(string backend) : BackendFixture(backend)
 
     /// <summary>Members in the staged hash (its other fields, <c>#n</c>, number the chunks of the set's order).</summary>
     private async Task<long> StagedCountAsync(JobId id) =>
-        (await Backend.Connection.GetDatabase().HashKeysAsync(Keys.JobDesiredSet(id))).Count(field => field.ToString().Length == DesiredSetChunks.HashLength);
+        (await Backend.Connection.GetDatabase().HashKeysAsync(Keys.JobInput(id))).Count(field => field.ToString().Length == DesiredSetChunks.HashLength);
 
     [TestCase(true)]
     [TestCase(false)]
@@ -85,7 +85,7 @@ public class DesiredSetReaderTests(string backend) : BackendFixture(backend)
 
         var staged = result.Staged!;
         var db = Backend.Connection.GetDatabase();
-        var ann = DesiredMember.FromJson((await db.HashGetAsync(Keys.JobDesiredSet(staged.Id), DesiredMember.SubscriberHashOf("ann@example.com"))).ToString());
+        var ann = DesiredMember.FromJson((await db.HashGetAsync(Keys.JobInput(staged.Id), DesiredMember.SubscriberHashOf("ann@example.com"))).ToString());
         Assert.Multiple(async () =>
         {
             Assert.That(staged.Count, Is.EqualTo(2));
