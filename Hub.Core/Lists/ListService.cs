@@ -1,6 +1,5 @@
 using Hub.Core.Audiences;
 using Hub.Core.Mailchimp;
-using Hub.Core.Sync;
 using Hub.Core.Storage;
 using Hub.Core.Tenants;
 

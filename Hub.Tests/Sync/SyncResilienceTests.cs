@@ -62,6 +62,54 @@ public sealed class SyncResilienceTests
     }
 
     [Test]
+    public async Task Mailchimp_failing_past_the_clients_retries_pauses_the_job_and_it_finishes_from_its_checkpoint()
+    {
+        await using var env = await SyncEnvironment.StartAsync();
+        var (tenant, _) = await env.ConnectedTenantAsync();
+        var audience = await env.LinkNewAudienceAsync(tenant, "outage");
+
+        // Every call fails, the client's retries included, for the job's first three seconds.
+        await env.Sandbox.InjectFaultAsync("*", "500");
+        var jobId = await env.StartMirrorAsync(tenant, "outage", Members("m", 2000));
+        await env.WaitForJobAsync(tenant, jobId, job => job.GetProperty("state").GetString() == "running");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var during = await env.GetJobAsync(tenant, jobId);
+        var counters = await env.Sandbox.GetCountersAsync();
+        await env.Sandbox.ClearFaultsAsync();
+
+        var job = await env.WaitForJobAsync(tenant, jobId);
+        Assert.Multiple(() =>
+        {
+            Assert.That(counters.FaultsInjected, Is.GreaterThan(0));
+            Assert.That(during.GetProperty("state").GetString(), Is.EqualTo("running"), "paused, not failed, while Mailchimp is down");
+            Assert.That(env.Hub.Logs.Lines.Any(line => line.Contains("a dependency is unavailable (mailchimp_unavailable", StringComparison.Ordinal)), Is.True);
+            Assert.That(job.GetProperty("attempts").GetInt32(), Is.EqualTo(1), "the lease was kept through the pauses");
+        });
+        MirrorSyncTests.AssertCounts(job, "succeeded", total: 2000, added: 2000);
+        Assert.That(await env.EmailsAsync(audience), Has.Count.EqualTo(2000));
+    }
+
+    [Test]
+    public async Task Mailchimp_down_longer_than_the_outage_limit_fails_the_job_as_mailchimp_unavailable_and_a_new_put_converges()
+    {
+        await using var env = await SyncEnvironment.StartAsync(new() { ["Hub:Jobs:DependencyOutageLimit"] = "00:00:03" });
+        var (tenant, _) = await env.ConnectedTenantAsync();
+        var audience = await env.LinkNewAudienceAsync(tenant, "down");
+        await env.Sandbox.InjectFaultAsync("*", "500");
+
+        var failed = await env.SyncAsync(tenant, "down", Members("m", 600));
+        await env.Sandbox.ClearFaultsAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(failed.GetProperty("state").GetString(), Is.EqualTo("failed"));
+            Assert.That(failed.GetProperty("failureReason").GetString(), Is.EqualTo("mailchimp_unavailable"));
+        });
+
+        MirrorSyncTests.AssertCounts(await env.SyncAsync(tenant, "down", Members("m", 600)), "succeeded", total: 600, added: 600);
+        Assert.That(await env.EmailsAsync(audience), Has.Count.EqualTo(600));
+    }
+
+    [Test]
     public async Task A_credential_revoked_mid_job_fails_it_after_one_401_and_the_connection_needs_reauthorization()
     {
         await using var env = await SyncEnvironment.StartAsync();

@@ -1,5 +1,5 @@
 -- The job record: the hash job:{id} that Hub.Core/Jobs owns, and the lease-checked steps every writer to it shares.
--- A fragment (no header of its own): the job scripts include it, and so does the sync ledger's job-bound script.
+-- A fragment (no header of its own): the job scripts include it, and so does the member ledger's job-bound script (Members/Lua/record_for_job.lua).
 -- The C# side of the same schema is Hub.Core/Jobs/JobRecord.cs; the field names are spelled here and there only.
 --
 -- Fields of the job hash, in the groups JobRecord.cs declares them in:
