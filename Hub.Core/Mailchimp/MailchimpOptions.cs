@@ -71,7 +71,7 @@ public enum MailchimpAuthKind
 /// </summary>
 /// <remarks><see cref="Tenant"/> names the tenant whose connection this is, so a 401 can mark that connection
 /// <c>reauthorization_required</c>; null for a credential being verified before it is stored.</remarks>
-public sealed record MailchimpCredential(MailchimpAuthKind Kind, Security.Secret Token, string DataCenter, string AccountKey, Tenants.TenantId? Tenant = null)
+public sealed record MailchimpCredential(MailchimpAuthKind Kind, Security.Secret Token, string DataCenter, string AccountKey, TenantId? Tenant = null)
 {
     /// <summary>A slot of <see cref="AccountKey"/> this request took ahead; its first call uses it (see <see cref="MailchimpConcurrencyLimiter.Reserve"/>).</summary>
     public MailchimpSlotReservation? ReservedSlot { get; init; }

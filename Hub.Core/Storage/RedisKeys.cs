@@ -47,10 +47,10 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
     // tenants with queued jobs in a ring (round-robin); running jobs hold a lease in one sorted set.
 
     /// <summary>Hash: one job record (state, counts, timings, lease, checkpoint). Expires after the retention once finished.</summary>
-    public RedisKey Job(Hub.Core.Jobs.JobId id) => $"{_prefix}job:{id}";
+    public RedisKey Job(JobId id) => $"{_prefix}job:{id}";
 
     /// <summary>List: the first per-member errors of one job (JSON each), capped; the job hash holds the total.</summary>
-    public RedisKey JobErrors(Hub.Core.Jobs.JobId id) => $"{_prefix}job:{id}:errors";
+    public RedisKey JobErrors(JobId id) => $"{_prefix}job:{id}:errors";
 
     /// <summary>
     /// The input staged for one job before it was queued (for a sync, a hash of subscriber hash to member JSON: the
@@ -58,7 +58,7 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
     /// name (<c>:desired</c>, from when only syncs had input) so jobs queued by an older version keep their input
     /// across an upgrade.
     /// </summary>
-    public RedisKey JobInput(Hub.Core.Jobs.JobId id) => $"{_prefix}job:{id}:desired";
+    public RedisKey JobInput(JobId id) => $"{_prefix}job:{id}:desired";
 
     /// <summary>
     /// Sorted set: finished jobs whose listeners (the sync webhook, the list's last-sync status) have not all been told

@@ -5,46 +5,61 @@ using System.Text.Json.Serialization;
 namespace Hub.Core.Storage;
 
 /// <summary>
-/// A strongly typed public id, as Duende's libraries write them: a readonly record struct around a string of a
-/// <see cref="Prefix"/> and 20 random lowercase letters and digits (<see cref="RandomIds"/>). The id type names its
-/// prefix and noun and wraps a value already checked; <see cref="StrongId{TId}"/> does the rest once for every id
-/// (new, parse, try-parse) and <see cref="StrongIdJsonConverter{TId}"/> writes it as its string.
+/// What kind of thing an <see cref="Id{TKind}"/> names: the prefix every id of the kind starts with (<c>job_</c>) and
+/// what it is called in messages (<c>job</c>). A kind is an empty abstract class next to the thing it names, e.g.
+/// <see cref="Jobs.JobKind"/>; the projects give each closed id a name of its own with a global alias
+/// (<c>JobId</c> for <c>Id&lt;JobKind&gt;</c>, in Directory.Build.props), so code reads as if each were its own type.
 /// </summary>
-internal interface IStrongId<TId> where TId : struct, IStrongId<TId>
+public interface IIdKind
 {
-    /// <summary>What every id of the type starts with, e.g. <c>job_</c>.</summary>
     static abstract string Prefix { get; }
 
-    /// <summary>What an id of the type is called in messages, e.g. <c>job</c>.</summary>
     static abstract string Noun { get; }
-
-    /// <summary>Wraps a value <see cref="StrongId{TId}"/> made or checked.</summary>
-    static abstract TId Wrap(string value);
 }
 
-/// <summary>New, parse and try-parse for every <see cref="IStrongId{TId}"/>.</summary>
-internal static class StrongId<TId> where TId : struct, IStrongId<TId>
+/// <summary>
+/// A strongly typed public id, as Duende's libraries write them: a readonly record struct around a string of the
+/// kind's prefix and 20 random lowercase letters and digits (<see cref="RandomIds"/>). Ids of different kinds are
+/// different types, so a job id cannot be passed where a tenant id is expected. The default id's text is empty.
+/// </summary>
+[JsonConverter(typeof(IdJsonConverterFactory))]
+public readonly record struct Id<TKind> where TKind : IIdKind
 {
-    public static TId New() => TId.Wrap(RandomIds.New(TId.Prefix));
+    private readonly string _value;
 
-    /// <summary>False (and the default id, whose text is empty) unless <paramref name="value"/> is an id of this type.</summary>
-    public static bool TryParse([NotNullWhen(true)] string? value, out TId id)
+    private Id(string value) => _value = value;
+
+    public static Id<TKind> New() => new(RandomIds.New(TKind.Prefix));
+
+    /// <summary>False (and the default id) unless <paramref name="value"/> is an id of this kind.</summary>
+    public static bool TryParse([NotNullWhen(true)] string? value, out Id<TKind> id)
     {
-        var valid = RandomIds.IsValid(value, TId.Prefix);
-        id = valid ? TId.Wrap(value!) : default;
+        var valid = RandomIds.IsValid(value, TKind.Prefix);
+        id = valid ? new Id<TKind>(value!) : default;
         return valid;
     }
 
-    public static TId Parse(string value) =>
-        TryParse(value, out var id) ? id : throw new FormatException($"'{value}' is not a {TId.Noun} id.");
+    public static Id<TKind> Parse(string value) =>
+        TryParse(value, out var id) ? id : throw new FormatException($"'{value}' is not a {TKind.Noun} id.");
+
+    public override string ToString() => _value ?? "";
 }
 
-/// <summary>Reads and writes a <see cref="IStrongId{TId}"/> as its string; anything else is refused.</summary>
-internal sealed class StrongIdJsonConverter<TId> : JsonConverter<TId> where TId : struct, IStrongId<TId>
+/// <summary>Reads and writes every <see cref="Id{TKind}"/> as its string; anything else is refused.</summary>
+internal sealed class IdJsonConverterFactory : JsonConverterFactory
 {
-    public override TId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        StrongId<TId>.TryParse(reader.GetString(), out var id) ? id : throw new JsonException($"Not a {TId.Noun} id.");
+    public override bool CanConvert(Type typeToConvert) =>
+        typeToConvert.IsGenericType && typeToConvert.GetGenericTypeDefinition() == typeof(Id<>);
 
-    public override void Write(Utf8JsonWriter writer, TId value, JsonSerializerOptions options) =>
-        writer.WriteStringValue(value.ToString());
+    public override JsonConverter CreateConverter(Type typeToConvert, JsonSerializerOptions options) =>
+        (JsonConverter)Activator.CreateInstance(typeof(IdJsonConverter<>).MakeGenericType(typeToConvert.GetGenericArguments()))!;
+
+    private sealed class IdJsonConverter<TKind> : JsonConverter<Id<TKind>> where TKind : IIdKind
+    {
+        public override Id<TKind> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            Id<TKind>.TryParse(reader.GetString(), out var id) ? id : throw new JsonException($"Not a {TKind.Noun} id.");
+
+        public override void Write(Utf8JsonWriter writer, Id<TKind> value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(value.ToString());
+    }
 }

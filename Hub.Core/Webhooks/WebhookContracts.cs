@@ -21,16 +21,16 @@ public interface IWebhookPublisher
     /// (restart, failover) is waited out for up to <see cref="WebhookPublisher.StoreOutagePatience"/>
     /// before this throws.
     /// </summary>
-    Task<string?> PublishAsync(Tenants.TenantId tenant, string eventType, JsonElement data, CancellationToken cancellationToken);
+    Task<string?> PublishAsync(TenantId tenant, string eventType, JsonElement data, CancellationToken cancellationToken);
 
     /// <summary>
-    /// As <see cref="PublishAsync(Tenants.TenantId, string, JsonElement, CancellationToken)"/>, for an event that
+    /// As <see cref="PublishAsync(TenantId, string, JsonElement, CancellationToken)"/>, for an event that
     /// may be published more than once (again after a failure, or noticed twice): <paramref name="eventKey"/>
     /// names it (e.g. a job id), every publish of the same tenant, type and key gets the same delivery id,
     /// and only the first queues a delivery (while that delivery is kept: <see cref="WebhookOptions.Retention"/>
     /// after it ended).
     /// </summary>
-    Task<string?> PublishAsync(Tenants.TenantId tenant, string eventType, JsonElement data, string eventKey, CancellationToken cancellationToken);
+    Task<string?> PublishAsync(TenantId tenant, string eventType, JsonElement data, string eventKey, CancellationToken cancellationToken);
 }
 
 public enum WebhookDeliveryStatus

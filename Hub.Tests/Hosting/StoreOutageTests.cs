@@ -39,7 +39,7 @@ public sealed class StoreOutageTests
             ("admin list tenants", admin, () => new(HttpMethod.Get, "/api/admin/tenants")),
             ("admin create tenant", admin, () => new(HttpMethod.Post, "/api/admin/tenants") { Content = JsonContent.Create(new { name = "Acme" }) }),
             ("own tenant", tenant, () => new(HttpMethod.Get, "/api/v1/tenant")),
-            ("job", tenant, () => new(HttpMethod.Get, "/api/v1/jobs/" + Hub.Core.Jobs.JobId.New())),
+            ("job", tenant, () => new(HttpMethod.Get, "/api/v1/jobs/" + JobId.New())),
             ("lists", tenant, () => new(HttpMethod.Get, "/api/v1/lists")),
             ("upsert member", tenant, () => new(HttpMethod.Post, "/api/v1/lists/newsletter/members?note=" + Email) { Content = JsonContent.Create(new { email = Email }) }),
             ("get member", tenant, () => new(HttpMethod.Get, $"/api/v1/lists/newsletter/members/{Email}")),
@@ -111,7 +111,7 @@ public sealed class StoreOutageTests
         var created = await host.CreateTenantAsync();
         using var tenant = host.Client(created.ApiKey);
         using var admin = host.Admin();
-        var jobPath = "/api/v1/jobs/" + Hub.Core.Jobs.JobId.New();
+        var jobPath = "/api/v1/jobs/" + JobId.New();
         Func<HttpRequestMessage> upsert = () => new(HttpMethod.Post, "/api/v1/lists/newsletter/members") { Content = JsonContent.Create(new { email = Email }) };
 
         Assert.That((await tenant.GetAsync(jobPath)).StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
