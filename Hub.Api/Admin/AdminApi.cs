@@ -1,4 +1,5 @@
 using Hub.Api.Hosting;
+using Hub.Core.Events;
 using Hub.Core.Security;
 using Hub.Core.Tenants;
 using Hub.Core.Webhooks;
@@ -97,10 +98,17 @@ public static class AdminApi
     public static Task<Results<Ok<TenantResponse>, ProblemHttpResult>> EnableTenant(string tenantId, TenantStore tenants, CancellationToken cancellationToken) =>
         SetEnabled(tenantId, true, tenants, cancellationToken);
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteTenant(string tenantId, TenantStore tenants, CancellationToken cancellationToken) =>
-        TenantId.TryParse(tenantId, out var id) && await tenants.DeleteAsync(id, cancellationToken)
-            ? TypedResults.NoContent()
-            : TenantNotFound(tenantId);
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteTenant(string tenantId, TenantStore tenants, AudienceHooks hooks, CancellationToken cancellationToken)
+    {
+        if (!TenantId.TryParse(tenantId, out var id) || await tenants.GetAsync(id, cancellationToken) is null)
+        {
+            return TenantNotFound(tenantId);
+        }
+
+        // The tenant's list webhooks are removed from Mailchimp while its credential still works.
+        await hooks.RemoveAllAsync(id, cancellationToken);
+        return await tenants.DeleteAsync(id, cancellationToken) ? TypedResults.NoContent() : TenantNotFound(tenantId);
+    }
 
     public static async Task<Results<Ok<WebhookSecretResponse>, ProblemHttpResult>> RotateWebhookSecret(
         string tenantId, TenantStore tenants, CancellationToken cancellationToken) =>

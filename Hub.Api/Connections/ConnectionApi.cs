@@ -1,5 +1,6 @@
 using Hub.Api.Hosting;
 using Hub.Core.Connections;
+using Hub.Core.Events;
 using Hub.Core.OAuth;
 using Hub.Core.Security;
 using Hub.Core.Tenants;
@@ -84,8 +85,11 @@ public static class ConnectionApi
         return TypedResults.Created(link.Url, new ConsentLinkResponse(link.Url.ToString(), link.ExpiresAt));
     }
 
-    public static async Task<NoContent> Disconnect(Tenant tenant, ConnectionService connections, CancellationToken cancellationToken)
+    public static async Task<NoContent> Disconnect(Tenant tenant, ConnectionService connections, AudienceHooks hooks, CancellationToken cancellationToken)
     {
+        // The list webhooks go first, while the credential still works; a failure leaves them in Mailchimp, where their
+        // events get 404 (their secrets are forgotten with the connection).
+        await hooks.RemoveAllAsync(tenant.Id, cancellationToken);
         await connections.DisconnectAsync(tenant.Id, cancellationToken);
         return TypedResults.NoContent();
     }

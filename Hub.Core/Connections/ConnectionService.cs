@@ -136,6 +136,7 @@ public sealed partial class ConnectionService(
             ]);
         _ = transaction.HashDeleteAsync(keys.TenantSecrets(tenant.Id), [SecretNames.MailchimpAccessToken, SecretNames.MailchimpClientSecret]);
         _ = secrets.SetAsync(transaction, tenant.Id, SecretNames.MailchimpApiKey, key);
+        ScheduleAudienceHooks(transaction, tenant.Id);
         await transaction.ExecuteCheckedAsync();
         LogConnected(logger, tenant.Id.ToString(), "api_key", dataCenter);
         await webhooks.PublishAsync(tenant.Id, WebhookEvents.ConnectionConnected, ConnectedEvent(ConnectionMode.ApiKey, account, null, null), cancellationToken);
@@ -165,6 +166,7 @@ public sealed partial class ConnectionService(
             _ = transaction.SetAddAsync(keys.ManagedAudiences(tenant), managedAudienceId);
         }
 
+        ScheduleAudienceHooks(transaction, tenant);
         if (!await transaction.ExecuteCheckedAsync(sameApp, oauth))
         {
             return false;
@@ -182,6 +184,7 @@ public sealed partial class ConnectionService(
         var transaction = Db.CreateTransaction();
         _ = transaction.KeyDeleteAsync(keys.Connection(tenant));
         _ = transaction.HashDeleteAsync(keys.TenantSecrets(tenant), [SecretNames.MailchimpAccessToken, SecretNames.MailchimpApiKey, SecretNames.MailchimpClientSecret]);
+        ScheduleAudienceHooks(transaction, tenant);
         await transaction.ExecuteCheckedAsync();
         LogDisconnected(logger, tenant.ToString());
     }
@@ -231,8 +234,14 @@ public sealed partial class ConnectionService(
         await Db.SetContainsAsync(keys.ManagedAudiences(tenant), audienceId);
 
     /// <summary>Marks an existing audience (handed over or adopted) as one Hub may write to. False when it already was.</summary>
-    public async Task<bool> AddManagedAudienceAsync(TenantId tenant, string audienceId, CancellationToken cancellationToken) =>
-        await Db.SetAddAsync(keys.ManagedAudiences(tenant), audienceId);
+    public async Task<bool> AddManagedAudienceAsync(TenantId tenant, string audienceId, CancellationToken cancellationToken)
+    {
+        var transaction = Db.CreateTransaction();
+        var added = transaction.SetAddAsync(keys.ManagedAudiences(tenant), audienceId);
+        ScheduleAudienceHooks(transaction, tenant);
+        await transaction.ExecuteCheckedAsync();
+        return await added;
+    }
 
     /// <summary>Marks an audience Hub just created as managed, and as Hub's own: the only kind Hub deletes.</summary>
     public async Task AddCreatedAudienceAsync(TenantId tenant, string audienceId, CancellationToken cancellationToken)
@@ -240,6 +249,7 @@ public sealed partial class ConnectionService(
         var transaction = Db.CreateTransaction();
         _ = transaction.SetAddAsync(keys.ManagedAudiences(tenant), audienceId);
         _ = transaction.SetAddAsync(keys.CreatedAudiences(tenant), audienceId);
+        ScheduleAudienceHooks(transaction, tenant);
         await transaction.ExecuteCheckedAsync();
     }
 
@@ -249,9 +259,17 @@ public sealed partial class ConnectionService(
         var transaction = Db.CreateTransaction();
         var removed = transaction.SetRemoveAsync(keys.ManagedAudiences(tenant), audienceId);
         _ = transaction.SetRemoveAsync(keys.CreatedAudiences(tenant), audienceId);
+        ScheduleAudienceHooks(transaction, tenant);
         await transaction.ExecuteCheckedAsync();
         return await removed;
     }
+
+    /// <summary>
+    /// In the same transaction as a change of the managed audiences or of the connection: the tenant's list webhooks are due
+    /// to be brought in line with it now (Hub.Core/Events registers and removes them; nothing is lost if this replica dies).
+    /// </summary>
+    private void ScheduleAudienceHooks(ITransaction transaction, TenantId tenant) =>
+        _ = transaction.SortedSetAddAsync(keys.AudienceHooksDue, tenant.ToString(), time.GetUtcNow().ToUnixTimeMilliseconds());
 
     /// <summary>Whether Hub created the audience itself (recorded since Hub tells created from adopted audiences).</summary>
     public async Task<bool> IsCreatedByHubAsync(TenantId tenant, string audienceId, CancellationToken cancellationToken) =>

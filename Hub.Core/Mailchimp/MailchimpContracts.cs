@@ -134,6 +134,27 @@ public sealed record MailchimpMergeFieldPage(IReadOnlyList<MailchimpMergeField> 
 /// <summary>Body of <c>POST /lists/{list_id}/merge-fields</c>; <see cref="Type"/> is text, number, address, phone, date, url, imageurl, radio, dropdown, birthday or zip.</summary>
 public sealed record MailchimpMergeFieldCreate(string Name, string Type, string? Tag = null, bool? Required = null, string? DefaultValue = null, bool? Public = null);
 
+/// <summary>
+/// Body of <c>POST /lists/{list_id}/webhooks</c> (spec 3.0.55 <c>postListsIdWebhooks</c>: <c>url</c>, and <c>events</c> and
+/// <c>sources</c> of booleans).
+/// </summary>
+public sealed record MailchimpListWebhookCreate(string Url, MailchimpWebhookEvents Events, MailchimpWebhookSources Sources);
+
+/// <summary>Which changes a list webhook is sent for (spec <c>events</c>).</summary>
+public sealed record MailchimpWebhookEvents(bool Subscribe, bool Unsubscribe, bool Profile, bool Cleaned, bool Upemail, bool Campaign);
+
+/// <summary>Whose changes a list webhook is sent for (spec <c>sources</c>): the person, an account user, or the API.</summary>
+public sealed record MailchimpWebhookSources(bool User, bool Admin, bool Api);
+
+/// <summary>
+/// A list webhook as Mailchimp answers it (spec <c>getListsIdWebhooksId</c>). <see cref="SigningSecret"/> and
+/// <see cref="SigningEnabled"/> are newer than spec 3.0.55: Mailchimp's webhook guide documents them in the create
+/// answer only (the secret is never shown again; FACTS.md §9).
+/// </summary>
+public sealed record MailchimpListWebhook(
+    string Id, string Url, MailchimpWebhookEvents? Events, MailchimpWebhookSources? Sources, string? ListId,
+    string? SigningSecret = null, bool? SigningEnabled = null);
+
 /// <summary>Mailchimp's application/problem+json body.</summary>
 internal sealed record MailchimpProblem(string? Type, string? Title, int? Status, string? Detail, string? Instance, IReadOnlyList<MailchimpProblemError>? Errors);
 
@@ -161,5 +182,7 @@ internal sealed record MailchimpProblemError(string? Field, string? Message);
 [JsonSerializable(typeof(MailchimpMergeField))]
 [JsonSerializable(typeof(MailchimpMergeFieldPage))]
 [JsonSerializable(typeof(MailchimpMergeFieldCreate))]
+[JsonSerializable(typeof(MailchimpListWebhookCreate))]
+[JsonSerializable(typeof(MailchimpListWebhook))]
 [JsonSerializable(typeof(MailchimpProblem))]
 internal sealed partial class MailchimpJsonContext : JsonSerializerContext;

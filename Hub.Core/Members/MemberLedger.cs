@@ -98,6 +98,41 @@ public sealed class MemberLedger(IConnectionMultiplexer redis, RedisKeys keys, I
     public async Task<string?> GetRefusedFingerprintAsync(TenantId tenant, ListKey list, string subscriberHash, CancellationToken cancellationToken) =>
         (string?)await Db.HashGetAsync(keys.ListRefused(tenant, list), subscriberHash);
 
+    /// <summary>
+    /// The addresses of the list that changed in Mailchimp since <paramref name="since"/> (an <c>upemail</c> event, see
+    /// Hub.Core/Events): old subscriber hash to new address. Older entries are dropped as they are read. Usually empty.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>?> MovedAsync(TenantId tenant, ListKey list, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        var entries = await Db.HashGetAllAsync(keys.ListMoved(tenant, list));
+        if (entries.Length == 0)
+        {
+            return null;
+        }
+
+        var moved = new Dictionary<string, string>(StringComparer.Ordinal);
+        var stale = new List<RedisValue>();
+        foreach (var entry in entries)
+        {
+            var parts = entry.Value.ToString().Split('\n');
+            if (parts.Length == 2 && long.TryParse(parts[1], out var at) && DateTimeOffset.FromUnixTimeMilliseconds(at) >= since)
+            {
+                moved[entry.Name.ToString()] = parts[0];
+            }
+            else
+            {
+                stale.Add(entry.Name);
+            }
+        }
+
+        if (stale.Count > 0)
+        {
+            await Db.HashDeleteAsync(keys.ListMoved(tenant, list), [.. stale]);
+        }
+
+        return moved;
+    }
+
     /// <summary>How many members Hub has synced into the list.</summary>
     public Task<long> CountAsync(TenantId tenant, ListKey list, CancellationToken cancellationToken) =>
         Db.HashLengthAsync(keys.ListFingerprints(tenant, list));
@@ -115,7 +150,7 @@ public sealed class MemberLedger(IConnectionMultiplexer redis, RedisKeys keys, I
     public async Task DeleteListAsync(TenantId tenant, ListKey list, CancellationToken cancellationToken)
     {
         var transaction = Db.CreateTransaction();
-        _ = transaction.KeyDeleteAsync(ListKeys(tenant, list)[..3]);
+        _ = transaction.KeyDeleteAsync([.. ListKeys(tenant, list)[..3], keys.ListMoved(tenant, list)]);
         _ = transaction.SetRemoveAsync(keys.TenantSyncedLists(tenant), list.ToString());
         await transaction.ExecuteCheckedAsync();
     }

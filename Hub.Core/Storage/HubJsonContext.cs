@@ -23,4 +23,8 @@ namespace Hub.Core.Storage;
 [JsonSerializable(typeof(Hub.Core.OAuth.ConsentResult))]
 [JsonSerializable(typeof(Hub.Core.Webhooks.WebhookAttempt))]
 [JsonSerializable(typeof(System.Text.Json.Nodes.JsonObject))]
+[JsonSerializable(typeof(string))]
+[JsonSerializable(typeof(SortedDictionary<string, string>))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
+[JsonSerializable(typeof(Hub.Core.Events.AudienceHook))]
 internal sealed partial class HubJsonContext : JsonSerializerContext;

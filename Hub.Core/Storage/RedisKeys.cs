@@ -99,6 +99,12 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
     /// <summary>Hash: subscriber hash to the fingerprint at which Mailchimp refused the member (not sent again until it changes).</summary>
     public RedisKey ListRefused(TenantId tenant, Hub.Core.Lists.ListKey listKey) => $"{_prefix}sync:{tenant}:{listKey}:refused";
 
+    /// <summary>
+    /// Hash: subscriber hash of an address that changed in Mailchimp (an <c>upemail</c> event) to <c>new email \n unix ms</c>;
+    /// a full sync that still lists the old address writes it as the new one.
+    /// </summary>
+    public RedisKey ListMoved(TenantId tenant, Hub.Core.Lists.ListKey listKey) => $"{_prefix}sync:{tenant}:{listKey}:moved";
+
     /// <summary>Set: the list keys of a tenant that have sync ledger data (so tenant deletion finds them without SCAN).</summary>
     public RedisKey TenantSyncedLists(TenantId tenant) => $"{_prefix}sync:{tenant}:lists";
     // Connections, OAuth consent and webhooks (issue 4).
@@ -135,4 +141,31 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
 
     /// <summary>Sorted set of one tenant's recent webhook delivery ids, scored by creation time (unix ms).</summary>
     public RedisKey TenantWebhookDeliveries(TenantId id) => $"{_prefix}tenant:{id}:webhooks";
+
+    // ---- Audience events (Hub.Core/Events) ------------------------------------------------------
+    // Mailchimp list webhooks Hub registers, the events they bring in, and the member events kept for the tenant.
+
+    /// <summary>Hash: audience id to the list webhook Hub registered there (JSON, see <c>AudienceHook</c>) for one tenant.</summary>
+    public RedisKey AudienceHooks(TenantId tenant) => $"{_prefix}tenant:{tenant}:audience-hooks";
+
+    /// <summary>String: <c>tenant audience</c> of the webhook whose secret URL part has this SHA-256 (never the secret itself).</summary>
+    public RedisKey AudienceHookSecret(string secretHashHex) => $"{_prefix}events:hook:{secretHashHex}";
+
+    /// <summary>Sorted set: tenant ids whose webhooks are to be brought in line with their managed audiences, by when (unix ms).</summary>
+    public RedisKey AudienceHooksDue => _prefix + "events:hooks:due";
+
+    /// <summary>Hash: one received Mailchimp event, until it is processed (tenant, audience, form fields as JSON, attempts).</summary>
+    public RedisKey InboundEvent(string eventId) => $"{_prefix}events:inbound:{eventId}";
+
+    /// <summary>String: marks an event id as received, so a repeated delivery is recognised; expires after the event retention.</summary>
+    public RedisKey InboundEventSeen(string eventId) => $"{_prefix}events:seen:{eventId}";
+
+    /// <summary>Sorted set: received event ids by when they are due for processing (unix ms); a claim moves them past a lease.</summary>
+    public RedisKey InboundEventsDue => _prefix + "events:inbound:due";
+
+    /// <summary>Sorted set: a tenant's member events (JSON) scored by their cursor (unix ms x 1000 + sequence), oldest trimmed.</summary>
+    public RedisKey TenantEvents(TenantId tenant) => $"{_prefix}tenant:{tenant}:events";
+
+    /// <summary>String: the cursor a tenant's member event was recorded at (so recording it again changes nothing).</summary>
+    public RedisKey TenantEventRecorded(TenantId tenant, string eventId) => $"{_prefix}tenant:{tenant}:event:{eventId}";
 }

@@ -14,8 +14,8 @@ namespace Hub.Core.Storage;
 /// -- INCLUDE: Jobs/job_record
 /// </code>
 /// Each named key and argument becomes a Lua local (<c>local job = KEYS[1]</c>), so the body reads by name; a last
-/// argument written <c>...name</c> stands for the variadic rest and becomes <c>local name_at</c>, the index of its first
-/// value. An <c>INCLUDE</c> line puts a fragment's shared local functions (a <c>.lua</c> file without a header) before
+/// argument (or key) written <c>...name</c> stands for the variadic rest and becomes <c>local name_at</c>, the index of
+/// its first value in ARGV (or KEYS). An <c>INCLUDE</c> line puts a fragment's shared local functions (a <c>.lua</c> file without a header) before
 /// the body. Callers pass keys and arguments in the header's order; the counts are checked on every call.
 /// Every key a script touches comes in KEYS, so the scripts run the same on Redis, Garnet and (later) a cluster.
 /// </summary>
@@ -23,11 +23,12 @@ public sealed class RedisScript
 {
     private static readonly ConcurrentDictionary<string, RedisScript> Loaded = new(StringComparer.Ordinal);
 
-    private RedisScript(string name, string text, IReadOnlyList<string> keys, IReadOnlyList<string> arguments, bool variadic)
+    private RedisScript(string name, string text, IReadOnlyList<string> keys, bool variadicKeys, IReadOnlyList<string> arguments, bool variadic)
     {
         Name = name;
         Text = text;
         Keys = keys;
+        VariadicKeys = variadicKeys;
         Arguments = arguments;
         Variadic = variadic;
     }
@@ -38,7 +39,11 @@ public sealed class RedisScript
     /// <summary>The script as sent: the locals for its names, its fragments, then its body.</summary>
     public string Text { get; }
 
+    /// <summary>The named keys (without the variadic rest).</summary>
     public IReadOnlyList<string> Keys { get; }
+
+    /// <summary>Whether the keys end in a variadic rest.</summary>
+    public bool VariadicKeys { get; }
 
     /// <summary>The named arguments (without the variadic rest).</summary>
     public IReadOnlyList<string> Arguments { get; }
@@ -52,10 +57,11 @@ public sealed class RedisScript
 
     public Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, params RedisValue[] arguments)
     {
-        if (keys.Length != Keys.Count || (Variadic ? arguments.Length < Arguments.Count : arguments.Length != Arguments.Count))
+        if ((VariadicKeys ? keys.Length < Keys.Count : keys.Length != Keys.Count)
+            || (Variadic ? arguments.Length < Arguments.Count : arguments.Length != Arguments.Count))
         {
             throw new ArgumentException(
-                $"Script {Name} takes {Keys.Count} keys and {(Variadic ? "at least " : "")}{Arguments.Count} arguments; it was given {keys.Length} and {arguments.Length}.");
+                $"Script {Name} takes {(VariadicKeys ? "at least " : "")}{Keys.Count} keys and {(Variadic ? "at least " : "")}{Arguments.Count} arguments; it was given {keys.Length} and {arguments.Length}.");
         }
 
         return database.ScriptEvaluateAsync(Text, keys, arguments);
@@ -65,31 +71,18 @@ public sealed class RedisScript
     {
         var keys = new List<string>();
         var arguments = new List<string>();
+        string? keysRest = null;
         string? rest = null;
         var fragments = new StringBuilder();
         foreach (var line in source.Split('\n').Select(line => line.TrimEnd('\r')).TakeWhile(line => line.StartsWith("--", StringComparison.Ordinal)))
         {
             if (Header(line, "KEYS:") is { } keyNames)
             {
-                keys.AddRange(keyNames);
+                keysRest = Names(keyNames, keys);
             }
             else if (Header(line, "ARGV:") is { } argumentNames)
             {
-                foreach (var argument in argumentNames)
-                {
-                    if (argument.StartsWith("...", StringComparison.Ordinal))
-                    {
-                        rest = argument[3..];
-                    }
-                    else if (rest is not null)
-                    {
-                        throw new InvalidOperationException($"Script {name}: the variadic ...{rest} must be the last argument.");
-                    }
-                    else
-                    {
-                        arguments.Add(argument);
-                    }
-                }
+                rest = Names(argumentNames, arguments);
             }
             else if (Header(line, "INCLUDE:") is { } includes)
             {
@@ -111,13 +104,42 @@ public sealed class RedisScript
             text.Append("local ").Append(arguments[i]).Append(" = ARGV[").Append(i + 1).Append("]\n");
         }
 
+        if (keysRest is not null)
+        {
+            text.Append("local ").Append(keysRest).Append("_at = ").Append(keys.Count + 1).Append('\n');
+        }
+
         if (rest is not null)
         {
             text.Append("local ").Append(rest).Append("_at = ").Append(arguments.Count + 1).Append('\n');
         }
 
         text.Append(fragments).Append(source);
-        return new RedisScript(name, text.ToString(), keys, arguments, rest is not null);
+        return new RedisScript(name, text.ToString(), keys, keysRest is not null, arguments, rest is not null);
+
+        // Adds the names to the list and answers the variadic rest's name, if the last one is one.
+        string? Names(string[] names, List<string> named)
+        {
+            string? variadic = null;
+            foreach (var item in names)
+            {
+                if (variadic is not null)
+                {
+                    throw new InvalidOperationException($"Script {name}: the variadic ...{variadic} must come last.");
+                }
+
+                if (item.StartsWith("...", StringComparison.Ordinal))
+                {
+                    variadic = item[3..];
+                }
+                else
+                {
+                    named.Add(item);
+                }
+            }
+
+            return variadic;
+        }
 
         static string[]? Header(string line, string label)
         {

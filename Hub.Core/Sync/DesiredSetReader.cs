@@ -75,7 +75,13 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
     private static readonly RedisScript StageMembers = RedisScript.Load("Sync", "stage_members");
     public static readonly TimeSpan StagingTtl = TimeSpan.FromHours(6);
 
-    public async Task<DesiredSetStagingResult> StageAsync(TenantId tenant, Stream body, DesiredSetFormat format, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the body and stages its valid members as a job's input. A member whose address changed in Mailchimp
+    /// (<paramref name="moved"/>: old subscriber hash to new address, from <see cref="MemberLedger.MovedAsync"/>) is staged
+    /// under its new address: the host still lists the old one until it hears of the change.
+    /// </summary>
+    public async Task<DesiredSetStagingResult> StageAsync(
+        TenantId tenant, Stream body, DesiredSetFormat format, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? moved = null)
     {
         using var span = HubTelemetry.Source.StartActivity("desired-set stage");
         var id = JobId.New();
@@ -151,7 +157,7 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
                 rows++;
                 if (DesiredMember.TryCreate(element, out var member, out var email, out var error))
                 {
-                    batch.Add((member!, rows));
+                    batch.Add((moved is not null && moved.TryGetValue(member!.SubscriberHash, out var newEmail) ? member with { Email = newEmail } : member!, rows));
                     if (batch.Count == BatchSize)
                     {
                         await FlushAsync();

@@ -1,11 +1,13 @@
 using System.Text;
 using System.Text.Json;
 using Hub.Core.Audiences;
+using Hub.Core.Events;
 using Hub.Core.Jobs;
 using Hub.Core.Lists;
 using Hub.Core.Mailchimp;
 using Hub.Core.Members;
 using Hub.Core.Tenants;
+using Microsoft.Extensions.Options;
 
 namespace Hub.Core.Sync;
 
@@ -17,7 +19,7 @@ public sealed record SyncStarted(Job Job, JobId? Superseded);
 /// or (unless allowed) an empty set before any job exists, then enqueues. Large inline batches become
 /// add-only jobs the same way.
 /// </summary>
-public sealed class SyncService(ListTargets targets, MemberLedger ledger, DesiredSetReader reader, JobStore jobs)
+public sealed class SyncService(ListTargets targets, MemberLedger ledger, DesiredSetReader reader, JobStore jobs, IOptions<EventsOptions> events, TimeProvider time)
 {
     public const string EmptySetRefused = "empty_set_refused";
     public const string InvalidBody = "invalid_body";
@@ -31,7 +33,8 @@ public sealed class SyncService(ListTargets targets, MemberLedger ledger, Desire
             return refused;
         }
 
-        var staging = await reader.StageAsync(tenant.Id, body, format, cancellationToken);
+        var moved = await ledger.MovedAsync(tenant.Id, key, time.GetUtcNow() - events.Value.EmailChangeMemory, cancellationToken);
+        var staging = await reader.StageAsync(tenant.Id, body, format, cancellationToken, moved);
         if (staging.Error is { } syntax)
         {
             return SyntaxError(syntax);

@@ -50,11 +50,7 @@ public sealed partial class WebhookDeliveryService(
                 LogQueueFailed(logger, exception);
             }
 
-            try
-            {
-                await Task.Delay(options.Value.PollInterval, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
+            if (!await store.Enqueued.WaitAsync(options.Value.PollInterval, time, stoppingToken))
             {
                 return;
             }

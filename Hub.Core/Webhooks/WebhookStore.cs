@@ -22,10 +22,13 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
 
     private const string IdAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
 
-    private static readonly RedisScript ClaimScript = RedisScript.Load("Webhooks", "claim_deliveries");
+    private static readonly RedisScript ClaimScript = RedisScript.Load("Storage", "claim_due");
     private static readonly RedisScript CompleteScript = RedisScript.Load("Webhooks", "complete_attempt");
 
     private IDatabase Db => redis.GetDatabase();
+
+    /// <summary>Set when this replica queued a delivery, so its delivery service sends it at once.</summary>
+    public WorkSignal Enqueued { get; } = new();
 
     /// <summary>Queues a delivery, unless one with this id exists already (a repeated publish of the same event): then nothing changes. Returns the id.</summary>
     public async Task<string> EnqueueAsync(TenantId tenant, string eventType, string body, DateTimeOffset createdAt, string id, CancellationToken cancellationToken)
@@ -47,7 +50,11 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
         _ = transaction.SortedSetAddAsync(keys.WebhookQueue, id, now);
         _ = transaction.SortedSetAddAsync(keys.TenantWebhookDeliveries(tenant), id, now);
         _ = transaction.SortedSetRemoveRangeByRankAsync(keys.TenantWebhookDeliveries(tenant), 0, -(MaxDeliveriesPerTenant + 1));
-        await transaction.ExecuteCheckedAsync(isNew);
+        if (await transaction.ExecuteCheckedAsync(isNew))
+        {
+            Enqueued.Set();
+        }
+
         return id;
     }
 

@@ -1,0 +1,122 @@
+using Hub.Core.Lists;
+using Hub.Core.Storage;
+using Hub.Core.Tenants;
+using Hub.Core.Webhooks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Hub.Core.Events;
+
+/// <summary>
+/// Runs on every replica: claims received Mailchimp events with a lease and, for each, applies it to Hub's ledger and
+/// logs it for the tenant (one script, once per event: <see cref="MemberEventLog"/>), then queues the signed webhook to the
+/// tenant under the event's id (queued once however often this runs). Every step can be repeated, so an event whose
+/// replica dies half-way is simply processed again after its lease. Events of different members run side by side; the
+/// events of one member in the order Mailchimp fired them.
+/// </summary>
+public sealed partial class MailchimpEventProcessor(
+    EventInbox inbox,
+    MemberEventLog log,
+    ListStore lists,
+    TenantStore tenants,
+    IWebhookPublisher publisher,
+    IOptions<EventsOptions> options,
+    TimeProvider time,
+    ILogger<MailchimpEventProcessor> logger) : BackgroundService
+{
+    private const int ClaimBatch = 200;
+    private const int Parallelism = 8;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Value.ProcessReceived)
+        {
+            return;
+        }
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var (events, lease) = await inbox.ClaimDueAsync(ClaimBatch, stoppingToken);
+                if (events.Count > 0)
+                {
+                    await ProcessAsync(events, lease, stoppingToken);
+                    if (events.Count == ClaimBatch)
+                    {
+                        continue;
+                    }
+                }
+            }
+            catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
+            {
+                // Redis is restarting or failing over; claimed events are due again when their lease ends.
+                LogInboxUnavailable(logger, exception);
+            }
+
+            if (!await inbox.Accepted.WaitAsync(options.Value.PollInterval, time, stoppingToken))
+            {
+                return;
+            }
+        }
+    }
+
+    private Task ProcessAsync(IReadOnlyList<ClaimedEvent> events, string lease, CancellationToken cancellationToken)
+    {
+        var byMember = events
+            .Select(claimed => (Claimed: claimed, Inbound: InboundEvent.Read(claimed.Fields, claimed.AudienceId, out _, out _)))
+            .GroupBy(item => $"{item.Claimed.Tenant} {item.Claimed.AudienceId} {item.Inbound?.SubscriberHash}");
+        return Parallel.ForEachAsync(byMember, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
+            async (member, token) =>
+            {
+                foreach (var (claimed, inbound) in member.OrderBy(item => item.Inbound?.FiredAt).ThenBy(item => item.Claimed.ReceivedAt))
+                {
+                    await ProcessOneAsync(claimed, inbound, lease, token);
+                }
+            });
+    }
+
+    private async Task ProcessOneAsync(ClaimedEvent claimed, InboundEvent? inbound, string lease, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (inbound is not null && await tenants.GetAsync(claimed.Tenant, cancellationToken) is not null)
+            {
+                var inAudience = await lists.ListInAudienceAsync(claimed.Tenant, claimed.AudienceId, cancellationToken);
+                var recorded = await log.RecordAsync(claimed, inbound, [.. inAudience.Select(list => list.Key)], cancellationToken);
+                if (recorded.ValueKind == System.Text.Json.JsonValueKind.Object)
+                {
+                    await publisher.PublishAsync(claimed.Tenant, inbound.Type, recorded, claimed.Id, cancellationToken);
+                }
+            }
+
+            await inbox.CompleteAsync(claimed.Id, lease);
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            if (StoreFaults.IsStoreFault(exception))
+            {
+                LogInboxUnavailable(logger, exception);
+                return;
+            }
+
+            var wait = TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, Math.Min(claimed.Attempt, 9))));
+            LogProcessingFailed(logger, exception, claimed.Id, claimed.Tenant.ToString(), claimed.Attempt, wait);
+            try
+            {
+                await inbox.RetryAtAsync(claimed.Id, lease, time.GetUtcNow() + wait);
+            }
+            catch (Exception retryFailure) when (StoreFaults.IsStoreFault(retryFailure))
+            {
+                // The lease ends and the event is due again anyway.
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The Mailchimp event inbox is unavailable; claimed events are taken up again after their lease.")]
+    private static partial void LogInboxUnavailable(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Processing Mailchimp event {EventId} of tenant {TenantId} failed (attempt {Attempt}); trying again in {Wait}.")]
+    private static partial void LogProcessingFailed(ILogger logger, Exception exception, string eventId, string tenantId, int attempt, TimeSpan wait);
+}
