@@ -39,6 +39,9 @@ public sealed class SpecConformanceTests
         (nameof(MailchimpClient.BatchSubscribeAsync), "POST", "/lists/{list_id}"),
         (nameof(MailchimpClient.GetMergeFieldsAsync), "GET", "/lists/{list_id}/merge-fields"),
         (nameof(MailchimpClient.CreateMergeFieldAsync), "POST", "/lists/{list_id}/merge-fields"),
+        (nameof(MailchimpClient.CreateListWebhookAsync), "POST", "/lists/{list_id}/webhooks"),
+        (nameof(MailchimpClient.GetListWebhookAsync), "GET", "/lists/{list_id}/webhooks/{webhook_id}"),
+        (nameof(MailchimpClient.DeleteListWebhookAsync), "DELETE", "/lists/{list_id}/webhooks/{webhook_id}"),
     ];
 
     private SpecRequestValidator _validator = null!;
@@ -59,7 +62,8 @@ public sealed class SpecConformanceTests
     [Test]
     public async Task Every_request_Hub_sends_to_Mailchimp_matches_the_spec()
     {
-        await using var env = await SyncEnvironment.StartAsync(sandboxOptions: options =>
+        // List webhooks on (every flow's) managed audiences too.
+        await using var env = await SyncEnvironment.StartAsync(new() { ["Hub:Events:Enabled"] = "true", ["Hub:Events:PollInterval"] = "00:00:00.100" }, options =>
         {
             options.StrictRequestBodies = true;
             options.CaptureRequests = true;
@@ -236,5 +240,21 @@ public sealed class SpecConformanceTests
         if (!field.IsSuccess) problems.Add($"create merge field: {field.Error}");
         var fields = await mailchimp.GetMergeFieldsAsync(credential, audienceId, 100, 0, CancellationToken.None);
         if (!fields.IsSuccess) problems.Add($"get merge fields: {fields.Error}");
+
+        // List webhooks: registered on each managed audience (above), checked by a repair, removed before a disconnect.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while ((await client.GetFromJsonAsync<JsonElement>($"/api/v1/audiences/{audienceId}/events")).GetProperty("state").GetString() != "registered")
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                problems.Add("the list webhook on the shop audience was not registered");
+                break;
+            }
+
+            await Task.Delay(50);
+        }
+
+        await ExpectAsync("repair the list webhook", client.PostAsync($"/api/v1/audiences/{audienceId}/events/repair", null), HttpStatusCode.OK);
+        await ExpectAsync("disconnect", client.DeleteAsync("/api/v1/connection"), HttpStatusCode.NoContent);
     }
 }
