@@ -31,18 +31,10 @@ internal static class WebhookPayload
             .Append(Pair("data[campaign_id]", campaignId)));
 
     public static string Cleaned(DateTimeOffset firedAt, string listId, string campaignId, string reason, string email) =>
-        Encode(Head(WebhookEventTypes.Cleaned, firedAt)
-            .Append(Pair("data[list_id]", listId))
-            .Append(Pair("data[campaign_id]", campaignId))
-            .Append(Pair("data[reason]", reason))
-            .Append(Pair("data[email]", email)));
+        Flat(WebhookEventTypes.Cleaned, firedAt, ("list_id", listId), ("campaign_id", campaignId), ("reason", reason), ("email", email));
 
     public static string Upemail(DateTimeOffset firedAt, string listId, string newId, string newEmail, string oldEmail) =>
-        Encode(Head(WebhookEventTypes.Upemail, firedAt)
-            .Append(Pair("data[list_id]", listId))
-            .Append(Pair("data[new_id]", newId))
-            .Append(Pair("data[new_email]", newEmail))
-            .Append(Pair("data[old_email]", oldEmail)));
+        Flat(WebhookEventTypes.Upemail, firedAt, ("list_id", listId), ("new_id", newId), ("new_email", newEmail), ("old_email", oldEmail));
 
     /// <summary>The header value for <paramref name="body"/> sent at <paramref name="unixSeconds"/>.</summary>
     public static string Sign(string secret, long unixSeconds, string body)
@@ -61,6 +53,10 @@ internal static class WebhookPayload
 
     private static IEnumerable<KeyValuePair<string, string>> Head(string type, DateTimeOffset firedAt) =>
         [Pair("type", type), Pair("fired_at", firedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture))];
+
+    /// <summary>An event whose data is flat: <c>data[name]=value</c> for each pair, in order.</summary>
+    private static string Flat(string type, DateTimeOffset firedAt, params (string Name, string Value)[] data) =>
+        Encode(Head(type, firedAt).Concat(data.Select(d => Pair($"data[{d.Name}]", d.Value))));
 
     private static IEnumerable<KeyValuePair<string, string>> MemberData(string listId, Member member, IReadOnlyDictionary<string, JsonNode?> merges)
     {
