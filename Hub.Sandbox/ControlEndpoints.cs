@@ -1,8 +1,13 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Hub.Sandbox;
 
-/// <summary>The test-tool API under <c>/_control</c>: plain JSON, no auth. See README.md for curl examples.</summary>
+/// <summary>
+/// The test-tool API under <c>/_control</c>: plain JSON, no auth. Bodies are snake_case; camelCase names are accepted too.
+/// See README.md for curl examples.
+/// </summary>
 public static class ControlEndpoints
 {
     public sealed record CreateAccountRequest(string? Name, string? Dc, string? LoginEmail, int? AudienceLimit, int? MaxConcurrentRequests);
@@ -19,13 +24,25 @@ public static class ControlEndpoints
 
     public sealed record FaultRequest(string? Route, string? Kind, double? Share, int? Times);
 
-    public sealed record MemberStatusRequest(string? Status);
+    /// <summary>
+    /// <c>source</c> (user or admin, default user) is whose action it was, for the list webhooks' sources; <c>reason</c> goes
+    /// with unsubscribed (manual or abuse, default manual) and cleaned (hard or abuse, default hard); <c>campaign_id</c> is
+    /// the campaign the unsubscribe or bounce came from.
+    /// </summary>
+    public sealed record MemberStatusRequest(string? Status, string? Source = null, string? Reason = null, string? CampaignId = null);
+
+    public sealed record MemberEmailRequest(string? Email, string? Source = null);
+
+    public sealed record MemberMergeFieldsRequest(Dictionary<string, JsonNode?>? MergeFields, string? Source = null);
 
     /// <summary>Body and answer of the on/off switches (<c>/capture</c>, <c>/strict</c>).</summary>
     public sealed record SwitchRequest(bool? Enabled);
 
     private static readonly string[] FaultKinds = ["429", "500", "hang"];
     private static readonly string[] DirectStatuses = ["subscribed", "unsubscribed", "cleaned", "pending", "transactional", "archived"];
+    private static readonly string[] DirectSources = [WebhookSourceNames.User, WebhookSourceNames.Admin];
+    private static readonly string[] UnsubscribeReasons = ["manual", "abuse"];
+    private static readonly string[] CleanReasons = ["hard", "abuse"];
 
     public static RouteGroupBuilder MapSandboxControl(this IEndpointRouteBuilder app)
     {
@@ -44,6 +61,10 @@ public static class ControlEndpoints
         control.MapGet("/lists", (string? accountId, SandboxState state) => Json(state.GetListSummaries(accountId)));
         control.MapGet("/lists/{listId}/members", (string listId, SandboxState state) => state.GetMembersDirect(listId) is { } m ? Json(m) : NotFound());
         control.MapPut("/lists/{listId}/members/{emailOrHash}", SetMemberStatus);
+        control.MapPatch("/lists/{listId}/members/{emailOrHash}", SetMergeFields);
+        control.MapPost("/lists/{listId}/members/{emailOrHash}/email", ChangeEmail);
+        control.MapGet("/webhooks", (string? listId, SandboxState state) => Json(state.GetWebhooksDirect(listId)));
+        control.MapGet("/webhook-deliveries", GetWebhookDeliveries);
 
         control.MapGet("/latency", (SandboxState state) => Json(state.GetLatency()));
         control.MapPut("/latency", SetLatency);
@@ -94,8 +115,42 @@ public static class ControlEndpoints
     {
         if (await ReadAsync<MemberStatusRequest>(http) is not { } request) return BadRequest("The body must be a JSON object.");
         if (request.Status is null || !DirectStatuses.Contains(request.Status)) return BadRequest($"status must be one of: {string.Join(", ", DirectStatuses)}.");
-        return state.SetMemberStatusDirect(listId, Uri.UnescapeDataString(emailOrHash), request.Status) is { } member ? Json(member) : NotFound();
+        if (Source(request.Source) is not { } source) return BadSource();
+        var reasons = request.Status switch { "unsubscribed" => UnsubscribeReasons, "cleaned" => CleanReasons, _ => null };
+        if (request.Reason is not null && reasons is not null && !reasons.Contains(request.Reason))
+            return BadRequest($"reason must be one of: {string.Join(", ", reasons)}.");
+        var origin = new ChangeOrigin(source, reasons is null ? null : request.Reason, request.CampaignId);
+        return state.SetMemberStatusDirect(listId, Uri.UnescapeDataString(emailOrHash), request.Status, origin) is { } member ? Json(member) : NotFound();
     }
+
+    private static async Task<IResult> SetMergeFields(string listId, string emailOrHash, HttpContext http, SandboxState state)
+    {
+        if (await ReadAsync<MemberMergeFieldsRequest>(http) is not { MergeFields: { } fields } request) return BadRequest("merge_fields (an object) is required.");
+        if (Source(request.Source) is not { } source) return BadSource();
+        return state.SetMergeFieldsDirect(listId, Uri.UnescapeDataString(emailOrHash), fields, new ChangeOrigin(source)) is { } member ? Json(member) : NotFound();
+    }
+
+    private static async Task<IResult> ChangeEmail(string listId, string emailOrHash, HttpContext http, SandboxState state)
+    {
+        if (await ReadAsync<MemberEmailRequest>(http) is not { Email: { } email } request) return BadRequest("email is required.");
+        if (Source(request.Source) is not { } source) return BadSource();
+        var (member, problem) = state.ChangeEmailDirect(listId, Uri.UnescapeDataString(emailOrHash), email, new ChangeOrigin(source));
+        return problem is not null ? BadRequest(problem) : member is not null ? Json(member) : NotFound();
+    }
+
+    private static IResult GetWebhookDeliveries(HttpContext http, SandboxState state, string? webhookId)
+    {
+        var text = http.Request.Query["limit"].ToString();
+        if (text.Length == 0) return Json(state.GetWebhookDeliveries(webhookId: webhookId));
+        return int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var limit) && limit >= 0
+            ? Json(state.GetWebhookDeliveries(limit, webhookId))
+            : BadRequest("limit must be a whole number of at least 0.");
+    }
+
+    /// <summary>The change's source: user (the default) or admin; null when it is neither.</summary>
+    private static string? Source(string? source) => source is null ? WebhookSourceNames.User : DirectSources.FirstOrDefault(s => s == source);
+
+    private static IResult BadSource() => BadRequest($"source must be one of: {string.Join(", ", DirectSources)}.");
 
     private static async Task<IResult> SetLatency(HttpContext http, SandboxState state)
     {
@@ -120,13 +175,21 @@ public static class ControlEndpoints
         return state.Revoke(credential) ? NoContent() : NotFound();
     }
 
+    /// <summary>The body as <typeparamref name="T"/>; top-level names in camelCase are read as their snake_case.</summary>
     private static async Task<T?> ReadAsync<T>(HttpContext http) where T : class
     {
         try
         {
-            return await http.Request.ReadFromJsonAsync<T>(SandboxJson.Options, http.RequestAborted);
+            if (await JsonNode.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted) is not JsonObject body) return null;
+            var snake = new JsonObject();
+            foreach (var (name, value) in body.ToList())
+            {
+                body.Remove(name);
+                snake[JsonNamingPolicy.SnakeCaseLower.ConvertName(name)] = value;
+            }
+            return snake.Deserialize<T>(SandboxJson.Options);
         }
-        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             return null;
         }

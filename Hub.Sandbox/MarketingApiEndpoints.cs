@@ -35,6 +35,7 @@ public static class MarketingApiEndpoints
         api.Route("POST", "/lists/{list_id}/members/{subscriber_hash}/tags", "POST tags", UpdateTags);
         api.Route("GET", "/lists/{list_id}/merge-fields", "GET merge-fields", GetMergeFields);
         api.Route("POST", "/lists/{list_id}/merge-fields", "POST merge-fields", AddMergeField);
+        api.MapListWebhooks();
         api.MapUnmatched();
         return api;
     }

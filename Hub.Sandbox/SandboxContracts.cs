@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 
 namespace Hub.Sandbox;
 
@@ -67,6 +68,27 @@ public sealed record AccountResponse(
     string AvatarUrl, string Role, DateTimeOffset MemberSince, string PricingPlanType, string AccountTimezone,
     string AccountIndustry, AccountContact Contact, bool ProEnabled, DateTimeOffset LastLogin, int TotalSubscribers);
 
+/// <summary>A list webhook's events (spec 3.0.55); <c>campaign</c> is stored but the sandbox has no campaigns to fire it.</summary>
+public sealed record WebhookEvents(bool Subscribe, bool Unsubscribe, bool Profile, bool Cleaned, bool Upemail, bool Campaign);
+
+/// <summary>Whose actions fire a list webhook: the person (<c>user</c>), an admin in the web app, or the API.</summary>
+public sealed record WebhookSources(bool User, bool Admin, bool Api);
+
+/// <summary>One entry of Mailchimp's <c>_links</c>.</summary>
+public sealed record ResourceLink(string Rel, string Href, string Method);
+
+/// <summary>
+/// A list webhook as the marketing API shows it (spec 3.0.55), plus <c>signing_secret</c> and <c>signing_enabled</c>
+/// (FACTS.md §9, newer than the spec): the secret is only in the create answer, "" everywhere else.
+/// </summary>
+public sealed record WebhookResponse(
+    string Id, string Url, WebhookEvents Events, WebhookSources Sources, string ListId, string SigningSecret, bool SigningEnabled,
+    [property: JsonPropertyName("_links")] IReadOnlyList<ResourceLink> Links);
+
+public sealed record WebhooksResponse(
+    IReadOnlyList<WebhookResponse> Webhooks, string ListId, int TotalItems,
+    [property: JsonPropertyName("_links")] IReadOnlyList<ResourceLink> Links);
+
 // Control API contracts (also what SandboxHost deserializes).
 
 public sealed record SandboxAccount(string Id, string Name, string Dc, string LoginEmail, string LoginId, int AudienceLimit, int MaxConcurrentRequests, string? ApiKey = null);
@@ -88,3 +110,20 @@ public sealed record SandboxCounters(
     IReadOnlyDictionary<string, int> MaxConcurrent,
     long MembersCreated, long MembersUpdated, long MembersArchived, long MembersDeleted, long MembersWritten,
     long FaultsInjected, long Throttled);
+
+/// <summary>
+/// A list webhook as the control API shows it: its settings and delivery counters. <c>Sent</c> counts deliveries a 2xx
+/// answered, <c>Failed</c> those given up (attempts used up, or dropped by a 410), <c>Pending</c> those queued, in flight
+/// or waiting for a retry, <c>Attempts</c> every POST made. <c>Disabled</c>: a delivery was answered 410.
+/// </summary>
+public sealed record SandboxWebhook(
+    string Id, string ListId, string AccountId, string Url, WebhookEvents Events, WebhookSources Sources, bool Disabled,
+    long Sent, long Failed, int Pending, long Attempts, DateTimeOffset CreatedAt);
+
+/// <summary>
+/// One delivery attempt: <c>StatusCode</c> is the receiver's answer, null when there was none (<c>Error</c> says why);
+/// <c>Attempt</c> counts from 1; <c>Body</c> is the form-encoded body and <c>Signature</c> the X-Mailchimp-Signature header sent.
+/// </summary>
+public sealed record SandboxWebhookDelivery(
+    long Sequence, DateTimeOffset At, string WebhookId, string ListId, string Url, string Type, string Source, int Attempt,
+    int? StatusCode, string? Error, double DurationMs, string Body, string Signature);

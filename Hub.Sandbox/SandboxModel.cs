@@ -52,6 +52,81 @@ internal sealed class Audience
     public Dictionary<string, Member> Members { get; } = new(StringComparer.Ordinal);
     public HashSet<string> ForgottenHashes { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, int> TagIds { get; } = new(StringComparer.OrdinalIgnoreCase);
+    public List<ListWebhook> Webhooks { get; } = [];
+}
+
+internal sealed class ListWebhook
+{
+    public required string Id { get; init; }
+    public required string ListId { get; init; }
+    public required string AccountId { get; init; }
+    public required string Url { get; set; }
+    public required WebhookEvents Events { get; set; }
+    public required WebhookSources Sources { get; set; }
+    public required string SigningSecret { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>A delivery was answered 410: nothing more is sent (FACTS.md §9).</summary>
+    public bool Disabled { get; set; }
+
+    /// <summary>Deleted (itself, its list, or by a reset): whatever is still queued is dropped.</summary>
+    public bool Deleted { get; set; }
+
+    /// <summary>Deliveries waiting for a sender, first attempts in the order the events happened.</summary>
+    public LinkedList<WebhookDelivery> Queue { get; } = new();
+
+    /// <summary>How many senders hold (or are queued to take) this webhook's next delivery.</summary>
+    public int Lanes { get; set; }
+
+    public long Sent { get; set; }
+    public long Failed { get; set; }
+    public long Attempts { get; set; }
+    public int Pending { get; set; }
+
+    public bool Fires(string type, string source) =>
+        !Disabled && !Deleted
+        && type switch
+        {
+            WebhookEventTypes.Subscribe => Events.Subscribe,
+            WebhookEventTypes.Unsubscribe => Events.Unsubscribe,
+            WebhookEventTypes.Profile => Events.Profile,
+            WebhookEventTypes.Cleaned => Events.Cleaned,
+            WebhookEventTypes.Upemail => Events.Upemail,
+            _ => false,
+        }
+        && source switch
+        {
+            WebhookSourceNames.User => Sources.User,
+            WebhookSourceNames.Admin => Sources.Admin,
+            WebhookSourceNames.Api => Sources.Api,
+            _ => false,
+        };
+}
+
+/// <summary>One event on its way to one webhook; the body is shared by every webhook the event reaches.</summary>
+internal sealed class WebhookDelivery(ListWebhook webhook, string type, string source, string body)
+{
+    public ListWebhook Webhook => webhook;
+    public string Type => type;
+    public string Source => source;
+    public string Body => body;
+    public int Attempts { get; set; }
+}
+
+internal static class WebhookEventTypes
+{
+    public const string Subscribe = "subscribe";
+    public const string Unsubscribe = "unsubscribe";
+    public const string Profile = "profile";
+    public const string Cleaned = "cleaned";
+    public const string Upemail = "upemail";
+}
+
+internal static class WebhookSourceNames
+{
+    public const string User = "user";
+    public const string Admin = "admin";
+    public const string Api = "api";
 }
 
 internal sealed class Member

@@ -50,4 +50,25 @@ public sealed class SandboxOptions
 
     /// <summary>How many captured requests are kept; the oldest are dropped first.</summary>
     public int CaptureLimit { get; set; } = 10_000;
+
+    /// <summary>How long the validation GET and each list-webhook delivery may take (Mailchimp: answer within 10 s).</summary>
+    public TimeSpan WebhookTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How many list-webhook deliveries are sent at once, across all webhooks.</summary>
+    public int WebhookSenders { get; set; } = 8;
+
+    /// <summary>
+    /// How many deliveries of one webhook are in flight at once. 1 (the default) sends each webhook's first attempts in
+    /// the order the events happened; a retry comes later.
+    /// </summary>
+    public int WebhookInFlightPerWebhook { get; set; } = 1;
+
+    /// <summary>Attempts per delivery (first one included) before it is given up. Mailchimp keeps retrying for 75 minutes.</summary>
+    public int WebhookMaxAttempts { get; set; } = 5;
+
+    /// <summary>The pause before the first retry; each next pause doubles (1 s, 2 s, 4 s, 8 s by default).</summary>
+    public TimeSpan WebhookFirstRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How many delivery attempts <c>GET /_control/webhook-deliveries</c> keeps; the oldest are dropped first.</summary>
+    public int WebhookDeliveryLogLimit { get; set; } = 10_000;
 }

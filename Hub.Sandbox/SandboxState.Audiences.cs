@@ -81,9 +81,15 @@ public sealed partial class SandboxState
         }
     }
 
+    /// <summary>Deletes the audience with its webhooks (their pending deliveries are dropped).</summary>
     internal bool DeleteList(string accountId, string listId)
     {
-        lock (_gate) return Find(accountId, listId) is not null && _audiences.Remove(listId);
+        lock (_gate)
+        {
+            if (Find(accountId, listId) is not { } audience) return false;
+            foreach (var webhook in audience.Webhooks) ForgetLocked(webhook);
+            return _audiences.Remove(listId);
+        }
     }
 
     private Audience? Find(string accountId, string listId) =>
@@ -194,6 +200,7 @@ public sealed partial class SandboxState
     private MemberOutcome WriteMemberLocked(Audience audience, string? pathHash, MemberInput input, MemberWriteMode mode, bool skipMergeValidation, bool syncTags)
     {
         audience.Members.TryGetValue(pathHash ?? Ids.SubscriberHash(input.Email ?? ""), out var existing);
+        var before = MemberBefore.Of(audience, existing);
         if (mode == MemberWriteMode.Update && existing is null) return Fail(404, "Resource Not Found", "The requested resource could not be found.");
 
         var email = (input.Email ?? existing?.Email ?? "").Trim();
@@ -224,6 +231,7 @@ public sealed partial class SandboxState
             ApplyFields(member, input, merged, now);
             if (input.Tags is { } tags) SetTags(audience, member, tags, replace: syncTags);
             if (wasArchived) _updated++; else _created++;
+            FireMemberChangeLocked(audience, before, member, ChangeOrigin.Api);
             return new(ToResponse(audience, member), !wasArchived, null);
         }
 
@@ -238,17 +246,12 @@ public sealed partial class SandboxState
         var fields = MergedFields(existing, input);
         if (!skipMergeValidation && MissingRequiredMergeFields(audience, fields) is { } failure) return new(null, false, failure);
 
-        if (hash != existing.Hash)
-        {
-            audience.Members.Remove(existing.Hash);
-            existing.Hash = hash;
-            existing.Email = email;
-            audience.Members[hash] = existing;
-        }
+        if (hash != existing.Hash) Rekey(audience, existing, email);
         if (input.Status is { } newStatus && newStatus != existing.Status) existing.Status = newStatus;
         ApplyFields(existing, input, fields, now);
         if (input.Tags is { } newTags && mode is MemberWriteMode.BatchUpsert) SetTags(audience, existing, newTags, replace: syncTags);
         _updated++;
+        FireMemberChangeLocked(audience, before, existing, ChangeOrigin.Api);
         return new(ToResponse(audience, existing), false, null);
     }
 
@@ -362,9 +365,11 @@ public sealed partial class SandboxState
         {
             if (Find(accountId, listId) is not { } audience || !audience.Members.TryGetValue(hash, out var member)) return 404;
             if (member.Status is "cleaned" or "pending" or "archived") return 405;
+            var before = MemberBefore.Of(audience, member);
             member.Status = "archived";
             member.LastChanged = _time.GetUtcNow();
             _archived++;
+            FireMemberChangeLocked(audience, before, member, ChangeOrigin.Api);
             return 204;
         }
     }
@@ -373,9 +378,10 @@ public sealed partial class SandboxState
     {
         lock (_gate)
         {
-            if (Find(accountId, listId) is not { } audience || !audience.Members.Remove(hash)) return false;
+            if (Find(accountId, listId) is not { } audience || !audience.Members.Remove(hash, out var member)) return false;
             audience.ForgottenHashes.Add(hash);
             _deleted++;
+            if (member.Status == "subscribed") FireUnsubscribeLocked(audience, member, ChangeOrigin.Api, "delete");
             return true;
         }
     }
@@ -384,13 +390,9 @@ public sealed partial class SandboxState
     {
         var first = m.MergeFields.GetValueOrDefault("FNAME")?.ToString() ?? "";
         var last = m.MergeFields.GetValueOrDefault("LNAME")?.ToString() ?? "";
-        var mergeFields = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
-        foreach (var field in audience.MergeFields)
-            mergeFields[field.Tag] = field.Type == "address" ? m.MergeFields.GetValueOrDefault(field.Tag)?.DeepClone() ?? JsonValue.Create("") : m.MergeFields.GetValueOrDefault(field.Tag)?.DeepClone() ?? JsonValue.Create("");
-        foreach (var (tag, value) in m.MergeFields) mergeFields.TryAdd(tag, value?.DeepClone());
         return new MemberResponse(
             m.Hash, m.Email, m.UniqueEmailId, m.ContactId, $"{first} {last}".Trim(), m.WebId, m.EmailType, m.Status, false,
-            mergeFields, new Dictionary<string, bool>(), new MemberStats(0, 0), m.IpSignup, m.TimestampSignup, m.IpOpt,
+            MergeValues(audience, m), new Dictionary<string, bool>(), new MemberStats(0, 0), m.IpSignup, m.TimestampSignup, m.IpOpt,
             m.TimestampOpt, 2, m.LastChanged, m.Language, m.Vip, "", new MemberLocation(0, 0, 0, 0, "", "", ""),
             "API - Generic", m.Tags.Count, m.Tags.Select(t => new MemberTag(audience.TagIds[t], t)).ToList(), audience.Id);
     }

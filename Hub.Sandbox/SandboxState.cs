@@ -44,7 +44,7 @@ public sealed partial class SandboxState
     /// <summary>An API key for the seeded account, printed by the standalone host.</summary>
     public string DefaultApiKey { get; private set; } = "";
 
-    /// <summary>Forgets everything and seeds the default account and OAuth app again.</summary>
+    /// <summary>Forgets everything (list webhooks and their pending deliveries too) and seeds the default account and OAuth app again.</summary>
     public void Reset()
     {
         lock (_gate)
@@ -53,6 +53,7 @@ public sealed partial class SandboxState
             _apps.Clear();
             _codes.Clear();
             _credentials.Clear();
+            ResetWebhooksLocked();
             _audiences.Clear();
             _faults.Clear();
             ResetCountersLocked();
@@ -361,21 +362,24 @@ public sealed partial class SandboxState
 
     /// <summary>
     /// Sets a member's status as if it happened inside Mailchimp (a person unsubscribing, an address
-    /// bouncing). Adds the member when absent, as a sign-up through a Mailchimp form would.
+    /// bouncing). Adds the member when absent, as a sign-up through a Mailchimp form would. A status that
+    /// changes fires the list webhooks' event for it (<see cref="FireMemberChangeLocked"/>) as the person's own (source user).
     /// </summary>
-    public SandboxMember? SetMemberStatusDirect(string listId, string emailOrHash, string status)
+    public SandboxMember? SetMemberStatusDirect(string listId, string emailOrHash, string status) =>
+        SetMemberStatusDirect(listId, emailOrHash, status, new ChangeOrigin(WebhookSourceNames.User));
+
+    /// <summary>The same, made by <paramref name="origin"/> (the person or an admin, with a reason and campaign).</summary>
+    internal SandboxMember? SetMemberStatusDirect(string listId, string emailOrHash, string status, ChangeOrigin origin)
     {
         lock (_gate)
         {
-            if (!_audiences.TryGetValue(listId, out var audience)) return null;
-            var hash = emailOrHash.Contains('@') ? Ids.SubscriberHash(emailOrHash) : emailOrHash.ToLowerInvariant();
-            if (!audience.Members.TryGetValue(hash, out var member))
-            {
-                if (!emailOrHash.Contains('@')) return null;
-                member = NewMember(audience, emailOrHash.Trim(), status);
-            }
+            if (!TryFindDirect(listId, emailOrHash, out var audience, out var member)) return null;
+            if (member is null && !emailOrHash.Contains('@')) return null;
+            var before = MemberBefore.Of(audience, member);
+            member ??= NewMember(audience, emailOrHash.Trim(), status);
             member.Status = status;
             member.LastChanged = _time.GetUtcNow();
+            FireMemberChangeLocked(audience, before, member, origin);
             return ToControlView(member);
         }
     }

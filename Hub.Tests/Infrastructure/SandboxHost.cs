@@ -116,6 +116,46 @@ public sealed class SandboxHost : IAsyncDisposable
     public Task<SandboxMember> SetMemberStatusAsync(string listId, string email, string status, CancellationToken ct = default) =>
         SendAsync<SandboxMember>(HttpMethod.Put, $"lists/{listId}/members/{Uri.EscapeDataString(email)}", new { status }, ct);
 
+    /// <summary>
+    /// Sets a member's status as a person (<paramref name="source"/> "user") or an admin ("admin") would in Mailchimp, which fires
+    /// the list webhooks' event; <paramref name="reason"/> is manual/abuse for unsubscribed, hard/abuse for cleaned.
+    /// </summary>
+    public Task<SandboxMember> SetMemberStatusAsync(string listId, string email, string status, string source, string? reason = null, string? campaignId = null, CancellationToken ct = default) =>
+        SendAsync<SandboxMember>(HttpMethod.Put, $"lists/{listId}/members/{Uri.EscapeDataString(email)}", new { status, source, reason, campaign_id = campaignId }, ct);
+
+    /// <summary>Changes a member's address as the person would on Mailchimp's preference page (fires upemail).</summary>
+    public Task<SandboxMember> ChangeMemberEmailAsync(string listId, string email, string newEmail, string source = "user", CancellationToken ct = default) =>
+        SendAsync<SandboxMember>(HttpMethod.Post, $"lists/{listId}/members/{Uri.EscapeDataString(email)}/email", new { email = newEmail, source }, ct);
+
+    /// <summary>Changes a member's merge fields as the person would on Mailchimp's profile page (fires profile when a value changes).</summary>
+    public Task<SandboxMember> SetMemberMergeFieldsAsync(string listId, string email, IReadOnlyDictionary<string, string> mergeFields, string source = "user", CancellationToken ct = default) =>
+        SendAsync<SandboxMember>(HttpMethod.Patch, $"lists/{listId}/members/{Uri.EscapeDataString(email)}", new { merge_fields = mergeFields, source }, ct);
+
+    /// <summary>Every list webhook (of one list when given) with its delivery counters.</summary>
+    public Task<IReadOnlyList<SandboxWebhook>> GetWebhooksAsync(string? listId = null, CancellationToken ct = default) =>
+        SendAsync<IReadOnlyList<SandboxWebhook>>(HttpMethod.Get, listId is null ? "webhooks" : $"webhooks?listId={listId}", null, ct);
+
+    /// <summary>The newest list-webhook delivery attempts, oldest first.</summary>
+    public Task<IReadOnlyList<SandboxWebhookDelivery>> GetWebhookDeliveriesAsync(int limit = 100, string? webhookId = null, CancellationToken ct = default) =>
+        SendAsync<IReadOnlyList<SandboxWebhookDelivery>>(HttpMethod.Get, $"webhook-deliveries?limit={limit}" + (webhookId is null ? "" : $"&webhookId={webhookId}"), null, ct);
+
+    /// <summary>
+    /// Waits until no list webhook has a delivery pending (queued, in flight or waiting for a retry) and returns the
+    /// webhooks. An event is pending from the moment the control or marketing call that fired it has answered.
+    /// </summary>
+    public async Task<IReadOnlyList<SandboxWebhook>> WaitForWebhookDeliveriesAsync(TimeSpan? timeout = null, CancellationToken ct = default)
+    {
+        var deadline = DateTimeOffset.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var webhooks = await GetWebhooksAsync(ct: ct);
+            if (webhooks.All(w => w.Pending == 0)) return webhooks;
+            if (DateTimeOffset.UtcNow > deadline)
+                throw new TimeoutException($"List-webhook deliveries still pending: {string.Join(", ", webhooks.Where(w => w.Pending > 0).Select(w => $"{w.Id} ({w.Pending})"))}");
+            await Task.Delay(20, ct);
+        }
+    }
+
     public Task<IReadOnlyList<SandboxMember>> GetMembersAsync(string listId, CancellationToken ct = default) =>
         SendAsync<IReadOnlyList<SandboxMember>>(HttpMethod.Get, $"lists/{listId}/members", null, ct);
 

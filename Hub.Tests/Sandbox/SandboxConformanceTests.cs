@@ -134,6 +134,17 @@ public sealed class SandboxConformanceTests
         await AssertConformsAsync(await client.GetAsync($"lists/{listId}/members/{hash}/tags"), "/lists/{list_id}/members/{subscriber_hash}/tags", "get");
         await AssertConformsAsync(await client.GetAsync($"lists/{listId}/merge-fields"), "/lists/{list_id}/merge-fields", "get");
         await AssertConformsAsync(await client.PostAsJsonAsync($"lists/{listId}/merge-fields", new { name = "Birthday", type = "birthday" }), "/lists/{list_id}/merge-fields", "post");
+
+        // List webhooks; the URL is the sandbox's own (it answers the validation GET), and no event reaches it (no user source change).
+        var hookUrl = new Uri(_host.BaseUrl, "_control/accounts").ToString();
+        await AssertConformsAsync(await client.PostAsJsonAsync($"lists/{listId}/webhooks", new { url = hookUrl, events = new { unsubscribe = true, campaign = false }, sources = new { user = true } }),
+            "/lists/{list_id}/webhooks", "post");
+        var webhookId = (await _host.GetWebhooksAsync(listId)).Single().Id;
+        await AssertConformsAsync(await client.GetAsync($"lists/{listId}/webhooks"), "/lists/{list_id}/webhooks", "get");
+        await AssertConformsAsync(await client.GetAsync($"lists/{listId}/webhooks/{webhookId}"), "/lists/{list_id}/webhooks/{webhook_id}", "get");
+        await AssertConformsAsync(await client.PatchAsJsonAsync($"lists/{listId}/webhooks/{webhookId}", new { events = new { cleaned = true } }), "/lists/{list_id}/webhooks/{webhook_id}", "patch");
+        using var deleted = await client.DeleteAsync($"lists/{listId}/webhooks/{webhookId}");
+        Assert.That(deleted.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
     }
 
     [Test]
@@ -155,6 +166,28 @@ public sealed class SandboxConformanceTests
         await AssertConformsAsync(await wrongKey.GetAsync("ping"), "/ping", "get", "default", 401);
         await AssertConformsAsync(await client.GetAsync($"lists/{listId}/members/{SandboxTestKit.Hash("none@shop.test")}/tags"), "/lists/{list_id}/members/{subscriber_hash}/tags", "get", "default", 404);
         await AssertConformsAsync(await client.PutAsJsonAsync($"lists/{listId}", new { name = "x" }), "/lists/{list_id}", "get", "default", 405);
+        await AssertConformsAsync(await client.GetAsync($"lists/{listId}/webhooks/0123456789"), "/lists/{list_id}/webhooks/{webhook_id}", "get", "default", 404);
+        await AssertConformsAsync(await client.PostAsJsonAsync($"lists/{listId}/webhooks", new { url = "not a url" }), "/lists/{list_id}/webhooks", "post", "default", 400);
+    }
+
+    [Test]
+    public void The_spec_documents_the_list_webhook_bodies_the_sandbox_takes()
+    {
+        var validator = SpecRequestValidator.Load();
+        var full = JsonNode.Parse("""
+            {"url":"https://hub.example/mailchimp/events/abc",
+             "events":{"subscribe":true,"unsubscribe":true,"profile":true,"cleaned":true,"upemail":true,"campaign":false},
+             "sources":{"user":true,"admin":true,"api":false}}
+            """);
+        Assert.Multiple(() =>
+        {
+            Assert.That(validator.Validate("POST", "/lists/abc123/webhooks", [], full), Is.Empty);
+            Assert.That(validator.Validate("PATCH", "/lists/abc123/webhooks/5d9a5e3f7b", [], JsonNode.Parse("""{"events":{"cleaned":false}}""")), Is.Empty);
+            Assert.That(validator.Validate("PATCH", "/lists/abc123/webhooks/5d9a5e3f7b", [], JsonNode.Parse("""{"events":{"bounce":true}}""")).Single().JsonPath,
+                Is.EqualTo("$.events.bounce"));
+            Assert.That(validator.Validate("GET", "/lists/abc123/webhooks", [], null), Is.Empty);
+            Assert.That(validator.Validate("DELETE", "/lists/abc123/webhooks/5d9a5e3f7b", [], null), Is.Empty);
+        });
     }
 
     private static IEnumerable<TestCaseData> RequiredFieldCases()

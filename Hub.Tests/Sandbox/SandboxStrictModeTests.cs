@@ -78,6 +78,28 @@ public sealed class SandboxStrictModeTests
     }
 
     [Test]
+    public async Task A_strict_sandbox_refuses_unknown_list_webhook_properties_but_takes_every_documented_one()
+    {
+        await using var host = await SandboxHost.StartAsync(o => o.StrictRequestBodies = true);
+        var (_, client, listId) = await host.NewAudienceAsync();
+        var url = new Uri(host.BaseUrl, "_control/accounts").ToString(); // answers the validation GET
+        using var unknown = await client.PostAsJsonAsync($"lists/{listId}/webhooks", new { url, events = new { subscribe = true, bounce = true }, secret = "x" });
+        using var documented = await client.PostAsJsonAsync($"lists/{listId}/webhooks", new
+        {
+            url,
+            events = new { subscribe = true, unsubscribe = true, profile = true, cleaned = true, upemail = true, campaign = true },
+            sources = new { user = true, admin = true, api = false },
+        });
+        Assert.Multiple(async () =>
+        {
+            Assert.That(unknown.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+            Assert.That((await unknown.JsonAsync())["errors"]!.AsArray().Select(e => (string?)e!["field"]), Is.EquivalentTo(new[] { "secret", "events.bounce" }));
+            Assert.That(documented.StatusCode, Is.EqualTo(HttpStatusCode.OK), await documented.Content.ReadAsStringAsync());
+        });
+        Assert.That(await host.GetWebhooksAsync(listId), Has.Count.EqualTo(1));
+    }
+
+    [Test]
     public async Task A_sandbox_that_is_not_strict_accepts_unknown_properties()
     {
         await using var host = await SandboxHost.StartAsync();
