@@ -72,8 +72,8 @@ public sealed class EventsEnvironment : HubEnvironment
 
     /// <summary>The sandbox's list webhooks of one audience (its control view: url, events, sources, counters).</summary>
     public async Task<List<JsonElement>> SandboxWebhooksAsync(string audienceId) =>
-        [.. (await Sandbox.Control.GetFromJsonAsync<JsonElement>("webhooks")).EnumerateArray()
-            .Where(hook => hook.GetProperty("listId").GetString() == audienceId)];
+        [.. (await Sandbox.Control.GetFromJsonAsync<JsonElement>($"webhooks?listId={audienceId}")).EnumerateArray()
+            .Where(hook => hook.GetProperty("list_id").GetString() == audienceId)];
 
     /// <summary>A person or an admin changes a member's status in Mailchimp (not through the API).</summary>
     public async Task SetStatusInMailchimpAsync(string audienceId, string email, string status, string source = "user", string? reason = null)

@@ -3,11 +3,11 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Hub.Api.Events;
 using Hub.Core.Events;
 using Hub.Core.Security;
 using Hub.Core.Webhooks;
 using Hub.Tests.Infrastructure;
-using Hub.Api.Events;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hub.Tests.Events;
@@ -155,14 +155,34 @@ public sealed class MemberEventsTests : EnvironmentFixture<EventsEnvironment>
         var (tenant, _) = await _env.ConnectedTenantAsync();
         var audienceId = await _env.LinkRegisteredAudienceAsync(tenant, "hostile");
         var url = (await _env.SandboxWebhooksAsync(audienceId))[0].GetProperty("url").GetString()!;
+        Assert.That((await _env.RegistrationAsync(tenant, audienceId)).GetProperty("signed").GetBoolean(), Is.True, "the sandbox signs, as Mailchimp's newer webhooks do");
+        var tenantId = TenantId.Parse(tenant.Id);
+        var signingSecret = (await _env.Hub.Services.GetRequiredService<TenantSecrets>().GetAsync(tenantId, AudienceHooks.SigningSecretName(audienceId)))!;
         using var raw = new HttpClient();
 
-        async Task<HttpResponseMessage> PostAsync(string target, string body, string contentType = "application/x-www-form-urlencoded") =>
-            await raw.PostAsync(target, new StringContent(body, Encoding.UTF8, contentType));
+        // Signed as Mailchimp signs (FACTS.md §9), so that what is checked next is the body itself.
+        string Sign(string body, long? at = null)
+        {
+            var t = at ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            var mac = System.Security.Cryptography.HMACSHA256.HashData(Encoding.UTF8.GetBytes(signingSecret.Reveal()), Encoding.UTF8.GetBytes($"{t}.{body}"));
+            return $"t={t},v1={Convert.ToHexStringLower(mac)}";
+        }
+
+        async Task<HttpResponseMessage> PostAsync(string target, string body, string contentType = "application/x-www-form-urlencoded", string? signature = null)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = new StringContent(body, Encoding.UTF8, contentType) };
+            request.Headers.TryAddWithoutValidation("X-Mailchimp-Signature", signature ?? Sign(body));
+            return await raw.SendAsync(request);
+        }
 
         var unsubscribe = $"type=unsubscribe&fired_at=2026-12-03+08%3A00%3A00&data%5Blist_id%5D={audienceId}&data%5Bemail%5D=zed%40shop.test&data%5Baction%5D=unsub&data%5Breason%5D=manual";
         await ProblemAssert.IsProblemAsync(await PostAsync(_env.PublicBaseUrl + "/mailchimp/events/" + AudienceHookStore.NewSecret(), unsubscribe), HttpStatusCode.NotFound, "unknown_webhook");
         await ProblemAssert.IsProblemAsync(await PostAsync(url, "{\"type\":\"unsubscribe\"}", "application/json"), HttpStatusCode.UnsupportedMediaType, "unsupported_media_type");
+        foreach (var signature in new[] { "", "t=1,v1=00", Sign(unsubscribe, DateTimeOffset.UtcNow.AddMinutes(-10).ToUnixTimeSeconds()), Sign(unsubscribe + "&x=1"), "t=abc,v1=zz", "v1=" })
+        {
+            await ProblemAssert.IsProblemAsync(await PostAsync(url, unsubscribe, signature: signature), HttpStatusCode.Unauthorized, "invalid_signature");
+        }
+
         foreach (var bad in new[]
         {
             "fired_at=2026-12-03+08%3A00%3A00&data%5Bemail%5D=zed%40shop.test",
@@ -265,7 +285,7 @@ public sealed class MemberEventsTests : EnvironmentFixture<EventsEnvironment>
         using var raw = new HttpClient();
         Assert.That((await raw.GetAsync(before.GetProperty("url").GetString())).StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
 
-        await ProblemAssert.IsProblemAsync(await client.PostAsync("/api/v1/audiences/0000000000/events/repair", null), HttpStatusCode.NotFound, "audience_not_managed");
+        await ProblemAssert.IsProblemAsync(await client.PostAsync("/api/v1/audiences/0000000000/events/repair", null), HttpStatusCode.Forbidden, "audience_not_managed");
     }
 
     [Test]
