@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Hub.Api.Hosting;
+using Hub.Core.Diagnostics;
 using Hub.Core.Events;
 using Hub.Core.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -44,15 +45,23 @@ public static class MailchimpEventReceiver
     public static async Task<Results<Ok<ReceivedEventResponse>, ValidationProblem, ProblemHttpResult>> Receive(
         string secret, HttpContext http, AudienceHookStore store, EventInbox inbox, TenantSecrets secrets, IOptions<EventsOptions> options, TimeProvider time)
     {
+        var (result, outcome) = await ReceiveAsync(secret, http, store, inbox, secrets, options.Value, time);
+        HubTelemetry.Events.Received.Add(1, new KeyValuePair<string, object?>(HubTelemetry.Events.OutcomeTag, outcome));
+        return result;
+    }
+
+    private static async Task<(Results<Ok<ReceivedEventResponse>, ValidationProblem, ProblemHttpResult> Result, string Outcome)> ReceiveAsync(
+        string secret, HttpContext http, AudienceHookStore store, EventInbox inbox, TenantSecrets secrets, EventsOptions options, TimeProvider time)
+    {
         if (await FindAsync(secret, store) is not { } found || await store.GetAsync(found.Tenant, found.AudienceId) is not { } hook)
         {
-            return UnknownWebhook();
+            return (UnknownWebhook(), "unknown_webhook");
         }
 
         if (!IsFormEncoded(http.Request.ContentType))
         {
-            return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Unsupported media type",
-                "Mailchimp sends list webhook events as application/x-www-form-urlencoded.");
+            return (Problems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Unsupported media type",
+                "Mailchimp sends list webhook events as application/x-www-form-urlencoded."), "invalid");
         }
 
         using var buffer = new MemoryStream();
@@ -61,30 +70,30 @@ public static class MailchimpEventReceiver
         if (hook.Signed)
         {
             var signingSecret = await secrets.GetAsync(found.Tenant, AudienceHooks.SigningSecretName(found.AudienceId));
-            if (signingSecret is null || !SignatureValid(http.Request.Headers["X-Mailchimp-Signature"].ToString(), body, signingSecret, time.GetUtcNow(), options.Value.SignatureTolerance))
+            if (signingSecret is null || !SignatureValid(http.Request.Headers["X-Mailchimp-Signature"].ToString(), body, signingSecret, time.GetUtcNow(), options.SignatureTolerance))
             {
-                return Problems.Create(StatusCodes.Status401Unauthorized, "invalid_signature", "Invalid signature",
-                    "X-Mailchimp-Signature is missing, not valid for this webhook's signing secret, or older than allowed.");
+                return (Problems.Create(StatusCodes.Status401Unauthorized, "invalid_signature", "Invalid signature",
+                    "X-Mailchimp-Signature is missing, not valid for this webhook's signing secret, or older than allowed."), "invalid_signature");
             }
         }
 
         var parsed = QueryHelpers.ParseQuery(Encoding.UTF8.GetString(body));
         if (parsed.Count > MaxFields)
         {
-            return Problems.Validation(new Dictionary<string, string[]> { ["body"] = [$"At most {MaxFields} fields."] });
+            return (Problems.Validation(new Dictionary<string, string[]> { ["body"] = [$"At most {MaxFields} fields."] }), "invalid");
         }
 
         var form = parsed.ToDictionary(pair => pair.Key, pair => pair.Value.ToString(), StringComparer.Ordinal);
         if (InboundEvent.Read(form, found.AudienceId, out var error, out var ignored) is null)
         {
             return ignored
-                ? TypedResults.Ok(new ReceivedEventResponse(null, Ignored: true, Duplicate: false))
-                : Problems.Validation(new Dictionary<string, string[]> { ["body"] = [error!] }, "The event is not one Hub can read; see errors.");
+                ? (TypedResults.Ok(new ReceivedEventResponse(null, Ignored: true, Duplicate: false)), "ignored")
+                : (Problems.Validation(new Dictionary<string, string[]> { ["body"] = [error!] }, "The event is not one Hub can read; see errors."), "invalid");
         }
 
         var id = InboundEvent.IdOf(found.AudienceId, form);
         var isNew = await inbox.AcceptAsync(id, found.Tenant, found.AudienceId, form, http.RequestAborted);
-        return TypedResults.Ok(new ReceivedEventResponse(id, Ignored: false, Duplicate: !isNew));
+        return (TypedResults.Ok(new ReceivedEventResponse(id, Ignored: false, Duplicate: !isNew)), isNew ? "accepted" : "duplicate");
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using Hub.Core.Diagnostics;
+using Hub.Core.Events;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -18,8 +19,26 @@ public static class Telemetry
             .ConfigureResource(resource => resource.AddService(HubTelemetry.ServiceName))
             .WithTracing(tracing => tracing
                 .AddSource(HubTelemetry.SourceName)
-                .AddAspNetCoreInstrumentation(options => options.Filter = context => !context.Request.Path.StartsWithSegments("/health"))
-                .AddHttpClientInstrumentation())
+                .AddAspNetCoreInstrumentation(options =>
+                {
+                    options.Filter = context => !context.Request.Path.StartsWithSegments("/health");
+                    // The list webhook receiver's path holds a secret: traces keep its route, not the secret.
+                    options.EnrichWithHttpRequest = (activity, request) =>
+                    {
+                        if (request.Path.StartsWithSegments(AudienceHooks.ReceiverPath))
+                        {
+                            activity.SetTag("url.path", AudienceHooks.ReceiverPath + "/{secret}");
+                        }
+                    };
+                })
+                .AddHttpClientInstrumentation(options => options.EnrichWithHttpRequestMessage = (activity, request) =>
+                {
+                    // The embedded sandbox (Development) calls the receiver as Mailchimp does.
+                    if (request.RequestUri?.AbsolutePath.StartsWith(AudienceHooks.ReceiverPath + "/", StringComparison.Ordinal) == true)
+                    {
+                        activity.SetTag("url.full", new UriBuilder(request.RequestUri) { Path = AudienceHooks.ReceiverPath + "/{secret}", Query = "" }.Uri.ToString());
+                    }
+                }))
             .WithMetrics(metrics => metrics
                 .AddMeter(HubTelemetry.MeterName, HubTelemetry.RedisClientMeterName)
                 .AddAspNetCoreInstrumentation()

@@ -77,6 +77,25 @@ public static class HubTelemetry
         public static readonly Counter<long> UnavailableAnswers = Meter.CreateCounter<long>("hub.store.unavailable_answers", "{request}", "Requests answered 503 store_unavailable because the store did not answer.");
     }
 
+    /// <summary>Instruments of the events Mailchimp's list webhooks bring in (Hub.Core/Events).</summary>
+    public static class Events
+    {
+        public const string OutcomeTag = "hub.event.outcome";
+        public const string TypeTag = "hub.event.type";
+
+        /// <summary>Deliveries at the receiver, by outcome: accepted, duplicate, ignored, invalid, unknown_webhook, invalid_signature.</summary>
+        public static readonly Counter<long> Received = Meter.CreateCounter<long>("hub.mailchimp_events.received", "{event}", "Mailchimp list webhook deliveries at the receiver, by outcome.");
+
+        /// <summary>Events applied and told to the tenant, by member event type.</summary>
+        public static readonly Counter<long> Processed = Meter.CreateCounter<long>("hub.mailchimp_events.processed", "{event}", "Received Mailchimp events applied, logged and queued as tenant webhooks, by type.");
+
+        /// <summary>From receiving an event to having processed it.</summary>
+        public static readonly Histogram<double> Delay = Meter.CreateHistogram<double>("hub.mailchimp_events.delay", "s", "From receiving a Mailchimp event to having processed it.");
+
+        /// <summary>List webhook registrations, checks and removals, by outcome: registered, checked, failed, removed.</summary>
+        public static readonly Counter<long> Registrations = Meter.CreateCounter<long>("hub.audience_hooks.changes", "{change}", "List webhook registrations, checks and removals on managed audiences, by outcome.");
+    }
+
     /// <summary>Names and instruments of the background jobs (Hub.Core/Jobs).</summary>
     public static class Jobs
     {

@@ -1,4 +1,5 @@
 using Hub.Core.Connections;
+using Hub.Core.Diagnostics;
 using Hub.Core.Mailchimp;
 using Hub.Core.Security;
 using Hub.Core.Storage;
@@ -97,6 +98,7 @@ public sealed partial class AudienceHooks(
             {
                 var checkedHook = hook with { CheckedAt = time.GetUtcNow() };
                 await store.SaveAsync(tenant, checkedHook);
+                Count("checked");
                 return (checkedHook, null);
             }
 
@@ -138,6 +140,7 @@ public sealed partial class AudienceHooks(
         await store.SaveAsync(tenant, registered);
         await store.RevokeAsync(hook?.SecretHash);
         LogRegistered(logger, tenant.ToString(), audienceId, created.Value.Id, signed);
+        Count("registered");
         return (registered, null);
     }
 
@@ -148,6 +151,7 @@ public sealed partial class AudienceHooks(
     private async Task<AudienceHook> FailedAsync(TenantId tenant, string audienceId, AudienceHook? hook, MailchimpError error)
     {
         LogRegistrationFailed(logger, tenant.ToString(), audienceId, error.Code, error.Status);
+        Count("failed");
         var failed = (hook ?? new AudienceHook { AudienceId = audienceId, State = AudienceHookState.Failed }) with
         {
             State = hook?.State == AudienceHookState.Registered && error.Status != 404 ? AudienceHookState.Registered : AudienceHookState.Failed,
@@ -174,8 +178,12 @@ public sealed partial class AudienceHooks(
         await store.RemoveAsync(tenant, hook.AudienceId);
         await secrets.DeleteAsync(tenant, SigningSecretName(hook.AudienceId));
         LogRemoved(logger, tenant.ToString(), hook.AudienceId);
+        Count("removed");
         return true;
     }
+
+    private static void Count(string outcome) =>
+        HubTelemetry.Events.Registrations.Add(1, new KeyValuePair<string, object?>(HubTelemetry.Events.OutcomeTag, outcome));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Registered Mailchimp list webhook {WebhookId} on audience {AudienceId} of tenant {TenantId} (signed: {Signed}).")]
     private static partial void LogRegistered(ILogger logger, string tenantId, string audienceId, string webhookId, bool signed);

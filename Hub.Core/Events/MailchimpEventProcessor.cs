@@ -1,3 +1,4 @@
+using Hub.Core.Diagnostics;
 using Hub.Core.Lists;
 using Hub.Core.Storage;
 using Hub.Core.Tenants;
@@ -91,7 +92,11 @@ public sealed partial class MailchimpEventProcessor(
                 }
             }
 
-            await inbox.CompleteAsync(claimed.Id, lease);
+            if (await inbox.CompleteAsync(claimed.Id, lease) && inbound is not null)
+            {
+                HubTelemetry.Events.Processed.Add(1, new KeyValuePair<string, object?>(HubTelemetry.Events.TypeTag, inbound.Type));
+                HubTelemetry.Events.Delay.Record((time.GetUtcNow() - claimed.ReceivedAt).TotalSeconds);
+            }
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {

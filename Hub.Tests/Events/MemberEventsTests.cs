@@ -233,6 +233,39 @@ public sealed class MemberEventsTests : EnvironmentFixture<EventsEnvironment>
     }
 
     [Test]
+    public async Task The_secret_in_a_webhook_url_stays_out_of_traces()
+    {
+        var (tenant, _) = await _env.ConnectedTenantAsync();
+        var audienceId = await _env.LinkRegisteredAudienceAsync(tenant, "traced");
+        var url = (await _env.SandboxWebhooksAsync(audienceId))[0].GetProperty("url").GetString()!;
+        var secret = url[(url.LastIndexOf('/') + 1)..];
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = _ => true,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                seen.Enqueue(activity.DisplayName);
+                foreach (var tag in activity.TagObjects)
+                {
+                    seen.Enqueue($"{tag.Key}={tag.Value}");
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        using var raw = new HttpClient();
+        (await raw.GetAsync(url)).EnsureSuccessStatusCode();
+        await _env.SyncAsync(tenant, "traced", [new { email = "tom@shop.test" }]);
+        await _env.SetStatusInMailchimpAsync(audienceId, "tom@shop.test", "unsubscribed");
+        await _env.Receiver.WaitForAsync(MemberEventTypes.Unsubscribed, timeout: TimeSpan.FromSeconds(5), tenantId: tenant.Id);
+
+        Assert.That(seen.Any(tag => tag.Contains("/mailchimp/events/{secret}", StringComparison.Ordinal)), Is.True, "the receiver's spans were seen");
+        Assert.That(seen.Where(tag => tag.Contains(secret, StringComparison.Ordinal)), Is.Empty);
+    }
+
+    [Test]
     public async Task Stopping_management_or_disconnecting_removes_the_webhooks_and_their_urls_stop_answering()
     {
         var (tenant, _) = await _env.ConnectedTenantAsync();
