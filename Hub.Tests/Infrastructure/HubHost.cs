@@ -60,21 +60,43 @@ public sealed class HubHost : IAsyncDisposable
             configuration[key] = value;
         }
 
-        var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
+        WebApplicationFactory<Program> Create()
         {
-            builder.UseEnvironment(settings.Environment);
-            foreach (var (key, value) in configuration)
+            var created = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
             {
-                builder.UseSetting(key, value);
-            }
+                builder.UseEnvironment(settings.Environment);
+                foreach (var (key, value) in configuration)
+                {
+                    builder.UseSetting(key, value);
+                }
 
-            builder.ConfigureLogging(logging => logging.AddProvider(logs));
-        });
-        // Port 0 picks a free port; a fixed one lets Hub know its own public URL (the OAuth redirect URI).
-        factory.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, settings.Port));
+                builder.ConfigureLogging(logging => logging.AddProvider(logs));
+            });
+            // Port 0 picks a free port; a fixed one lets Hub know its own public URL (the OAuth redirect URI).
+            created.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, settings.Port));
+            return created;
+        }
+
+        var factory = Create();
         try
         {
             factory.StartServer();
+        }
+        catch (ObjectDisposedException)
+        {
+            // When Hub fails to start (an invalid setting), WebApplicationFactory can lose the race with the app's own
+            // disposal and report ObjectDisposedException instead of the failure; a second start reports the failure.
+            await factory.DisposeAsync();
+            factory = Create();
+            try
+            {
+                factory.StartServer();
+            }
+            catch
+            {
+                await factory.DisposeAsync();
+                throw;
+            }
         }
         catch
         {
