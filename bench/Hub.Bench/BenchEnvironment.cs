@@ -73,14 +73,18 @@ public sealed class BenchEnvironment : IAsyncDisposable
         return client;
     }
 
-    /// <summary>Creates a tenant and its key on <paramref name="hub"/> and connects it to the sandbox's default account with a fresh API key.</summary>
-    public async Task CreateTenantAsync(BenchProcess hub)
+    /// <summary>
+    /// Creates a tenant (Hub's webhooks to <paramref name="webhookUrl"/> when given) and its key on <paramref name="hub"/>,
+    /// and connects it to the sandbox's default account with a fresh API key.
+    /// </summary>
+    public async Task CreateTenantAsync(BenchProcess hub, string? webhookUrl = null)
     {
         using var admin = new HttpClient { BaseAddress = hub.BaseUrl };
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
         var created = await ReadJsonAsync(await admin.PostAsJsonAsync("/api/admin/tenants", new
         {
             name = "Bench Shop",
+            webhookUrl,
             defaultPermissionReminder = "You signed up at Bench Shop.",
             defaultContact = new { company = "Bench Shop", address1 = "1 Main St", city = "Utrecht", country = "NL" },
             defaultCampaignDefaults = new { fromName = "Bench Shop", fromEmail = "news@bench-shop.test", subject = "News", language = "en" },

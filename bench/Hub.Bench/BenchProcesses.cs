@@ -35,12 +35,19 @@ public sealed class BenchProcess : IAsyncDisposable
         return double.NaN;
     }
 
-    public static Task<BenchProcess> StartSandboxAsync() => StartAsync("Hub.Sandbox", port => ["--port", port.ToString(CultureInfo.InvariantCulture)], new Dictionary<string, string>(), "/_control/counters");
+    public static Task<BenchProcess> StartSandboxAsync() =>
+        StartAsync("Hub.Sandbox", port => ["--port", port.ToString(CultureInfo.InvariantCulture)], _ => new Dictionary<string, string>(), "/_control/counters");
 
+    /// <summary>
+    /// Starts Hub on a free loopback port. Its <c>Hub:PublicBaseUrl</c> is that URL unless <paramref name="environment"/>
+    /// sets one, so the list webhooks Hub registers at the sandbox (and the URLs it hands out) point at this process.
+    /// </summary>
     public static Task<BenchProcess> StartHubAsync(IDictionary<string, string> environment) =>
-        StartAsync("Hub.Api", port => ["--urls", $"http://127.0.0.1:{port}"], environment, "/health/ready");
+        StartAsync("Hub.Api", port => ["--urls", $"http://127.0.0.1:{port}"],
+            port => new Dictionary<string, string>(environment) { ["Hub__PublicBaseUrl"] = environment.TryGetValue("Hub__PublicBaseUrl", out var url) ? url : $"http://127.0.0.1:{port}" },
+            "/health/ready");
 
-    private static async Task<BenchProcess> StartAsync(string project, Func<int, string[]> arguments, IDictionary<string, string> environment, string readyPath)
+    private static async Task<BenchProcess> StartAsync(string project, Func<int, string[]> arguments, Func<int, IDictionary<string, string>> environment, string readyPath)
     {
         var port = FreePort();
         var dll = Path.Combine(RepositoryRoot(), project, "bin", "Release", "net10.0", project + ".dll");
@@ -60,7 +67,7 @@ public sealed class BenchProcess : IAsyncDisposable
 
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
-        foreach (var (key, value) in environment)
+        foreach (var (key, value) in environment(port))
         {
             start.Environment[key] = value;
         }

@@ -175,7 +175,7 @@ public static class FacadeBenchmark
 
     private static string Hash(string email) => Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(email.ToLowerInvariant())));
 
-    private static async Task<bool> Send(HttpClient client, HttpMethod method, string path, JsonObject? body)
+    internal static async Task<bool> Send(HttpClient client, HttpMethod method, string path, JsonObject? body)
     {
         using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
         try

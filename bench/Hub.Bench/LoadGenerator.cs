@@ -127,7 +127,7 @@ public static class LoadGenerator
         return new LoadResult(name, all.Length, errors, Percentile(all, 0.50), Percentile(all, 0.99), all.Length / clock.Elapsed.TotalSeconds);
     }
 
-    private static double Percentile(double[] sorted, double quantile) =>
+    internal static double Percentile(double[] sorted, double quantile) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(quantile * sorted.Length) - 1)];
 }
 
