@@ -87,6 +87,30 @@ public sealed class AudienceHookStore(IConnectionMultiplexer redis, RedisKeys ke
 
     public Task RemoveAsync(TenantId tenant, string audienceId) => Db.HashDeleteAsync(keys.AudienceHooks(tenant), audienceId);
 
+    /// <summary>
+    /// Takes the tenant's webhook lock for <paramref name="lease"/> (waiting up to <paramref name="wait"/> for another holder);
+    /// answers the token to release it with, or null when it stayed taken.
+    /// </summary>
+    public async Task<string?> LockAsync(TenantId tenant, TimeSpan lease, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var deadline = time.GetUtcNow() + wait;
+        while (!await Db.LockTakeAsync(keys.AudienceHooksLock(tenant), token, lease))
+        {
+            if (time.GetUtcNow() >= deadline)
+            {
+                return null;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), time, cancellationToken);
+        }
+
+        return token;
+    }
+
+    /// <summary>Releases the lock if this token still holds it.</summary>
+    public Task UnlockAsync(TenantId tenant, string token) => Db.LockReleaseAsync(keys.AudienceHooksLock(tenant), token);
+
     /// <summary>Schedules the tenant's webhooks to be brought in line with its managed audiences at <paramref name="at"/> (now when null).</summary>
     public Task ScheduleAsync(TenantId tenant, DateTimeOffset? at = null) =>
         Db.SortedSetAddAsync(keys.AudienceHooksDue, tenant.ToString(), (at ?? time.GetUtcNow()).ToUnixTimeMilliseconds());

@@ -39,7 +39,10 @@ public sealed partial class AudienceHooks(
     /// longer has), removes those of audiences no longer managed. Without a credential (disconnected) it only forgets them.
     /// True when every webhook is as it should be; false when Mailchimp failed somewhere (tried again later).
     /// </summary>
-    public async Task<bool> ReconcileAsync(TenantId tenant, bool verify, CancellationToken cancellationToken)
+    public Task<bool> ReconcileAsync(TenantId tenant, bool verify, CancellationToken cancellationToken) =>
+        LockedAsync(tenant, () => ReconcileLockedAsync(tenant, verify, cancellationToken), busy: false, cancellationToken);
+
+    private async Task<bool> ReconcileLockedAsync(TenantId tenant, bool verify, CancellationToken cancellationToken)
     {
         var credential = await connections.GetCredentialAsync(tenant, cancellationToken);
         var managed = credential is null
@@ -75,16 +78,42 @@ public sealed partial class AudienceHooks(
             return (null, null);
         }
 
-        return await EnsureAsync(tenant, credential, audienceId, await store.GetAsync(tenant, audienceId), cancellationToken);
+        return await LockedAsync(tenant, async () => await EnsureAsync(tenant, credential, audienceId, await store.GetAsync(tenant, audienceId), cancellationToken),
+            busy: (null, MailchimpError.Unavailable("Another replica is changing this tenant's list webhooks; try again in a moment.")), cancellationToken);
     }
 
     /// <summary>Removes every webhook of the tenant from Mailchimp while its credential still works (before a disconnect or deletion).</summary>
-    public async Task RemoveAllAsync(TenantId tenant, CancellationToken cancellationToken)
-    {
-        var credential = await connections.GetCredentialAsync(tenant, cancellationToken);
-        foreach (var hook in (await store.GetAllAsync(tenant)).Values)
+    public Task RemoveAllAsync(TenantId tenant, CancellationToken cancellationToken) =>
+        LockedAsync(tenant, async () =>
         {
-            await RemoveAsync(tenant, credential, hook, cancellationToken);
+            var credential = await connections.GetCredentialAsync(tenant, cancellationToken);
+            foreach (var hook in (await store.GetAllAsync(tenant)).Values)
+            {
+                await RemoveAsync(tenant, credential, hook, cancellationToken);
+            }
+
+            return true;
+        }, busy: false, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="change"/> while holding the tenant's webhook lock, so that a repair, the background service on
+    /// another replica and a disconnect never register or remove the same webhook twice; <paramref name="busy"/> when the lock
+    /// stays taken (its holder may take a few Mailchimp calls).
+    /// </summary>
+    private async Task<T> LockedAsync<T>(TenantId tenant, Func<Task<T>> change, T busy, CancellationToken cancellationToken)
+    {
+        if (await store.LockAsync(tenant, options.Value.Lease, TimeSpan.FromSeconds(15), cancellationToken) is not { } token)
+        {
+            return busy;
+        }
+
+        try
+        {
+            return await change();
+        }
+        finally
+        {
+            await store.UnlockAsync(tenant, token);
         }
     }
 

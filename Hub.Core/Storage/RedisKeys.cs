@@ -151,6 +151,9 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
     /// <summary>String: <c>tenant audience</c> of the webhook whose secret URL part has this SHA-256 (never the secret itself).</summary>
     public RedisKey AudienceHookSecret(string secretHashHex) => $"{_prefix}events:hook:{secretHashHex}";
 
+    /// <summary>String: a lease token while one replica changes a tenant's list webhooks (so two never register one twice).</summary>
+    public RedisKey AudienceHooksLock(TenantId tenant) => $"{_prefix}events:hooks:lock:{tenant}";
+
     /// <summary>Sorted set: tenant ids whose webhooks are to be brought in line with their managed audiences, by when (unix ms).</summary>
     public RedisKey AudienceHooksDue => _prefix + "events:hooks:due";
 
