@@ -35,7 +35,8 @@ public readonly record struct JobCounts(long Total = 0, long Added = 0, long Upd
 }
 
 /// <summary>Why one member was not synced. <paramref name="Retryable"/> tells the host whether sending it again may help.</summary>
-public sealed record MemberError(string Email, string Reason, bool Retryable);
+/// <summary>One member's error in a job. <see cref="Code"/> names a problem type of its own where there is one (e.g. <c>email_in_use</c>).</summary>
+public sealed record MemberError(string Email, string Reason, bool Retryable, string? Code = null);
 
 /// <summary>A job as stored: identity, state, counts, the first member errors, timings and attempts.</summary>
 public sealed record Job

@@ -155,6 +155,9 @@ public sealed record MailchimpListWebhook(
     string Id, string Url, MailchimpWebhookEvents? Events, MailchimpWebhookSources? Sources, string? ListId,
     string? SigningSecret = null, bool? SigningEnabled = null);
 
+/// <summary>Body of <c>PATCH /lists/{list_id}/members/{subscriber_hash}</c> that changes only the contact's address (spec <c>patchListsIdMembersId</c>).</summary>
+public sealed record MailchimpMemberEmailChange(string EmailAddress);
+
 /// <summary>Mailchimp's application/problem+json body.</summary>
 internal sealed record MailchimpProblem(string? Type, string? Title, int? Status, string? Detail, string? Instance, IReadOnlyList<MailchimpProblemError>? Errors);
 
@@ -182,6 +185,7 @@ internal sealed record MailchimpProblemError(string? Field, string? Message);
 [JsonSerializable(typeof(MailchimpMergeField))]
 [JsonSerializable(typeof(MailchimpMergeFieldPage))]
 [JsonSerializable(typeof(MailchimpMergeFieldCreate))]
+[JsonSerializable(typeof(MailchimpMemberEmailChange))]
 [JsonSerializable(typeof(MailchimpListWebhookCreate))]
 [JsonSerializable(typeof(MailchimpListWebhook))]
 [JsonSerializable(typeof(MailchimpProblem))]

@@ -27,6 +27,15 @@ public sealed partial record DesiredMember
     /// <summary>The status a new member gets (Mailchimp's <c>status_if_new</c>); null leaves it to the list's policy.</summary>
     public string? Status { get; init; }
 
+    /// <summary>
+    /// The host's own stable id of the person (at most <see cref="MaxExternalIdLength"/> characters): when it arrives with
+    /// another address than Hub knows for it in the list, Hub changes the contact's address instead of adding a new one
+    /// (<see cref="MemberRenamer"/>). Not part of the <see cref="Fingerprint"/>: it is never sent to Mailchimp.
+    /// </summary>
+    public string? ExternalId { get; init; }
+
+    public const int MaxExternalIdLength = 100;
+
     /// <summary>Mailchimp's member id: the MD5 of the lower-cased email, in hex.</summary>
     [JsonIgnore]
     public string SubscriberHash => SubscriberHashOf(Email);
@@ -36,7 +45,7 @@ public sealed partial record DesiredMember
     /// <summary>16 hex digits of SHA-256 over the normalized member with the email lower-cased.</summary>
     public string Fingerprint()
     {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(this with { Email = Email.ToLowerInvariant() }, HubJsonContext.Default.DesiredMember);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(this with { Email = Email.ToLowerInvariant(), ExternalId = null }, HubJsonContext.Default.DesiredMember);
         return Convert.ToHexStringLower(SHA256.HashData(bytes).AsSpan(0, 8));
     }
 
@@ -47,7 +56,7 @@ public sealed partial record DesiredMember
 
     /// <summary>
     /// Validates one element of a desired set: <c>{ "email", "mergeFields": {NAME: string|number|object},
-    /// "tags": [string], "language", "vip": bool, "status" }</c>, nothing else. On failure <paramref name="error"/>
+    /// "tags": [string], "language", "vip": bool, "status", "externalId" }</c>, nothing else. On failure <paramref name="error"/>
     /// says why and <paramref name="email"/> holds whatever email could be read.
     /// </summary>
     public static bool TryCreate(JsonElement element, out DesiredMember? member, out string email, out string? error)
@@ -83,6 +92,7 @@ public sealed partial record DesiredMember
         string? language = null;
         bool? vip = null;
         string? status = null;
+        string? externalId = null;
         foreach (var property in element.EnumerateObject())
         {
             switch (property.Name)
@@ -132,15 +142,19 @@ public sealed partial record DesiredMember
                 case "status" when property.Value.ValueKind == JsonValueKind.String && Statuses.Contains(property.Value.GetString()!):
                     status = property.Value.GetString();
                     break;
-                case "mergeFields" or "tags" or "language" or "vip" or "status" when property.Value.ValueKind == JsonValueKind.Null:
+                case "externalId" when property.Value.ValueKind == JsonValueKind.String && IsExternalId(property.Value.GetString()!):
+                    externalId = property.Value.GetString();
                     break;
-                case "mergeFields" or "tags" or "language" or "vip" or "status":
+                case "mergeFields" or "tags" or "language" or "vip" or "status" or "externalId" when property.Value.ValueKind == JsonValueKind.Null:
+                    break;
+                case "mergeFields" or "tags" or "language" or "vip" or "status" or "externalId":
                     error = property.Name switch
                     {
                         "mergeFields" => "mergeFields must be an object.",
                         "tags" => "tags must be an array of strings.",
                         "language" => "language must be a language code such as 'en' or 'pt_BR'.",
                         "vip" => "vip must be true or false.",
+                        "externalId" => $"externalId must be a string of 1 to {MaxExternalIdLength} characters without control characters.",
                         _ => "status must be one of subscribed, pending, unsubscribed, transactional.",
                     };
                     return false;
@@ -158,10 +172,14 @@ public sealed partial record DesiredMember
             Language = language,
             Vip = vip,
             Status = status,
+            ExternalId = externalId,
         };
         error = null;
         return true;
     }
+
+    private static bool IsExternalId(string value) =>
+        value.Length is > 0 and <= MaxExternalIdLength && !value.Any(char.IsControl) && value.Trim().Length == value.Length;
 
     /// <summary>The same syntax check the facade uses before anything reaches Mailchimp.</summary>
     public static bool IsValidEmail(string email) => Mailchimp.MailchimpEmail.IsValid(email);

@@ -87,6 +87,10 @@ public sealed class MemberCalls(MailchimpClient mailchimp, MailchimpCredential c
     public Task<MailchimpResult<MailchimpMember>> GetAsync(SubscriberHash hash, CancellationToken cancellationToken) =>
         policy.RunAsync(token => mailchimp.GetMemberAsync(credential, list.AudienceId, hash, token), essential: false, cancellationToken);
 
+    /// <summary>Changes the contact's address (its status and history stay with it); 404 when the old address is not in the audience.</summary>
+    public Task<MailchimpResult<MailchimpMember>> ChangeEmailAsync(SubscriberHash oldHash, string newEmail, CancellationToken cancellationToken) =>
+        policy.RunAsync(token => mailchimp.ChangeMemberEmailAsync(credential, list.AudienceId, oldHash, newEmail, token), essential: false, cancellationToken);
+
     public Task<MailchimpResult> ArchiveAsync(SubscriberHash hash, CancellationToken cancellationToken) =>
         policy.RunAsync(token => mailchimp.ArchiveMemberAsync(credential, list.AudienceId, hash, token), essential: false, cancellationToken);
 

@@ -13,6 +13,7 @@ public static class MembersServiceCollectionExtensions
         services.AddSingleton<ITenantDataOwner>(sp => sp.GetRequiredService<MemberLedger>());
         services.AddSingleton<ListTargets>();
         services.AddSingleton<MemberRemoval>();
+        services.AddSingleton<MemberRenamer>();
         services.AddSingleton<MemberService>();
         services.AddSingleton<IListMembers, ListMembers>();
         return services;

@@ -105,6 +105,9 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
     /// </summary>
     public RedisKey ListMoved(TenantId tenant, Hub.Core.Lists.ListKey listKey) => $"{_prefix}sync:{tenant}:{listKey}:moved";
 
+    /// <summary>Hash: the host's own id of a member (<c>externalId</c>) to <c>subscriber hash \n email</c> of its current address in this list.</summary>
+    public RedisKey ListExternalIds(TenantId tenant, Hub.Core.Lists.ListKey listKey) => $"{_prefix}sync:{tenant}:{listKey}:external";
+
     /// <summary>Set: the list keys of a tenant that have sync ledger data (so tenant deletion finds them without SCAN).</summary>
     public RedisKey TenantSyncedLists(TenantId tenant) => $"{_prefix}sync:{tenant}:lists";
     // Connections, OAuth consent and webhooks (issue 4).

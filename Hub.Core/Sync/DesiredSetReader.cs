@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Text.Json;
 using Hub.Core.Diagnostics;
 using Hub.Core.Jobs;
+using Hub.Core.Lists;
 using Hub.Core.Members;
 using Hub.Core.Storage;
 using Hub.Core.Tenants;
@@ -75,13 +76,22 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
     private static readonly RedisScript StageMembers = RedisScript.Load("Sync", "stage_members");
     public static readonly TimeSpan StagingTtl = TimeSpan.FromHours(6);
 
+    // What Lua/stage_members.lua answers per member.
+    private const long DuplicateEmail = 0, StagedNew = 1, DuplicateExternalId = 2, StagedWithRename = 3;
+
     /// <summary>
     /// Reads the body and stages its valid members as a job's input. A member whose address changed in Mailchimp
     /// (<paramref name="moved"/>: old subscriber hash to new address, from <see cref="MemberLedger.MovedAsync"/>) is staged
     /// under its new address: the host still lists the old one until it hears of the change.
     /// </summary>
+    /// <remarks>
+    /// A member with an <c>externalId</c> the list knows under another address is staged with a change of address
+    /// (<see cref="DesiredSetChunks.Rename"/>: the sync changes the contact's address before it writes members); a second row
+    /// with an <c>externalId</c> an earlier row has is reported and left out (the first wins). The list's map of external ids
+    /// learns the ones it did not know.
+    /// </remarks>
     public async Task<DesiredSetStagingResult> StageAsync(
-        TenantId tenant, Stream body, DesiredSetFormat format, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? moved = null)
+        TenantId tenant, ListKey list, Stream body, DesiredSetFormat format, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? moved = null)
     {
         using var span = HubTelemetry.Source.StartActivity("desired-set stage");
         var id = JobId.New();
@@ -105,40 +115,46 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
 
         // One batch is written to Redis while the next is read and parsed: FlushAsync first takes the result
         // of the batch before (which rows were duplicates), then starts writing this one without waiting for it.
-        var pendingWrite = Task.FromResult<(List<(DesiredMember Member, long Row)> Rows, bool[] IsNew)>(([], []));
+        var pendingWrite = Task.FromResult<(List<(DesiredMember Member, long Row)> Rows, long[] Outcomes)>(([], []));
         async Task FlushAsync()
         {
-            var (written, isNew) = await pendingWrite;
+            var (written, outcomes) = await pendingWrite;
             for (var i = 0; i < written.Count; i++)
             {
-                if (isNew[i])
+                switch (outcomes[i])
                 {
-                    count++;
-                }
-                else
-                {
-                    Report(written[i].Member.Email, $"Row {written[i].Row}: duplicate of an earlier row with the same email; the earlier row is used.");
+                    case StagedNew or StagedWithRename:
+                        count++;
+                        break;
+                    case DuplicateExternalId:
+                        Report(written[i].Member.Email, $"Row {written[i].Row}: an earlier row has the same externalId; the earlier row is used.");
+                        break;
+                    default:
+                        Report(written[i].Member.Email, $"Row {written[i].Row}: duplicate of an earlier row with the same email; the earlier row is used.");
+                        break;
                 }
             }
 
-            pendingWrite = batch.Count > 0 ? WriteAsync(batch) : Task.FromResult<(List<(DesiredMember, long)>, bool[])>(([], []));
+            pendingWrite = batch.Count > 0 ? WriteAsync(batch) : Task.FromResult<(List<(DesiredMember, long)>, long[])>(([], []));
             batch = new List<(DesiredMember Member, long Row)>(BatchSize);
         }
 
-        async Task<(List<(DesiredMember Member, long Row)> Rows, bool[] IsNew)> WriteAsync(List<(DesiredMember Member, long Row)> members)
+        async Task<(List<(DesiredMember Member, long Row)> Rows, long[] Outcomes)> WriteAsync(List<(DesiredMember Member, long Row)> members)
         {
             // One script call per batch rather than a thousand HSETNX commands: far less work for the client.
-            var arguments = new RedisValue[2 + (2 * members.Count)];
+            var arguments = new RedisValue[2 + (4 * members.Count)];
             arguments[0] = (long)StagingTtl.TotalSeconds;
             arguments[1] = DesiredSetChunks.Field(chunk++);
             for (var i = 0; i < members.Count; i++)
             {
-                arguments[2 + (2 * i)] = members[i].Member.SubscriberHash;
-                arguments[3 + (2 * i)] = members[i].Member.ToJson();
+                var member = members[i].Member;
+                arguments[2 + (4 * i)] = member.SubscriberHash;
+                arguments[3 + (4 * i)] = member.ToJson();
+                arguments[4 + (4 * i)] = member.ExternalId ?? "";
+                arguments[5 + (4 * i)] = member.Email;
             }
 
-            var isNew = (long[])(await StageMembers.EvaluateAsync(db, [key], arguments))!;
-            return (members, [.. isNew.Select(flag => flag == 1)]);
+            return (members, (long[])(await StageMembers.EvaluateAsync(db, [key, keys.ListExternalIds(tenant, list)], arguments))!);
         }
 
         var reader = PipeReader.Create(body, new StreamPipeReaderOptions(leaveOpen: true));

@@ -19,6 +19,8 @@ namespace Hub.Core.Sync;
 /// </summary>
 public sealed partial class SyncJobHandler(
     SyncPlanner planner,
+    SyncRenames renames,
+    MemberRenamer renamer,
     MemberLedger ledger,
     MemberRemoval removal,
     ListTargets targets,
@@ -68,8 +70,9 @@ public sealed partial class SyncJobHandler(
 
         try
         {
-            var run = new SyncRun(context, calls, SyncArgument.Parse(job.Argument), planner, ledger, removal, parallelism);
+            var run = new SyncRun(context, calls, SyncArgument.Parse(job.Argument), planner, ledger, removal, parallelism) { Renames = renames, Renamer = renamer };
             await run.ReconcileAsync(cancellationToken);
+            await run.RenameAsync(cancellationToken);
             await run.ApplyPlanAsync(cancellationToken);
             await run.RemoveRequestedAsync(cancellationToken);
             return JobOutcome.Succeeded;

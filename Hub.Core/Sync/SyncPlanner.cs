@@ -47,6 +47,9 @@ public sealed record SyncPlanChunk(
     /// </summary>
     public IReadOnlyList<(DesiredMember Member, string Status)> ReconciledRefused { get; init; } = [];
 
+    /// <summary>Members whose change of address this job could not make (see <see cref="SyncRenames"/>): not written, counted failed with their error.</summary>
+    public IReadOnlyList<MemberError> NotRenamed { get; init; } = [];
+
     /// <summary>Members a call of this job created whose chunk was not recorded: stored already, not sent, counted added.</summary>
     public long AddedEarlier { get; init; }
 }
@@ -68,6 +71,15 @@ public static class DesiredSetChunks
 
     /// <summary>The mark of a member a call of this job created; its value is the fingerprint sent (see <see cref="MemberLedger.RecordCreatedAsync"/>).</summary>
     public static string Created(string subscriberHash) => "c:" + subscriberHash;
+
+    /// <summary>How many changes of address were staged (Lua/stage_members.lua).</summary>
+    public const string RenameCount = "n#";
+
+    /// <summary>Change of address <paramref name="number"/> (1-based): <c>old hash \n old email \n new hash \n new email \n external id</c>.</summary>
+    public static string Rename(long number) => "n:" + number.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The mark of a member whose change of address could not be made; its value is the member's error (JSON). It is not written.</summary>
+    public static string NotRenamed(string subscriberHash) => "x:" + subscriberHash;
 }
 
 /// <summary>
@@ -236,10 +248,13 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
         var staged = batch.HashGetAsync(desiredKey, hashes);
         var reconciled = batch.HashGetAsync(desiredKey, [.. hashes.Select(hash => (RedisValue)DesiredSetChunks.Reconciled(hash.ToString()))]);
         var created = batch.HashGetAsync(desiredKey, [.. hashes.Select(hash => (RedisValue)DesiredSetChunks.Created(hash.ToString()))]);
+        var notRenamed = batch.HashGetAsync(desiredKey, [.. hashes.Select(hash => (RedisValue)DesiredSetChunks.NotRenamed(hash.ToString()))]);
         var stored = batch.HashGetAsync(keys.ListFingerprints(tenant, listKey), hashes);
         var refused = batch.HashGetAsync(keys.ListRefused(tenant, listKey), hashes);
         batch.Execute();
         var (stagedValues, reconciledValues, createdValues, storedValues, refusedValues) = (await staged, await reconciled, await created, await stored, await refused);
+        var notRenamedValues = await notRenamed;
+        var notRenamedErrors = new List<MemberError>();
 
         var upserts = new List<PlannedUpsert>();
         var refusedUnchanged = new List<DesiredMember>();
@@ -254,7 +269,11 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
 
             var member = DesiredMember.FromJson(stagedValues[i].ToString());
             var fingerprint = member.Fingerprint();
-            if (!reconciledValues[i].IsNull)
+            if (SyncRenames.ErrorOf(notRenamedValues[i]) is { } notRenamedError)
+            {
+                notRenamedErrors.Add(notRenamedError);
+            }
+            else if (!reconciledValues[i].IsNull)
             {
                 reconciledRefused.Add((member, reconciledValues[i].ToString()));
             }
@@ -276,6 +295,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
         return new SyncPlanChunk(SyncPhase.Upsert, checkpoint, nextCheckpoint, upserts, unchanged, refusedUnchanged, [])
         {
             ReconciledRefused = reconciledRefused,
+            NotRenamed = notRenamedErrors,
             AddedEarlier = addedEarlier,
         };
     }

@@ -15,6 +15,11 @@ internal sealed class SyncRun(JobContext context, MemberCalls calls, SyncArgumen
 {
     private const int ReconcilePageSize = 1000;
 
+    /// <summary>The changes of address staged with the job, and who makes them.</summary>
+    public required SyncRenames Renames { get; init; }
+
+    public required MemberRenamer Renamer { get; init; }
+
     private Job Job => context.Job;
     private HostList List => calls.List;
 
@@ -59,11 +64,46 @@ internal sealed class SyncRun(JobContext context, MemberCalls calls, SyncArgumen
 
             offset += page.Members.Count;
             var done = page.Members.Count == 0 || offset >= page.TotalItems;
-            await ledger.RecordBatchAsync(context, new LedgerBatch { Reconciled = reconciled }, done ? await PlanStartAsync(cancellationToken) : $"rc:{offset}", cancellationToken);
+            await ledger.RecordBatchAsync(context, new LedgerBatch { Reconciled = reconciled }, done ? await AfterReconcileAsync(cancellationToken) : $"rc:{offset}", cancellationToken);
             if (done)
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>What follows reconciliation: the staged changes of address, if any, else the plan.</summary>
+    private async Task<string> AfterReconcileAsync(CancellationToken cancellationToken) =>
+        await Renames.CountAsync(Job.Id) > 0 ? "mv:1" : await PlanStartAsync(cancellationToken);
+
+    /// <summary>
+    /// Changes the addresses staged as changed (a member whose <c>externalId</c> the list knows under another address), one
+    /// at a time and before any member is written, so the plan then meets the person under the new address and nobody under
+    /// the old one. A change that cannot be made (the new address is another contact: <c>email_in_use</c>; Mailchimp refused)
+    /// becomes the member's error, and the old contact stays. Checkpoint <c>mv:{next}</c>; a change repeated after a crash
+    /// finds what is done (<see cref="MemberRenamer"/>).
+    /// </summary>
+    public async Task RenameAsync(CancellationToken cancellationToken)
+    {
+        var checkpoint = context.Checkpoint;
+        if (checkpoint is not null && !checkpoint.StartsWith("mv:", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var count = await Renames.CountAsync(Job.Id);
+        var from = checkpoint is null ? 1 : long.Parse(checkpoint[3..], CultureInfo.InvariantCulture);
+        for (var number = from; number <= count; number++)
+        {
+            var rename = await Renames.GetAsync(Job.Id, number);
+            var result = await Renamer.RenameAsync(Job.Tenant, List, calls, rename.OldEmail, rename.NewEmail, rename.ExternalId, cancellationToken);
+            if (!result.MayWrite)
+            {
+                await Renames.MarkNotRenamedAsync(Job.Id, rename,
+                    new MemberError(rename.NewEmail, result.Error!.Detail, Retryable: false, Code: result.Outcome == RenameOutcome.EmailInUse ? MemberRenamer.EmailInUse : result.Error.Code));
+            }
+
+            await ledger.RecordBatchAsync(context, new LedgerBatch(), number == count ? await PlanStartAsync(cancellationToken) : $"mv:{number + 1}", cancellationToken);
         }
     }
 
@@ -128,7 +168,7 @@ internal sealed class SyncRun(JobContext context, MemberCalls calls, SyncArgumen
             Unchanged = chunk.Unchanged + chunk.RefusedUnchanged.Count,
             AddedEarlier = chunk.AddedEarlier,
             Failed = [.. result.Failed, .. chunk.ReconciledRefused.Select(reconciled => new MemberError(reconciled.Member.Email,
-                $"{reconciled.Status} in Mailchimp; Hub never re-subscribes a contact and leaves it as it is.", Retryable: false))],
+                $"{reconciled.Status} in Mailchimp; Hub never re-subscribes a contact and leaves it as it is.", Retryable: false)), .. chunk.NotRenamed],
         }, chunk.NextCheckpoint, cancellationToken);
 
     /// <summary>Writes one call's worth of planned upserts; a member Hub synced before (a stored fingerprint) is known to exist, the rest go out create-only first.</summary>

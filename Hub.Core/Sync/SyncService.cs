@@ -34,7 +34,7 @@ public sealed class SyncService(ListTargets targets, MemberLedger ledger, Desire
         }
 
         var moved = await ledger.MovedAsync(tenant.Id, key, time.GetUtcNow() - events.Value.EmailChangeMemory, cancellationToken);
-        var staging = await reader.StageAsync(tenant.Id, body, format, cancellationToken, moved);
+        var staging = await reader.StageAsync(tenant.Id, key, body, format, cancellationToken, moved);
         if (staging.Error is { } syntax)
         {
             return SyntaxError(syntax);
@@ -68,7 +68,7 @@ public sealed class SyncService(ListTargets targets, MemberLedger ledger, Desire
         }
 
         using var body = new MemoryStream(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(add, Storage.HubJsonContext.Default.IReadOnlyListJsonElement)));
-        var staging = await reader.StageAsync(tenant.Id, body, DesiredSetFormat.JsonArray, cancellationToken);
+        var staging = await reader.StageAsync(tenant.Id, key, body, DesiredSetFormat.JsonArray, cancellationToken);
         var staged = staging.Staged!;
         var argument = new SyncArgument(AddOnly: true, Remove: remove.Distinct(StringComparer.OrdinalIgnoreCase).ToList(), RemoveMode: removeMode);
         var request = staged.ToJobRequest(SyncJobHandler.JobKind, key.ToString(), argument.ToJson());

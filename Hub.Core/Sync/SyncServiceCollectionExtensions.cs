@@ -10,6 +10,7 @@ public static class SyncServiceCollectionExtensions
     {
         services.AddSingleton<DesiredSetReader>();
         services.AddSingleton<SyncPlanner>();
+        services.AddSingleton<SyncRenames>();
         services.AddSingleton<SyncService>();
         services.AddSingleton<IJobHandler, SyncJobHandler>();
         services.AddSingleton<IJobCompletionListener, SyncCompletionListener>();

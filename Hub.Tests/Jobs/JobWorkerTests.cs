@@ -55,7 +55,7 @@ public class JobWorkerTests(string backend) : BackendFixture(backend)
 
     private static async Task<Job> EnqueueSyncAsync(IHost host, TenantId tenant, Func<int, string>? row = null, int members = Members)
     {
-        var staged = await host.Services.GetRequiredService<DesiredSetReader>().StageAsync(tenant, new GeneratedBodyStream(members, ndjson: true, row), DesiredSetFormat.Detect, default);
+        var staged = await host.Services.GetRequiredService<DesiredSetReader>().StageAsync(tenant, Hub.Core.Lists.ListKey.Parse("staged", null), new GeneratedBodyStream(members, ndjson: true, row), DesiredSetFormat.Detect, default);
         var (job, _) = await host.Services.GetRequiredService<JobStore>().EnqueueAsync(staged.Staged!.ToJobRequest(FakeSyncHandler.JobKind, List), default);
         return job;
     }

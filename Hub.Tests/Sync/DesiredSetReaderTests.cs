@@ -53,7 +53,7 @@ public class DesiredSetReaderTests(string backend) : BackendFixture(backend)
             }
         });
 
-        var result = await Reader.StageAsync(TenantId.New(), body, DesiredSetFormat.Detect, default);
+        var result = await Reader.StageAsync(TenantId.New(), Hub.Core.Lists.ListKey.Parse("staged", null), body, DesiredSetFormat.Detect, default);
 
         Assert.That(result.IsStaged, Is.True);
         Assert.Multiple(async () =>
@@ -81,7 +81,7 @@ public class DesiredSetReaderTests(string backend) : BackendFixture(backend)
             ]
             """);
 
-        var result = await Reader.StageAsync(TenantId.New(), body, DesiredSetFormat.JsonArray, default);
+        var result = await Reader.StageAsync(TenantId.New(), Hub.Core.Lists.ListKey.Parse("staged", null), body, DesiredSetFormat.JsonArray, default);
 
         var staged = result.Staged!;
         var db = Backend.Connection.GetDatabase();
@@ -111,7 +111,7 @@ public class DesiredSetReaderTests(string backend) : BackendFixture(backend)
     [TestCase("{\"email\":\"a@example.com\"}\n{\"email\":\"b@exa", DesiredSetFormat.Detect, 2)]
     public async Task A_malformed_body_is_an_error_value_and_leaves_nothing_staged(string text, DesiredSetFormat format, int line)
     {
-        var result = await Reader.StageAsync(TenantId.New(), Body(text), format, default);
+        var result = await Reader.StageAsync(TenantId.New(), Hub.Core.Lists.ListKey.Parse("staged", null), Body(text), format, default);
 
         Assert.Multiple(async () =>
         {
@@ -128,7 +128,7 @@ public class DesiredSetReaderTests(string backend) : BackendFixture(backend)
     {
         var body = new GeneratedBodyStream(5_000, ndjson: true, row: i => i == 4_321 ? "{\"email\":" : $$"""{"email":"m{{i}}@example.com"}""");
 
-        var result = await Reader.StageAsync(TenantId.New(), body, DesiredSetFormat.Ndjson, default);
+        var result = await Reader.StageAsync(TenantId.New(), Hub.Core.Lists.ListKey.Parse("staged", null), body, DesiredSetFormat.Ndjson, default);
 
         Assert.Multiple(async () =>
         {
@@ -143,7 +143,7 @@ public class DesiredSetReaderTests(string backend) : BackendFixture(backend)
     [TestCase("[{\"email\":\"broken\"}]", DesiredSetFormat.JsonArray)]
     public async Task An_empty_set_is_detected(string text, DesiredSetFormat format)
     {
-        var result = await Reader.StageAsync(TenantId.New(), Body(text), format, default);
+        var result = await Reader.StageAsync(TenantId.New(), Hub.Core.Lists.ListKey.Parse("staged", null), Body(text), format, default);
 
         Assert.Multiple(() =>
         {

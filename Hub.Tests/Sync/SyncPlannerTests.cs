@@ -37,7 +37,7 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
     private async Task<StagedDesiredSet> StageAsync(params DesiredMember[] members)
     {
         var body = string.Join("\n", members.Select(member => member.ToJson()));
-        var result = await _host.Services.GetRequiredService<DesiredSetReader>().StageAsync(_tenant, new MemoryStream(System.Text.Encoding.UTF8.GetBytes(body)), DesiredSetFormat.Ndjson, default);
+        var result = await _host.Services.GetRequiredService<DesiredSetReader>().StageAsync(_tenant, Hub.Core.Lists.ListKey.Parse("staged", null), new MemoryStream(System.Text.Encoding.UTF8.GetBytes(body)), DesiredSetFormat.Ndjson, default);
         return result.Staged!;
     }
 

@@ -7,6 +7,7 @@
 -- ARGV: kind, hash, new_hash, moved_value, now, retention_ms, json_head, ...list_names
 -- lists: per list, in list_names' order, its fingerprints, hub_added, refused and moved keys.
 -- json_head: the event's JSON up to (and with a comma before) the list keys. Answers {cursor, json}.
+-- INCLUDE: Members/ledger_move
 local existing = redis.call('GET', recorded)
 if existing then
   local items = redis.call('ZRANGEBYSCORE', events, existing, existing)
@@ -24,14 +25,7 @@ for j = 0, #ARGV - list_names_at do
     elseif kind == 'subscribe' then
       redis.call('HDEL', refused, hash)
     elseif kind == 'upemail' and new_hash ~= hash then
-      redis.call('HSET', fingerprints, new_hash, fingerprint)
-      redis.call('HDEL', fingerprints, hash)
-      if redis.call('SREM', hub_added, hash) == 1 then redis.call('SADD', hub_added, new_hash) end
-      local was_refused = redis.call('HGET', refused, hash)
-      if was_refused then
-        redis.call('HSET', refused, new_hash, was_refused)
-        redis.call('HDEL', refused, hash)
-      end
+      move_in_ledger(fingerprints, hub_added, refused, hash, new_hash)
       redis.call('HSET', moved, hash, moved_value)
       redis.call('HDEL', moved, new_hash)
     end
