@@ -37,6 +37,9 @@ public static class ListsApi
         members.MapGet("/", PageMembers).Produces<MemberPage>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Page through the list's members; pass nextCursor back as cursor.");
         members.MapGet("/{email}", GetMember).Produces<MemberView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        members.MapPatch("/{email}", ChangeMemberEmail).Produces<MemberView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithSummary("Change a member's address: the same Mailchimp contact, status and history under the new email (email_in_use when it is another contact's).")
+            .WithRequestExample(new { email = "ann.lee@customer.example" });
         members.MapDelete("/{email}", RemoveMember).Produces(StatusCodes.Status204NoContent).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Remove one member: ?mode=archive (default), unsubscribe or permanent. Tag mode removes the tag.");
         members.MapPost("/batch", BatchMembers).Produces<BatchMembersResponse>().Produces<JobAcceptedResponse>(StatusCodes.Status202Accepted)
@@ -101,6 +104,13 @@ public static class ListsApi
     {
         var member = await members.GetAsync(tenant, key, email, cancellationToken);
         return member.IsSuccess ? TypedResults.Ok(member.Value) : member.Error.ToProblem();
+    }
+
+    public static async Task<Results<Ok<MemberView>, ProblemHttpResult>> ChangeMemberEmail(
+        ListKey key, string email, ChangeEmailRequest request, Tenant tenant, MemberService members, CancellationToken cancellationToken)
+    {
+        var changed = await members.ChangeEmailAsync(tenant, key, email, request.Email ?? "", cancellationToken);
+        return changed.IsSuccess ? TypedResults.Ok(changed.Value) : changed.Error.ToProblem();
     }
 
     public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> RemoveMember(ListKey key, string email, Tenant tenant, MemberService members, CancellationToken cancellationToken, string? mode = null)

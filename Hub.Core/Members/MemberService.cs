@@ -12,7 +12,7 @@ namespace Hub.Core.Members;
 /// adds with <c>status_if_new</c> (never re-subscribing someone who opted out), and records what it wrote in the list's
 /// ledger so full syncs and removals know which members Hub put there.
 /// </summary>
-public sealed class MemberService(ListTargets targets, MemberLedger ledger, MemberRemoval removal, MailchimpClient mailchimp)
+public sealed class MemberService(ListTargets targets, MemberLedger ledger, MemberRemoval removal, MemberRenamer renamer, MailchimpClient mailchimp)
 {
     public const int MaxInlineBatch = 200;
     public const int MaxPageSize = 1000;
@@ -37,6 +37,25 @@ public sealed class MemberService(ListTargets targets, MemberLedger ledger, Memb
         }
 
         var calls = Calls(target);
+        if (member.ExternalId is { } externalId)
+        {
+            // A host id the list knows under another address: the person's contact changes address first.
+            if (await renamer.KnownEmailAsync(tenant.Id, key, externalId) is { } known && SubscriberHash.FromEmail(known) != hash)
+            {
+                var renamed = await renamer.RenameAsync(tenant.Id, calls.List, calls, known, member.Email, externalId, cancellationToken);
+                if (!renamed.MayWrite)
+                {
+                    return renamed.Error!;
+                }
+
+                hubAdded = await ledger.IsHubAddedAsync(tenant.Id, key, hash.Value, cancellationToken);
+            }
+            else
+            {
+                await renamer.RememberAsync(tenant.Id, key, externalId, member.Email);
+            }
+        }
+
         var (upserted, createdByHub) = await WriteMemberAsync(tenant.Id, calls, member, hash, hubAdded, cancellationToken);
         if (!upserted.IsSuccess)
         {
@@ -61,6 +80,51 @@ public sealed class MemberService(ListTargets targets, MemberLedger ledger, Memb
         // have changed the ledger since it was read above.
         await ledger.RecordAsync(tenant.Id, key, new LedgerBatch { Applied = [new AppliedMember(hash.Value, member.Fingerprint(), createdByHub)] }, cancellationToken);
         return MemberView.From(upserted.Value, tags);
+    }
+
+    /// <summary>
+    /// Changes a member's address (<c>PATCH /api/v1/lists/{key}/members/{email}</c>): the same contact, status and history
+    /// under <paramref name="newEmail"/> (see <see cref="MemberRenamer"/>). <c>member_not_in_list</c> when Hub did not write
+    /// the member to the list and Mailchimp has neither address; <c>email_in_use</c> when the new address is another contact.
+    /// </summary>
+    public async Task<MailchimpResult<MemberView>> ChangeEmailAsync(Tenant tenant, ListKey key, string email, string newEmail, CancellationToken cancellationToken)
+    {
+        var errors = new List<MailchimpFieldError>();
+        if (!MailchimpEmail.IsValid(email))
+        {
+            errors.Add(new MailchimpFieldError("email", "Not a valid email address."));
+        }
+
+        if (!MailchimpEmail.IsValid(newEmail))
+        {
+            errors.Add(new MailchimpFieldError("email", "The new address (body 'email') is not a valid email address."));
+        }
+
+        if (errors.Count > 0)
+        {
+            return FacadeErrors.Invalid(errors);
+        }
+
+        await using var target = await targets.ResolveAsync(tenant, key, forWrite: true, reserveSlot: true, cancellationToken);
+        if (target.Error is { } error)
+        {
+            return error;
+        }
+
+        var calls = Calls(target);
+        var renamed = await renamer.RenameAsync(tenant.Id, calls.List, calls, email.Trim(), newEmail.Trim(), externalId: null, cancellationToken);
+        if (renamed.Outcome == RenameOutcome.NotFound)
+        {
+            return FacadeErrors.Create(FacadeErrors.MemberNotInList, "Member not in list", $"{email} is not a contact of the list's audience.");
+        }
+
+        if (!renamed.MayWrite)
+        {
+            return renamed.Error!;
+        }
+
+        var read = await calls.GetAsync(SubscriberHash.FromEmail(newEmail.Trim()), cancellationToken);
+        return read.IsSuccess ? MemberView.From(read.Value, []) : read.Error;
     }
 
     /// <summary>
