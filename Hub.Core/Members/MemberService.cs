@@ -37,23 +37,15 @@ public sealed class MemberService(ListTargets targets, MemberLedger ledger, Memb
         }
 
         var calls = Calls(target);
-        if (member.ExternalId is { } externalId)
+        var (moved, notMoved) = await MoveToAddressAsync(tenant.Id, calls, member, cancellationToken);
+        if (notMoved is not null)
         {
-            // A host id the list knows under another address: the person's contact changes address first.
-            if (await renamer.KnownEmailAsync(tenant.Id, key, externalId) is { } known && SubscriberHash.FromEmail(known) != hash)
-            {
-                var renamed = await renamer.RenameAsync(tenant.Id, calls.List, calls, known, member.Email, externalId, cancellationToken);
-                if (!renamed.MayWrite)
-                {
-                    return renamed.Error!;
-                }
+            return notMoved;
+        }
 
-                hubAdded = await ledger.IsHubAddedAsync(tenant.Id, key, hash.Value, cancellationToken);
-            }
-            else
-            {
-                await renamer.RememberAsync(tenant.Id, key, externalId, member.Email);
-            }
+        if (moved)
+        {
+            hubAdded = await ledger.IsHubAddedAsync(tenant.Id, key, hash.Value, cancellationToken);
         }
 
         var (upserted, createdByHub) = await WriteMemberAsync(tenant.Id, calls, member, hash, hubAdded, cancellationToken);
@@ -231,9 +223,27 @@ public sealed class MemberService(ListTargets targets, MemberLedger ledger, Memb
         }
 
         var calls = Calls(target);
-        if (valid.Count > 0)
+        var toWrite = new List<DesiredMember>();
+        var externalIds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var member in valid.Values)
         {
-            outcomes.AddRange(await AddBatchAsync(tenant.Id, calls, valid.Values.ToList(), cancellationToken));
+            if (member.ExternalId is { } externalId && !externalIds.Add(externalId))
+            {
+                outcomes.Add(new MemberOutcome(member.Email, MemberOutcome.Failed, FacadeErrors.Create(FacadeErrors.Validation, "Duplicate member", "The same externalId appears twice in this batch.")));
+            }
+            else if ((await MoveToAddressAsync(tenant.Id, calls, member, cancellationToken)).Error is { } notMoved)
+            {
+                outcomes.Add(new MemberOutcome(member.Email, MemberOutcome.Failed, notMoved));
+            }
+            else
+            {
+                toWrite.Add(member);
+            }
+        }
+
+        if (toWrite.Count > 0)
+        {
+            outcomes.AddRange(await AddBatchAsync(tenant.Id, calls, toWrite, cancellationToken));
         }
 
         var removals = await Task.WhenAll(remove.Distinct(StringComparer.OrdinalIgnoreCase).Select(async email =>
@@ -245,6 +255,29 @@ public sealed class MemberService(ListTargets targets, MemberLedger ledger, Memb
         }));
         outcomes.AddRange(removals);
         return MailchimpResult<IReadOnlyList<MemberOutcome>>.Success(outcomes);
+    }
+
+    /// <summary>
+    /// For a member with an <c>externalId</c> the list knows under another address: changes that contact's address to the
+    /// member's first (<see cref="MemberRenamer"/>), so the person keeps their contact. Answers whether it moved, or why the
+    /// member must not be written (<c>email_in_use</c>, Mailchimp's refusal). An id the list did not know is remembered.
+    /// </summary>
+    private async Task<(bool Moved, MailchimpError? Error)> MoveToAddressAsync(TenantId tenant, MemberCalls calls, DesiredMember member, CancellationToken cancellationToken)
+    {
+        if (member.ExternalId is not { } externalId)
+        {
+            return (false, null);
+        }
+
+        var list = calls.List.Key;
+        if (await renamer.KnownEmailAsync(tenant, list, externalId) is not { } known || SubscriberHash.FromEmail(known).Value == member.SubscriberHash)
+        {
+            await renamer.RememberAsync(tenant, list, externalId, member.Email);
+            return (false, null);
+        }
+
+        var renamed = await renamer.RenameAsync(tenant, calls.List, calls, known, member.Email, externalId, cancellationToken);
+        return renamed.MayWrite ? (renamed.Outcome == RenameOutcome.Renamed || renamed.Outcome == RenameOutcome.AlreadyRenamed, null) : (false, renamed.Error);
     }
 
     private async Task<IReadOnlyList<MemberOutcome>> AddBatchAsync(TenantId tenant, MemberCalls calls, IReadOnlyList<DesiredMember> members, CancellationToken cancellationToken)

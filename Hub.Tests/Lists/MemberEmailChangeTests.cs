@@ -83,4 +83,38 @@ public sealed class MemberEmailChangeTests() : EnvironmentFixture<FacadeEnvironm
         await ProblemAssert.IsProblemAsync(conflict, HttpStatusCode.Conflict, "email_in_use");
         Assert.That(await EmailsAsync(audienceId), Is.EqualTo(new[] { "dee@new.test", "eve@shop.test" }));
     }
+
+    [Test]
+    public async Task An_inline_batch_moves_contacts_by_externalId_and_reports_conflicts_per_member()
+    {
+        var (tenant, audienceId) = await AudienceListAsync();
+        using var _ = tenant;
+        using (var first = await tenant.Client.PostAsJsonAsync("/api/v1/lists/people/members/batch", new
+        {
+            add = new object[] { new { email = "fay@shop.test", externalId = "b-1" }, new { email = "gus@shop.test", externalId = "b-2" }, new { email = "hal@shop.test" } },
+        }))
+        {
+            Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.OK), await first.Content.ReadAsStringAsync());
+        }
+
+        using var second = await tenant.Client.PostAsJsonAsync("/api/v1/lists/people/members/batch", new
+        {
+            add = new object[]
+            {
+                new { email = "fay@new.test", externalId = "b-1" },
+                new { email = "hal@shop.test", externalId = "b-2" },
+                new { email = "ivy@shop.test", externalId = "b-1" },
+            },
+        });
+        var text = await second.Content.ReadAsStringAsync();
+        Assert.That(second.StatusCode, Is.EqualTo(HttpStatusCode.OK), text);
+        var results = JsonDocument.Parse(text).RootElement.GetProperty("results").EnumerateArray()
+            .ToDictionary(result => result.GetProperty("email").GetString()!, result => result);
+        Assert.Multiple(async () =>
+        {
+            Assert.That(results["hal@shop.test"].GetProperty("error").GetProperty("type").GetString(), Does.EndWith("email_in_use"), text);
+            Assert.That(results["ivy@shop.test"].GetProperty("result").GetString(), Is.EqualTo("failed"), text);
+            Assert.That(await EmailsAsync(audienceId), Is.EqualTo(new[] { "fay@new.test", "gus@shop.test", "hal@shop.test" }));
+        });
+    }
 }
