@@ -1,4 +1,6 @@
 using System.IO.Pipelines;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Hub.Core.Diagnostics;
 using Hub.Core.Jobs;
@@ -77,7 +79,7 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
     public static readonly TimeSpan StagingTtl = TimeSpan.FromHours(6);
 
     // What Lua/stage_members.lua answers per member.
-    private const long DuplicateEmail = 0, StagedNew = 1, DuplicateExternalId = 2, StagedWithRename = 3;
+    private const long DuplicateEmail = 0, StagedNew = 1, StagedWithRename = 3;
 
     /// <summary>
     /// Reads the body and stages its valid members as a job's input. A member whose address changed in Mailchimp
@@ -103,6 +105,8 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
         var maxIssues = options.Value.MaxStoredErrors;
         var completed = false;
         var chunk = 0;
+        // The rows' external ids seen so far, as 64-bit hashes (a second row with one is left out): 8 bytes a row, not the id.
+        var externalIds = new HashSet<ulong>();
 
         void Report(string email, string reason)
         {
@@ -125,9 +129,6 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
                 {
                     case StagedNew or StagedWithRename:
                         count++;
-                        break;
-                    case DuplicateExternalId:
-                        Report(written[i].Member.Email, $"Row {written[i].Row}: an earlier row has the same externalId; the earlier row is used.");
                         break;
                     default:
                         Report(written[i].Member.Email, $"Row {written[i].Row}: duplicate of an earlier row with the same email; the earlier row is used.");
@@ -171,7 +172,12 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
             await foreach (var element in elements)
             {
                 rows++;
-                if (DesiredMember.TryCreate(element, out var member, out var email, out var error))
+                if (DesiredMember.TryCreate(element, out var member, out var email, out var error)
+                    && member!.ExternalId is { } externalId && !externalIds.Add(BitConverter.ToUInt64(SHA256.HashData(Encoding.UTF8.GetBytes(externalId)))))
+                {
+                    Report(member.Email, $"Row {rows}: an earlier row has the same externalId; the earlier row is used.");
+                }
+                else if (member is not null)
                 {
                     batch.Add((moved is not null && moved.TryGetValue(member!.SubscriberHash, out var newEmail) ? member with { Email = newEmail } : member!, rows));
                     if (batch.Count == BatchSize)

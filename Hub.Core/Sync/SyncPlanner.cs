@@ -158,6 +158,9 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
             throw new FormatException($"'{current}' is an HSCAN-cursor checkpoint of an older Hub; plan the job again from the start.");
         }
 
+        // Marks of changes of address that could not be made exist only in a job that staged changes of address.
+        var withRenames = await Db.HashExistsAsync(keys.JobInput(job), DesiredSetChunks.RenameCount);
+
         if (current.StartsWith("i:", StringComparison.Ordinal))
         {
             await NumberLegacySet.EvaluateAsync(Db, [keys.JobInput(job)], DesiredSetReader.BatchSize);
@@ -178,7 +181,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
             switch (parts)
             {
                 case ["i", var number, var offset, ..]:
-                    chunk = await PlanUpsertsAsync(job, tenant, listKey, current, long.Parse(number, CultureInfo.InvariantCulture),
+                    chunk = await PlanUpsertsAsync(job, tenant, listKey, withRenames, current, long.Parse(number, CultureInfo.InvariantCulture),
                         int.Parse(offset, CultureInfo.InvariantCulture), firstSync: parts is [_, _, _, FirstSyncMark], chunkSize);
                     break;
                 case ["r", var pass, var cursor, var found]:
@@ -206,7 +209,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
         }
     }
 
-    private async Task<SyncPlanChunk> PlanUpsertsAsync(JobId job, TenantId tenant, ListKey listKey, string checkpoint, long number, int offset, bool firstSync, int chunkSize)
+    private async Task<SyncPlanChunk> PlanUpsertsAsync(JobId job, TenantId tenant, ListKey listKey, bool withRenames, string checkpoint, long number, int offset, bool firstSync, int chunkSize)
     {
         using var span = HubTelemetry.StartRedis("sync.plan-upserts");
         var desiredKey = keys.JobInput(job);
@@ -248,7 +251,9 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
         var staged = batch.HashGetAsync(desiredKey, hashes);
         var reconciled = batch.HashGetAsync(desiredKey, [.. hashes.Select(hash => (RedisValue)DesiredSetChunks.Reconciled(hash.ToString()))]);
         var created = batch.HashGetAsync(desiredKey, [.. hashes.Select(hash => (RedisValue)DesiredSetChunks.Created(hash.ToString()))]);
-        var notRenamed = batch.HashGetAsync(desiredKey, [.. hashes.Select(hash => (RedisValue)DesiredSetChunks.NotRenamed(hash.ToString()))]);
+        var notRenamed = withRenames
+            ? batch.HashGetAsync(desiredKey, [.. hashes.Select(hash => (RedisValue)DesiredSetChunks.NotRenamed(hash.ToString()))])
+            : Task.FromResult(new RedisValue[hashes.Length]);
         var stored = batch.HashGetAsync(keys.ListFingerprints(tenant, listKey), hashes);
         var refused = batch.HashGetAsync(keys.ListRefused(tenant, listKey), hashes);
         batch.Execute();

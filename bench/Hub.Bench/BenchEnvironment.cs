@@ -221,7 +221,9 @@ public sealed record SandboxCounters(long MembersWritten, long MembersCreated, l
 
 /// <summary>
 /// A request body that generates NDJSON members on the fly (never held in memory): member i is
-/// <c>{"email":"m{i}@bench.test","mergeFields":{"FNAME":"First{i}","LNAME":"Last{i}"}}</c>.
+/// <c>{"email":"m{i}@bench.test","mergeFields":{"FNAME":"First{i}","LNAME":"Last{i}"}}</c>. With
+/// <c>HUB_BENCH_EXTERNAL_IDS=1</c> each member also carries <c>"externalId":"crm-{i}"</c> and a third merge field,
+/// <c>PHONE</c> (issue 15's first-sync figure).
 /// </summary>
 public sealed class NdjsonMembersStream(int count, string domain = "bench.test") : Stream
 {
@@ -230,6 +232,9 @@ public sealed class NdjsonMembersStream(int count, string domain = "bench.test")
     private int _linePosition;
 
     public static string Email(int i, string domain = "bench.test") => $"m{i:D7}@{domain}";
+
+    /// <summary>Whether members carry an <c>externalId</c> and a third merge field (<c>HUB_BENCH_EXTERNAL_IDS=1</c>).</summary>
+    public static bool WithExternalIds => Environment.GetEnvironmentVariable("HUB_BENCH_EXTERNAL_IDS") == "1";
 
     public override bool CanRead => true;
     public override bool CanSeek => false;
@@ -251,7 +256,9 @@ public sealed class NdjsonMembersStream(int count, string domain = "bench.test")
                     break;
                 }
 
-                _line = System.Text.Encoding.UTF8.GetBytes($"{{\"email\":\"{Email(_next, domain)}\",\"mergeFields\":{{\"FNAME\":\"First{_next}\",\"LNAME\":\"Last{_next}\"}}}}\n");
+                _line = System.Text.Encoding.UTF8.GetBytes(WithExternalIds
+                    ? $"{{\"email\":\"{Email(_next, domain)}\",\"externalId\":\"crm-{_next}\",\"mergeFields\":{{\"FNAME\":\"First{_next}\",\"LNAME\":\"Last{_next}\",\"PHONE\":\"555-{_next:D7}\"}}}}\n"
+                    : $"{{\"email\":\"{Email(_next, domain)}\",\"mergeFields\":{{\"FNAME\":\"First{_next}\",\"LNAME\":\"Last{_next}\"}}}}\n");
                 _linePosition = 0;
                 _next++;
             }

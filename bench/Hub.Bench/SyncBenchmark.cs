@@ -88,7 +88,7 @@ public static class SyncBenchmark
         var naiveCounters = await env.CountersAsync();
         var naiveExtrapolated = naive.TotalSeconds * n / naiveSample;
 
-        Table.Print($"1. First sync of {n:N0} members into an empty audience (sandbox {PerCallMs} ms/call + {PerMemberMs} ms/member in a batch, cap {Cap})",
+        Table.Print($"1. First sync of {n:N0} members{(NdjsonMembersStream.WithExternalIds ? " (each with externalId and 3 merge fields)" : "")} into an empty audience (sandbox {PerCallMs} ms/call + {PerMemberMs} ms/member in a batch, cap {Cap})",
             ["Client", "Wall time", "vs physical limit", "Mailchimp calls", "Max concurrent", "Notes"],
             [
                 ["Physical limit", Seconds(physical), "1.00x", calls.ToString("N0", Inv), Cap.ToString(Inv), $"ceil({n:N0}/{BatchSize}) x ({PerCallMs} ms + {BatchSize} x {PerMemberMs} ms) / {Cap}"],
