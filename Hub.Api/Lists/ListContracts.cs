@@ -39,13 +39,13 @@ public sealed record ListResponse(
     private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
 }
 
-/// <summary>
-/// Up to 200 adds (member objects: email, mergeFields, tags, language, vip, status) and removes (emails),
-/// answered inline with a result per member. <c>removeMode</c>: archive (default), unsubscribe or permanent.
-/// </summary>
 /// <summary>Body of <c>PATCH /api/v1/lists/{key}/members/{email}</c>: the member's new address.</summary>
 public sealed record ChangeEmailRequest(string? Email);
 
+/// <summary>
+/// Up to 200 adds (member objects: email, mergeFields, tags, language, vip, status, externalId) and removes (emails),
+/// answered inline with a result per member. <c>removeMode</c>: archive (default), unsubscribe or permanent.
+/// </summary>
 public sealed record BatchMembersRequest(IReadOnlyList<JsonElement>? Add, IReadOnlyList<string>? Remove, string? RemoveMode);
 
 public sealed record BatchMembersResponse(int Succeeded, int Failed, IReadOnlyList<MemberOutcomeResponse> Results);
