@@ -53,7 +53,9 @@ public static class MailchimpEventReceiver
     private static async Task<(Results<Ok<ReceivedEventResponse>, ValidationProblem, ProblemHttpResult> Result, string Outcome)> ReceiveAsync(
         string secret, HttpContext http, AudienceHookStore store, EventInbox inbox, TenantSecrets secrets, EventsOptions options, TimeProvider time)
     {
-        if (await FindAsync(secret, store) is not { } found || await store.GetAsync(found.Tenant, found.AudienceId) is not { } hook)
+        // The secret must be the audience's current one: a secret left allowed by a registration that crashed half-way is not.
+        if (await FindAsync(secret, store) is not { } found || await store.GetAsync(found.Tenant, found.AudienceId) is not { } hook
+            || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(hook.SecretHash ?? ""), Encoding.ASCII.GetBytes(AudienceHookStore.HashOf(secret))))
         {
             return (UnknownWebhook(), "unknown_webhook");
         }
@@ -91,7 +93,7 @@ public static class MailchimpEventReceiver
                 : (Problems.Validation(new Dictionary<string, string[]> { ["body"] = [error!] }, "The event is not one Hub can read; see errors."), "invalid");
         }
 
-        var id = InboundEvent.IdOf(found.AudienceId, form);
+        var id = InboundEvent.IdOf(found.Tenant, found.AudienceId, form);
         var isNew = await inbox.AcceptAsync(id, found.Tenant, found.AudienceId, form, http.RequestAborted);
         return (TypedResults.Ok(new ReceivedEventResponse(id, Ignored: false, Duplicate: !isNew)), isNew ? "accepted" : "duplicate");
     }
@@ -116,7 +118,9 @@ public static class MailchimpEventReceiver
 
         var signed = Encoding.UTF8.GetBytes(timestamp + ".").Concat(body).ToArray();
         var expected = HMACSHA256.HashData(Encoding.UTF8.GetBytes(signingSecret.Reveal()), signed);
-        return signature.Length == expected.Length * 2 && Convert.FromHexString(signature) is var given && CryptographicOperations.FixedTimeEquals(given, expected);
+        var given = new byte[expected.Length];
+        return signature.Length == expected.Length * 2 && Convert.FromHexString(signature, given, out _, out _) == System.Buffers.OperationStatus.Done
+            && CryptographicOperations.FixedTimeEquals(given, expected);
     }
 
     private static bool IsFormEncoded(string? contentType) =>

@@ -47,6 +47,10 @@ public sealed partial class ConnectionService(
         return tenant.Enabled ? connection : connection with { State = ConnectionState.Disabled };
     }
 
+    /// <summary>Whether the tenant's credential was refused by Mailchimp (401) and awaits a new consent or key: its webhooks and data stay.</summary>
+    public async Task<bool> IsAwaitingReauthorizationAsync(TenantId tenant, CancellationToken cancellationToken) =>
+        await Db.HashGetAsync(keys.Connection(tenant), ConnectionFields.State) == ConnectionFields.Name(ConnectionState.ReauthorizationRequired);
+
     /// <summary>Validation errors keyed by JSON field; empty when the settings are acceptable.</summary>
     public Dictionary<string, string[]> Validate(OAuthAppSettings settings)
     {

@@ -45,6 +45,13 @@ public sealed partial class AudienceHooks(
     private async Task<bool> ReconcileLockedAsync(TenantId tenant, bool verify, CancellationToken cancellationToken)
     {
         var credential = await connections.GetCredentialAsync(tenant, cancellationToken);
+        if (credential is null && await connections.IsAwaitingReauthorizationAsync(tenant, cancellationToken))
+        {
+            // Mailchimp refused the credential (401): its webhooks still deliver, so they and their secrets stay until the
+            // tenant reconnects (then they are checked) or disconnects (then they are removed).
+            return true;
+        }
+
         var managed = credential is null
             ? []
             : (await connections.ListManagedAudiencesAsync(tenant, cancellationToken)).ToHashSet(StringComparer.Ordinal);

@@ -22,7 +22,7 @@ public sealed class EventsOptions : IValidatableObject
     /// <summary>How often every registered webhook is checked to still exist in Mailchimp (and registered again when it does not).</summary>
     public TimeSpan VerifyEvery { get; set; } = TimeSpan.FromHours(24);
 
-    /// <summary>First wait before registration is tried again after Mailchimp failed; it doubles up to an hour.</summary>
+    /// <summary>Wait before a tenant's webhooks are brought in line again after Mailchimp failed (a registration, a check or a removal).</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long one replica holds a claimed event or tenant before another may take it over.</summary>

@@ -87,11 +87,14 @@ public sealed record InboundEvent(
             NullIfEmpty(form.GetValueOrDefault("data[reason]")), NullIfEmpty(form.GetValueOrDefault("data[action]")), MergesOf(form));
     }
 
-    /// <summary>The event's id: the same for every delivery of the same change (Mailchimp retries send the same body).</summary>
-    public static string IdOf(string audienceId, IReadOnlyDictionary<string, string> form)
+    /// <summary>
+    /// The event's id: the same for every delivery of the same change to the same tenant (Mailchimp retries send the same
+    /// body); two tenants managing one audience each get their own.
+    /// </summary>
+    public static string IdOf(TenantId tenant, string audienceId, IReadOnlyDictionary<string, string> form)
     {
         var canonical = string.Join('\n', form.OrderBy(pair => pair.Key, StringComparer.Ordinal).Select(pair => $"{pair.Key}={pair.Value}"));
-        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(audienceId + "\n" + canonical));
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{tenant}\n{audienceId}\n{canonical}"));
         return "ev_" + Convert.ToHexStringLower(hash)[..32];
     }
 

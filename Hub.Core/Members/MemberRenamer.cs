@@ -41,6 +41,9 @@ public sealed class MemberRenamer(IConnectionMultiplexer redis, RedisKeys keys, 
 {
     public const string EmailInUse = "email_in_use";
 
+    /// <summary>The old address is also one of the host's own members in the same sync or batch: the address is not changed.</summary>
+    public const string EmailChangeConflict = "email_change_conflict";
+
     private static readonly RedisScript RecordRename = RedisScript.Load("Members", "record_rename");
 
     private IDatabase Db => redis.GetDatabase();

@@ -231,7 +231,7 @@ public sealed class MemberService(ListTargets targets, MemberLedger ledger, Memb
             {
                 outcomes.Add(new MemberOutcome(member.Email, MemberOutcome.Failed, FacadeErrors.Create(FacadeErrors.Validation, "Duplicate member", "The same externalId appears twice in this batch.")));
             }
-            else if ((await MoveToAddressAsync(tenant.Id, calls, member, cancellationToken)).Error is { } notMoved)
+            else if ((await MoveToAddressAsync(tenant.Id, calls, member, cancellationToken, listedInBatch: valid.Keys.ToHashSet(StringComparer.Ordinal))).Error is { } notMoved)
             {
                 outcomes.Add(new MemberOutcome(member.Email, MemberOutcome.Failed, notMoved));
             }
@@ -262,7 +262,8 @@ public sealed class MemberService(ListTargets targets, MemberLedger ledger, Memb
     /// member's first (<see cref="MemberRenamer"/>), so the person keeps their contact. Answers whether it moved, or why the
     /// member must not be written (<c>email_in_use</c>, Mailchimp's refusal). An id the list did not know is remembered.
     /// </summary>
-    private async Task<(bool Moved, MailchimpError? Error)> MoveToAddressAsync(TenantId tenant, MemberCalls calls, DesiredMember member, CancellationToken cancellationToken)
+    private async Task<(bool Moved, MailchimpError? Error)> MoveToAddressAsync(
+        TenantId tenant, MemberCalls calls, DesiredMember member, CancellationToken cancellationToken, IReadOnlySet<string>? listedInBatch = null)
     {
         if (member.ExternalId is not { } externalId)
         {
@@ -274,6 +275,12 @@ public sealed class MemberService(ListTargets targets, MemberLedger ledger, Memb
         {
             await renamer.RememberAsync(tenant, list, externalId, member.Email);
             return (false, null);
+        }
+
+        if (listedInBatch?.Contains(SubscriberHash.FromEmail(known).Value) == true)
+        {
+            return (false, FacadeErrors.Create(MemberRenamer.EmailChangeConflict, "Email change conflict",
+                $"The batch also lists {known}, which externalId '{externalId}' had, as a member of its own: the address was not changed."));
         }
 
         var renamed = await renamer.RenameAsync(tenant, calls.List, calls, known, member.Email, externalId, cancellationToken);

@@ -26,12 +26,20 @@ public sealed class SyncRenames(IConnectionMultiplexer redis, RedisKeys keys)
     /// The change could not be made: the member is not written under the new address (its error is reported instead) and
     /// the contact under the old address stays, as if the host still listed it, so nothing is half done.
     /// </summary>
-    public Task MarkNotRenamedAsync(JobId job, StagedRename rename, MemberError error) =>
-        Db.HashSetAsync(keys.JobInput(job),
-            [
-                new(DesiredSetChunks.NotRenamed(rename.NewHash), JobStore.SerializeError(error)),
-                new(rename.OldHash, new DesiredMember { Email = rename.OldEmail }.ToJson()),
-            ]);
+    public async Task MarkNotRenamedAsync(JobId job, StagedRename rename, MemberError error)
+    {
+        var batch = Db.CreateBatch();
+        var marked = batch.HashSetAsync(keys.JobInput(job), DesiredSetChunks.NotRenamed(rename.NewHash), JobStore.SerializeError(error));
+        var kept = batch.HashSetAsync(keys.JobInput(job), rename.OldHash, new DesiredMember { Email = rename.OldEmail }.ToJson(), When.NotExists);
+        batch.Execute();
+        await Task.WhenAll(marked, kept);
+    }
+
+    /// <summary>Whether an earlier try of this run already decided not to make the change (it crashed before its checkpoint): the decision stands.</summary>
+    public Task<bool> IsMarkedAsync(JobId job, StagedRename rename) => Db.HashExistsAsync(keys.JobInput(job), DesiredSetChunks.NotRenamed(rename.NewHash));
+
+    /// <summary>Whether the host listed the old address itself in this job (then the address is not changed: it would leave the row's person without a contact or create one anew).</summary>
+    public Task<bool> OldAddressListedAsync(JobId job, StagedRename rename) => Db.HashExistsAsync(keys.JobInput(job), rename.OldHash);
 
     internal static MemberError? ErrorOf(RedisValue mark) =>
         mark.IsNullOrEmpty ? null : JsonSerializer.Deserialize(mark.ToString(), HubJsonContext.Default.MemberError);

@@ -96,11 +96,24 @@ internal sealed class SyncRun(JobContext context, MemberCalls calls, SyncArgumen
         for (var number = from; number <= count; number++)
         {
             var rename = await Renames.GetAsync(Job.Id, number);
-            var result = await Renamer.RenameAsync(Job.Tenant, List, calls, rename.OldEmail, rename.NewEmail, rename.ExternalId, cancellationToken);
-            if (!result.MayWrite)
+            if (await Renames.IsMarkedAsync(Job.Id, rename))
             {
-                await Renames.MarkNotRenamedAsync(Job.Id, rename,
-                    new MemberError(rename.NewEmail, result.Error!.Detail, Retryable: false, Code: result.Outcome == RenameOutcome.EmailInUse ? MemberRenamer.EmailInUse : result.Error.Code));
+                // Decided by a try that crashed before its checkpoint.
+            }
+            else if (await Renames.OldAddressListedAsync(Job.Id, rename))
+            {
+                await Renames.MarkNotRenamedAsync(Job.Id, rename, new MemberError(rename.NewEmail,
+                    $"The host lists {rename.OldEmail}, which externalId '{rename.ExternalId}' had, as a member of its own: the address was not changed (that would leave one row without its contact).",
+                    Retryable: false, Code: MemberRenamer.EmailChangeConflict));
+            }
+            else
+            {
+                var result = await Renamer.RenameAsync(Job.Tenant, List, calls, rename.OldEmail, rename.NewEmail, rename.ExternalId, cancellationToken);
+                if (!result.MayWrite)
+                {
+                    await Renames.MarkNotRenamedAsync(Job.Id, rename,
+                        new MemberError(rename.NewEmail, result.Error!.Detail, Retryable: false, Code: result.Outcome == RenameOutcome.EmailInUse ? MemberRenamer.EmailInUse : result.Error.Code));
+                }
             }
 
             await ledger.RecordBatchAsync(context, new LedgerBatch(), number == count ? await PlanStartAsync(cancellationToken) : $"mv:{number + 1}", cancellationToken);

@@ -39,6 +39,7 @@ public sealed class SpecConformanceTests
         (nameof(MailchimpClient.BatchSubscribeAsync), "POST", "/lists/{list_id}"),
         (nameof(MailchimpClient.GetMergeFieldsAsync), "GET", "/lists/{list_id}/merge-fields"),
         (nameof(MailchimpClient.CreateMergeFieldAsync), "POST", "/lists/{list_id}/merge-fields"),
+        (nameof(MailchimpClient.ChangeMemberEmailAsync), "PATCH", "/lists/{list_id}/members/{subscriber_hash}"),
         (nameof(MailchimpClient.CreateListWebhookAsync), "POST", "/lists/{list_id}/webhooks"),
         (nameof(MailchimpClient.GetListWebhookAsync), "GET", "/lists/{list_id}/webhooks/{webhook_id}"),
         (nameof(MailchimpClient.DeleteListWebhookAsync), "DELETE", "/lists/{list_id}/webhooks/{webhook_id}"),
@@ -222,6 +223,7 @@ public sealed class SpecConformanceTests
         await ExpectAsync("upsert again", client.PostAsJsonAsync("/api/v1/lists/shop/members", new { email = "one@shop.test", language = "de", vip = true }), HttpStatusCode.OK);
         await ExpectAsync("upsert a contact Hub did not add", client.PostAsJsonAsync("/api/v1/lists/shop/members", new { email = "old@shop.test", tags = new[] { "again" } }), HttpStatusCode.OK);
         await ExpectAsync("get member", client.GetAsync("/api/v1/lists/shop/members/one@shop.test"), HttpStatusCode.OK);
+        await ExpectAsync("change a member's address", client.PatchAsJsonAsync("/api/v1/lists/shop/members/inline@shop.test", new { email = "inline.new@shop.test" }), HttpStatusCode.OK);
         await ExpectAsync("page members", client.GetAsync("/api/v1/lists/shop/members?limit=5"), HttpStatusCode.OK);
         await ExpectAsync("archive", client.DeleteAsync("/api/v1/lists/shop/members/one@shop.test?mode=archive"), HttpStatusCode.NoContent);
         await ExpectAsync("archive again", client.DeleteAsync("/api/v1/lists/shop/members/one@shop.test"), HttpStatusCode.NoContent);
