@@ -108,6 +108,9 @@ public sealed class AudienceHookStore(IConnectionMultiplexer redis, RedisKeys ke
         return token;
     }
 
+    /// <summary>Extends the lock while this token holds it; false when it was lost.</summary>
+    public Task<bool> RenewLockAsync(TenantId tenant, string token, TimeSpan lease) => Db.LockExtendAsync(keys.AudienceHooksLock(tenant), token, lease);
+
     /// <summary>Releases the lock if this token still holds it.</summary>
     public Task UnlockAsync(TenantId tenant, string token) => Db.LockReleaseAsync(keys.AudienceHooksLock(tenant), token);
 

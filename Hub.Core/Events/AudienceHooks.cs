@@ -114,12 +114,25 @@ public sealed partial class AudienceHooks(
             return busy;
         }
 
+        // Mailchimp calls may take longer than the lease (retries, slow answers): the lock is renewed while the change runs.
+        using var renewing = new CancellationTokenSource();
+        var lease = options.Value.Lease;
+        var renewal = Task.Run(async () =>
+        {
+            while (!renewing.IsCancellationRequested)
+            {
+                await Task.Delay(lease / 3, time, renewing.Token);
+                await store.RenewLockAsync(tenant, token, lease);
+            }
+        }, CancellationToken.None);
         try
         {
             return await change();
         }
         finally
         {
+            await renewing.CancelAsync();
+            await renewal.ContinueWith(_ => { }, TaskScheduler.Default);
             await store.UnlockAsync(tenant, token);
         }
     }
@@ -130,7 +143,18 @@ public sealed partial class AudienceHooks(
         if (hook is { State: AudienceHookState.Registered, WebhookId: { } webhookId })
         {
             var existing = await mailchimp.GetListWebhookAsync(credential, audienceId, webhookId, cancellationToken);
-            if (existing.IsSuccess)
+            if (existing.IsSuccess && !IsAsRegistered(existing.Value))
+            {
+                // Hub's public URL changed, or someone changed its events or sources in Mailchimp (the api source would
+                // echo Hub's own writes): replaced by a new one.
+                LogWebhookChanged(logger, tenant.ToString(), audienceId, webhookId);
+                var removed = await mailchimp.DeleteListWebhookAsync(credential, audienceId, webhookId, cancellationToken);
+                if (!removed.IsSuccess && removed.Error!.Status != 404)
+                {
+                    return (await FailedAsync(tenant, audienceId, hook, removed.Error), removed.Error);
+                }
+            }
+            else if (existing.IsSuccess)
             {
                 var checkedHook = hook with { CheckedAt = time.GetUtcNow() };
                 await store.SaveAsync(tenant, checkedHook);
@@ -138,12 +162,14 @@ public sealed partial class AudienceHooks(
                 return (checkedHook, null);
             }
 
-            if (existing.Error!.Status != 404)
+            else if (existing.Error!.Status != 404)
             {
                 return (await FailedAsync(tenant, audienceId, hook, existing.Error), existing.Error);
             }
-
-            LogWebhookMissing(logger, tenant.ToString(), audienceId, webhookId);
+            else
+            {
+                LogWebhookMissing(logger, tenant.ToString(), audienceId, webhookId);
+            }
         }
 
         var secret = AudienceHookStore.NewSecret();
@@ -223,6 +249,14 @@ public sealed partial class AudienceHooks(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Registered Mailchimp list webhook {WebhookId} on audience {AudienceId} of tenant {TenantId} (signed: {Signed}).")]
     private static partial void LogRegistered(ILogger logger, string tenantId, string audienceId, string webhookId, bool signed);
+
+    /// <summary>Whether a webhook Mailchimp holds is still the one Hub registers: its URL on this Hub's receiver, the same events and sources.</summary>
+    private bool IsAsRegistered(MailchimpListWebhook webhook) =>
+        webhook.Url.StartsWith($"{hub.Value.PublicBaseUrl.TrimEnd('/')}{ReceiverPath}/", StringComparison.Ordinal)
+        && webhook.Events == Events && webhook.Sources == Sources;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "List webhook {WebhookId} on audience {AudienceId} of tenant {TenantId} no longer points at this Hub or asks for other events or sources; replacing it.")]
+    private static partial void LogWebhookChanged(ILogger logger, string tenantId, string audienceId, string webhookId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Mailchimp no longer has list webhook {WebhookId} on audience {AudienceId} of tenant {TenantId}; registering it again.")]
     private static partial void LogWebhookMissing(ILogger logger, string tenantId, string audienceId, string webhookId);

@@ -150,7 +150,7 @@ public sealed class MemberLedger(IConnectionMultiplexer redis, RedisKeys keys, I
     public async Task DeleteListAsync(TenantId tenant, ListKey list, CancellationToken cancellationToken)
     {
         var transaction = Db.CreateTransaction();
-        _ = transaction.KeyDeleteAsync([.. ListKeys(tenant, list)[..3], keys.ListMoved(tenant, list)]);
+        _ = transaction.KeyDeleteAsync([.. ListKeys(tenant, list)[..3], keys.ListMoved(tenant, list), keys.ListExternalIds(tenant, list)]);
         _ = transaction.SetRemoveAsync(keys.TenantSyncedLists(tenant), list.ToString());
         await transaction.ExecuteCheckedAsync();
     }

@@ -328,6 +328,28 @@ public sealed class MemberEventsTests : EnvironmentFixture<EventsEnvironment>
     }
 
     [Test]
+    public async Task A_webhook_someone_changed_to_also_send_api_changes_is_replaced()
+    {
+        var (tenant, account) = await _env.ConnectedTenantAsync();
+        var audienceId = await _env.LinkRegisteredAudienceAsync(tenant, "changed");
+        var before = (await _env.SandboxWebhooksAsync(audienceId)).Single();
+        using (var marketing = _env.Sandbox.Marketing(account))
+        {
+            (await marketing.PatchAsJsonAsync($"lists/{audienceId}/webhooks/{before.GetProperty("id").GetString()}", new { sources = new { api = true } })).EnsureSuccessStatusCode();
+        }
+
+        using var client = _env.Hub.Client(tenant.ApiKey);
+        using var repaired = await client.PostAsync($"/api/v1/audiences/{audienceId}/events/repair", null);
+        Assert.That(repaired.StatusCode, Is.EqualTo(HttpStatusCode.OK), await repaired.Content.ReadAsStringAsync());
+        var after = (await _env.SandboxWebhooksAsync(audienceId)).Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.GetProperty("id").GetString(), Is.Not.EqualTo(before.GetProperty("id").GetString()));
+            Assert.That(after.GetProperty("sources").GetProperty("api").GetBoolean(), Is.False, "Hub's own writes must not come back");
+        });
+    }
+
+    [Test]
     public async Task An_event_answered_by_a_replica_that_then_dies_is_processed_by_another()
     {
         // This Hub only receives: it answers Mailchimp and keeps the event, and is gone before processing anything.
