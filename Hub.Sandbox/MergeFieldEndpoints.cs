@@ -42,17 +42,12 @@ internal static class MergeFieldEndpoints
         if (body is null) return bad!;
         var name = body.String("name", required: true);
         var type = body.String("type", required: true, MergeFieldRules.Types);
-        var tag = ReadTag(body);
-        var required = body.Bool("required");
-        var isPublic = body.Bool("public");
-        var defaultValue = body.String("default_value");
-        var displayOrder = body.Int("display_order");
-        var helpText = body.String("help_text");
+        var sent = ReadCommon(body);
         var options = type is null ? null : ReadOptions(body, type, MergeFieldRules.DefaultOptions(type), create: true);
         body.RejectUnknown(state.StrictRequestBodies);
         if (body.Errors.Count > 0) return SandboxJson.InvalidResource(body.Errors);
         var (field, access, problem) = state.AddMergeField(accountId, listId, new MergeFieldSettings(
-            tag, name!, type!, required ?? false, defaultValue ?? "", isPublic ?? true, displayOrder, options, helpText ?? ""));
+            sent.Tag, name!, type!, sent.Required ?? false, sent.DefaultValue ?? "", sent.Public ?? true, sent.DisplayOrder, options, sent.HelpText ?? ""));
         return Answer(field, access, problem);
     }
 
@@ -71,20 +66,15 @@ internal static class MergeFieldEndpoints
             if (body.Json["type"] is { } type && (type.GetValueKind() != JsonValueKind.String || type.GetValue<string>() != current.Type))
                 body.Errors.Add(new FieldError("type", TypeFixed));
             var name = body.String("name", required: true);
-            var tag = ReadTag(body);
-            var required = body.Bool("required");
-            var isPublic = body.Bool("public");
-            var defaultValue = body.String("default_value");
-            var displayOrder = body.Int("display_order");
-            var helpText = body.String("help_text");
+            var sent = ReadCommon(body);
             var options = ReadOptions(body, current.Type, current.Options, create: false);
             body.RejectUnknown(state.StrictRequestBodies);
             if (body.Errors.Count > 0) return null;
             return current with
             {
-                Name = name!, Tag = tag ?? current.Tag, Required = required ?? current.Required, Public = isPublic ?? current.Public,
-                DefaultValue = defaultValue ?? current.DefaultValue, DisplayOrder = displayOrder ?? current.DisplayOrder,
-                HelpText = helpText ?? current.HelpText, Options = options,
+                Name = name!, Tag = sent.Tag ?? current.Tag, Required = sent.Required ?? current.Required, Public = sent.Public ?? current.Public,
+                DefaultValue = sent.DefaultValue ?? current.DefaultValue, DisplayOrder = sent.DisplayOrder ?? current.DisplayOrder,
+                HelpText = sent.HelpText ?? current.HelpText, Options = options,
             };
         });
         return body.Errors.Count > 0 ? SandboxJson.InvalidResource(body.Errors) : Answer(field, access, problem);
@@ -99,6 +89,12 @@ internal static class MergeFieldEndpoints
         MergeFieldAccess.Refused => SandboxJson.Problem(400, "Invalid Resource", problem!),
         _ => SandboxJson.NotFound(),
     };
+
+    private sealed record CommonInput(string? Tag, bool? Required, bool? Public, string? DefaultValue, int? DisplayOrder, string? HelpText);
+
+    /// <summary>The properties POST and PATCH share; null where not sent.</summary>
+    private static CommonInput ReadCommon(SandboxBody body) => new(
+        ReadTag(body), body.Bool("required"), body.Bool("public"), body.String("default_value"), body.Int("display_order"), body.String("help_text"));
 
     /// <summary>A sent tag, upper-cased; "" counts as not sent. Letters, digits and _, at most 10 (sandbox rule).</summary>
     private static string? ReadTag(SandboxBody body)
