@@ -7,10 +7,8 @@ namespace Hub.Sandbox;
 public static class MarketingApiEndpoints
 {
     private static readonly string[] PatchStatuses = ["subscribed", "unsubscribed", "cleaned", "pending"];
-    private static readonly string[] MergeFieldTypes = ["text", "number", "address", "phone", "date", "url", "imageurl", "radio", "dropdown", "birthday", "zip"];
     private static readonly string[] TagStatuses = ["active", "inactive"];
     private static readonly string[] IgnoredMemberProperties = ["interests", "location", "timestamp_opt", "timestamp_signup"];
-    private static readonly string[] IgnoredMergeFieldProperties = ["default_value", "display_order", "help_text", "options", "public"];
 
     public static RouteGroupBuilder MapMarketingApi(this IEndpointRouteBuilder app)
     {
@@ -33,8 +31,7 @@ public static class MarketingApiEndpoints
         api.Route("POST", "/lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent", "POST delete-permanent", DeletePermanent);
         api.Route("GET", "/lists/{list_id}/members/{subscriber_hash}/tags", "GET tags", GetTags);
         api.Route("POST", "/lists/{list_id}/members/{subscriber_hash}/tags", "POST tags", UpdateTags);
-        api.Route("GET", "/lists/{list_id}/merge-fields", "GET merge-fields", GetMergeFields);
-        api.Route("POST", "/lists/{list_id}/merge-fields", "POST merge-fields", AddMergeField);
+        api.MapMergeFields();
         api.MapListWebhooks();
         api.MapUnmatched();
         return api;
@@ -208,8 +205,20 @@ public static class MarketingApiEndpoints
             Vip: body.Bool("vip"),
             IpSignup: body.String("ip_signup"),
             IpOpt: body.String("ip_opt"),
-            MergeFields: body.Object("merge_fields")?.ToDictionary(p => p.Key, p => p.Value),
+            MergeFields: ReadMergeValues(body),
             Tags: mode is MemberWriteMode.Create or MemberWriteMode.BatchUpsert or MemberWriteMode.BatchCreateOnly ? body.StringArray("tags") : null);
+    }
+
+    /// <summary>
+    /// <c>merge_fields</c>: each value a string, number or object (the merge-field guide); anything else is a schema
+    /// error on <c>merge_fields.TAG</c>, as Mailchimp reports it. Types and tags are checked by the state.
+    /// </summary>
+    private static Dictionary<string, JsonNode?>? ReadMergeValues(SandboxBody body)
+    {
+        if (body.Object("merge_fields") is not { } values) return null;
+        foreach (var (tag, value) in values)
+            if (!MergeFieldRules.SchemaAllows(value)) body.Errors.Add(new FieldError($"merge_fields.{tag}", MergeFieldRules.SchemaMismatch));
+        return values.ToDictionary(p => p.Key, p => p.Value);
     }
 
     private static IResult ArchiveMember(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, [FromRoute(Name = "subscriber_hash")] string hash) =>
@@ -295,39 +304,6 @@ public static class MarketingApiEndpoints
         return SandboxJson.Ok(result with { Errors = errors, ErrorCount = errors.Count });
     }
 
-    // ---- Merge fields ----
-
-    private static IResult GetMergeFields(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId)
-    {
-        if (Paging(http, out var count, out var offset) is { } bad) return bad;
-        if (state.GetMergeFields(SandboxCaller.AccountId(http), listId) is not { } fields) return SandboxJson.NotFound();
-        return SandboxJson.Ok(new MergeFieldsResponse(fields.Skip(offset).Take(count).ToList(), listId, fields.Count));
-    }
-
-    private static async Task<IResult> AddMergeField(HttpContext http, SandboxState state, [FromRoute(Name = "list_id")] string listId, CancellationToken ct)
-    {
-        var accountId = SandboxCaller.AccountId(http);
-        if (!state.ListExists(accountId, listId)) return SandboxJson.NotFound();
-        var (body, bad) = await SandboxBody.ReadAsync(http.Request, ct);
-        if (body is null) return bad!;
-        var name = body.String("name", required: true);
-        var type = body.String("type", required: true, MergeFieldTypes);
-        var tag = body.String("tag");
-        var required = body.Bool("required") ?? false;
-        body.Ignore(IgnoredMergeFieldProperties).RejectUnknown(state.StrictRequestBodies);
-        if (body.Errors.Count > 0) return SandboxJson.InvalidResource(body.Errors);
-        var options = type switch
-        {
-            "text" => new MergeFieldOptions(Size: 255),
-            "address" => new MergeFieldOptions(DefaultCountry: 164),
-            "phone" => new MergeFieldOptions(PhoneFormat: "none"),
-            "date" or "birthday" => new MergeFieldOptions(DateFormat: type == "date" ? "MM/DD/YYYY" : "MM/DD"),
-            _ => new MergeFieldOptions(),
-        };
-        var (field, found) = state.AddMergeField(accountId, listId, tag, name!, type!, required, options);
-        return found ? SandboxJson.Ok(field) : SandboxJson.NotFound();
-    }
-
     // ---- Helpers ----
 
     /// <summary>Paths accept the subscriber hash or, as the spec allows, the raw address.</summary>
@@ -337,7 +313,7 @@ public static class MarketingApiEndpoints
     /// <c>count</c> (default 10, at most 1000) and <c>offset</c> (default 0), read by hand so that a value that is
     /// not a whole number gets Mailchimp's 400 rather than the host's binding failure. Returns that 400, or null.
     /// </summary>
-    private static IResult? Paging(HttpContext http, out int count, out int offset)
+    internal static IResult? Paging(HttpContext http, out int count, out int offset)
     {
         var errors = new List<FieldError>();
         int? Read(string name)

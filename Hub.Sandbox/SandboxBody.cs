@@ -77,6 +77,14 @@ internal sealed class SandboxBody(JsonObject body, List<FieldError> errors, stri
         return null;
     }
 
+    public int? Int(string name, bool required = false)
+    {
+        if (!Present(name, required, out var node)) return null;
+        if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<int>(out var i)) return i;
+        errors.Add(new FieldError(prefix + name, "Schema describes integer, " + Kind(node) + " found instead"));
+        return null;
+    }
+
     public JsonObject? Object(string name, bool required = false)
     {
         if (!Present(name, required, out var node)) return null;

@@ -42,10 +42,10 @@ public sealed partial class SandboxState
                 CreatedAt = _time.GetUtcNow(),
                 Settings = settings,
             };
-            AddMergeFieldLocked(audience, "FNAME", "First Name", "text", false, new MergeFieldOptions(Size: 25));
-            AddMergeFieldLocked(audience, "LNAME", "Last Name", "text", false, new MergeFieldOptions(Size: 25));
-            AddMergeFieldLocked(audience, "ADDRESS", "Address", "address", false, new MergeFieldOptions(DefaultCountry: 164));
-            AddMergeFieldLocked(audience, "PHONE", "Phone Number", "phone", false, new MergeFieldOptions(PhoneFormat: "none"));
+            AddMergeFieldLocked(audience, new MergeFieldSettings("FNAME", "First Name", "text", Options: new MergeFieldOptions(Size: 25)));
+            AddMergeFieldLocked(audience, new MergeFieldSettings("LNAME", "Last Name", "text", Options: new MergeFieldOptions(Size: 25)));
+            AddMergeFieldLocked(audience, new MergeFieldSettings("ADDRESS", "Address", "address", Options: MergeFieldRules.DefaultOptions("address")));
+            AddMergeFieldLocked(audience, new MergeFieldSettings("PHONE", "Phone Number", "phone", Options: MergeFieldRules.DefaultOptions("phone")));
             _audiences[audience.Id] = audience;
             return (ToResponse(audience), ListAccess.Ok);
         }
@@ -114,32 +114,6 @@ public sealed partial class SandboxState
             s.NotifyOnSubscribe, s.NotifyOnUnsubscribe, a.CreatedAt, 0, s.EmailTypeOption,
             $"http://eepurl.com/sandbox{a.WebId}", $"https://sandbox.list-manage.com/subscribe?u=sandbox&id={a.Id}",
             $"us-{a.Id}@inbound.mailchimp.com", "pub", s.DoubleOptin, false, s.MarketingPermissions, [], stats);
-    }
-
-    // ---- Merge fields ----
-
-    internal IReadOnlyList<MergeField>? GetMergeFields(string accountId, string listId)
-    {
-        lock (_gate) return Find(accountId, listId)?.MergeFields.ToList();
-    }
-
-    internal (MergeField? Field, bool ListFound) AddMergeField(string accountId, string listId, string? tag, string name, string type, bool required, MergeFieldOptions options)
-    {
-        lock (_gate)
-        {
-            if (Find(accountId, listId) is not { } audience) return (null, false);
-            tag = (tag ?? new string(name.ToUpperInvariant().Where(char.IsAsciiLetterOrDigit).Take(10).ToArray())).ToUpperInvariant();
-            if (tag.Length == 0 || audience.MergeFields.Any(f => f.Tag == tag)) tag = $"MMERGE{audience.NextMergeId}";
-            return (AddMergeFieldLocked(audience, tag, name, type, required, options), true);
-        }
-    }
-
-    private static MergeField AddMergeFieldLocked(Audience audience, string tag, string name, string type, bool required, MergeFieldOptions options)
-    {
-        var id = audience.NextMergeId++;
-        var field = new MergeField(id, tag, name, type, required, "", true, id, options, "", audience.Id);
-        audience.MergeFields.Add(field);
-        return field;
     }
 
     // ---- Members ----
@@ -222,8 +196,8 @@ public sealed partial class SandboxState
                     $"{email} was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list.");
             var status = mode == MemberWriteMode.Create ? input.Status : input.Status ?? input.StatusIfNew;
             if (status is null) return Fail(400, "Invalid Resource", "Required fields were not provided: status", field: "status");
-            var merged = MergedFields(existing, input);
-            if (!skipMergeValidation && MissingRequiredMergeFields(audience, merged) is { } mergeFailure) return new(null, false, mergeFailure);
+            var (merged, mergeFailure) = MergedFields(audience, existing, input, skipMergeValidation);
+            if (mergeFailure is not null) return new(null, false, mergeFailure);
 
             var wasArchived = existing is not null;
             var member = existing ?? NewMember(audience, email, status);
@@ -243,8 +217,8 @@ public sealed partial class SandboxState
         if (input.Status == "subscribed" && existing.Status is "unsubscribed" or "cleaned")
             return Fail(400, "Member In Compliance State",
                 $"{email} is in a compliance state due to unsubscribe, bounce, or compliance review and cannot be subscribed.");
-        var fields = MergedFields(existing, input);
-        if (!skipMergeValidation && MissingRequiredMergeFields(audience, fields) is { } failure) return new(null, false, failure);
+        var (fields, failure) = MergedFields(audience, existing, input, skipMergeValidation);
+        if (failure is not null) return new(null, false, failure);
 
         if (hash != existing.Hash) Rekey(audience, existing, email);
         if (input.Status is { } newStatus && newStatus != existing.Status) existing.Status = newStatus;
@@ -275,23 +249,6 @@ public sealed partial class SandboxState
         };
         audience.Members[member.Hash] = member;
         return member;
-    }
-
-    private static Dictionary<string, JsonNode?> MergedFields(Member? existing, MemberInput input)
-    {
-        var merged = existing is null ? new Dictionary<string, JsonNode?>(StringComparer.Ordinal) : new Dictionary<string, JsonNode?>(existing.MergeFields);
-        if (input.MergeFields is { } fields)
-            foreach (var (tag, value) in fields) merged[tag.ToUpperInvariant()] = value?.DeepClone();
-        return merged;
-    }
-
-    private static MemberFailure? MissingRequiredMergeFields(Audience audience, Dictionary<string, JsonNode?> values)
-    {
-        var missing = audience.MergeFields
-            .Where(f => f.Required && (!values.TryGetValue(f.Tag, out var v) || v is null || (v is JsonValue jv && jv.TryGetValue<string>(out var s) && string.IsNullOrWhiteSpace(s))))
-            .Select(f => new FieldError(f.Tag, "Please enter a value"))
-            .ToList();
-        return missing.Count == 0 ? null : new MemberFailure(400, "Invalid Resource", "Your merge fields were invalid.", "ERROR_GENERIC", missing[0].Field, missing);
     }
 
     private static void ApplyFields(Member member, MemberInput input, Dictionary<string, JsonNode?> mergeFields, DateTimeOffset now)

@@ -134,6 +134,10 @@ public sealed class SandboxConformanceTests
         await AssertConformsAsync(await client.GetAsync($"lists/{listId}/members/{hash}/tags"), "/lists/{list_id}/members/{subscriber_hash}/tags", "get");
         await AssertConformsAsync(await client.GetAsync($"lists/{listId}/merge-fields"), "/lists/{list_id}/merge-fields", "get");
         await AssertConformsAsync(await client.PostAsJsonAsync($"lists/{listId}/merge-fields", new { name = "Birthday", type = "birthday" }), "/lists/{list_id}/merge-fields", "post");
+        var mergeId = (await (await client.GetAsync($"lists/{listId}/merge-fields")).JsonAsync())["merge_fields"]![0]!["merge_id"]!.GetValue<int>();
+        await AssertConformsAsync(await client.GetAsync($"lists/{listId}/merge-fields/{mergeId}"), "/lists/{list_id}/merge-fields/{merge_id}", "get");
+        await AssertConformsAsync(await client.PatchAsJsonAsync($"lists/{listId}/merge-fields/{mergeId}", new { name = "Given name" }),
+            "/lists/{list_id}/merge-fields/{merge_id}", "patch");
 
         // List webhooks; the URL is the sandbox's own (it answers the validation GET), and no event reaches it (no user source change).
         var hookUrl = new Uri(_host.BaseUrl, "_control/accounts").ToString();
@@ -167,6 +171,9 @@ public sealed class SandboxConformanceTests
         await AssertConformsAsync(await client.GetAsync($"lists/{listId}/members/{SandboxTestKit.Hash("none@shop.test")}/tags"), "/lists/{list_id}/members/{subscriber_hash}/tags", "get", "default", 404);
         await AssertConformsAsync(await client.PutAsJsonAsync($"lists/{listId}", new { name = "x" }), "/lists/{list_id}", "get", "default", 405);
         await AssertConformsAsync(await client.GetAsync($"lists/{listId}/webhooks/0123456789"), "/lists/{list_id}/webhooks/{webhook_id}", "get", "default", 404);
+        await AssertConformsAsync(await client.GetAsync($"lists/{listId}/merge-fields/999"), "/lists/{list_id}/merge-fields/{merge_id}", "get", "default", 404);
+        await AssertConformsAsync(await client.PutAsJsonAsync($"lists/{listId}/members/{SandboxTestKit.Hash("m@shop.test")}",
+            new { email_address = "m@shop.test", status_if_new = "subscribed", merge_fields = new { NOPE = "x" } }), "/lists/{list_id}/members/{subscriber_hash}", "put", "default", 400);
         await AssertConformsAsync(await client.PostAsJsonAsync($"lists/{listId}/webhooks", new { url = "not a url" }), "/lists/{list_id}/webhooks", "post", "default", 400);
     }
 
