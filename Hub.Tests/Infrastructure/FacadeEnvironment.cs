@@ -66,7 +66,16 @@ public sealed class FacadeEnvironment : ConsentEnvironment
         return (await created.JsonAsync()).GetProperty("id").GetString()!;
     }
 
+    /// <summary>A new tenant with one list <paramref name="key"/> linked to a new audience; returns the tenant and the audience id.</summary>
+    public async Task<(FacadeTenant Tenant, string AudienceId)> TenantWithAudienceListAsync(string key)
+    {
+        var tenant = await CreateTenantAsync();
+        var list = await LinkListAsync(tenant, key);
+        return (tenant, list.GetProperty("audienceId").GetString()!);
+    }
+
     /// <summary>Links a list in audience mode to a new audience, or in tag mode to <paramref name="audienceId"/>.</summary>
+
     public static Task<JsonElement> LinkListAsync(FacadeTenant tenant, string key, string? audienceId = null, string mode = "audience", object? extra = null) =>
         LinkListAsync(tenant.Client, Body(
             new { key, mode },

@@ -9,12 +9,7 @@ namespace Hub.Tests.Lists;
 [TestFixture]
 public sealed class MemberEmailChangeTests() : EnvironmentFixture<FacadeEnvironment>(() => FacadeEnvironment.StartAsync())
 {
-    private async Task<(FacadeTenant Tenant, string AudienceId)> AudienceListAsync(string key = "people")
-    {
-        var tenant = await _env.CreateTenantAsync();
-        var list = await FacadeEnvironment.LinkListAsync(tenant, key);
-        return (tenant, list.GetProperty("audienceId").GetString()!);
-    }
+    private Task<(FacadeTenant Tenant, string AudienceId)> AudienceListAsync(string key = "people") => _env.TenantWithAudienceListAsync(key);
 
     private async Task<List<string>> EmailsAsync(string audienceId) =>
         [.. (await _env.Sandbox.GetMembersAsync(audienceId)).Select(member => member.EmailAddress.ToLowerInvariant()).Order(StringComparer.Ordinal)];

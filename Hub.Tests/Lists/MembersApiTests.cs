@@ -8,12 +8,7 @@ namespace Hub.Tests.Lists;
 [TestFixture]
 public sealed class MembersApiTests() : EnvironmentFixture<FacadeEnvironment>(() => FacadeEnvironment.StartAsync())
 {
-    private async Task<(FacadeTenant Tenant, string AudienceId)> AudienceListAsync(string key = "members")
-    {
-        var tenant = await _env.CreateTenantAsync();
-        var list = await FacadeEnvironment.LinkListAsync(tenant, key);
-        return (tenant, list.GetProperty("audienceId").GetString()!);
-    }
+    private Task<(FacadeTenant Tenant, string AudienceId)> AudienceListAsync(string key = "members") => _env.TenantWithAudienceListAsync(key);
 
     [Test]
     public async Task Adding_a_member_sends_merge_fields_tags_language_and_vip()
