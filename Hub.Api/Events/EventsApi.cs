@@ -35,7 +35,7 @@ public static class EventsApi
         long? cursor = null;
         if (since is not null)
         {
-            if (since.Length is 0 or > 19 || !since.All(char.IsAsciiDigit) || !long.TryParse(since, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            if (!long.TryParse(since, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
             {
                 return Problems.Validation(new Dictionary<string, string[]> { ["since"] = ["A cursor as returned in nextCursor (digits)."] });
             }

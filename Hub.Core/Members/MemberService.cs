@@ -225,13 +225,14 @@ public sealed class MemberService(ListTargets targets, MemberLedger ledger, Memb
         var calls = Calls(target);
         var toWrite = new List<DesiredMember>();
         var externalIds = new HashSet<string>(StringComparer.Ordinal);
+        var listed = valid.Keys.ToHashSet(StringComparer.Ordinal);
         foreach (var member in valid.Values)
         {
             if (member.ExternalId is { } externalId && !externalIds.Add(externalId))
             {
                 outcomes.Add(new MemberOutcome(member.Email, MemberOutcome.Failed, FacadeErrors.Create(FacadeErrors.Validation, "Duplicate member", "The same externalId appears twice in this batch.")));
             }
-            else if ((await MoveToAddressAsync(tenant.Id, calls, member, cancellationToken, listedInBatch: valid.Keys.ToHashSet(StringComparer.Ordinal))).Error is { } notMoved)
+            else if ((await MoveToAddressAsync(tenant.Id, calls, member, cancellationToken, listedInBatch: listed)).Error is { } notMoved)
             {
                 outcomes.Add(new MemberOutcome(member.Email, MemberOutcome.Failed, notMoved));
             }
