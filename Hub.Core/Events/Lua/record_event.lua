@@ -25,9 +25,7 @@ for j = 0, #ARGV - list_names_at do
     elseif kind == 'subscribe' then
       redis.call('HDEL', refused, hash)
     elseif kind == 'upemail' and new_hash ~= hash then
-      move_in_ledger(fingerprints, hub_added, refused, hash, new_hash)
-      redis.call('HSET', moved, hash, moved_value)
-      redis.call('HDEL', moved, new_hash)
+      move_in_ledger(fingerprints, hub_added, refused, moved, hash, new_hash, moved_value)
     end
   end
 end

@@ -1,11 +1,12 @@
 -- Fragment (see MemberRenamer and Events/record_event): moves one member's entries in one list's ledger from its old
--- subscriber hash to its new one, after its address changed in Mailchimp: the fingerprint, the hub-added mark and a refusal.
--- Answers whether the list held the member (under either hash). Moving again changes nothing.
-local function move_in_ledger(fingerprints, hub_added, refused, hash, new_hash)
+-- subscriber hash to its new one, after its address changed in Mailchimp (the fingerprint, the hub-added mark and a
+-- refusal), and remembers the move in the list's moved hash (hash to moved_value: new email \n unix ms), so a full sync
+-- still listing the old address writes the new one. Moving again changes nothing.
+local function move_in_ledger(fingerprints, hub_added, refused, moved, hash, new_hash, moved_value)
+  redis.call('HSET', moved, hash, moved_value)
+  redis.call('HDEL', moved, new_hash)
   local fingerprint = redis.call('HGET', fingerprints, hash)
-  if not fingerprint or hash == new_hash then
-    return fingerprint ~= false or redis.call('HEXISTS', fingerprints, new_hash) == 1
-  end
+  if not fingerprint or hash == new_hash then return end
   redis.call('HSET', fingerprints, new_hash, fingerprint)
   redis.call('HDEL', fingerprints, hash)
   if redis.call('SREM', hub_added, hash) == 1 then redis.call('SADD', hub_added, new_hash) end
@@ -14,5 +15,4 @@ local function move_in_ledger(fingerprints, hub_added, refused, hash, new_hash)
     redis.call('HSET', refused, new_hash, was_refused)
     redis.call('HDEL', refused, hash)
   end
-  return true
 end

@@ -6,9 +6,7 @@
 -- lists: per list, its fingerprints, hub_added, refused and moved keys.
 -- INCLUDE: Members/ledger_move
 for k = lists_at, #KEYS, 4 do
-  move_in_ledger(KEYS[k], KEYS[k + 1], KEYS[k + 2], hash, new_hash)
-  redis.call('HSET', KEYS[k + 3], hash, moved_value)
-  redis.call('HDEL', KEYS[k + 3], new_hash)
+  move_in_ledger(KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], hash, new_hash, moved_value)
 end
 if external_id ~= '' then redis.call('HSET', external, external_id, new_hash .. '\n' .. new_email) end
 return 1
