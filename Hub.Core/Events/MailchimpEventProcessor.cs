@@ -68,24 +68,32 @@ public sealed partial class MailchimpEventProcessor(
         var byMember = events
             .Select(claimed => (Claimed: claimed, Inbound: InboundEvent.Read(claimed.Fields, claimed.AudienceId, out _, out _)))
             .GroupBy(item => $"{item.Claimed.Tenant} {item.Claimed.AudienceId} {item.Inbound?.SubscriberHash}");
+        // The tenant and its lists in the audience are read once per claim for all its events there, not once per event.
+        var audiences = events.Select(claimed => (claimed.Tenant, claimed.AudienceId)).Distinct()
+            .ToDictionary(audience => audience, audience => new Lazy<Task<ListKey[]?>>(() => ListsInAudienceAsync(audience.Tenant, audience.AudienceId, cancellationToken)));
         return Parallel.ForEachAsync(byMember, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
             async (member, token) =>
             {
                 foreach (var (claimed, inbound) in member.OrderBy(item => item.Inbound?.FiredAt).ThenBy(item => item.Claimed.ReceivedAt))
                 {
-                    await ProcessOneAsync(claimed, inbound, lease, token);
+                    await ProcessOneAsync(claimed, inbound, audiences[(claimed.Tenant, claimed.AudienceId)].Value, lease, token);
                 }
             });
     }
 
-    private async Task ProcessOneAsync(ClaimedEvent claimed, InboundEvent? inbound, string lease, CancellationToken cancellationToken)
+    /// <summary>The tenant's lists in the audience; null when the tenant is gone (its events are dropped).</summary>
+    private async Task<ListKey[]?> ListsInAudienceAsync(TenantId tenant, string audienceId, CancellationToken cancellationToken) =>
+        await tenants.GetAsync(tenant, cancellationToken) is null
+            ? null
+            : [.. (await lists.ListInAudienceAsync(tenant, audienceId, cancellationToken)).Select(list => list.Key)];
+
+    private async Task ProcessOneAsync(ClaimedEvent claimed, InboundEvent? inbound, Task<ListKey[]?> listsInAudience, string lease, CancellationToken cancellationToken)
     {
         try
         {
-            if (inbound is not null && await tenants.GetAsync(claimed.Tenant, cancellationToken) is not null)
+            if (inbound is not null && await listsInAudience is { } inAudience)
             {
-                var inAudience = await lists.ListInAudienceAsync(claimed.Tenant, claimed.AudienceId, cancellationToken);
-                var recorded = await log.RecordAsync(claimed, inbound, [.. inAudience.Select(list => list.Key)], cancellationToken);
+                var recorded = await log.RecordAsync(claimed, inbound, inAudience, cancellationToken);
                 if (recorded.ValueKind == System.Text.Json.JsonValueKind.Object)
                 {
                     await publisher.PublishAsync(claimed.Tenant, inbound.Type, recorded, claimed.Id, cancellationToken);
