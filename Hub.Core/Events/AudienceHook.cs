@@ -122,9 +122,20 @@ public sealed class AudienceHookStore(IConnectionMultiplexer redis, RedisKeys ke
     public async Task ScheduleUnscheduledAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var page = new List<SortedSetEntry>(500);
         await foreach (var entry in Db.SortedSetScanAsync(keys.Tenants, pageSize: 500).WithCancellation(cancellationToken))
         {
-            await Db.SortedSetAddAsync(keys.AudienceHooksDue, entry.Element, now, SortedSetWhen.NotExists);
+            page.Add(new SortedSetEntry(entry.Element, now));
+            if (page.Count == 500)
+            {
+                await Db.SortedSetAddAsync(keys.AudienceHooksDue, [.. page], SortedSetWhen.NotExists);
+                page.Clear();
+            }
+        }
+
+        if (page.Count > 0)
+        {
+            await Db.SortedSetAddAsync(keys.AudienceHooksDue, [.. page], SortedSetWhen.NotExists);
         }
     }
 
