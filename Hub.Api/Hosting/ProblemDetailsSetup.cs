@@ -15,7 +15,7 @@ public static class ProblemDetailsSetup
         {
             // The list webhook receiver's path holds a secret: its problems name the route instead.
             context.ProblemDetails.Instance ??= context.HttpContext.Request.Path.StartsWithSegments(Hub.Core.Events.AudienceHooks.ReceiverPath)
-                ? Hub.Core.Events.AudienceHooks.ReceiverPath + "/{secret}"
+                ? Hub.Core.Events.AudienceHooks.ReceiverRoute
                 : context.HttpContext.Request.Path;
             context.ProblemDetails.Extensions.TryAdd("traceId", Activity.Current?.TraceId.ToString() ?? context.HttpContext.TraceIdentifier);
             if (context.ProblemDetails.Type is null or "" || context.ProblemDetails.Type.StartsWith("https://tools.ietf.org", StringComparison.Ordinal))

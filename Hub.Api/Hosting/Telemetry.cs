@@ -27,7 +27,7 @@ public static class Telemetry
                     {
                         if (request.Path.StartsWithSegments(AudienceHooks.ReceiverPath))
                         {
-                            activity.SetTag("url.path", AudienceHooks.ReceiverPath + "/{secret}");
+                            activity.SetTag("url.path", AudienceHooks.ReceiverRoute);
                         }
                     };
                 })
@@ -36,7 +36,7 @@ public static class Telemetry
                     // The embedded sandbox (Development) calls the receiver as Mailchimp does.
                     if (request.RequestUri?.AbsolutePath.StartsWith(AudienceHooks.ReceiverPath + "/", StringComparison.Ordinal) == true)
                     {
-                        activity.SetTag("url.full", new UriBuilder(request.RequestUri) { Path = AudienceHooks.ReceiverPath + "/{secret}", Query = "" }.Uri.ToString());
+                        activity.SetTag("url.full", new UriBuilder(request.RequestUri) { Path = AudienceHooks.ReceiverRoute, Query = "" }.Uri.ToString());
                     }
                 }))
             .WithMetrics(metrics => metrics

@@ -27,6 +27,9 @@ public sealed partial class AudienceHooks(
 {
     public const string ReceiverPath = "/mailchimp/events";
 
+    /// <summary>The receiver's route as telemetry and problem bodies name it: its path carries a secret.</summary>
+    public const string ReceiverRoute = ReceiverPath + "/{secret}";
+
     private static readonly MailchimpWebhookEvents Events = new(Subscribe: true, Unsubscribe: true, Profile: true, Cleaned: true, Upemail: true, Campaign: false);
     private static readonly MailchimpWebhookSources Sources = new(User: true, Admin: true, Api: false);
 
