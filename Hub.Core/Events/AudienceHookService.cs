@@ -40,7 +40,7 @@ public sealed partial class AudienceHookService(
                     bool inLine;
                     try
                     {
-                        inLine = await hooks.ReconcileAsync(tenant, verify: false, stoppingToken);
+                        inLine = await hooks.ReconcileAsync(tenant, stoppingToken);
                     }
                     catch (Exception exception) when (!stoppingToken.IsCancellationRequested && !StoreFaults.IsStoreFault(exception))
                     {

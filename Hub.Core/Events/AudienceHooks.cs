@@ -37,15 +37,15 @@ public sealed partial class AudienceHooks(
     public static string SigningSecretName(string audienceId) => $"mailchimp-hook-signing:{audienceId}";
 
     /// <summary>
-    /// Brings the tenant's webhooks in line with its managed audiences: registers the missing and failed ones (and, with
-    /// <paramref name="verify"/> or when last seen longer ago than <see cref="EventsOptions.VerifyEvery"/>, those Mailchimp no
-    /// longer has), removes those of audiences no longer managed. Without a credential (disconnected) it only forgets them.
+    /// Brings the tenant's webhooks in line with its managed audiences: registers the missing and failed ones (and, when last
+    /// seen longer ago than <see cref="EventsOptions.VerifyEvery"/>, those Mailchimp no longer has or that changed), removes
+    /// those of audiences no longer managed. Without a credential (disconnected) it only forgets them.
     /// True when every webhook is as it should be; false when Mailchimp failed somewhere (tried again later).
     /// </summary>
-    public Task<bool> ReconcileAsync(TenantId tenant, bool verify, CancellationToken cancellationToken) =>
-        LockedAsync(tenant, () => ReconcileLockedAsync(tenant, verify, cancellationToken), busy: false, cancellationToken);
+    public Task<bool> ReconcileAsync(TenantId tenant, CancellationToken cancellationToken) =>
+        LockedAsync(tenant, () => ReconcileLockedAsync(tenant, cancellationToken), busy: false, cancellationToken);
 
-    private async Task<bool> ReconcileLockedAsync(TenantId tenant, bool verify, CancellationToken cancellationToken)
+    private async Task<bool> ReconcileLockedAsync(TenantId tenant, CancellationToken cancellationToken)
     {
         var credential = await connections.GetCredentialAsync(tenant, cancellationToken);
         if (credential is null && await connections.IsAwaitingReauthorizationAsync(tenant, cancellationToken))
@@ -64,7 +64,7 @@ public sealed partial class AudienceHooks(
         {
             hooks.TryGetValue(audienceId, out var hook);
             var stale = hook?.CheckedAt is not { } checkedAt || time.GetUtcNow() - checkedAt >= options.Value.VerifyEvery;
-            if (hook is { State: AudienceHookState.Registered } && !verify && !stale)
+            if (hook is { State: AudienceHookState.Registered } && !stale)
             {
                 continue;
             }
