@@ -27,7 +27,7 @@ public static class MailchimpProblems
                 or FacadeErrors.AudienceAdoptionNotAllowed or FacadeErrors.AudienceNotCreatedByHub => StatusCodes.Status403Forbidden,
             MailchimpErrorCodes.NotFound or FacadeErrors.ListNotFound or FacadeErrors.MemberNotInList => StatusCodes.Status404NotFound,
             MailchimpErrorCodes.MemberExists or MailchimpErrorCodes.MemberInComplianceState or MailchimpErrorCodes.ForgottenEmail
-                or FacadeErrors.ListExists or FacadeErrors.AudienceInUse or FacadeErrors.NotConnected
+                or FacadeErrors.ListExists or FacadeErrors.AudienceInUse or FacadeErrors.NotConnected or FacadeErrors.MergeFieldConflict
                 or MailchimpErrorCodes.ReauthorizationRequired or Hub.Core.Members.MemberRenamer.EmailInUse or Hub.Core.Members.MemberRenamer.EmailChangeConflict => StatusCodes.Status409Conflict,
             MailchimpErrorCodes.MailchimpUnavailable => StatusCodes.Status503ServiceUnavailable,
             _ => StatusCodes.Status422UnprocessableEntity,
@@ -46,7 +46,8 @@ public static class MailchimpProblems
         return TypedResults.Problem(detail: error.Detail, statusCode: status, title: error.Title, type: Problems.TypePrefix + error.Code, extensions: extensions);
     }
 
-    private static Dictionary<string, string[]> Errors(MailchimpError error) =>
+    /// <summary>The error's field errors as a validation problem's <c>errors</c>: field to messages.</summary>
+    public static Dictionary<string, string[]> Errors(this MailchimpError error) =>
         error.FieldErrors.GroupBy(field => field.Field.Length == 0 ? "$" : field.Field)
             .ToDictionary(group => group.Key, group => group.Select(field => field.Message).ToArray(), StringComparer.Ordinal);
 }

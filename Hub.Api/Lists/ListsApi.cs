@@ -21,12 +21,21 @@ public static class ListsApi
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         lists.MapPost("/", LinkList).Produces<ListResponse>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
             .WithSummary("Link a host list, by its own key, to a managed audience (new or existing) or to a tag in one.")
-            .WithRequestExample(new { key = "newsletter", name = "Newsletter", mode = "tag", audienceId = "a1b2c3d4e5", tag = "Newsletter", defaultStatus = "pending", removalPolicy = "archive" });
+            .WithRequestExample(new
+            {
+                key = "newsletter", name = "Newsletter", mode = "tag", audienceId = "a1b2c3d4e5", tag = "Newsletter", defaultStatus = "pending", removalPolicy = "archive",
+                fields = new object[]
+                {
+                    new { tag = "COMPANY", name = "Company", type = "text", required = false },
+                    new { tag = "BIRTHDAY", name = "Birthday", type = "birthday", dateFormat = "DD/MM" },
+                    new { tag = "LEVEL", name = "Level", type = "dropdown", choices = new[] { "Bronze", "Silver", "Gold" } },
+                },
+            });
         lists.MapGet("/", ListLists).Produces<List<ListResponse>>().WithSummary("All lists with member counts and last-sync status.");
         lists.MapGet("/{key}", GetList).Produces<ListResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
         lists.MapPatch("/{key}", UpdateList).Produces<ListResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("Change a list's name, default status, removal policy or (mode audience) its audience's permission reminder.")
-            .WithRequestExample(new { name = "Weekly newsletter", defaultStatus = "pending", removalPolicy = "unsubscribe" });
+            .WithSummary("Change a list's name, default status, removal policy, declared fields or (mode audience) its audience's permission reminder.")
+            .WithRequestExample(new { name = "Weekly newsletter", defaultStatus = "pending", removalPolicy = "unsubscribe", fields = new[] { new { tag = "COMPANY", name = "Company name", type = "text" } } });
         lists.MapDelete("/{key}", UnlinkList).Produces(StatusCodes.Status204NoContent).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Unlink a list. Tag mode untags the members Hub tagged; ?deleteAudience=true deletes an audience-mode list's audience.");
 
@@ -159,7 +168,9 @@ public static class ListsApi
         }
 
         var results = outcome.Value.Select(result => new MemberOutcomeResponse(result.Email, result.Result,
-            result.Error is { } error ? new MemberErrorResponse(Problems.TypePrefix + error.Code, error.Title, error.Detail) : null)).ToList();
+            result.Error is { } error
+                ? new MemberErrorResponse(Problems.TypePrefix + error.Code, error.Title, error.Detail, error.FieldErrors.Count > 0 ? error.Errors() : null)
+                : null)).ToList();
         return TypedResults.Ok(new BatchMembersResponse(results.Count(r => r.Error is null), results.Count(r => r.Error is not null), results));
     }
 

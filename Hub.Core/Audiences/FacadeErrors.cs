@@ -18,6 +18,9 @@ public static class FacadeErrors
     public const string AudienceAdoptionNotAllowed = "audience_adoption_not_allowed";
     public const string AudienceNotCreatedByHub = "audience_not_created_by_hub";
 
+    /// <summary>A list declares a field whose tag the audience has with another type (Hub never retypes a field).</summary>
+    public const string MergeFieldConflict = "merge_field_conflict";
+
     /// <summary>A passthrough write outside <c>/lists</c> by a tenant the operator has not allowed to make one.</summary>
     public const string PassthroughWriteNotAllowed = "passthrough_write_not_allowed";
 

@@ -34,9 +34,12 @@ public readonly record struct JobCounts(long Total = 0, long Added = 0, long Upd
         new(a.Total + b.Total, a.Added + b.Added, a.Updated + b.Updated, a.Removed + b.Removed, a.Unchanged + b.Unchanged, a.Failed + b.Failed);
 }
 
-/// <summary>Why one member was not synced. <paramref name="Retryable"/> tells the host whether sending it again may help.</summary>
-/// <summary>One member's error in a job. <see cref="Code"/> names a problem type of its own where there is one (e.g. <c>email_in_use</c>).</summary>
-public sealed record MemberError(string Email, string Reason, bool Retryable, string? Code = null);
+/// <summary>
+/// Why one member of a job was not synced. <paramref name="Retryable"/> tells the host whether sending it again may help;
+/// <paramref name="Code"/> names a problem type of its own where there is one (e.g. <c>email_in_use</c>); <paramref name="Field"/>
+/// the member's property at fault where it is one (e.g. <c>mergeFields.BIRTHDAY</c>).
+/// </summary>
+public sealed record MemberError(string Email, string Reason, bool Retryable, string? Code = null, string? Field = null);
 
 /// <summary>A job as stored: identity, state, counts, the first member errors, timings and attempts.</summary>
 public sealed record Job

@@ -46,6 +46,9 @@ public sealed record HostList
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset UpdatedAt { get; init; }
     public ListSyncStatus? LastSync { get; init; }
+
+    /// <summary>The contact fields the list declares, as provisioned on its audience (null: none declared).</summary>
+    public IReadOnlyList<ListField>? Fields { get; init; }
 }
 
 /// <summary>The outcome of the list's most recent sync job.</summary>

@@ -8,17 +8,18 @@ namespace Hub.Core.Lists;
 /// <summary>A request to link a host list: to an existing managed audience (<see cref="AudienceId"/>) or a new one (<see cref="NewAudience"/>), whole or as a tag.</summary>
 public sealed record ListLink(
     string? Key, string? Name, string? Mode, string? AudienceId, AudienceDraft? NewAudience, string? Tag,
-    string? DefaultStatus, string? RemovalPolicy);
+    string? DefaultStatus, string? RemovalPolicy, IReadOnlyList<ListFieldDeclaration?>? Fields = null);
 
-/// <summary>What may change on a linked list; null fields stay as they are.</summary>
-public sealed record ListChanges(string? Name, string? PermissionReminder, string? DefaultStatus, string? RemovalPolicy);
+/// <summary>What may change on a linked list; null fields stay as they are. <see cref="Fields"/> replaces the declared fields.</summary>
+public sealed record ListChanges(
+    string? Name, string? PermissionReminder, string? DefaultStatus, string? RemovalPolicy, IReadOnlyList<ListFieldDeclaration?>? Fields = null);
 
 /// <summary>A list with how many members Hub has synced into it.</summary>
 public sealed record ListView(HostList List, long MemberCount);
 
 /// <summary>Links host lists to managed audiences or tags, and unlinks them.</summary>
 public sealed class ListService(
-    ListStore lists, IListMembers members, AudienceService audiences, TenantMailchimp tenantMailchimp, TimeProvider time)
+    ListStore lists, IListMembers members, AudienceService audiences, TenantMailchimp tenantMailchimp, ListFieldProvisioner fields, TimeProvider time)
 {
     public const int MaxTagLength = 100;
 
@@ -52,6 +53,7 @@ public sealed class ListService(
 
         var defaultStatus = ParseStatus(link.DefaultStatus, errors) ?? NewMemberStatus.Subscribed;
         var removalPolicy = ParsePolicy(link.RemovalPolicy, errors) ?? RemovalPolicy.Archive;
+        var declared = ListFieldRules.Validate(link.Fields, errors);
         if (link.NewAudience is { } draft)
         {
             errors.AddRange(AudienceService.Validate(draft.Name, draft.PermissionReminder ?? tenant.DefaultPermissionReminder,
@@ -97,6 +99,12 @@ public sealed class ListService(
             }
         }
 
+        var provisioned = await ProvisionAsync(tenant, audienceId, declared, cancellationToken);
+        if (!provisioned.IsSuccess)
+        {
+            return provisioned.Error;
+        }
+
         var now = time.GetUtcNow();
         var list = new HostList
         {
@@ -107,6 +115,7 @@ public sealed class ListService(
             Tag = mode == ListMode.Tag ? (link.Tag?.Trim() ?? key.ToString()) : null,
             DefaultStatus = defaultStatus,
             RemovalPolicy = removalPolicy,
+            Fields = provisioned.Value,
             CreatedAt = now,
             UpdatedAt = now,
         };
@@ -137,6 +146,7 @@ public sealed class ListService(
 
         var status = ParseStatus(changes.DefaultStatus, errors);
         var policy = ParsePolicy(changes.RemovalPolicy, errors);
+        var declared = ListFieldRules.Validate(changes.Fields, errors);
         if (changes.PermissionReminder is { } reminder && string.IsNullOrWhiteSpace(reminder))
         {
             errors.Add(new("permissionReminder", "A permission reminder cannot be empty."));
@@ -167,10 +177,17 @@ public sealed class ListService(
             }
         }
 
+        var provisioned = await ProvisionAsync(tenant, current.AudienceId, declared, cancellationToken);
+        if (!provisioned.IsSuccess)
+        {
+            return provisioned.Error;
+        }
+
         var now = time.GetUtcNow();
         var saved = await lists.UpdateAsync(tenant.Id, key, list => list with
         {
             Name = changes.Name?.Trim() ?? list.Name,
+            Fields = declared is null ? list.Fields : provisioned.Value,
             DefaultStatus = status ?? list.DefaultStatus,
             RemovalPolicy = policy ?? list.RemovalPolicy,
             UpdatedAt = now,
@@ -216,6 +233,28 @@ public sealed class ListService(
         await members.ForgetAsync(tenant.Id, key, cancellationToken);
         await lists.DeleteAsync(tenant.Id, key, cancellationToken);
         return MailchimpResult.Success;
+    }
+
+    /// <summary>
+    /// Provisions the declared fields on the audience (<see cref="ListFieldProvisioner"/>): the list's fields, or null when
+    /// none are declared (or <paramref name="declared"/> is null: nothing to change).
+    /// </summary>
+    private async Task<MailchimpResult<IReadOnlyList<ListField>?>> ProvisionAsync(
+        Tenant tenant, string audienceId, IReadOnlyList<ListFieldDeclaration>? declared, CancellationToken cancellationToken)
+    {
+        if (declared is not { Count: > 0 })
+        {
+            return MailchimpResult<IReadOnlyList<ListField>?>.Success(null);
+        }
+
+        var (credential, error) = await tenantMailchimp.CredentialAsync(tenant, cancellationToken);
+        if (credential is null)
+        {
+            return error!;
+        }
+
+        var provisioned = await fields.ProvisionAsync(tenant.Id, credential, audienceId, declared, cancellationToken);
+        return provisioned.IsSuccess ? MailchimpResult<IReadOnlyList<ListField>?>.Success(provisioned.Value) : provisioned.Error;
     }
 
     private static ListMode ParseMode(string? value, List<MailchimpFieldError> errors) =>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Hub.Core.Diagnostics;
 using Hub.Core.Storage;
@@ -73,8 +74,29 @@ public sealed class ListStore(IConnectionMultiplexer redis, RedisKeys keys) : IT
         return await Db.HashDeleteAsync(keys.TenantLists(tenant), key.ToString());
     }
 
+    /// <summary>Remembers that Hub created merge field <paramref name="mergeId"/> in the audience (so it may change its name, required and choices).</summary>
+    public async Task MarkFieldCreatedAsync(TenantId tenant, string audienceId, long mergeId, string tag, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("list.field-created");
+        await Db.HashSetAsync(keys.TenantCreatedFields(tenant), CreatedField(audienceId, mergeId), tag);
+    }
+
+    /// <summary>The merge ids of the fields Hub created in the audience.</summary>
+    public async Task<IReadOnlySet<long>> FieldsCreatedAsync(TenantId tenant, string audienceId, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("list.fields-created");
+        var prefix = audienceId + ":";
+        return (await Db.HashKeysAsync(keys.TenantCreatedFields(tenant)))
+            .Select(field => field.ToString())
+            .Where(field => field.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(field => long.Parse(field.AsSpan(prefix.Length), CultureInfo.InvariantCulture))
+            .ToHashSet();
+    }
+
     public Task DeleteTenantDataAsync(TenantId tenant, CancellationToken cancellationToken) =>
-        Db.KeyDeleteAsync(keys.TenantLists(tenant));
+        Db.KeyDeleteAsync([keys.TenantLists(tenant), keys.TenantCreatedFields(tenant)]);
+
+    private static string CreatedField(string audienceId, long mergeId) => $"{audienceId}:{mergeId.ToString(CultureInfo.InvariantCulture)}";
 
     private static string Serialize(HostList list) => JsonSerializer.Serialize(list, HubJsonContext.Default.HostList);
 

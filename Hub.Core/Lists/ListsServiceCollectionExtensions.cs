@@ -10,6 +10,7 @@ public static class ListsServiceCollectionExtensions
     {
         services.AddSingleton<ListStore>();
         services.AddSingleton<ITenantDataOwner>(sp => sp.GetRequiredService<ListStore>());
+        services.AddSingleton<ListFieldProvisioner>();
         services.AddSingleton<ListService>();
         return services;
     }

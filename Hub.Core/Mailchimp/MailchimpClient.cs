@@ -147,10 +147,19 @@ public sealed partial class MailchimpClient(
     public Task<MailchimpResult<MailchimpMergeFieldPage>> GetMergeFieldsAsync(MailchimpCredential credential, string listId, int count, int offset, CancellationToken cancellationToken) =>
         CallAsync(credential, "get_merge_fields", HttpMethod.Get, $"{ListPath(listId)}/merge-fields{Page(count, offset)}", null, Json.MailchimpMergeFieldPage, cancellationToken);
 
-    /// <summary><c>POST /lists/{list_id}/merge-fields</c>. Not retried.</summary>
+    /// <summary><c>POST /lists/{list_id}/merge-fields</c> (spec 3.0.55 <c>postListsIdMergeFields</c>: <c>name</c> and <c>type</c> required, <c>options</c>). Not retried.</summary>
     public Task<MailchimpResult<MailchimpMergeField>> CreateMergeFieldAsync(MailchimpCredential credential, string listId, MailchimpMergeFieldCreate field, CancellationToken cancellationToken) =>
         CallAsync(credential, "create_merge_field", HttpMethod.Post, $"{ListPath(listId)}/merge-fields",
             Body(field, Json.MailchimpMergeFieldCreate), Json.MailchimpMergeField, cancellationToken);
+
+    /// <summary>
+    /// <c>PATCH /lists/{list_id}/merge-fields/{merge_id}</c> (spec 3.0.55 <c>patchListsIdMergeFieldsId</c>: <c>name</c> required;
+    /// <c>required</c> and <c>options.choices</c> are what Hub changes). The body has no <c>type</c>: a field's type never changes.
+    /// </summary>
+    public Task<MailchimpResult<MailchimpMergeField>> UpdateMergeFieldAsync(
+        MailchimpCredential credential, string listId, long mergeId, MailchimpMergeFieldUpdate field, CancellationToken cancellationToken) =>
+        CallAsync(credential, "update_merge_field", HttpMethod.Patch, $"{ListPath(listId)}/merge-fields/{mergeId.ToString(CultureInfo.InvariantCulture)}",
+            Body(field, Json.MailchimpMergeFieldUpdate), Json.MailchimpMergeField, cancellationToken);
 
     // ---- Passthrough ----
 

@@ -126,13 +126,25 @@ public sealed record MailchimpBatchResult(
 
 /// <summary>A merge field (per-audience contact field, keyed by <see cref="Tag"/> in a member's merge_fields).</summary>
 public sealed record MailchimpMergeField(
-    long MergeId, string Tag, string Name, string Type, bool Required, string? DefaultValue, bool Public, int DisplayOrder, string ListId);
+    long MergeId, string Tag, string Name, string Type, bool Required, string? DefaultValue, bool Public, int DisplayOrder, string ListId,
+    MailchimpMergeFieldOptions? Options = null);
+
+/// <summary>
+/// A merge field's <c>options</c> (spec 3.0.55 <c>postListsIdMergeFields</c> / <c>patchListsIdMergeFieldsId</c>): <c>choices</c>
+/// (radio, dropdown), <c>date_format</c> (date, birthday), <c>phone_format</c> (phone: US or International). <c>size</c> and
+/// <c>default_country</c> exist too; Hub sends neither.
+/// </summary>
+public sealed record MailchimpMergeFieldOptions(IReadOnlyList<string>? Choices = null, string? DateFormat = null, string? PhoneFormat = null);
 
 /// <summary>One page of <c>GET /lists/{list_id}/merge-fields</c>.</summary>
 public sealed record MailchimpMergeFieldPage(IReadOnlyList<MailchimpMergeField> MergeFields, int TotalItems);
 
 /// <summary>Body of <c>POST /lists/{list_id}/merge-fields</c>; <see cref="Type"/> is text, number, address, phone, date, url, imageurl, radio, dropdown, birthday or zip.</summary>
-public sealed record MailchimpMergeFieldCreate(string Name, string Type, string? Tag = null, bool? Required = null, string? DefaultValue = null, bool? Public = null);
+public sealed record MailchimpMergeFieldCreate(
+    string Name, string Type, string? Tag = null, bool? Required = null, string? DefaultValue = null, bool? Public = null, MailchimpMergeFieldOptions? Options = null);
+
+/// <summary>Body of <c>PATCH /lists/{list_id}/merge-fields/{merge_id}</c> (spec 3.0.55 <c>patchListsIdMergeFieldsId</c>: <c>name</c> required).</summary>
+public sealed record MailchimpMergeFieldUpdate(string Name, bool? Required = null, MailchimpMergeFieldOptions? Options = null);
 
 /// <summary>
 /// Body of <c>POST /lists/{list_id}/webhooks</c> (spec 3.0.55 <c>postListsIdWebhooks</c>: <c>url</c>, and <c>events</c> and
@@ -185,6 +197,7 @@ internal sealed record MailchimpProblemError(string? Field, string? Message);
 [JsonSerializable(typeof(MailchimpMergeField))]
 [JsonSerializable(typeof(MailchimpMergeFieldPage))]
 [JsonSerializable(typeof(MailchimpMergeFieldCreate))]
+[JsonSerializable(typeof(MailchimpMergeFieldUpdate))]
 [JsonSerializable(typeof(MailchimpMemberEmailChange))]
 [JsonSerializable(typeof(MailchimpListWebhookCreate))]
 [JsonSerializable(typeof(MailchimpListWebhook))]

@@ -36,6 +36,11 @@ public sealed class MemberService(ListTargets targets, MemberLedger ledger, Memb
             return error;
         }
 
+        if (ListFieldRules.Problem(target.List!.Fields, member.MergeFields) is { } badValue)
+        {
+            return FacadeErrors.Invalid([badValue]);
+        }
+
         var calls = Calls(target);
         var (moved, notMoved) = await MoveToAddressAsync(tenant.Id, calls, member, cancellationToken);
         if (notMoved is not null)
@@ -228,7 +233,11 @@ public sealed class MemberService(ListTargets targets, MemberLedger ledger, Memb
         var listed = valid.Keys.ToHashSet(StringComparer.Ordinal);
         foreach (var member in valid.Values)
         {
-            if (member.ExternalId is { } externalId && !externalIds.Add(externalId))
+            if (ListFieldRules.Problem(calls.List.Fields, member.MergeFields) is { } badValue)
+            {
+                outcomes.Add(new MemberOutcome(member.Email, MemberOutcome.Failed, FacadeErrors.Invalid([badValue])));
+            }
+            else if (member.ExternalId is { } externalId && !externalIds.Add(externalId))
             {
                 outcomes.Add(new MemberOutcome(member.Email, MemberOutcome.Failed, FacadeErrors.Create(FacadeErrors.Validation, "Duplicate member", "The same externalId appears twice in this batch.")));
             }

@@ -34,6 +34,9 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
     /// <summary>Hash of list key to the list (JSON) for one tenant.</summary>
     public RedisKey TenantLists(TenantId id) => $"{_prefix}tenant:{id}:lists";
 
+    /// <summary>Hash of "audience id:merge id" to merge tag: the merge fields Hub created in the tenant's audiences (only those it may change).</summary>
+    public RedisKey TenantCreatedFields(TenantId id) => $"{_prefix}tenant:{id}:created-fields";
+
     // ---- Mailchimp client ----
 
     /// <summary>

@@ -60,7 +60,9 @@ public sealed record DesiredSetStagingResult(StagedDesiredSet? Staged, DesiredSe
 /// memory: elements are read one at a time, validated, and written in pipelined batches (one written while the next is parsed) of
 /// <see cref="BatchSize"/> with HSETNX (one script call per batch) into <c>job:{id}:desired</c> (subscriber hash → member JSON), which
 /// also de-duplicates by lower-cased email (the first row wins, later ones are reported). Invalid rows are
-/// reported and skipped. Until a job is enqueued with the staging id, the hash carries a TTL of
+/// reported and not written; one whose address is readable (a bad merge value, an unknown property) is staged as kept, an
+/// empty value no chunk lists, so the sync does not remove a member the host still lists, and a later valid row of the
+/// same address takes its place. Until a job is enqueued with the staging id, the hash carries a TTL of
 /// <see cref="StagingTtl"/>, so a body abandoned half-way disappears; a syntax error deletes it at once,
 /// so a malformed body never leaves data or a job behind.
 /// <para>
@@ -79,7 +81,10 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
     public static readonly TimeSpan StagingTtl = TimeSpan.FromHours(6);
 
     // What Lua/stage_members.lua answers per member.
-    private const long DuplicateEmail = 0, StagedNew = 1, StagedWithRename = 3;
+    private const long DuplicateEmail = 0, StagedNew = 1, StagedWithRename = 3, Kept = 4;
+
+    /// <summary>A row to stage. <see cref="Kept"/>: an invalid row whose address is readable, staged so the sync neither writes nor removes that member.</summary>
+    private readonly record struct StagedRow(DesiredMember Member, long Row, bool Kept);
 
     /// <summary>
     /// Reads the body and stages its valid members as a job's input. A member whose address changed in Mailchimp
@@ -93,7 +98,8 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
     /// learns the ones it did not know.
     /// </remarks>
     public async Task<DesiredSetStagingResult> StageAsync(
-        TenantId tenant, ListKey list, Stream body, DesiredSetFormat format, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? moved = null)
+        TenantId tenant, ListKey list, Stream body, DesiredSetFormat format, CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string>? moved = null, IReadOnlyList<ListField>? fields = null)
     {
         using var span = HubTelemetry.Source.StartActivity("desired-set stage");
         var id = JobId.New();
@@ -101,25 +107,25 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
         var db = redis.GetDatabase();
         var issues = new List<MemberError>();
         long issueCount = 0, invalid = 0, rows = 0, count = 0;
-        var batch = new List<(DesiredMember Member, long Row)>(BatchSize);
+        var batch = new List<StagedRow>(BatchSize);
         var maxIssues = options.Value.MaxStoredErrors;
         var completed = false;
         var chunk = 0;
         // The rows' external ids seen so far, as 64-bit hashes (a second row with one is left out): 8 bytes a row, not the id.
         var externalIds = new HashSet<ulong>();
 
-        void Report(string email, string reason)
+        void Report(string email, string reason, string? field = null)
         {
             issueCount++;
             if (issues.Count < maxIssues)
             {
-                issues.Add(new MemberError(email, reason, Retryable: false));
+                issues.Add(new MemberError(email, reason, Retryable: false, Field: field));
             }
         }
 
         // One batch is written to Redis while the next is read and parsed: FlushAsync first takes the result
         // of the batch before (which rows were duplicates), then starts writing this one without waiting for it.
-        var pendingWrite = Task.FromResult<(List<(DesiredMember Member, long Row)> Rows, long[] Outcomes)>(([], []));
+        var pendingWrite = Task.FromResult<(List<StagedRow> Rows, long[] Outcomes)>(([], []));
         async Task FlushAsync()
         {
             var (written, outcomes) = await pendingWrite;
@@ -130,17 +136,28 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
                     case StagedNew or StagedWithRename:
                         count++;
                         break;
+                    case Kept:
+                        break;
                     default:
                         Report(written[i].Member.Email, $"Row {written[i].Row}: duplicate of an earlier row with the same email; the earlier row is used.");
                         break;
                 }
             }
 
-            pendingWrite = batch.Count > 0 ? WriteAsync(batch) : Task.FromResult<(List<(DesiredMember, long)>, long[])>(([], []));
-            batch = new List<(DesiredMember Member, long Row)>(BatchSize);
+            pendingWrite = batch.Count > 0 ? WriteAsync(batch) : Task.FromResult<(List<StagedRow>, long[])>(([], []));
+            batch = new List<StagedRow>(BatchSize);
         }
 
-        async Task<(List<(DesiredMember Member, long Row)> Rows, long[] Outcomes)> WriteAsync(List<(DesiredMember Member, long Row)> members)
+        async Task AddAsync(StagedRow row)
+        {
+            batch.Add(moved is not null && moved.TryGetValue(row.Member.SubscriberHash, out var newEmail) ? row with { Member = row.Member with { Email = newEmail } } : row);
+            if (batch.Count == BatchSize)
+            {
+                await FlushAsync();
+            }
+        }
+
+        async Task<(List<StagedRow> Rows, long[] Outcomes)> WriteAsync(List<StagedRow> members)
         {
             // One script call per batch rather than a thousand HSETNX commands: far less work for the client.
             var arguments = new RedisValue[2 + (4 * members.Count)];
@@ -150,7 +167,7 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
             {
                 var member = members[i].Member;
                 arguments[2 + (4 * i)] = member.SubscriberHash;
-                arguments[3 + (4 * i)] = member.ToJson();
+                arguments[3 + (4 * i)] = members[i].Kept ? "" : member.ToJson();
                 arguments[4 + (4 * i)] = member.ExternalId ?? "";
                 arguments[5 + (4 * i)] = member.Email;
             }
@@ -177,18 +194,24 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
                 {
                     Report(member.Email, $"Row {rows}: an earlier row has the same externalId; the earlier row is used.");
                 }
+                else if (member is not null && ListFieldRules.Problem(fields, member.MergeFields) is { } badValue)
+                {
+                    invalid++;
+                    Report(member.Email, $"Row {rows}: {badValue.Message}", badValue.Field);
+                    await AddAsync(new StagedRow(new DesiredMember { Email = member.Email }, rows, Kept: true));
+                }
                 else if (member is not null)
                 {
-                    batch.Add((moved is not null && moved.TryGetValue(member!.SubscriberHash, out var newEmail) ? member with { Email = newEmail } : member!, rows));
-                    if (batch.Count == BatchSize)
-                    {
-                        await FlushAsync();
-                    }
+                    await AddAsync(new StagedRow(member, rows, Kept: false));
                 }
                 else
                 {
                     invalid++;
                     Report(email, $"Row {rows}: {error}");
+                    if (DesiredMember.IsValidEmail(email))
+                    {
+                        await AddAsync(new StagedRow(new DesiredMember { Email = email }, rows, Kept: true));
+                    }
                 }
             }
 

@@ -28,13 +28,14 @@ public sealed class SyncService(ListTargets targets, MemberLedger ledger, Desire
     public async Task<MailchimpResult<SyncStarted>> MirrorAsync(
         Tenant tenant, ListKey key, Stream body, DesiredSetFormat format, bool allowEmpty, bool reconcile, CancellationToken cancellationToken)
     {
-        if (await CheckListAsync(tenant, key, cancellationToken) is { } refused)
+        var (list, refused) = await CheckListAsync(tenant, key, cancellationToken);
+        if (refused is not null)
         {
             return refused;
         }
 
         var moved = await ledger.MovedAsync(tenant.Id, key, time.GetUtcNow() - events.Value.EmailChangeMemory, cancellationToken);
-        var staging = await reader.StageAsync(tenant.Id, key, body, format, cancellationToken, moved);
+        var staging = await reader.StageAsync(tenant.Id, key, body, format, cancellationToken, moved, list!.Fields);
         if (staging.Error is { } syntax)
         {
             return SyntaxError(syntax);
@@ -56,7 +57,8 @@ public sealed class SyncService(ListTargets targets, MemberLedger ledger, Desire
     public async Task<MailchimpResult<SyncStarted>> BatchAsync(
         Tenant tenant, ListKey key, IReadOnlyList<JsonElement> add, IReadOnlyList<string> remove, string? removeMode, CancellationToken cancellationToken)
     {
-        if (await CheckListAsync(tenant, key, cancellationToken) is { } refused)
+        var (list, refused) = await CheckListAsync(tenant, key, cancellationToken);
+        if (refused is not null)
         {
             return refused;
         }
@@ -68,7 +70,7 @@ public sealed class SyncService(ListTargets targets, MemberLedger ledger, Desire
         }
 
         using var body = new MemoryStream(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(add, Storage.HubJsonContext.Default.IReadOnlyListJsonElement)));
-        var staging = await reader.StageAsync(tenant.Id, key, body, DesiredSetFormat.JsonArray, cancellationToken);
+        var staging = await reader.StageAsync(tenant.Id, key, body, DesiredSetFormat.JsonArray, cancellationToken, fields: list!.Fields);
         var staged = staging.Staged!;
         var argument = new SyncArgument(AddOnly: true, Remove: remove.Distinct(StringComparer.OrdinalIgnoreCase).ToList(), RemoveMode: removeMode);
         var request = staged.ToJobRequest(SyncJobHandler.JobKind, key.ToString(), argument.ToJson());
@@ -77,10 +79,10 @@ public sealed class SyncService(ListTargets targets, MemberLedger ledger, Desire
     }
 
     /// <summary>Whether member writes to the list can go ahead at all (before any job exists): the list, its managed audience, the connection.</summary>
-    private async Task<MailchimpError?> CheckListAsync(Tenant tenant, ListKey key, CancellationToken cancellationToken)
+    private async Task<(HostList? List, MailchimpError? Error)> CheckListAsync(Tenant tenant, ListKey key, CancellationToken cancellationToken)
     {
         await using var target = await targets.ResolveAsync(tenant, key, forWrite: true, reserveSlot: false, cancellationToken);
-        return target.Error;
+        return (target.List, target.Error);
     }
 
     private static MailchimpError SyntaxError(DesiredSetSyntaxError syntax) =>

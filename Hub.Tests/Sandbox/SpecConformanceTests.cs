@@ -39,6 +39,7 @@ public sealed class SpecConformanceTests
         (nameof(MailchimpClient.BatchSubscribeAsync), "POST", "/lists/{list_id}"),
         (nameof(MailchimpClient.GetMergeFieldsAsync), "GET", "/lists/{list_id}/merge-fields"),
         (nameof(MailchimpClient.CreateMergeFieldAsync), "POST", "/lists/{list_id}/merge-fields"),
+        (nameof(MailchimpClient.UpdateMergeFieldAsync), "PATCH", "/lists/{list_id}/merge-fields/{merge_id}"),
         (nameof(MailchimpClient.ChangeMemberEmailAsync), "PATCH", "/lists/{list_id}/members/{subscriber_hash}"),
         (nameof(MailchimpClient.CreateListWebhookAsync), "POST", "/lists/{list_id}/webhooks"),
         (nameof(MailchimpClient.GetListWebhookAsync), "GET", "/lists/{list_id}/webhooks/{webhook_id}"),
@@ -232,16 +233,22 @@ public sealed class SpecConformanceTests
         await ExpectAsync("add in tag mode", client.PostAsJsonAsync("/api/v1/lists/club/members", new { email = "vee@shop.test" }), HttpStatusCode.OK, HttpStatusCode.Created);
         await ExpectAsync("remove in tag mode", client.DeleteAsync("/api/v1/lists/club/members/vee@shop.test"), HttpStatusCode.NoContent);
 
-        // Merge fields: no facade route uses them yet, so through the client itself.
-        var redis = await TestRedis.ConnectAsync();
-        await using var services = MailchimpTestKit.Replica(env.Sandbox, redis, TestRedis.NewPrefix());
-        var mailchimp = services.Client();
-        var credential = MailchimpTestKit.ApiKey(account);
-        var field = await mailchimp.CreateMergeFieldAsync(credential, audienceId,
-            new MailchimpMergeFieldCreate("Birthday", "birthday", Tag: "BDAY", Required: false, DefaultValue: "", Public: true), CancellationToken.None);
-        if (!field.IsSuccess) problems.Add($"create merge field: {field.Error}");
-        var fields = await mailchimp.GetMergeFieldsAsync(credential, audienceId, 100, 0, CancellationToken.None);
-        if (!fields.IsSuccess) problems.Add($"get merge fields: {fields.Error}");
+        // Merge fields: declared on a list (read, created), then changed (Hub's own field is updated), and a value sent.
+        await ExpectAsync("declare fields", client.PatchAsJsonAsync("/api/v1/lists/shop", new
+        {
+            fields = new object[]
+            {
+                new { tag = "FNAME", name = "First Name", type = "text" },
+                new { tag = "BDAY", name = "Birthday", type = "birthday", dateFormat = "DD/MM" },
+                new { tag = "LEVEL", name = "Level", type = "dropdown", choices = new[] { "Bronze", "Gold" } },
+            },
+        }), HttpStatusCode.OK);
+        await ExpectAsync("change declared fields", client.PatchAsJsonAsync("/api/v1/lists/shop", new
+        {
+            fields = new object[] { new { tag = "LEVEL", name = "Member level", type = "dropdown", required = false, choices = new[] { "Bronze", "Silver", "Gold" } } },
+        }), HttpStatusCode.OK);
+        await ExpectAsync("a member with declared fields", client.PostAsJsonAsync("/api/v1/lists/shop/members",
+            new { email = "fields@shop.test", mergeFields = new Dictionary<string, string> { ["BDAY"] = "25/04", ["LEVEL"] = "Silver" } }), HttpStatusCode.OK);
 
         // List webhooks: registered on each managed audience (above), checked by a repair, removed before a disconnect.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);

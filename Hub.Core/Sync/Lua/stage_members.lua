@@ -4,10 +4,12 @@
 -- id to 'hash \n email') knows under another address gets a change of address, 'n:<i>' =
 -- 'old hash \n old email \n new hash \n new email \n id' with 'n#' counting them; an id the map does not know is learnt.
 -- The ids of a batch are read and written in one call each, so a member costs one call as without ids.
--- Answers per member: 1 staged, 0 duplicate email, 3 staged with a change of address.
+-- A member with json '' is kept: an invalid row whose address is readable, held (not in any chunk) so the sync neither
+-- writes nor removes it; a later valid row of that address replaces it.
+-- Answers per member: 1 staged, 0 duplicate email, 3 staged with a change of address, 4 kept.
 -- KEYS: desired, external
 -- ARGV: ttl_seconds, chunk_field, ...members
--- members: hash, json, external id ('' for none), email; per member.
+-- members: hash, json ('' to keep), external id ('' for none), email; per member.
 local ids = {}
 for i = members_at, #ARGV, 4 do
   if ARGV[i + 2] ~= '' then ids[#ids + 1] = ARGV[i + 2] end
@@ -23,7 +25,14 @@ local written, order, learnt, renames = {}, {}, {}, {}
 for i = members_at, #ARGV, 4 do
   local hash, json, ext, email = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local result
-  if redis.call('HSETNX', desired, hash, json) == 0 then
+  local fresh = redis.call('HSETNX', desired, hash, json) == 1
+  if not fresh and json ~= '' and redis.call('HGET', desired, hash) == '' then
+    redis.call('HSET', desired, hash, json)
+    fresh = true
+  end
+  if json == '' then
+    result = 4
+  elseif not fresh then
     result = 0
   else
     order[#order + 1] = hash
