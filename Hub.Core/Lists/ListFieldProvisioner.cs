@@ -32,7 +32,7 @@ public sealed class ListFieldProvisioner(MailchimpClient mailchimp, ListStore li
         var clashes = declared.Select((field, i) => (Field: field, Index: i))
             .Where(entry => existing.TryGetValue(entry.Field.Tag!, out var current) && current.Type != entry.Field.Type)
             .Select(entry => new MailchimpFieldError($"fields[{entry.Index}].type",
-                $"Audience '{audienceId}' has {entry.Field.Tag} as a {existing[entry.Field.Tag!].Type} field; the list declares it as {entry.Field.Type}."))
+                $"Audience '{audienceId}' has {entry.Field.Tag} as type {existing[entry.Field.Tag!].Type}; the list declares it as type {entry.Field.Type}."))
             .ToList();
         if (clashes.Count > 0)
         {

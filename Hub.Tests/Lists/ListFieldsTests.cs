@@ -157,7 +157,7 @@ public sealed class ListFieldsTests() : EnvironmentFixture<FacadeEnvironment>(()
         var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.Conflict, "merge_field_conflict");
         Assert.Multiple(() =>
         {
-            Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("ADDRESS as a address field").And.Contain("declares it as text"));
+            Assert.That(problem.GetProperty("detail").GetString(), Does.Contain("has ADDRESS as type address; the list declares it as type text"));
             Assert.That(problem.GetProperty("errors").TryGetProperty("fields[1].type", out var _), Is.True, problem.ToString());
         });
         Assert.That((await AudienceFieldsAsync(tenant, audienceId)).ToJsonString(), Is.EqualTo(before.ToJsonString()));

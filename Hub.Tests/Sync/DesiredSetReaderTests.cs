@@ -33,8 +33,9 @@ public class DesiredSetReaderTests(string backend) : BackendFixture(backend)
     private static MemoryStream Body(string text) => new(System.Text.Encoding.UTF8.GetBytes(text));
 
     /// <summary>Members in the staged hash (its other fields, <c>#n</c>, number the chunks of the set's order).</summary>
+    /// <summary>Members staged to be written: fields named by a subscriber hash with a member as value (not kept rows, whose value is empty).</summary>
     private async Task<long> StagedCountAsync(JobId id) =>
-        (await Backend.Connection.GetDatabase().HashKeysAsync(Keys.JobInput(id))).Count(field => field.ToString().Length == DesiredSetChunks.HashLength);
+        (await Backend.Connection.GetDatabase().HashGetAllAsync(Keys.JobInput(id))).Count(entry => entry.Name.ToString().Length == DesiredSetChunks.HashLength && !entry.Value.IsNullOrEmpty);
 
     [TestCase(true)]
     [TestCase(false)]
@@ -102,6 +103,16 @@ public class DesiredSetReaderTests(string backend) : BackendFixture(backend)
             Assert.That(ann.Tags, Is.EqualTo(new[] { "a", "b" }));
             Assert.That(await StagedCountAsync(staged.Id), Is.EqualTo(2));
             Assert.That(staged.ToJobRequest("sync", "list-1").InitialCounts, Is.EqualTo(new JobCounts(Total: 6, Failed: 4)));
+
+            // Invalid rows whose address is readable are kept (an empty value): the sync neither writes nor removes them.
+            foreach (var kept in new[] { "bob@example.com", "carl@example.com" })
+            {
+                var value = await db.HashGetAsync(Keys.JobInput(staged.Id), DesiredMember.SubscriberHashOf(kept));
+                Assert.That(value.IsNull, Is.False, kept);
+                Assert.That(value.ToString(), Is.Empty, kept);
+            }
+
+            Assert.That(await db.HashExistsAsync(Keys.JobInput(staged.Id), DesiredMember.SubscriberHashOf("not-an-email")), Is.False);
         });
     }
 

@@ -102,11 +102,18 @@ public sealed class BenchEnvironment : IAsyncDisposable
         await ReadJsonAsync(await tenant.PutAsJsonAsync("/api/v1/connection/api-key", new { apiKey = SandboxApiKey }));
     }
 
-    /// <summary>Links a list backed by a new audience; returns the audience id.</summary>
+    /// <summary>
+    /// Links a list backed by a new audience; returns the audience id. With <c>HUB_BENCH_EXTERNAL_IDS=1</c> the list declares
+    /// the three fields its members carry (FNAME and LNAME, which the audience has; COMPANY, which Hub creates), so every
+    /// value is checked against its type.
+    /// </summary>
     public async Task<string> CreateListAsync(BenchProcess hub, string key)
     {
         using var tenant = TenantClient(hub);
-        var list = await ReadJsonAsync(await tenant.PostAsJsonAsync("/api/v1/lists", new { key, newAudience = new { name = $"Bench {key}" } }));
+        object[]? fields = NdjsonMembersStream.WithExternalIds
+            ? [new { tag = "FNAME", name = "First Name", type = "text" }, new { tag = "LNAME", name = "Last Name", type = "text" }, new { tag = "COMPANY", name = "Company", type = "text" }]
+            : null;
+        var list = await ReadJsonAsync(await tenant.PostAsJsonAsync("/api/v1/lists", new { key, newAudience = new { name = $"Bench {key}" }, fields }));
         return list["audienceId"]!.GetValue<string>();
     }
 
@@ -223,7 +230,7 @@ public sealed record SandboxCounters(long MembersWritten, long MembersCreated, l
 /// A request body that generates NDJSON members on the fly (never held in memory): member i is
 /// <c>{"email":"m{i}@bench.test","mergeFields":{"FNAME":"First{i}","LNAME":"Last{i}"}}</c>. With
 /// <c>HUB_BENCH_EXTERNAL_IDS=1</c> each member also carries <c>"externalId":"crm-{i}"</c> and a third merge field,
-/// <c>PHONE</c> (issue 15's first-sync figure).
+/// <c>COMPANY</c>, all three declared by the list (issue 15's first-sync figure).
 /// </summary>
 public sealed class NdjsonMembersStream(int count, string domain = "bench.test") : Stream
 {
@@ -257,7 +264,7 @@ public sealed class NdjsonMembersStream(int count, string domain = "bench.test")
                 }
 
                 _line = System.Text.Encoding.UTF8.GetBytes(WithExternalIds
-                    ? $"{{\"email\":\"{Email(_next, domain)}\",\"externalId\":\"crm-{_next}\",\"mergeFields\":{{\"FNAME\":\"First{_next}\",\"LNAME\":\"Last{_next}\",\"PHONE\":\"555-{_next:D7}\"}}}}\n"
+                    ? $"{{\"email\":\"{Email(_next, domain)}\",\"externalId\":\"crm-{_next}\",\"mergeFields\":{{\"FNAME\":\"First{_next}\",\"LNAME\":\"Last{_next}\",\"COMPANY\":\"Company {_next % 1000}\"}}}}\n"
                     : $"{{\"email\":\"{Email(_next, domain)}\",\"mergeFields\":{{\"FNAME\":\"First{_next}\",\"LNAME\":\"Last{_next}\"}}}}\n");
                 _linePosition = 0;
                 _next++;
