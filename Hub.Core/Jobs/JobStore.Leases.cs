@@ -78,6 +78,7 @@ public sealed partial class JobStore
             throw new JobCountsInconsistentException(lease.JobId);
         }
 
+        AnnounceClaimable(); // a queued job of the same list may run now
         return await NotifyAsync(lease.JobId, cancellationToken);
     }
 
@@ -90,8 +91,16 @@ public sealed partial class JobStore
         (long)await ReplanScript.EvaluateAsync(Db, [keys.Job(lease.JobId), keys.JobErrors(lease.JobId)], lease.Token, maxReplans) > 0;
 
     /// <summary>Gives the job back (graceful shutdown): its lease expires now, so any replica takes it over at once; not counted as a lost attempt.</summary>
-    public async Task<bool> ReleaseAsync(JobLease lease, CancellationToken cancellationToken) =>
-        (long)await ReleaseScript.EvaluateAsync(Db, [keys.Job(lease.JobId), keys.JobLeases], lease.JobId.ToString(), lease.Token, NowMs) == 1;
+    public async Task<bool> ReleaseAsync(JobLease lease, CancellationToken cancellationToken)
+    {
+        var released = (long)await ReleaseScript.EvaluateAsync(Db, [keys.Job(lease.JobId), keys.JobLeases], lease.JobId.ToString(), lease.Token, NowMs) == 1;
+        if (released)
+        {
+            AnnounceClaimable();
+        }
+
+        return released;
+    }
 
     private static LeaseStatus ToLeaseStatus(RedisResult result) => (long)result switch
     {

@@ -69,6 +69,7 @@ public sealed partial class JobStore
                         await NotifyAsync(oldId, cancellationToken);
                     }
 
+                    AnnounceClaimable();
                     return (job, superseded);
                 case -2:
                     throw new InvalidOperationException($"Job {request.Id} already exists.");

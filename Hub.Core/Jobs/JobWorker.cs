@@ -7,13 +7,13 @@ using Microsoft.Extensions.Options;
 namespace Hub.Core.Jobs;
 
 /// <summary>
-/// Runs jobs on every replica: <see cref="JobsOptions.Concurrency"/> loops each claim a job from
-/// <see cref="JobStore"/> (fair between tenants, expired leases first), renew its lease every
-/// <see cref="JobsOptions.RenewInterval"/> while the <see cref="IJobHandler"/> for its kind runs, and finish
-/// it only while still holding the lease. The handler's token is tripped on a cancel request, a lost lease
+/// Runs jobs on every replica: a dispatcher claims jobs from <see cref="JobStore"/> (fair between tenants, expired leases
+/// first) while the replica has room, and each job runs on its own task: its lease is renewed every
+/// <see cref="JobsOptions.RenewInterval"/> while the <see cref="IJobHandler"/> for its kind runs, and it is finished
+/// only while the lease is still held. The handler's token is tripped on a cancel request, a lost lease
 /// or shutdown; on shutdown the lease is released so another replica resumes the job at once. A worker
 /// that dies without releasing leaves the lease to expire, and the next claim anywhere takes the job over.
-/// <para>This file holds the loops and the store outages a job waits out; one run of a handler, with its renewals,
+/// <para>This file holds the dispatcher and the store outages a job waits out; one run of a handler, with its renewals,
 /// dependency outages and end, is in <c>JobWorker.Run.cs</c>.</para>
 /// </summary>
 public sealed partial class JobWorker(
@@ -41,65 +41,107 @@ public sealed partial class JobWorker(
 
     private readonly Dictionary<string, IJobHandler> _handlers = handlers.ToDictionary(handler => handler.Kind, StringComparer.Ordinal);
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        options.Value.WorkerEnabled ? Task.Run(() => DispatchAsync(stoppingToken), CancellationToken.None) : Task.CompletedTask;
+
+    /// <summary>
+    /// Claims jobs while this replica has room for them and runs each on its own task: jobs mostly wait on Mailchimp and
+    /// Redis, so many run at once (up to <see cref="JobsOptions.Concurrency"/>, and none is claimed while the process is
+    /// under the GC's high memory load). Mailchimp's cap per account stays the only limit on calls. With nothing to claim
+    /// it waits for <see cref="JobStore.Claimable"/> (a job queued or ended here or on another replica) or the poll interval.
+    /// On shutdown it waits for the running jobs, which give their leases back.
+    /// </summary>
+    private async Task DispatchAsync(CancellationToken stoppingToken)
     {
-        if (!options.Value.WorkerEnabled)
+        using var room = new SemaphoreSlim(options.Value.Concurrency);
+        var running = new HashSet<Task>();
+        await store.ListenAsync();
+        try
         {
-            return Task.CompletedTask;
+            while (true)
+            {
+                await room.WaitAsync(stoppingToken);
+                running.RemoveWhere(run => run.IsCompleted);
+                var lease = UnderMemoryPressure() ? null : await ClaimAsync(stoppingToken);
+                if (lease is not null)
+                {
+                    running.Add(RunAndFreeAsync(lease, room, stoppingToken));
+                    continue;
+                }
+
+                room.Release();
+                await IdleAsync(stoppingToken);
+                if (!await store.Claimable.WaitAsync(options.Value.PollInterval, time, stoppingToken))
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
         }
 
-        return Task.WhenAll(Enumerable.Range(0, options.Value.Concurrency).Select(_ => Task.Run(() => LoopAsync(stoppingToken), CancellationToken.None)));
+        await Task.WhenAll(running);
     }
 
-    private async Task LoopAsync(CancellationToken stoppingToken)
+    private async Task<JobLease?> ClaimAsync(CancellationToken stoppingToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            JobLease? lease = null;
-            try
-            {
-                lease = await store.ClaimAsync(stoppingToken);
-                if (lease is null)
-                {
-                    HubTelemetry.Jobs.RecordQueueDepth(await store.QueueDepthAsync(stoppingToken));
-                    var now = time.GetUtcNow().UtcTicks;
-                    var due = Interlocked.Read(ref _nextSweepTicks);
-                    if (now >= due && Interlocked.CompareExchange(ref _nextSweepTicks, now + SweepInterval.Ticks, due) == due)
-                    {
-                        await store.NotifyOverdueAsync(options.Value.CompletionRetryDelay, stoppingToken);
-                    }
-                }
-            }
-            catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
-            {
-                LogClaimFailed(logger, exception);
-            }
-
-            if (lease is not null)
-            {
-                try
-                {
-                    await RunAsync(lease, stoppingToken);
-                }
-                catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
-                {
-                    // Only when finishing a job that failed for another reason met an outage: the lease runs out on its
-                    // own and the job is taken over from its checkpoint.
-                    LogRunFailed(logger, exception, lease.JobId);
-                }
-
-                continue;
-            }
-
-            try
-            {
-                await Task.Delay(options.Value.PollInterval, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            return await store.ClaimAsync(stoppingToken);
         }
+        catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
+        {
+            LogClaimFailed(logger, exception);
+            return null;
+        }
+    }
+
+    /// <summary>What an idle replica does between claims: the queue-depth gauge, the sweep of untold completions, and the subscription if it is missing.</summary>
+    private async Task IdleAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            HubTelemetry.Jobs.RecordQueueDepth(await store.QueueDepthAsync(stoppingToken));
+            var now = time.GetUtcNow().UtcTicks;
+            var due = Interlocked.Read(ref _nextSweepTicks);
+            if (now >= due && Interlocked.CompareExchange(ref _nextSweepTicks, now + SweepInterval.Ticks, due) == due)
+            {
+                await store.NotifyOverdueAsync(options.Value.CompletionRetryDelay, stoppingToken);
+            }
+
+            await store.ListenAsync();
+        }
+        catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
+        {
+            LogClaimFailed(logger, exception);
+        }
+    }
+
+    private async Task RunAndFreeAsync(JobLease lease, SemaphoreSlim room, CancellationToken stoppingToken)
+    {
+        await Task.Yield(); // the dispatcher goes on claiming while this job runs
+        try
+        {
+            await RunAsync(lease, stoppingToken);
+        }
+        catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
+        {
+            // Only when finishing a job that failed for another reason met an outage: the lease runs out on its
+            // own and the job is taken over from its checkpoint.
+            LogRunFailed(logger, exception, lease.JobId);
+        }
+        finally
+        {
+            room.Release();
+        }
+    }
+
+    /// <summary>The GC's own "high memory load" (by default 90% of the memory the process may use, container limits included): claim nothing more until it eases.</summary>
+    private static bool UnderMemoryPressure()
+    {
+        var memory = GC.GetGCMemoryInfo();
+        return memory.HighMemoryLoadThresholdBytes > 0 && memory.MemoryLoadBytes >= memory.HighMemoryLoadThresholdBytes;
     }
 
     /// <summary>
@@ -180,7 +222,7 @@ public sealed partial class JobWorker(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} stopped on a Redis failure; it is taken over once its lease expires.")]
     private static partial void LogRunFailed(ILogger logger, Exception exception, JobId jobId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Claiming a job failed; retrying after the poll interval.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Claiming a job (or the idle work between claims) failed; retrying after the poll interval.")]
     private static partial void LogClaimFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} paused: the store did not answer ({Fault}); trying again in {Pause}.")]

@@ -16,7 +16,10 @@ public sealed class JobsOptions
     [Range(typeof(TimeSpan), "00:00:00.050", "00:30:00")]
     public TimeSpan RenewInterval { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How long an idle worker waits before looking for work again.</summary>
+    /// <summary>
+    /// How long an idle replica waits before looking for work again when nothing told it of a job (a job queued or ended
+    /// on any replica wakes it at once, through Redis pub/sub; this poll catches a lost notice).
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -24,9 +27,13 @@ public sealed class JobsOptions
     [Range(1, 100)]
     public int MaxAttempts { get; set; } = 5;
 
-    /// <summary>Jobs one replica runs at the same time.</summary>
-    [Range(1, 64)]
-    public int Concurrency { get; set; } = 2;
+    /// <summary>
+    /// Jobs one replica runs at the same time, at most. Jobs wait on Mailchimp and Redis most of the time, so this is a
+    /// ceiling, not a tuning knob: Mailchimp's cap per account limits the calls, and a replica under the GC's high memory
+    /// load claims nothing more until it eases. A running sync holds a few MB at most (one chunk of members at a time).
+    /// </summary>
+    [Range(1, 4096)]
+    public int Concurrency { get; set; } = 256;
 
     /// <summary>How long a finished job (and its errors) stays readable.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]

@@ -49,6 +49,9 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
     // A job is a hash plus a capped error list; queued jobs sit in one list per tenant and the
     // tenants with queued jobs in a ring (round-robin); running jobs hold a lease in one sorted set.
 
+    /// <summary>Pub/sub channel: a job may have become claimable (queued, released, or its list's running job ended); idle workers look at once.</summary>
+    public string JobsClaimableChannel => _prefix + "jobs-claimable";
+
     /// <summary>Hash: one job record (state, counts, timings, lease, checkpoint). Expires after the retention once finished.</summary>
     public RedisKey Job(JobId id) => $"{_prefix}job:{id}";
 

@@ -65,11 +65,11 @@ public sealed class BenchEnvironment : IAsyncDisposable
         return hub;
     }
 
-    /// <summary>An HTTP client for a replica, authenticated as the tenant.</summary>
-    public HttpClient TenantClient(BenchProcess hub)
+    /// <summary>An HTTP client for a replica, authenticated as the tenant (<paramref name="tenantKey"/>, or the one <see cref="CreateTenantAsync"/> made).</summary>
+    public HttpClient TenantClient(BenchProcess hub, string? tenantKey = null)
     {
         var client = new HttpClient { BaseAddress = hub.BaseUrl, Timeout = Timeout.InfiniteTimeSpan };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TenantKey);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tenantKey ?? TenantKey);
         return client;
     }
 
@@ -79,27 +79,36 @@ public sealed class BenchEnvironment : IAsyncDisposable
     /// </summary>
     public async Task CreateTenantAsync(BenchProcess hub, string? webhookUrl = null)
     {
+        var accounts = (await ReadJsonAsync(await SandboxClient.GetAsync("/_control/accounts"))).AsArray();
+        SandboxAccountId = accounts[0]!["id"]!.GetValue<string>();
+        (TenantKey, SandboxApiKey) = await CreateConnectedTenantAsync(hub, SandboxAccountId, "Bench Shop", webhookUrl);
+    }
+
+    /// <summary>A new sandbox account of its own (its own Mailchimp limits), with a tenant connected to it; returns the tenant's key.</summary>
+    public async Task<string> CreateTenantWithAccountAsync(BenchProcess hub, string name)
+    {
+        var account = await ReadJsonAsync(await SandboxClient.PostAsJsonAsync("/_control/accounts", new { name, dc = "us21" }));
+        return (await CreateConnectedTenantAsync(hub, account["id"]!.GetValue<string>(), name, webhookUrl: null)).TenantKey;
+    }
+
+    private async Task<(string TenantKey, string ApiKey)> CreateConnectedTenantAsync(BenchProcess hub, string accountId, string name, string? webhookUrl)
+    {
         using var admin = new HttpClient { BaseAddress = hub.BaseUrl };
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
         var created = await ReadJsonAsync(await admin.PostAsJsonAsync("/api/admin/tenants", new
         {
-            name = "Bench Shop",
+            name,
             webhookUrl,
-            defaultPermissionReminder = "You signed up at Bench Shop.",
-            defaultContact = new { company = "Bench Shop", address1 = "1 Main St", city = "Utrecht", country = "NL" },
-            defaultCampaignDefaults = new { fromName = "Bench Shop", fromEmail = "news@bench-shop.test", subject = "News", language = "en" },
+            defaultPermissionReminder = $"You signed up at {name}.",
+            defaultContact = new { company = name, address1 = "1 Main St", city = "Utrecht", country = "NL" },
+            defaultCampaignDefaults = new { fromName = name, fromEmail = "news@bench-shop.test", subject = "News", language = "en" },
         }));
         var tenantId = created["tenant"]!["id"]!.GetValue<string>();
-        var key = await ReadJsonAsync(await admin.PostAsJsonAsync($"/api/admin/tenants/{tenantId}/keys", new { name = "bench" }));
-        TenantKey = key["key"]!.GetValue<string>();
-
-        var accounts = (await ReadJsonAsync(await SandboxClient.GetAsync("/_control/accounts"))).AsArray();
-        SandboxAccountId = accounts[0]!["id"]!.GetValue<string>();
-        var apiKey = await ReadJsonAsync(await SandboxClient.PostAsync($"/_control/accounts/{SandboxAccountId}/api-keys", null));
-        SandboxApiKey = apiKey["api_key"]!.GetValue<string>();
-
-        using var tenant = TenantClient(hub);
-        await ReadJsonAsync(await tenant.PutAsJsonAsync("/api/v1/connection/api-key", new { apiKey = SandboxApiKey }));
+        var tenantKey = (await ReadJsonAsync(await admin.PostAsJsonAsync($"/api/admin/tenants/{tenantId}/keys", new { name = "bench" })))["key"]!.GetValue<string>();
+        var apiKey = (await ReadJsonAsync(await SandboxClient.PostAsync($"/_control/accounts/{accountId}/api-keys", null)))["api_key"]!.GetValue<string>();
+        using var tenant = TenantClient(hub, tenantKey);
+        await ReadJsonAsync(await tenant.PutAsJsonAsync("/api/v1/connection/api-key", new { apiKey }));
+        return (tenantKey, apiKey);
     }
 
     /// <summary>
@@ -107,9 +116,9 @@ public sealed class BenchEnvironment : IAsyncDisposable
     /// the three fields its members carry (FNAME and LNAME, which the audience has; COMPANY, which Hub creates), so every
     /// value is checked against its type.
     /// </summary>
-    public async Task<string> CreateListAsync(BenchProcess hub, string key)
+    public async Task<string> CreateListAsync(BenchProcess hub, string key, string? tenantKey = null)
     {
-        using var tenant = TenantClient(hub);
+        using var tenant = TenantClient(hub, tenantKey);
         object[]? fields = NdjsonMembersStream.WithExternalIds
             ? [new { tag = "FNAME", name = "First Name", type = "text" }, new { tag = "LNAME", name = "Last Name", type = "text" }, new { tag = "COMPANY", name = "Company", type = "text" }]
             : null;

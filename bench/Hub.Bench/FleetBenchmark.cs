@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace Hub.Bench;
+
+/// <summary>
+/// Issue 16's fleet benchmark: many tenants syncing at the same moment, each with its own sandbox account (so its own
+/// Mailchimp limits: the fleet's physical limit is that of one tenant). Sandbox 100 ms per call + 1 ms per member, cap 10
+/// per account. Per replica count (default 1 and 2): one tenant alone, then every tenant at once (each PUT through the
+/// replicas in turn, as a load balancer would). Reports wall time from the first PUT to the last job's <c>finishedAt</c>,
+/// the ratio to the physical limit, Hub's CPU, the most concurrent calls any account saw, and Hub's peak memory.
+/// <c>fleet [replicas...]</c>; sizes from HUB_BENCH_FLEET_TENANTS (50) and HUB_BENCH_FLEET_N (2,000).
+/// </summary>
+public static class FleetBenchmark
+{
+    private const int Cap = 10;
+    private const int PerCallMs = 100;
+    private const int PerMemberMs = 1;
+    private const int BatchSize = 500;
+    private const int WarmUpTenants = 4;
+
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    private static readonly Dictionary<string, string> HubSettings = new()
+    {
+        ["Hub__Mailchimp__MaxConcurrentCallsPerAccount"] = Cap.ToString(Inv),
+        ["Hub__Events__Enabled"] = "false",
+        ["Hub__Jobs__PollInterval"] = "00:00:01", // the default: a job must not wait for a poll to be picked up
+    };
+
+    public static async Task RunAsync(string[] args)
+    {
+        var tenants = Size("HUB_BENCH_FLEET_TENANTS", 50);
+        var n = Size("HUB_BENCH_FLEET_N", 2_000);
+        var replicaCounts = args.Length == 0 ? [1, 2] : args.Select(arg => int.Parse(arg, Inv)).ToArray();
+        var calls = (n + BatchSize - 1) / BatchSize;
+        var callSeconds = (PerCallMs + (double)Math.Min(n, BatchSize) * PerMemberMs) / 1000;
+        var physical = Math.Ceiling(calls / (double)Cap) * callSeconds;
+        Console.WriteLine($"Fleet benchmark on {Environment.ProcessorCount} cores; Redis {BenchEnvironment.RedisConnection}. Single runs on a shared machine: noisy.");
+
+        var rows = new List<string[]>();
+        foreach (var replicas in replicaCounts)
+        {
+            await using var env = await BenchEnvironment.StartAsync(HubSettings);
+            var hubs = new List<BenchProcess>();
+            for (var i = 0; i < replicas; i++)
+            {
+                hubs.Add(await env.StartHubAsync());
+            }
+
+            // Setup (not timed): a tenant per account, each with a list in a new audience; tenant 0 has a second list for the solo run.
+            var keys = new List<string>();
+            for (var i = 0; i < tenants + WarmUpTenants; i++)
+            {
+                var key = await env.CreateTenantWithAccountAsync(hubs[0], $"Fleet {i}");
+                await env.CreateListAsync(hubs[0], "fleet", key);
+                keys.Add(key);
+            }
+
+            await env.CreateListAsync(hubs[0], "solo", keys[0]);
+
+            // Warm-up on every replica (JIT, connection pools), without latency.
+            await env.SetLatencyAsync(0, 0);
+            await SyncAllAsync(env, hubs, [.. keys.Skip(tenants)], "fleet", 1_000);
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            await env.SetLatencyAsync(PerCallMs, PerMemberMs);
+
+            rows.Add(await MeasureAsync(env, hubs, [keys[0]], "solo", n, physical, $"1 x {n:N0}", replicas, target: 1.5));
+            rows.Add(await MeasureAsync(env, hubs, [.. keys.Take(tenants)], "fleet", n, physical, $"{tenants} x {n:N0}", replicas, target: 5));
+        }
+
+        Table.Print($"Fleet: tenants syncing at once, each its own account (sandbox {PerCallMs} ms/call + {PerMemberMs} ms/member, cap {Cap} per account; physical limit {Seconds(physical)} = ceil({calls} calls / {Cap}) x {Seconds(callSeconds)})",
+            ["Replicas", "Tenants x members", "Wall time", "vs physical limit", "Target", "Hub CPU", "Max concurrent per account", "Jobs", "Hub peak memory"],
+            rows);
+    }
+
+    private static async Task<string[]> MeasureAsync(
+        BenchEnvironment env, List<BenchProcess> hubs, IReadOnlyList<string> keys, string list, int n, double physical, string label, int replicas, double target)
+    {
+        await env.ResetCountersAsync();
+        var cpu = hubs.Sum(BenchEnvironment.CpuSeconds);
+        var (wall, states) = await SyncAllAsync(env, hubs, keys, list, n);
+        var hubCpu = hubs.Sum(BenchEnvironment.CpuSeconds) - cpu;
+        var counters = await env.CountersAsync();
+        var jobs = string.Join(", ", states.GroupBy(state => state).Select(group => $"{group.Count()} {group.Key}"));
+        Console.Error.WriteLine($"[bench] fleet {label} on {replicas}: wall {wall:0.00} s, Hub CPU {hubCpu:0.0} s, {jobs}, throttled {counters.Throttled}");
+        return
+        [
+            replicas.ToString(Inv), label, Seconds(wall), (wall / physical).ToString("0.00", Inv) + "x", $"≤ {target:0.0}x",
+            $"{hubCpu:0.0} s ({hubCpu * 1e6 / ((double)n * keys.Count):0} µs/member)", $"{counters.MaxConcurrent} (cap {Cap}; {counters.Throttled} 429s)", jobs,
+            string.Join(" / ", hubs.Select(hub => $"{hub.PeakMemoryMiB():N0} MiB")),
+        ];
+    }
+
+    /// <summary>PUTs <paramref name="n"/> members to each tenant's list at once (tenant i through replica i mod count); waits for every job; returns the seconds from the first PUT to the last finishedAt.</summary>
+    private static async Task<(double Wall, List<string> States)> SyncAllAsync(BenchEnvironment env, List<BenchProcess> hubs, IReadOnlyList<string> keys, string list, int n)
+    {
+        var started = DateTimeOffset.UtcNow;
+        var clock = Stopwatch.StartNew();
+        var jobIds = await Task.WhenAll(keys.Select(async (key, i) =>
+        {
+            using var client = env.TenantClient(hubs[i % hubs.Count], key);
+            return await SyncBenchmark.PutMembersAsync(client, list, n);
+        }));
+
+        // One job at a time, only the unfinished ones, every 100 ms: the polling must not be what the replicas spend their time on.
+        var finished = new JsonNode?[keys.Count];
+        while (finished.Any(job => job is null))
+        {
+            for (var i = 0; i < keys.Count; i++)
+            {
+                if (finished[i] is null)
+                {
+                    using var client = env.TenantClient(hubs[i % hubs.Count], keys[i]);
+                    var job = await env.GetJobAsync(client, jobIds[i]);
+                    if (job["state"]!.GetValue<string>() is not ("queued" or "running"))
+                    {
+                        finished[i] = job;
+                    }
+                }
+            }
+
+            if (clock.Elapsed > TimeSpan.FromMinutes(10))
+            {
+                throw new TimeoutException($"{finished.Count(job => job is null)} jobs did not finish within 10 minutes.");
+            }
+
+            await Task.Delay(100);
+        }
+
+        var last = finished.Max(job => DateTimeOffset.Parse(job!["finishedAt"]!.GetValue<string>(), Inv));
+        return ((last - started).TotalSeconds, finished.Select(job => job!["state"]!.GetValue<string>()).ToList());
+    }
+
+    private static int Size(string variable, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(variable), NumberStyles.Integer, Inv, out var n) && n > 0 ? n : fallback;
+
+    private static string Seconds(double seconds) => seconds.ToString(seconds < 10 ? "0.00" : "0.0", Inv) + " s";
+}
