@@ -1,0 +1,155 @@
+using Hub.Core.Jobs;
+using Hub.Core.Tenants;
+using Hub.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Hub.Tests.Jobs;
+
+/// <summary>
+/// Issue 16: a replica runs many I/O-bound jobs at once (up to <see cref="JobsOptions.Concurrency"/>, no more), and an idle
+/// replica picks up a job queued on another one at once, not at its next poll.
+/// </summary>
+[TestFixture(TestBackend.Redis)]
+[TestFixture(TestBackend.Garnet)]
+public sealed class JobDispatchTests(string backend) : BackendFixture(backend)
+{
+    private readonly List<IHost> _hosts = [];
+    private string _prefix = "";
+
+    [SetUp]
+    public void NewPrefix() => _prefix = TestRedis.NewPrefix();
+
+    [TearDown]
+    public async Task StopHosts()
+    {
+        foreach (var host in _hosts)
+        {
+            await host.StopAsync();
+            host.Dispose();
+        }
+
+        _hosts.Clear();
+    }
+
+    private async Task<IHost> ReplicaAsync(GateHandler handler, Dictionary<string, string?> settings)
+    {
+        var host = await JobsTestKit.StartAsync(Backend.Connection, _prefix, settings, services => services.AddSingleton<IJobHandler>(handler));
+        _hosts.Add(host);
+        return host;
+    }
+
+    private static async Task<List<JobId>> EnqueueAsync(IHost host, int count)
+    {
+        var store = host.Services.GetRequiredService<JobStore>();
+        var ids = new List<JobId>();
+        for (var i = 0; i < count; i++)
+        {
+            ids.Add((await store.EnqueueAsync(new JobRequest(TenantId.New(), GateHandler.JobKind, "list-1"), default)).Job.Id);
+        }
+
+        return ids;
+    }
+
+    private static async Task<List<Job?>> WaitForAllAsync(IHost host, IEnumerable<JobId> ids)
+    {
+        var store = host.Services.GetRequiredService<JobStore>();
+        return [.. await Task.WhenAll(ids.Select(id => JobsTestKit.EventuallyAsync(() => store.GetAsync(id, default), job => job?.State.IsFinished() == true)))];
+    }
+
+    [Test]
+    public async Task Jobs_of_many_tenants_run_at_once_on_one_replica()
+    {
+        const int jobs = 40;
+        var handler = new GateHandler(openAt: jobs);
+        var replica = await ReplicaAsync(handler, new() { ["Hub:Jobs:Concurrency"] = "64" });
+
+        var finished = await WaitForAllAsync(replica, await EnqueueAsync(replica, jobs));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(handler.MaxRunning, Is.EqualTo(jobs), "every job was running at the same moment");
+            Assert.That(finished.Select(job => job?.State), Has.All.EqualTo(JobState.Succeeded));
+        });
+    }
+
+    [Test]
+    public async Task A_replica_never_runs_more_jobs_than_its_concurrency()
+    {
+        var handler = new GateHandler(openAt: int.MaxValue, holdFor: TimeSpan.FromMilliseconds(300));
+        var replica = await ReplicaAsync(handler, new() { ["Hub:Jobs:Concurrency"] = "5" });
+
+        var finished = await WaitForAllAsync(replica, await EnqueueAsync(replica, 20));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(handler.MaxRunning, Is.EqualTo(5));
+            Assert.That(finished.Select(job => job?.State), Has.All.EqualTo(JobState.Succeeded));
+        });
+    }
+
+    [Test]
+    public async Task An_idle_replica_picks_up_a_job_queued_on_another_at_once_not_at_its_next_poll()
+    {
+        var handler = new GateHandler(openAt: 1);
+        var worker = await ReplicaAsync(handler, new() { ["Hub:Jobs:PollInterval"] = "00:01:00", ["Hub:Jobs:Concurrency"] = "4" });
+        var api = await ReplicaAsync(handler, new() { ["Hub:Jobs:WorkerEnabled"] = "false" });
+        await Task.Delay(500); // the worker found nothing and now waits (for a minute, unless told)
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var finished = await WaitForAllAsync(worker, await EnqueueAsync(api, 1));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(finished[0]?.State, Is.EqualTo(JobState.Succeeded));
+            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "picked up well before the one-minute poll");
+        });
+
+        // A job queued while the replica is busy is claimed as soon as there is room, also without a poll.
+        clock.Restart();
+        var next = await WaitForAllAsync(worker, await EnqueueAsync(api, 3));
+        Assert.That(next.Select(job => job?.State), Has.All.EqualTo(JobState.Succeeded));
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)));
+    }
+
+    /// <summary>
+    /// Each job waits until <c>openAt</c> jobs run at once (or <c>holdFor</c> passed, 10 s by default), then counts one member
+    /// and succeeds. Remembers the most jobs that ran at once.
+    /// </summary>
+    private sealed class GateHandler(int openAt, TimeSpan? holdFor = null) : IJobHandler
+    {
+        public const string JobKind = "gate";
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _running;
+        private int _maxRunning;
+
+        public string Kind => JobKind;
+
+        public int MaxRunning => Volatile.Read(ref _maxRunning);
+
+        public async Task<JobOutcome> RunAsync(JobContext context, CancellationToken cancellationToken)
+        {
+            var running = Interlocked.Increment(ref _running);
+            int max;
+            while (running > (max = Volatile.Read(ref _maxRunning)) && Interlocked.CompareExchange(ref _maxRunning, running, max) != max)
+            {
+            }
+
+            if (running >= openAt)
+            {
+                _open.TrySetResult();
+            }
+
+            try
+            {
+                await Task.WhenAny(_open.Task, Task.Delay(holdFor ?? TimeSpan.FromSeconds(10), cancellationToken));
+                await context.AddCountsAsync(new JobCounts(Total: 1, Added: 1), cancellationToken);
+                return JobOutcome.Succeeded;
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _running);
+            }
+        }
+    }
+}
