@@ -18,7 +18,16 @@ public sealed partial record DesiredMember
 {
     public static readonly IReadOnlySet<string> Statuses = new HashSet<string>(StringComparer.Ordinal) { "subscribed", "pending", "unsubscribed", "transactional" };
 
-    public required string Email { get; init; }
+    public required string Email
+    {
+        get;
+        init
+        {
+            field = value;
+            SubscriberHash = SubscriberHashOf(value);
+        }
+    }
+    [JsonConverter(typeof(MergeFieldsConverter))]
     public SortedDictionary<string, JsonElement>? MergeFields { get; init; }
     public IReadOnlyList<string>? Tags { get; init; }
     public string? Language { get; init; }
@@ -36,9 +45,9 @@ public sealed partial record DesiredMember
 
     public const int MaxExternalIdLength = 100;
 
-    /// <summary>Mailchimp's member id: the MD5 of the lower-cased email, in hex.</summary>
+    /// <summary>Mailchimp's member id: the MD5 of the lower-cased email, in hex (computed once, when the email is set: a sync asks for it several times a member).</summary>
     [JsonIgnore]
-    public string SubscriberHash => SubscriberHashOf(Email);
+    public string SubscriberHash { get; private init; } = "";
 
     public static string SubscriberHashOf(string email) => Mailchimp.SubscriberHash.FromEmail(email).Value;
 
@@ -101,7 +110,7 @@ public sealed partial record DesiredMember
                     break;
                 case "mergeFields" when property.Value.ValueKind == JsonValueKind.Object:
                     mergeFields = new SortedDictionary<string, JsonElement>(StringComparer.Ordinal);
-                    foreach (var field in property.Value.EnumerateObject())
+                    foreach (var field in property.Value.Clone().EnumerateObject()) // one copy for all the values, not one each
                     {
                         if (!MergeTag().IsMatch(field.Name))
                         {
@@ -115,7 +124,7 @@ public sealed partial record DesiredMember
                             return false;
                         }
 
-                        mergeFields[field.Name.ToUpperInvariant()] = field.Value.Clone();
+                        mergeFields[field.Name.ToUpperInvariant()] = field.Value;
                     }
 
                     break;
@@ -215,5 +224,42 @@ public sealed partial record DesiredMember
         {
             return false;
         }
+    }
+}
+
+/// <summary>
+/// Reads a member's merge fields into a dictionary sorted by ordinal tag order (the serializer's own would compare by
+/// culture, which orders tags with underscores differently and so changes the <see cref="DesiredMember.Fingerprint"/>),
+/// with every value in one parsed copy of the object instead of one per value.
+/// </summary>
+internal sealed class MergeFieldsConverter : JsonConverter<SortedDictionary<string, JsonElement>>
+{
+    public override SortedDictionary<string, JsonElement> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        var fields = JsonElement.ParseValue(ref reader);
+        if (fields.ValueKind != JsonValueKind.Object)
+        {
+            throw new JsonException("mergeFields must be an object.");
+        }
+
+        var sorted = new SortedDictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var field in fields.EnumerateObject())
+        {
+            sorted[field.Name] = field.Value;
+        }
+
+        return sorted;
+    }
+
+    public override void Write(Utf8JsonWriter writer, SortedDictionary<string, JsonElement> value, JsonSerializerOptions options)
+    {
+        writer.WriteStartObject();
+        foreach (var (tag, field) in value)
+        {
+            writer.WritePropertyName(tag);
+            field.WriteTo(writer);
+        }
+
+        writer.WriteEndObject();
     }
 }
