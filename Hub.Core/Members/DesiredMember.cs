@@ -6,6 +6,7 @@ using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Hub.Core.Lists;
 using Hub.Core.Storage;
+using StackExchange.Redis;
 
 namespace Hub.Core.Members;
 
@@ -60,8 +61,15 @@ public sealed partial record DesiredMember
 
     public string ToJson() => JsonSerializer.Serialize(this, HubJsonContext.Default.DesiredMember);
 
+    /// <summary>The member's JSON as UTF-8, as staged in Redis (no string to transcode on the way).</summary>
+    public byte[] ToUtf8Json() => JsonSerializer.SerializeToUtf8Bytes(this, HubJsonContext.Default.DesiredMember);
+
     public static DesiredMember FromJson(string json) =>
         JsonSerializer.Deserialize(json, HubJsonContext.Default.DesiredMember) ?? throw new JsonException("Empty staged member.");
+
+    /// <summary>A staged member from the UTF-8 JSON Redis answered (read in place, without a string in between).</summary>
+    public static DesiredMember FromJson(RedisValue utf8) =>
+        JsonSerializer.Deserialize(((ReadOnlyMemory<byte>)utf8).Span, HubJsonContext.Default.DesiredMember) ?? throw new JsonException("Empty staged member.");
 
     /// <summary>
     /// Validates one element of a desired set: <c>{ "email", "mergeFields": {NAME: string|number|object},

@@ -167,7 +167,7 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
             {
                 var member = members[i].Member;
                 arguments[2 + (4 * i)] = member.SubscriberHash;
-                arguments[3 + (4 * i)] = members[i].Kept ? "" : member.ToJson();
+                arguments[3 + (4 * i)] = members[i].Kept ? RedisValue.EmptyString : member.ToUtf8Json();
                 arguments[4 + (4 * i)] = member.ExternalId ?? "";
                 arguments[5 + (4 * i)] = member.Email;
             }

@@ -138,7 +138,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
         }
 
         var staged = await Db.HashGetAsync(keys.JobInput(job), [.. subscriberHashes.Select(hash => (RedisValue)hash)]);
-        return [.. staged.Select(value => value.IsNullOrEmpty ? null : DesiredMember.FromJson(value.ToString()))];
+        return [.. staged.Select(value => value.IsNullOrEmpty ? null : DesiredMember.FromJson(value))];
     }
 
     public IAsyncEnumerable<SyncPlanChunk> PlanAsync(JobId job, TenantId tenant, ListKey listKey, string? checkpoint, int chunkSize, CancellationToken cancellationToken) =>
@@ -272,7 +272,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
                 throw new InvalidOperationException($"Job {job}'s staged set lists member {hashes[i]} in chunk {number} but does not hold it.");
             }
 
-            var member = DesiredMember.FromJson(stagedValues[i].ToString());
+            var member = DesiredMember.FromJson(stagedValues[i]);
             var fingerprint = member.Fingerprint();
             if (SyncRenames.ErrorOf(notRenamedValues[i]) is { } notRenamedError)
             {
