@@ -4,12 +4,13 @@
 -- id to 'hash \n email') knows under another address gets a change of address, 'n:<i>' =
 -- 'old hash \n old email \n new hash \n new email \n id' with 'n#' counting them; an id the map does not know is learnt.
 -- The ids of a batch are read and written in one call each, so a member costs one call as without ids.
--- Answers per member: 1 staged, 0 duplicate email, 3 staged with a change of address.
--- KEYS: desired, external
+-- A member whose mark (see Members/ErasedPeople) is in the tenant's erased hash is not staged at all (its address is erased).
+-- Answers per member: 1 staged, 0 duplicate email, 3 staged with a change of address, or the id of the erasure that erased it.
+-- KEYS: desired, external, erased
 -- ARGV: ttl_seconds, chunk_field, ...members
--- members: hash, json, external id ('' for none), email; per member.
+-- members: hash, json, external id ('' for none), email, mark ('' when the tenant has erased no one); per member.
 local ids = {}
-for i = members_at, #ARGV, 4 do
+for i = members_at, #ARGV, 5 do
   if ARGV[i + 2] ~= '' then ids[#ids + 1] = ARGV[i + 2] end
 end
 local known = {}
@@ -20,10 +21,13 @@ if #ids > 0 then
   end
 end
 local written, order, learnt, renames = {}, {}, {}, {}
-for i = members_at, #ARGV, 4 do
-  local hash, json, ext, email = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+for i = members_at, #ARGV, 5 do
+  local hash, json, ext, email, mark = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local result
-  if redis.call('HSETNX', desired, hash, json) == 0 then
+  local erasure = mark ~= '' and redis.call('HGET', erased, mark)
+  if erasure then
+    result = erasure
+  elseif redis.call('HSETNX', desired, hash, json) == 0 then
     result = 0
   else
     order[#order + 1] = hash
