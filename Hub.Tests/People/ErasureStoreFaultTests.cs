@@ -77,13 +77,12 @@ public class ErasureStoreFaultTests
     private async Task<(TestTenant Tenant, List<string> Audiences, string Address)> PersonInAudiencesAsync(int count)
     {
         var (tenant, _) = await _env.ConnectedTenantAsync();
-        using var client = _env.Hub.Client(tenant.ApiKey);
         var address = NewAddress();
         var audiences = new List<string>();
         for (var i = 0; i < count; i++)
         {
             audiences.Add(await _env.LinkNewAudienceAsync(tenant, $"list-{i}"));
-            var job = await SyncToEndAsync(client, $"list-{i}", [new { email = address }]);
+            var job = await _env.SyncAsync(tenant, $"list-{i}", [new { email = address }]);
             Assert.That(job.GetProperty("state").GetString(), Is.EqualTo("succeeded"), job.ToString());
         }
 

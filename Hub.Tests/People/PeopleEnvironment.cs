@@ -59,27 +59,6 @@ public static class PeopleEnvironment
         }
     }
 
-    /// <summary>PUT the list's whole membership and wait for the job, whatever its end; returns the job.</summary>
-    public static async Task<JsonElement> SyncToEndAsync(HttpClient client, string key, IEnumerable<object> members)
-    {
-        using var started = await client.PutAsJsonAsync($"/api/v1/lists/{key}/members", members);
-        var text = await started.Content.ReadAsStringAsync();
-        Assert.That(started.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), text);
-        var jobId = JsonDocument.Parse(text).RootElement.GetProperty("jobId").GetString()!;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (true)
-        {
-            var job = await client.GetFromJsonAsync<JsonElement>($"/api/v1/jobs/{jobId}");
-            if (job.GetProperty("state").GetString() is not ("queued" or "running"))
-            {
-                return job;
-            }
-
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), $"Job {jobId} did not finish: {job}");
-            await Task.Delay(50);
-        }
-    }
-
     public static async Task<JsonElement> FindAsync(HttpClient client, string email)
     {
         using var response = await client.GetAsync($"/api/v1/people/{Uri.EscapeDataString(email)}");
