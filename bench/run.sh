@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs Hub's benchmarks and prints their tables:  bench/run.sh [facade|sync|faults|events|fleet|all] (all = facade and sync)
+# Runs Hub's benchmarks and prints their tables:  bench/run.sh [facade|sync|people|faults|events|fleet|all] (all = facade, sync and people)
 # Builds Hub, the sandbox and the harness in Release, starts a throwaway redis-server on
 # 127.0.0.1:6379 when none answers (installing it from Debian when missing; not for faults, which
 # starts its own), then runs the harness, which starts Hub and the sandbox as separate processes on loopback.

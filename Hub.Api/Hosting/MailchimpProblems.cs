@@ -28,7 +28,8 @@ public static class MailchimpProblems
             MailchimpErrorCodes.NotFound or FacadeErrors.ListNotFound or FacadeErrors.MemberNotInList => StatusCodes.Status404NotFound,
             MailchimpErrorCodes.MemberExists or MailchimpErrorCodes.MemberInComplianceState or MailchimpErrorCodes.ForgottenEmail
                 or FacadeErrors.ListExists or FacadeErrors.AudienceInUse or FacadeErrors.NotConnected or FacadeErrors.MergeFieldConflict
-                or MailchimpErrorCodes.ReauthorizationRequired or Hub.Core.Members.MemberRenamer.EmailInUse or Hub.Core.Members.MemberRenamer.EmailChangeConflict => StatusCodes.Status409Conflict,
+                or MailchimpErrorCodes.ReauthorizationRequired or Hub.Core.Members.MemberRenamer.EmailInUse or Hub.Core.Members.MemberRenamer.EmailChangeConflict
+                or Hub.Core.Members.ErasedPeople.Code => StatusCodes.Status409Conflict,
             MailchimpErrorCodes.MailchimpUnavailable => StatusCodes.Status503ServiceUnavailable,
             _ => StatusCodes.Status422UnprocessableEntity,
         };

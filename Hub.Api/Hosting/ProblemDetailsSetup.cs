@@ -13,10 +13,8 @@ public static class ProblemDetailsSetup
     {
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
         {
-            // The list webhook receiver's path holds a secret: its problems name the route instead.
-            context.ProblemDetails.Instance ??= context.HttpContext.Request.Path.StartsWithSegments(Hub.Core.Events.AudienceHooks.ReceiverPath)
-                ? Hub.Core.Events.AudienceHooks.ReceiverRoute
-                : context.HttpContext.Request.Path;
+            // Paths that hold a secret or an address: their problems name the route instead.
+            context.ProblemDetails.Instance ??= RedactedPaths.RouteOf(context.HttpContext.Request.Path) ?? context.HttpContext.Request.Path;
             context.ProblemDetails.Extensions.TryAdd("traceId", Activity.Current?.TraceId.ToString() ?? context.HttpContext.TraceIdentifier);
             if (context.ProblemDetails.Type is null or "" || context.ProblemDetails.Type.StartsWith("https://tools.ietf.org", StringComparison.Ordinal))
             {

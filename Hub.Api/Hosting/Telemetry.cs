@@ -22,12 +22,12 @@ public static class Telemetry
                 .AddAspNetCoreInstrumentation(options =>
                 {
                     options.Filter = context => !context.Request.Path.StartsWithSegments("/health");
-                    // The list webhook receiver's path holds a secret: traces keep its route, not the secret.
+                    // Paths that hold a secret or an address: traces keep the route, not the secret or the address.
                     options.EnrichWithHttpRequest = (activity, request) =>
                     {
-                        if (request.Path.StartsWithSegments(AudienceHooks.ReceiverPath))
+                        if (RedactedPaths.RouteOf(request.Path) is { } route)
                         {
-                            activity.SetTag("url.path", AudienceHooks.ReceiverRoute);
+                            activity.SetTag("url.path", route);
                         }
                     };
                 })

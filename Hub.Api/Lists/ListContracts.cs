@@ -1,6 +1,8 @@
+using Hub.Api.Hosting;
 using System.Text.Json;
 using Hub.Core.Audiences;
 using Hub.Core.Lists;
+using Hub.Core.Mailchimp;
 using Hub.Core.Members;
 
 namespace Hub.Api.Lists;
@@ -59,4 +61,8 @@ public sealed record BatchMembersResponse(int Succeeded, int Failed, IReadOnlyLi
 public sealed record MemberOutcomeResponse(string Email, string Result, MemberErrorResponse? Error);
 
 /// <summary>A member's failure as a problem; <c>errors</c> names the member's fields at fault (e.g. <c>mergeFields.BIRTHDAY</c>).</summary>
-public sealed record MemberErrorResponse(string Type, string Title, string Detail, IReadOnlyDictionary<string, string[]>? Errors);
+public sealed record MemberErrorResponse(string Type, string Title, string Detail, IReadOnlyDictionary<string, string[]>? Errors)
+{
+    public static MemberErrorResponse From(MailchimpError error) =>
+        new(Problems.TypePrefix + error.Code, error.Title, error.Detail, error.FieldErrors.Count > 0 ? error.Errors() : null);
+}

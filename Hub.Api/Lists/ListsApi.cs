@@ -168,9 +168,7 @@ public static class ListsApi
         }
 
         var results = outcome.Value.Select(result => new MemberOutcomeResponse(result.Email, result.Result,
-            result.Error is { } error
-                ? new MemberErrorResponse(Problems.TypePrefix + error.Code, error.Title, error.Detail, error.FieldErrors.Count > 0 ? error.Errors() : null)
-                : null)).ToList();
+            result.Error is { } error ? MemberErrorResponse.From(error) : null)).ToList();
         return TypedResults.Ok(new BatchMembersResponse(results.Count(r => r.Error is null), results.Count(r => r.Error is not null), results));
     }
 

@@ -82,6 +82,42 @@ public sealed class EventInbox(IConnectionMultiplexer redis, RedisKeys keys, IOp
     public Task<bool> RetryAtAsync(string id, string leaseToken, DateTimeOffset at) =>
         SettleAsync(id, leaseToken, at.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
 
+    /// <summary>
+    /// The received events of the tenant not processed yet whose fields (as stored, JSON) <paramref name="mentions"/> accepts.
+    /// For a person's rights (Hub.Core/People); the backlog is seconds of events.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> WaitingMentioningAsync(TenantId tenant, Func<string, bool> mentions, CancellationToken cancellationToken)
+    {
+        var ids = (await Db.SortedSetRangeByRankAsync(keys.InboundEventsDue)).Select(id => id.ToString()).ToList();
+        var batch = Db.CreateBatch();
+        var reads = ids.Select(id => batch.HashGetAsync(keys.InboundEvent(id), ["tenant", "fields"])).ToList();
+        batch.Execute();
+        var found = new List<string>();
+        for (var i = 0; i < ids.Count; i++)
+        {
+            var fields = await reads[i];
+            if (fields[0] == tenant.ToString() && !fields[1].IsNullOrEmpty && mentions(fields[1].ToString()))
+            {
+                found.Add(ids[i]);
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>Drops received events unprocessed (a replica processing one now finds it gone when it settles it).</summary>
+    public async Task DropAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        var transaction = Db.CreateTransaction();
+        foreach (var id in ids)
+        {
+            _ = transaction.KeyDeleteAsync(keys.InboundEvent(id));
+            _ = transaction.SortedSetRemoveAsync(keys.InboundEventsDue, id);
+        }
+
+        await transaction.ExecuteCheckedAsync();
+    }
+
     /// <summary>How many received events wait for processing (for the backlog metric and tests).</summary>
     public Task<long> BacklogAsync() => Db.SortedSetLengthAsync(keys.InboundEventsDue);
 

@@ -53,6 +53,14 @@ public sealed class MemberEventLog(IConnectionMultiplexer redis, RedisKeys keys,
         return new MemberEventPage(items, next);
     }
 
+    /// <summary>The tenant's logged events (JSON, as stored) that <paramref name="mentions"/> accepts; for a person's rights (Hub.Core/People).</summary>
+    public async Task<IReadOnlyList<string>> EventsMentioningAsync(TenantId tenant, Func<string, bool> mentions, CancellationToken cancellationToken) =>
+        [.. (await Db.SortedSetRangeByRankAsync(keys.TenantEvents(tenant))).Select(item => item.ToString()).Where(mentions)];
+
+    /// <summary>Removes logged events (as read by <see cref="EventsMentioningAsync"/>); the cursors of the others stay.</summary>
+    public Task RemoveEventsAsync(TenantId tenant, IReadOnlyList<string> events, CancellationToken cancellationToken) =>
+        events.Count == 0 ? Task.CompletedTask : Db.SortedSetRemoveAsync(keys.TenantEvents(tenant), [.. events.Select(item => (RedisValue)item)]);
+
     public Task DeleteTenantDataAsync(TenantId tenant, CancellationToken cancellationToken) => Db.KeyDeleteAsync(keys.TenantEvents(tenant));
 
     /// <summary>What a list's moved hash keeps for an address that changed: the new address and when.</summary>

@@ -36,6 +36,22 @@ public sealed partial class JobStore
     /// </summary>
     public async Task<(Job Job, JobId? Superseded)> EnqueueAsync(JobRequest request, CancellationToken cancellationToken)
     {
+        var (job, superseded, _) = await EnqueueAsync(request, join: false, cancellationToken);
+        return (job, superseded);
+    }
+
+    /// <summary>
+    /// Queues a job unless its list already has a queued or running one: then nothing is queued and that job is answered
+    /// (<c>Joined</c>), in the same atomic step, so two concurrent requests for the same list end with one job.
+    /// </summary>
+    public async Task<(Job Job, bool Joined)> EnqueueOrJoinAsync(JobRequest request, CancellationToken cancellationToken)
+    {
+        var (job, _, joined) = await EnqueueAsync(request, join: true, cancellationToken);
+        return (job, joined);
+    }
+
+    private async Task<(Job Job, JobId? Superseded, bool Joined)> EnqueueAsync(JobRequest request, bool join, CancellationToken cancellationToken)
+    {
         ArgumentException.ThrowIfNullOrWhiteSpace(request.Kind);
         ArgumentException.ThrowIfNullOrWhiteSpace(request.ListKey);
         using var span = HubTelemetry.StartRedis("job.enqueue");
@@ -51,11 +67,11 @@ public sealed partial class JobStore
                 [
                     keys.Job(request.Id), keys.TenantJobQueue(request.Tenant), keys.JobTenantRing, keys.TenantJobs(request.Tenant),
                     keys.TenantQueuedJobByList(request.Tenant), keys.JobInput(request.Id), keys.Job(old), keys.JobInput(old),
-                    keys.JobQueueDepth, keys.JobErrors(request.Id), keys.JobErrors(old), keys.JobsToNotify,
+                    keys.JobQueueDepth, keys.JobErrors(request.Id), keys.JobErrors(old), keys.JobsToNotify, keys.TenantRunningJobByList(request.Tenant),
                 ],
                 [
                     request.Id.ToString(), request.Tenant.ToString(), request.ListKey, queued.IsNull ? "" : queued, now.ToUnixTimeMilliseconds(),
-                    (now - DateTimeOffset.UnixEpoch).Ticks / 10, RetentionSeconds, fields.Length / 2, .. fields, .. errors,
+                    (now - DateTimeOffset.UnixEpoch).Ticks / 10, RetentionSeconds, join ? "1" : "0", fields.Length / 2, .. fields, .. errors,
                 ]);
             switch ((long)result![0])
             {
@@ -70,7 +86,15 @@ public sealed partial class JobStore
                     }
 
                     AnnounceClaimable();
-                    return (job, superseded);
+                    return (job, superseded, false);
+                case -3:
+                    // The job to join may have ended since: then the next attempt queues this one.
+                    if (JobId.TryParse(result[1].ToString(), out var existingId) && await GetAsync(existingId, includeErrors: false, cancellationToken) is { State: JobState.Queued or JobState.Running } existing)
+                    {
+                        return (existing, null, true);
+                    }
+
+                    break;
                 case -2:
                     throw new InvalidOperationException($"Job {request.Id} already exists.");
             }

@@ -100,6 +100,41 @@ public sealed partial class JobStore(
         }
     }
 
+    /// <summary>
+    /// The kept member errors of the tenant's jobs that <paramref name="mentions"/> accepts, each with its job and its stored
+    /// form (for <see cref="RemoveErrorsAsync"/>). Reads every kept job's errors: for a person's rights (Hub.Core/People), which are rare.
+    /// </summary>
+    public async Task<IReadOnlyList<(JobId Job, RedisValue Stored)>> ErrorsMentioningAsync(TenantId tenant, Func<MemberError, bool> mentions, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("job.errors-mentioning");
+        var found = new List<(JobId, RedisValue)>();
+        foreach (var page in (await Db.SortedSetRangeByRankAsync(keys.TenantJobs(tenant))).Chunk(100))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var jobs = page.Select(id => JobId.TryParse(id.ToString(), out var job) ? job : (JobId?)null).OfType<JobId>().ToList();
+            var batch = Db.CreateBatch();
+            var reads = jobs.Select(job => batch.ListRangeAsync(keys.JobErrors(job))).ToList();
+            batch.Execute();
+            for (var i = 0; i < jobs.Count; i++)
+            {
+                found.AddRange((await reads[i])
+                    .Where(stored => JsonSerializer.Deserialize(stored.ToString(), HubJsonContext.Default.MemberError) is { } error && mentions(error))
+                    .Select(stored => (jobs[i], stored)));
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>Removes kept member errors (as read by <see cref="ErrorsMentioningAsync"/>); a job's error total stays, as it counts the errors reported.</summary>
+    public async Task RemoveErrorsAsync(IReadOnlyList<(JobId Job, RedisValue Stored)> errors, CancellationToken cancellationToken)
+    {
+        var batch = Db.CreateBatch();
+        var removals = errors.Select(error => batch.ListRemoveAsync(keys.JobErrors(error.Job), error.Stored)).ToList();
+        batch.Execute();
+        await Task.WhenAll(removals);
+    }
+
     internal async Task<Job?> GetAsync(JobId id, bool includeErrors, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("job.get");

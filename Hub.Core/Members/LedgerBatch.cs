@@ -11,6 +11,9 @@ public sealed record RefusedMember(string SubscriberHash, string Fingerprint, Me
 /// <summary>A member of a job's desired set that Mailchimp holds as unsubscribed or cleaned: Hub leaves it as it is.</summary>
 public sealed record ReconciledMember(string SubscriberHash, string Fingerprint, string Status);
 
+/// <summary>What one list's records hold of a person: Hub synced it there, added it, had it refused, knows it by host ids, or saw its address change (from or to it).</summary>
+public sealed record PersonInList(Lists.ListKey List, bool Synced, bool AddedByHub, bool Refused, IReadOnlyList<string> ExternalIds, bool Moved);
+
 /// <summary>What applying one batch of a plan to Mailchimp did.</summary>
 public sealed record LedgerBatch
 {

@@ -24,4 +24,7 @@ public sealed record MemberOutcome(string Email, string Result, MailchimpError? 
     public const string Updated = "updated";
     public const string Removed = "removed";
     public const string Failed = "failed";
+
+    /// <summary>Not written: the address was erased at the person's request (see <see cref="ErasedPeople"/>).</summary>
+    public const string Erased = ErasedPeople.Code;
 }

@@ -24,6 +24,7 @@ public sealed class MemberLedger(IConnectionMultiplexer redis, RedisKeys keys, I
     private static readonly RedisScript Record = RedisScript.Load("Members", "record");
     private static readonly RedisScript RecordCreated = RedisScript.Load("Members", "record_created");
     private static readonly RedisScript RecordForJob = RedisScript.Load("Members", "record_for_job");
+    private static readonly RedisScript ForgetMember = RedisScript.Load("Members", "forget_member");
 
     private IDatabase Db => redis.GetDatabase();
 
@@ -167,6 +168,87 @@ public sealed class MemberLedger(IConnectionMultiplexer redis, RedisKeys keys, I
 
         await Db.KeyDeleteAsync(keys.TenantSyncedLists(tenant));
     }
+
+    /// <summary>
+    /// What the tenant's lists (<paramref name="linked"/> and every list with ledger data) record of one person, by subscriber
+    /// hash and normalised address (see Hub.Core/People): only the lists that record something. Reads each list's map of
+    /// external ids in pages (HSCAN of that one hash; it is keyed by id, not by address).
+    /// </summary>
+    public async Task<IReadOnlyList<PersonInList>> FindPersonAsync(TenantId tenant, IEnumerable<ListKey> linked, string subscriberHash, string email, CancellationToken cancellationToken)
+    {
+        var found = new List<PersonInList>();
+        foreach (var list in await RecordedListsAsync(tenant, linked))
+        {
+            var batch = Db.CreateBatch();
+            var synced = batch.HashExistsAsync(keys.ListFingerprints(tenant, list), subscriberHash);
+            var added = batch.SetContainsAsync(keys.ListHubAdded(tenant, list), subscriberHash);
+            var refused = batch.HashExistsAsync(keys.ListRefused(tenant, list), subscriberHash);
+            var moved = batch.HashGetAllAsync(keys.ListMoved(tenant, list));
+            batch.Execute();
+            var externalIds = await ExternalIdsOfAsync(tenant, list, subscriberHash, cancellationToken);
+            var record = new PersonInList(list, await synced, await added, await refused, externalIds,
+                (await moved).Any(entry => entry.Name == subscriberHash || MovedTo(entry.Value) == email));
+            if (record.Synced || record.AddedByHub || record.Refused || record.Moved || externalIds.Count > 0)
+            {
+                found.Add(record);
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// Forgets one person in the records of the tenant's lists (<paramref name="linked"/> and every list with ledger data):
+    /// fingerprint, hub-added mark, refusal, moves from and to the address, and the external ids pointing at it
+    /// (Lua/forget_member.lua, once per list). Safe to repeat. Answers how many entries it removed.
+    /// </summary>
+    public async Task<long> ForgetPersonAsync(TenantId tenant, IEnumerable<ListKey> linked, string subscriberHash, string email, CancellationToken cancellationToken)
+    {
+        long forgotten = 0;
+        foreach (var list in await RecordedListsAsync(tenant, linked))
+        {
+            var externalIds = await ExternalIdsOfAsync(tenant, list, subscriberHash, cancellationToken);
+            forgotten += (long)await ForgetMember.EvaluateAsync(Db,
+                [keys.ListFingerprints(tenant, list), keys.ListHubAdded(tenant, list), keys.ListRefused(tenant, list), keys.ListMoved(tenant, list), keys.ListExternalIds(tenant, list)],
+                [subscriberHash, email, .. externalIds.Select(id => (RedisValue)id)]);
+        }
+
+        return forgotten;
+    }
+
+    /// <summary>The linked lists and every list with ledger data (an unlinked list's is deleted, but a list may have data before it is recorded as synced).</summary>
+    private async Task<IReadOnlyList<ListKey>> RecordedListsAsync(TenantId tenant, IEnumerable<ListKey> linked)
+    {
+        var lists = new HashSet<ListKey>(linked);
+        foreach (var stored in await Db.SetMembersAsync(keys.TenantSyncedLists(tenant)))
+        {
+            if (ListKey.TryParseStored(stored.ToString(), out var list))
+            {
+                lists.Add(list);
+            }
+        }
+
+        return [.. lists];
+    }
+
+    /// <summary>The host ids a list's map of external ids holds for the address with this subscriber hash.</summary>
+    private async Task<IReadOnlyList<string>> ExternalIdsOfAsync(TenantId tenant, ListKey list, string subscriberHash, CancellationToken cancellationToken)
+    {
+        var prefix = subscriberHash + "\n";
+        var ids = new List<string>();
+        await foreach (var entry in Db.HashScanAsync(keys.ListExternalIds(tenant, list), pageSize: 1000).WithCancellation(cancellationToken))
+        {
+            if (entry.Value.ToString().StartsWith(prefix, StringComparison.Ordinal))
+            {
+                ids.Add(entry.Name.ToString());
+            }
+        }
+
+        return ids;
+    }
+
+    /// <summary>The new address of a list's moved entry (<c>new email \n unix ms</c>), normalised.</summary>
+    private static string MovedTo(RedisValue value) => value.ToString().Split('\n')[0].ToLowerInvariant();
 
     private static ListKey ListOf(JobLease lease) =>
         ListKey.TryParseStored(lease.ListKey, out var list) ? list : throw new FormatException(ListKey.Rule);

@@ -12,7 +12,7 @@ namespace Hub.Core.Members;
 /// adds with <c>status_if_new</c> (never re-subscribing someone who opted out), and records what it wrote in the list's
 /// ledger so full syncs and removals know which members Hub put there.
 /// </summary>
-public sealed class MemberService(ListTargets targets, MemberLedger ledger, MemberRemoval removal, MemberRenamer renamer, MailchimpClient mailchimp)
+public sealed class MemberService(ListTargets targets, MemberLedger ledger, MemberRemoval removal, MemberRenamer renamer, ErasedPeople erased, MailchimpClient mailchimp)
 {
     public const int MaxInlineBatch = 200;
     public const int MaxPageSize = 1000;
@@ -29,11 +29,17 @@ public sealed class MemberService(ListTargets targets, MemberLedger ledger, Memb
         // Whether Hub added the member rides along with the reads of the list and the credential.
         var hash = SubscriberHash.FromEmail(member!.Email);
         var hubAddedRead = ledger.IsHubAddedAsync(tenant.Id, key, hash.Value, cancellationToken);
+        var erasureRead = erased.ErasuresAsync(tenant.Id, [member.Email]);
         await using var target = await targets.ResolveAsync(tenant, key, forWrite: true, reserveSlot: true, cancellationToken);
         var hubAdded = await hubAddedRead;
         if (target.Error is { } error)
         {
             return error;
+        }
+
+        if ((await erasureRead)[0] is { } erasure)
+        {
+            return ErasedPeople.ProblemFor(erasure);
         }
 
         if (ListFieldRules.Problem(target.List!.Fields, member.MergeFields) is { } badValue)
@@ -231,9 +237,14 @@ public sealed class MemberService(ListTargets targets, MemberLedger ledger, Memb
         var toWrite = new List<DesiredMember>();
         var externalIds = new HashSet<string>(StringComparer.Ordinal);
         var listed = valid.Keys.ToHashSet(StringComparer.Ordinal);
-        foreach (var member in valid.Values)
+        var erasures = await erased.ErasuresAsync(tenant.Id, [.. valid.Values.Select(member => member.Email)]);
+        foreach (var (member, erasure) in valid.Values.Zip(erasures))
         {
-            if (ListFieldRules.Problem(calls.List.Fields, member.MergeFields) is { } badValue)
+            if (erasure is not null)
+            {
+                outcomes.Add(new MemberOutcome(member.Email, MemberOutcome.Erased, ErasedPeople.ProblemFor(erasure)));
+            }
+            else if (ListFieldRules.Problem(calls.List.Fields, member.MergeFields) is { } badValue)
             {
                 outcomes.Add(new MemberOutcome(member.Email, MemberOutcome.Failed, FacadeErrors.Invalid([badValue])));
             }

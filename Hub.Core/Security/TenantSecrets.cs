@@ -18,6 +18,9 @@ public static class SecretNames
 
     /// <summary>A Mailchimp API key (<c>&lt;hex&gt;-&lt;dc&gt;</c>) handed over instead of OAuth.</summary>
     public const string MailchimpApiKey = "mailchimp-api-key";
+
+    /// <summary>The key of the HMAC under which Hub remembers the people erased for the tenant (see <c>Members.ErasedPeople</c>).</summary>
+    public const string PersonHashKey = "person-hash-key";
 }
 
 /// <summary>
@@ -36,6 +39,13 @@ public sealed class TenantSecrets(IConnectionMultiplexer redis, RedisKeys keys, 
     {
         using var span = HubTelemetry.StartRedis("secret.set");
         await Db.HashSetAsync(keys.TenantSecrets(tenant), name, protector.Protect(value, Context(tenant, name)));
+    }
+
+    /// <summary>Stores the secret unless one is stored under the name already; answers whether this call stored it.</summary>
+    public async Task<bool> SetIfAbsentAsync(TenantId tenant, string name, Secret value)
+    {
+        using var span = HubTelemetry.StartRedis("secret.set");
+        return await Db.HashSetAsync(keys.TenantSecrets(tenant), name, protector.Protect(value, Context(tenant, name)), When.NotExists);
     }
 
     /// <summary>Adds the write to a transaction that also creates or changes the owner.</summary>

@@ -116,6 +116,13 @@ public sealed class RedisKeys(IOptions<StorageOptions> options)
 
     /// <summary>Set: the list keys of a tenant that have sync ledger data (so tenant deletion finds them without SCAN).</summary>
     public RedisKey TenantSyncedLists(TenantId tenant) => $"{_prefix}sync:{tenant}:lists";
+
+    /// <summary>
+    /// Hash: the people erased for a tenant (<c>POST /api/v1/people/erasures</c>), each only as the HMAC of the normalised
+    /// address under the tenant's own key (never the address or its subscriber hash), to the id of its erasure job. No write
+    /// of Hub sends such an address to Mailchimp again.
+    /// </summary>
+    public RedisKey ErasedPeople(TenantId tenant) => $"{_prefix}sync:{tenant}:erased";
     // Connections, OAuth consent and webhooks (issue 4).
 
     /// <summary>Hash of one tenant's Mailchimp connection (state, mode, dc, account); secrets live in <see cref="TenantSecrets"/>.</summary>

@@ -29,18 +29,21 @@ public enum DesiredSetFormat
 /// <summary>A desired set staged in Redis under <see cref="Id"/>, the id the sync job must be enqueued with.</summary>
 public sealed record StagedDesiredSet(JobId Id, TenantId Tenant, long Count, long Rows, IReadOnlyList<MemberError> Issues, long IssueCount, long InvalidCount)
 {
+    /// <summary>Rows whose address was erased (see <see cref="ErasedPeople"/>): not staged, counted failed with the error <c>erased</c>.</summary>
+    public long ErasedCount { get; init; }
+
     /// <summary>No valid member: the API refuses this unless the caller allowed an empty set (it would remove every member Hub added).</summary>
     public bool IsEmpty => Count == 0;
 
     /// <summary>
-    /// The request that turns this staged set into a job: total is the distinct valid members and the invalid rows
-    /// (which count as failed), so the job's counts add up to it, and the staging issues (invalid and duplicate rows) become the job's first errors.
+    /// The request that turns this staged set into a job: total is the distinct valid members and the invalid and erased rows
+    /// (which count as failed), so the job's counts add up to it, and the staging issues (invalid, erased and duplicate rows) become the job's first errors.
     /// </summary>
     public JobRequest ToJobRequest(string kind, string listKey, string? argument = null) => new(Tenant, kind, listKey)
     {
         Id = Id,
         Argument = argument,
-        InitialCounts = new JobCounts(Total: Count + InvalidCount, Failed: InvalidCount),
+        InitialCounts = new JobCounts(Total: Count + InvalidCount + ErasedCount, Failed: InvalidCount + ErasedCount),
         InitialErrors = Issues,
         InitialErrorTotal = IssueCount,
     };
@@ -73,18 +76,22 @@ public sealed record DesiredSetStagingResult(StagedDesiredSet? Staged, DesiredSe
 /// at start-up). See <see cref="DesiredSetChunks"/>.
 /// </para>
 /// </summary>
-public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys keys, IOptions<JobsOptions> options)
+public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys keys, ErasedPeople erased, IOptions<JobsOptions> options)
 {
     public const int BatchSize = 1000;
 
     private static readonly RedisScript StageMembers = RedisScript.Load("Sync", "stage_members");
     public static readonly TimeSpan StagingTtl = TimeSpan.FromHours(6);
 
-    // What Lua/stage_members.lua answers per member.
+    // What Lua/stage_members.lua answers per member (or, for an erased address, the id of its erasure).
     private const long DuplicateEmail = 0, StagedNew = 1, StagedWithRename = 3, Kept = 4;
 
-    /// <summary>A row to stage. <see cref="Kept"/>: an invalid row whose address is readable, staged so the sync neither writes nor removes that member.</summary>
-    private readonly record struct StagedRow(DesiredMember Member, long Row, bool Kept);
+    /// <summary>
+    /// A row to stage. <see cref="Invalid"/>: the error of an invalid row whose address is readable, staged as kept so the
+    /// sync neither writes nor removes that member; reported once Redis said the address is not erased (an erased
+    /// person's address is never named in a job's errors).
+    /// </summary>
+    private readonly record struct StagedRow(DesiredMember Member, long Row, MemberError? Invalid = null);
 
     /// <summary>
     /// Reads the body and stages its valid members as a job's input. A member whose address changed in Mailchimp
@@ -106,7 +113,10 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
         var key = keys.JobInput(id);
         var db = redis.GetDatabase();
         var issues = new List<MemberError>();
-        long issueCount = 0, invalid = 0, rows = 0, count = 0;
+        long issueCount = 0, invalid = 0, rows = 0, count = 0, erasedCount = 0;
+        // Members are checked against the tenant's erased people only when someone was erased (a sync staged while the first
+        // erasure begins is checked again when it writes, see SyncRun).
+        var mark = await erased.AnyAsync(tenant) ? await erased.MarkerAsync(tenant) : null;
         var batch = new List<StagedRow>(BatchSize);
         var maxIssues = options.Value.MaxStoredErrors;
         var completed = false;
@@ -114,29 +124,40 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
         // The rows' external ids seen so far, as 64-bit hashes (a second row with one is left out): 8 bytes a row, not the id.
         var externalIds = new HashSet<ulong>();
 
-        void Report(string email, string reason, string? field = null)
+        void Report(string email, string reason) => Issue(new MemberError(email, reason, Retryable: false));
+
+        void Issue(MemberError error)
         {
             issueCount++;
             if (issues.Count < maxIssues)
             {
-                issues.Add(new MemberError(email, reason, Retryable: false, Field: field));
+                issues.Add(error);
             }
         }
 
         // One batch is written to Redis while the next is read and parsed: FlushAsync first takes the result
         // of the batch before (which rows were duplicates), then starts writing this one without waiting for it.
-        var pendingWrite = Task.FromResult<(List<StagedRow> Rows, long[] Outcomes)>(([], []));
+        var pendingWrite = Task.FromResult<(List<StagedRow> Rows, RedisResult[] Outcomes)>(([], []));
         async Task FlushAsync()
         {
             var (written, outcomes) = await pendingWrite;
             for (var i = 0; i < written.Count; i++)
             {
-                switch (outcomes[i])
+                if (outcomes[i].Resp2Type == ResultType.BulkString)
+                {
+                    erasedCount++;
+                    Issue(ErasedPeople.ErrorFor(outcomes[i].ToString(), $"Row {written[i].Row}: "));
+                    continue;
+                }
+
+                switch ((long)outcomes[i])
                 {
                     case StagedNew or StagedWithRename:
                         count++;
                         break;
                     case Kept:
+                        invalid++;
+                        Issue(written[i].Invalid!);
                         break;
                     default:
                         Report(written[i].Member.Email, $"Row {written[i].Row}: duplicate of an earlier row with the same email; the earlier row is used.");
@@ -144,7 +165,7 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
                 }
             }
 
-            pendingWrite = batch.Count > 0 ? WriteAsync(batch) : Task.FromResult<(List<StagedRow>, long[])>(([], []));
+            pendingWrite = batch.Count > 0 ? WriteAsync(batch) : Task.FromResult<(List<StagedRow>, RedisResult[])>(([], []));
             batch = new List<StagedRow>(BatchSize);
         }
 
@@ -157,22 +178,24 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
             }
         }
 
-        async Task<(List<StagedRow> Rows, long[] Outcomes)> WriteAsync(List<StagedRow> members)
+        async Task<(List<StagedRow> Rows, RedisResult[] Outcomes)> WriteAsync(List<StagedRow> members)
         {
             // One script call per batch rather than a thousand HSETNX commands: far less work for the client.
-            var arguments = new RedisValue[2 + (4 * members.Count)];
+            const int perMember = 5;
+            var arguments = new RedisValue[2 + (perMember * members.Count)];
             arguments[0] = (long)StagingTtl.TotalSeconds;
             arguments[1] = DesiredSetChunks.Field(chunk++);
             for (var i = 0; i < members.Count; i++)
             {
                 var member = members[i].Member;
-                arguments[2 + (4 * i)] = member.SubscriberHash;
-                arguments[3 + (4 * i)] = members[i].Kept ? RedisValue.EmptyString : member.ToUtf8Json();
-                arguments[4 + (4 * i)] = member.ExternalId ?? "";
-                arguments[5 + (4 * i)] = member.Email;
+                arguments[2 + (perMember * i)] = member.SubscriberHash;
+                arguments[3 + (perMember * i)] = members[i].Invalid is null ? member.ToUtf8Json() : RedisValue.EmptyString;
+                arguments[4 + (perMember * i)] = member.ExternalId ?? "";
+                arguments[5 + (perMember * i)] = member.Email;
+                arguments[6 + (perMember * i)] = mark?.Invoke(member.Email) ?? "";
             }
 
-            return (members, (long[])(await StageMembers.EvaluateAsync(db, [key, keys.ListExternalIds(tenant, list)], arguments))!);
+            return (members, (RedisResult[])(await StageMembers.EvaluateAsync(db, [key, keys.ListExternalIds(tenant, list), keys.ErasedPeople(tenant)], arguments))!);
         }
 
         var reader = PipeReader.Create(body, new StreamPipeReaderOptions(leaveOpen: true));
@@ -196,29 +219,28 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
                 }
                 else if (member is not null && ListFieldRules.Problem(fields, member.MergeFields) is { } badValue)
                 {
-                    invalid++;
-                    Report(member.Email, $"Row {rows}: {badValue.Message}", badValue.Field);
-                    await AddAsync(new StagedRow(new DesiredMember { Email = member.Email }, rows, Kept: true));
+                    await AddAsync(new StagedRow(new DesiredMember { Email = member.Email }, rows,
+                        new MemberError(member.Email, $"Row {rows}: {badValue.Message}", Retryable: false, Field: badValue.Field)));
                 }
                 else if (member is not null)
                 {
-                    await AddAsync(new StagedRow(member, rows, Kept: false));
+                    await AddAsync(new StagedRow(member, rows));
+                }
+                else if (DesiredMember.IsValidEmail(email))
+                {
+                    await AddAsync(new StagedRow(new DesiredMember { Email = email }, rows, new MemberError(email, $"Row {rows}: {error}", Retryable: false)));
                 }
                 else
                 {
                     invalid++;
                     Report(email, $"Row {rows}: {error}");
-                    if (DesiredMember.IsValidEmail(email))
-                    {
-                        await AddAsync(new StagedRow(new DesiredMember { Email = email }, rows, Kept: true));
-                    }
                 }
             }
 
             await FlushAsync();
             await FlushAsync(); // takes the last batch's result
             completed = true;
-            return new DesiredSetStagingResult(new StagedDesiredSet(id, tenant, count, rows, issues, issueCount, invalid), null);
+            return new DesiredSetStagingResult(new StagedDesiredSet(id, tenant, count, rows, issues, issueCount, invalid) { ErasedCount = erasedCount }, null);
         }
         catch (JsonException exception)
         {

@@ -21,6 +21,7 @@ public sealed partial class SyncJobHandler(
     SyncPlanner planner,
     SyncRenames renames,
     MemberRenamer renamer,
+    ErasedPeople erased,
     MemberLedger ledger,
     MemberRemoval removal,
     ListTargets targets,
@@ -70,7 +71,7 @@ public sealed partial class SyncJobHandler(
 
         try
         {
-            var run = new SyncRun(context, calls, SyncArgument.Parse(job.Argument), planner, ledger, removal, parallelism) { Renames = renames, Renamer = renamer };
+            var run = new SyncRun(context, calls, SyncArgument.Parse(job.Argument), planner, ledger, removal, parallelism) { Renames = renames, Renamer = renamer, Erased = erased };
             await run.ReconcileAsync(cancellationToken);
             await run.RenameAsync(cancellationToken);
             await run.ApplyPlanAsync(cancellationToken);

@@ -20,6 +20,9 @@ internal sealed class SyncRun(JobContext context, MemberCalls calls, SyncArgumen
 
     public required MemberRenamer Renamer { get; init; }
 
+    /// <summary>The people erased for the tenant: a member staged before its erasure began is not written after it.</summary>
+    public required ErasedPeople Erased { get; init; }
+
     private Job Job => context.Job;
     private HostList List => calls.List;
 
@@ -192,6 +195,18 @@ internal sealed class SyncRun(JobContext context, MemberCalls calls, SyncArgumen
             return new LedgerBatch();
         }
 
+        // Staging leaves out erased addresses; one erased after this job was staged is not written either.
+        var erasures = await Erased.ErasuresAsync(Job.Tenant, [.. upserts.Select(upsert => upsert.Member.Email)]);
+        var erasedMembers = erasures.Where(erasure => erasure is not null).Select(erasure => ErasedPeople.ErrorFor(erasure!)).ToList();
+        if (erasedMembers.Count > 0)
+        {
+            upserts = [.. upserts.Where((_, i) => erasures[i] is null)];
+            if (upserts.Count == 0)
+            {
+                return new LedgerBatch { Failed = erasedMembers };
+            }
+        }
+
         var byHash = upserts.ToDictionary(upsert => upsert.SubscriberHash, StringComparer.Ordinal);
         // Contacts a call created are written to the ledger at once, not only when their chunk is recorded in plan order: a
         // run resumed after a fault then knows they exist and does not send them again (a create-only batch would meet them
@@ -202,7 +217,7 @@ internal sealed class SyncRun(JobContext context, MemberCalls calls, SyncArgumen
             recordingCreated, parallelism, cancellationToken);
         var applied = new List<AppliedMember>();
         var refused = new List<RefusedMember>();
-        var failed = new List<MemberError>();
+        var failed = new List<MemberError>(erasedMembers);
         foreach (var outcome in written.Members)
         {
             var upsert = byHash[outcome.Member.SubscriberHash];

@@ -139,6 +139,49 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
         return deliveries;
     }
 
+    /// <summary>
+    /// The ids of the tenant's deliveries, pending or past, whose body <paramref name="mentions"/> accepts: those in its index
+    /// (the most recent <see cref="MaxDeliveriesPerTenant"/>) and every one still queued. For a person's rights (Hub.Core/People).
+    /// </summary>
+    public async Task<IReadOnlyList<string>> DeliveriesMentioningAsync(TenantId tenant, Func<string, bool> mentions, CancellationToken cancellationToken)
+    {
+        using var span = HubTelemetry.StartRedis("webhook.mentioning");
+        var ids = (await Db.SortedSetRangeByRankAsync(keys.TenantWebhookDeliveries(tenant)))
+            .Concat(await Db.SortedSetRangeByRankAsync(keys.WebhookQueue))
+            .Select(id => id.ToString()).Distinct(StringComparer.Ordinal).ToList();
+        var found = new List<string>();
+        foreach (var page in ids.Chunk(100))
+        {
+            var batch = Db.CreateBatch();
+            var reads = page.Select(id => batch.HashGetAsync(keys.WebhookDelivery(id), ["tenant", "body"])).ToList();
+            batch.Execute();
+            for (var i = 0; i < page.Length; i++)
+            {
+                var fields = await reads[i];
+                if (fields[0] == tenant.ToString() && !fields[1].IsNullOrEmpty && mentions(fields[1].ToString()))
+                {
+                    found.Add(page[i]);
+                }
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>Deletes deliveries of the tenant with their attempts, sent or not.</summary>
+    public async Task DeleteDeliveriesAsync(TenantId tenant, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        var transaction = Db.CreateTransaction();
+        foreach (var id in ids)
+        {
+            _ = transaction.KeyDeleteAsync([keys.WebhookDelivery(id), keys.WebhookAttempts(id)]);
+            _ = transaction.SortedSetRemoveAsync(keys.WebhookQueue, id);
+            _ = transaction.SortedSetRemoveAsync(keys.TenantWebhookDeliveries(tenant), id);
+        }
+
+        await transaction.ExecuteCheckedAsync();
+    }
+
     public async Task DeleteTenantDataAsync(TenantId tenant, CancellationToken cancellationToken)
     {
         var ids = await Db.SortedSetRangeByRankAsync(keys.TenantWebhookDeliveries(tenant));

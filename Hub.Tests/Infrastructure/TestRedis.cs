@@ -56,6 +56,37 @@ public static class TestRedis
         return keys;
     }
 
+    /// <summary>
+    /// The keys of the whole database (every prefix, every test's data) whose name or any stored text holds one of
+    /// <paramref name="needles"/> (case-insensitive): strings, hash fields and values, set and sorted-set members, list items,
+    /// stream entries. Each hit says where.
+    /// </summary>
+    public static async Task<List<string>> KeysHoldingAsync(IConnectionMultiplexer redis, IReadOnlyList<string> needles)
+    {
+        var db = redis.GetDatabase();
+        var hits = new List<string>();
+        bool Holds(string? text) => text is not null && needles.Any(needle => text.Contains(needle, StringComparison.OrdinalIgnoreCase));
+        foreach (var key in await KeysAsync(redis, ""))
+        {
+            IEnumerable<string?> texts = await db.KeyTypeAsync(key) switch
+            {
+                RedisType.String => [await db.StringGetAsync(key)],
+                RedisType.Hash => (await db.HashGetAllAsync(key)).SelectMany(entry => new[] { (string?)entry.Name, (string?)entry.Value }),
+                RedisType.Set => (await db.SetMembersAsync(key)).Select(member => (string?)member),
+                RedisType.SortedSet => (await db.SortedSetRangeByRankAsync(key)).Select(member => (string?)member),
+                RedisType.List => (await db.ListRangeAsync(key)).Select(item => (string?)item),
+                RedisType.Stream => (await db.StreamRangeAsync(key)).SelectMany(entry => entry.Values.SelectMany(pair => new[] { (string?)pair.Name, (string?)pair.Value })),
+                _ => [],
+            };
+            if (Holds(key) || texts.Any(Holds))
+            {
+                hits.Add(key.ToString());
+            }
+        }
+
+        return hits;
+    }
+
     /// <summary>All stored text under a prefix: key names, strings, hash fields and values, set and sorted-set members, list items.</summary>
     public static async Task<string> DumpAsync(IConnectionMultiplexer redis, string prefix)
     {

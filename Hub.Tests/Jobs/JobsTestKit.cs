@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Hub.Core.Jobs;
 using Hub.Core.Lists;
 using Hub.Core.Members;
+using Hub.Core.Security;
 using Hub.Core.Storage;
 using Hub.Core.Sync;
 using Hub.Core.Tenants;
@@ -10,6 +11,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Hub.Tests.Jobs;
@@ -37,8 +39,11 @@ public static class JobsTestKit
         builder.Services.Configure<StorageOptions>(options => options.KeyPrefix = prefix);
         builder.Services.AddSingleton<RedisKeys>();
         builder.Services.AddHubJobs();
-        // The sync's building blocks the job tests drive by hand (the ledger, the staged-set reader and the planner).
+        // The sync's building blocks the job tests drive by hand (the ledger, the staged-set reader with the erased people it checks, and the planner).
         builder.Services.AddSingleton<MemberLedger>();
+        builder.Services.AddSingleton(new SecretProtector(Options.Create(new EncryptionOptions { Keys = { ["k1"] = HubHostSettings.NewKey() }, ActiveKeyId = "k1" })));
+        builder.Services.AddSingleton<TenantSecrets>();
+        builder.Services.AddSingleton<ErasedPeople>();
         builder.Services.AddSingleton<DesiredSetReader>();
         builder.Services.AddSingleton<SyncPlanner>();
         configure?.Invoke(builder.Services);

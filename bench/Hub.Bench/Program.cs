@@ -7,6 +7,7 @@ var benchmarks = new (string Name, string Description, Func<string[], Task> Run,
     ("facade", "member upsert and read through Hub versus straight to the sandbox; connection read throughput", _ => FacadeBenchmark.RunAsync(), true),
     ("sync", "first sync of 100k, no-change re-sync, 1M-row NDJSON memory, replica killed mid-sync (parts: first|memory|failover)", SyncBenchmark.RunAsync, true),
     ("faults", "Redis, Sentinel, Hub and Mailchimp faults during a 20k sync (parts: row numbers 1-6; not in all)", FaultsBenchmark.RunAsync, false),
+    ("people", "erasing a person in 10 audiences: POST to succeeded (5 runs after a warm-up; HUB_BENCH_PEOPLE_LATENCY_MS sets the sandbox's latency)", _ => PeopleBenchmark.RunAsync(), true),
     ("fleet", "50 tenants x 2,000 members syncing at once, each its own account, on 1 and 2 replicas (parts: replica counts; not in all)", FleetBenchmark.RunAsync, false),
     ("events", "Mailchimp list-webhook events to the tenant: delay of 1,000 unsubscribes at 50/s, a burst of 10,000 profile changes (3 runs, about 4 min; not in all)", _ => EventsBenchmark.RunAsync(), false),
 };

@@ -1,10 +1,16 @@
--- Queues a new job for a list, cancelling (as superseded) the job queued for that list before it, if any.
--- KEYS: job, queue, ring, tenant_jobs, queued_by_list, input, old_job, old_input, depth, errors, old_errors, notify
--- ARGV: id, tenant, list, expected_queued_id, now, created_score, retention, field_pairs, ...fields_then_errors
+-- Queues a new job for a list, cancelling (as superseded) the job queued for that list before it, if any; or, with join
+-- '1', answers the list's queued or running job instead of queueing another.
+-- KEYS: job, queue, ring, tenant_jobs, queued_by_list, input, old_job, old_input, depth, errors, old_errors, notify, running_by_list
+-- ARGV: id, tenant, list, expected_queued_id, now, created_score, retention, join, field_pairs, ...fields_then_errors
 -- Answers {-1} when the list's queued job is no longer expected_queued_id (the caller reads it again and retries),
--- {-2} when the job exists already, {1} when queued. The rest holds field_pairs field/value pairs of the new record,
+-- {-2} when the job exists already, {-3, id} when join is '1' and the list has a queued or running job (nothing changes),
+-- {1} when queued. The rest holds field_pairs field/value pairs of the new record,
 -- then its initial errors (JSON each). The superseded job's input is deleted and its record starts its retention.
 local current = redis.call('HGET', queued_by_list, list) or ''
+if join == '1' then
+  local existing = redis.call('HGET', queued_by_list, list) or redis.call('HGET', running_by_list, list)
+  if existing then return {-3, existing} end
+end
 if current ~= expected_queued_id then return {-1} end
 if redis.call('EXISTS', job) == 1 then return {-2} end
 local had_queue = redis.call('LLEN', queue) > 0

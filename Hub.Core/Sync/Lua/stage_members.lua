@@ -6,12 +6,14 @@
 -- The ids of a batch are read and written in one call each, so a member costs one call as without ids.
 -- A member with json '' is kept: an invalid row whose address is readable, held (not in any chunk) so the sync neither
 -- writes nor removes it; a later valid row of that address replaces it.
--- Answers per member: 1 staged, 0 duplicate email, 3 staged with a change of address, 4 kept.
--- KEYS: desired, external
+-- A member whose mark (see Members/ErasedPeople) is in the tenant's erased hash is not staged at all (its address is erased).
+-- Answers per member: 1 staged, 0 duplicate email, 3 staged with a change of address, 4 kept, or the id of the erasure
+-- that erased it.
+-- KEYS: desired, external, erased
 -- ARGV: ttl_seconds, chunk_field, ...members
--- members: hash, json ('' to keep), external id ('' for none), email; per member.
+-- members: hash, json ('' to keep), external id ('' for none), email, mark ('' when the tenant has erased no one); per member.
 local ids = {}
-for i = members_at, #ARGV, 4 do
+for i = members_at, #ARGV, 5 do
   if ARGV[i + 2] ~= '' then ids[#ids + 1] = ARGV[i + 2] end
 end
 local known = {}
@@ -22,15 +24,21 @@ if #ids > 0 then
   end
 end
 local written, order, learnt, renames = {}, {}, {}, {}
-for i = members_at, #ARGV, 4 do
-  local hash, json, ext, email = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+for i = members_at, #ARGV, 5 do
+  local hash, json, ext, email, mark = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local result
-  local fresh = redis.call('HSETNX', desired, hash, json) == 1
-  if not fresh and json ~= '' and redis.call('HGET', desired, hash) == '' then
-    redis.call('HSET', desired, hash, json)
-    fresh = true
+  local erasure = mark ~= '' and redis.call('HGET', erased, mark)
+  local fresh = false
+  if not erasure then
+    fresh = redis.call('HSETNX', desired, hash, json) == 1
+    if not fresh and json ~= '' and redis.call('HGET', desired, hash) == '' then
+      redis.call('HSET', desired, hash, json)
+      fresh = true
+    end
   end
-  if json == '' then
+  if erasure then
+    result = erasure
+  elseif json == '' then
     result = 4
   elseif not fresh then
     result = 0
