@@ -37,13 +37,20 @@ public static class DeployFiles
         return [.. result.GetProperty("documents").EnumerateArray().Select(document => document.GetProperty("object").Clone())];
     }
 
-    /// <summary><c>kubectl kustomize</c> of a folder under deploy/kubernetes, written to a file of its own.</summary>
-    public static async Task<string> RenderAsync(string kustomization)
+    /// <summary><c>kubectl kustomize</c> of a folder under deploy/kubernetes, each rendered object checked as <see cref="CheckAsync"/> does.</summary>
+    public static async Task<IReadOnlyList<JsonElement>> RenderAndCheckAsync(string kustomization)
     {
         var rendered = await ExternalTool.RunCheckedAsync(Tool("kubectl"), ["kustomize", Under("kubernetes", kustomization)], Root, TimeSpan.FromMinutes(1));
         var file = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"hub-{kustomization.Replace('/', '-')}-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(file, rendered);
-        return file;
+        try
+        {
+            return await CheckAsync("kubernetes", [file]);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     private static async Task InstallCheckerAsync(string checker)

@@ -39,7 +39,7 @@ public sealed class KubernetesManifestTests
     [TestCaseSource(nameof(Overlays))]
     public async Task Rendered_overlay_is_valid_and_has_everything_an_operator_expects(string overlay)
     {
-        var objects = await DeployFiles.CheckAsync("kubernetes", [await DeployFiles.RenderAsync($"overlays/{overlay}")]);
+        var objects = await DeployFiles.RenderAndCheckAsync($"overlays/{overlay}");
         Assert.That(objects.Select(Kind), Is.EquivalentTo(Kinds));
         var namespaces = objects.Select(item => item.GetProperty("metadata").GetProperty("namespace").GetString()).Distinct().ToList();
         Assert.That(namespaces, Has.Count.EqualTo(1), "one namespace per environment");
@@ -118,7 +118,7 @@ public sealed class KubernetesManifestTests
     [TestCaseSource(nameof(Overlays))]
     public async Task Probes_and_shutdown_fit_a_real_Hub(string overlay)
     {
-        var objects = await DeployFiles.CheckAsync("kubernetes", [await DeployFiles.RenderAsync($"overlays/{overlay}")]);
+        var objects = await DeployFiles.RenderAndCheckAsync($"overlays/{overlay}");
         var spec = Single(objects, "Deployment").GetProperty("spec").GetProperty("template").GetProperty("spec");
         var hub = spec.GetProperty("containers").EnumerateArray().Single();
 
