@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs Hub's whole test suite on a fresh machine: installs redis-server, redis-sentinel, chromium and
-# node/npm (for the Node SDK check, which runs `npm ci` itself) from Debian where they are missing, starts a throwaway Redis on 127.0.0.1:6379 when none answers,
+# Runs Hub's whole test suite on a fresh machine: installs redis-server, redis-sentinel, chromium,
+# node/npm (for the Node SDK check and the deploy checks, which run `npm ci` themselves), kubectl (Debian's
+# kubernetes-client, for `kubectl kustomize`) and promtool (Debian's prometheus) from Debian where they are
+# missing, starts a throwaway Redis on 127.0.0.1:6379 when none answers,
 # then runs `dotnet test` (store fault tests start redis-server and redis-sentinel processes of
 # their own). Extra arguments go to dotnet test (e.g. --filter "FullyQualifiedName~Sandbox").
 set -euo pipefail
@@ -14,6 +16,8 @@ command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing ${missing[*]} from Debian..."
   as_root apt-get update -qq

@@ -221,6 +221,7 @@ public sealed partial class ConnectionService(
         var flipped = (long)await MarkReauthorizationScript.EvaluateAsync(Db, [keys.Connection(tenant)]) == 1;
         if (flipped)
         {
+            HubTelemetry.Connections.Revoked.Add(1);
             LogRevoked(logger, tenant.ToString());
             var fields = await Db.HashGetAsync(keys.Connection(tenant), [ConnectionFields.Mode, ConnectionFields.DataCenter]);
             await webhooks.PublishAsync(tenant, WebhookEvents.ConnectionRevoked, Event(new JsonObject

@@ -96,6 +96,32 @@ public static class HubTelemetry
         public static readonly Counter<long> Registrations = Meter.CreateCounter<long>("hub.audience_hooks.changes", "{change}", "List webhook registrations, checks and removals on managed audiences, by outcome.");
     }
 
+    /// <summary>Instruments of the signed webhooks Hub sends to tenants (Hub.Core/Webhooks).</summary>
+    public static class Webhooks
+    {
+        public const string OutcomeTag = "hub.webhook.outcome";
+        public const string Delivered = "delivered";
+        public const string FailedAttempt = "failed_attempt";
+        public const string GivenUp = "given_up";
+
+        private static long s_pending;
+
+        /// <summary>Recorded delivery attempts, by outcome: delivered, failed_attempt (tried again later), given_up (failed for good).</summary>
+        public static readonly Counter<long> Deliveries = Meter.CreateCounter<long>("hub.webhooks.deliveries", "{attempt}", "Webhook delivery attempts, by outcome: delivered, failed_attempt (tried again later) or given_up.");
+
+        /// <summary>Deliveries not yet delivered or given up, across all tenants, as last sampled by the delivery loop on this replica.</summary>
+        public static readonly ObservableGauge<long> Pending = Meter.CreateObservableGauge("hub.webhooks.pending", () => Interlocked.Read(ref s_pending), "{delivery}", "Webhook deliveries not yet delivered or given up, across all tenants.");
+
+        public static void RecordPending(long pending) => Interlocked.Exchange(ref s_pending, pending);
+    }
+
+    /// <summary>Instruments of tenants' Mailchimp connections (Hub.Core/Connections).</summary>
+    public static class Connections
+    {
+        /// <summary>Connections flipped to reauthorization_required because Mailchimp answered 401 (the log names the tenant).</summary>
+        public static readonly Counter<long> Revoked = Meter.CreateCounter<long>("hub.connections.revoked", "{connection}", "Connections Mailchimp revoked (it answered 401): now reauthorization_required until the customer consents again.");
+    }
+
     /// <summary>Names and instruments of the background jobs (Hub.Core/Jobs).</summary>
     public static class Jobs
     {

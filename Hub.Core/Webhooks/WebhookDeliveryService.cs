@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Hub.Core.Diagnostics;
 using Hub.Core.Security;
 using Hub.Core.Storage;
 using Hub.Core.Tenants;
@@ -38,6 +39,8 @@ public sealed partial class WebhookDeliveryService(
                 {
                     continue;
                 }
+
+                HubTelemetry.Webhooks.RecordPending(await store.PendingCountAsync(stoppingToken));
             }
             catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
             {
@@ -96,6 +99,13 @@ public sealed partial class WebhookDeliveryService(
             LogLeaseLost(logger, id);
             return;
         }
+
+        HubTelemetry.Webhooks.Deliveries.Add(1, new KeyValuePair<string, object?>(HubTelemetry.Webhooks.OutcomeTag, status switch
+        {
+            WebhookDeliveryStatus.Delivered => HubTelemetry.Webhooks.Delivered,
+            WebhookDeliveryStatus.Pending => HubTelemetry.Webhooks.FailedAttempt,
+            _ => HubTelemetry.Webhooks.GivenUp,
+        }));
 
         if (status == WebhookDeliveryStatus.Failed)
         {

@@ -67,6 +67,9 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
         return "wh_" + string.Concat(hash.Take(20).Select(value => IdAlphabet[value % IdAlphabet.Length]));
     }
 
+    /// <summary>Deliveries not yet delivered or given up (due now or later, or being sent), across all tenants.</summary>
+    public async Task<long> PendingCountAsync(CancellationToken cancellationToken) => await Db.SortedSetLengthAsync(keys.WebhookQueue);
+
     /// <summary>Claims up to <paramref name="max"/> due deliveries for this replica.</summary>
     public async Task<(IReadOnlyList<string> Ids, string LeaseToken)> ClaimDueAsync(int max, CancellationToken cancellationToken)
     {

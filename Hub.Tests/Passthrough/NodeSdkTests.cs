@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Hub.Tests.Infrastructure;
@@ -29,16 +28,16 @@ public sealed class NodeSdkTests
         var node = Tool("node");
         var npm = Tool("npm");
         var folder = Path.Combine(TestContext.CurrentContext.TestDirectory, "Passthrough", "sdk");
-        await RunAsync(npm, ["ci", "--no-audit", "--no-fund", "--loglevel=error"], folder, [], TimeSpan.FromMinutes(5));
+        await ExternalTool.RunCheckedAsync(npm, ["ci", "--no-audit", "--no-fund", "--loglevel=error"], folder, TimeSpan.FromMinutes(5));
 
         await using var env = await FacadeEnvironment.StartAsync();
         using var tenant = await env.CreateTenantAsync();
-        var output = await RunAsync(node, ["sdk-check.js"], folder, new()
+        var output = await ExternalTool.RunCheckedAsync(node, ["sdk-check.js"], folder, TimeSpan.FromMinutes(2), new Dictionary<string, string>
         {
             ["HUB_PASSTHROUGH_URL"] = new Uri(env.Hub.BaseUrl, "api/v1/mailchimp").ToString(),
             ["HUB_TENANT_KEY"] = tenant.Tenant.ApiKey,
             ["HUB_ACCOUNT_ID"] = tenant.Mailchimp.AccountId,
-        }, TimeSpan.FromMinutes(2));
+        });
 
         var results = JsonDocument.Parse(output).RootElement.EnumerateArray().ToList();
         Assert.That(results.Select(result => result.GetProperty("call").GetString()), Is.EqualTo(Calls), output);
@@ -55,51 +54,6 @@ public sealed class NodeSdkTests
         Assert.That(audiences.GetProperty("items").GetArrayLength(), Is.Zero, audiences.ToString());
     }
 
-    /// <summary>The tool's path on PATH; missing, it ignores the test locally and fails it with CI=true.</summary>
-    private static string Tool(string name)
-    {
-        var path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(folder => Path.Combine(folder, name))
-            .FirstOrDefault(File.Exists);
-        if (path is not null)
-        {
-            return path;
-        }
-
-        var message = $"{name} is not on PATH. The Node SDK check needs node and npm (Node 18 or later); Hub.Tests/run-tests.sh installs them where missing.";
-        throw Prerequisite.Missing(message);
-    }
-
-    /// <summary>Runs a process to its end; fails the test with its output unless it exits 0. Returns its standard output.</summary>
-    private static async Task<string> RunAsync(string file, string[] arguments, string folder, Dictionary<string, string> environment, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"{Path.GetFileName(file)} {string.Join(' ', arguments)} did not finish within {timeout}.\n{await stdout}\n{await stderr}");
-        }
-
-        var output = await stdout;
-        Assert.That(process.ExitCode, Is.Zero, $"{Path.GetFileName(file)} {string.Join(' ', arguments)} failed:\n{output}\n{await stderr}");
-        return output;
-    }
+    private static string Tool(string name) =>
+        ExternalTool.Find(name, "The Node SDK check needs node and npm (Node 18 or later); Hub.Tests/run-tests.sh installs them where missing.");
 }
