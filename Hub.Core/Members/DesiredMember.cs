@@ -1,4 +1,5 @@
 using System.Net.Mail;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -207,6 +208,8 @@ public sealed partial record DesiredMember
     [GeneratedRegex("^[A-Za-z]{2}([_-][A-Za-z]{2,4})?$")]
     private static partial Regex LanguageCode();
 
+    private static bool IsPlainAscii(ReadOnlySpan<byte> raw) => !raw.ContainsAnyExceptInRange((byte)0x20, (byte)0x7E) && !raw.Contains((byte)'\\');
+
     /// <summary>
     /// Whether every string and property name in <paramref name="element"/> can be read as text. JSON that is not valid
     /// UTF-8, or escapes half a surrogate pair, parses; only reading such a string fails.
@@ -218,10 +221,16 @@ public sealed partial record DesiredMember
             switch (element.ValueKind)
             {
                 case JsonValueKind.String:
-                    _ = element.GetString();
+                    // Plain ASCII without escapes (nearly every value) is readable as it is; anything else is decoded to find out.
+                    if (!IsPlainAscii(JsonMarshal.GetRawUtf8Value(element)))
+                    {
+                        _ = element.GetString();
+                    }
+
                     return true;
                 case JsonValueKind.Object:
-                    return element.EnumerateObject().All(property => property.Name is not null && IsReadableText(property.Value));
+                    return element.EnumerateObject().All(property =>
+                        (IsPlainAscii(JsonMarshal.GetRawUtf8PropertyName(property)) || property.Name is not null) && IsReadableText(property.Value));
                 case JsonValueKind.Array:
                     return element.EnumerateArray().All(IsReadableText);
                 default:
