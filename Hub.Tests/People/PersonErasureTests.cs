@@ -114,6 +114,15 @@ public class PersonErasureTests() : EnvironmentFixture<EventsEnvironment>(() => 
         });
         Assert.That(await _env.AudienceAsync(audienceA), Does.Not.ContainKey(address.ToLowerInvariant()));
 
+        // Also when the person's row is invalid (here an unknown property): reported as erased, never by the address.
+        var invalidRow = await _env.SyncToEndAsync(tenant, "crm-a", [new { email = address.ToUpperInvariant(), colour = "red" }, bob]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(invalidRow.GetProperty("counts").GetProperty("failed").GetInt64(), Is.EqualTo(1), invalidRow.ToString());
+            Assert.That(invalidRow.GetProperty("errors").EnumerateArray().Single().GetProperty("code").GetString(), Is.EqualTo("erased"));
+            Assert.That(FormsOf(address).Any(form => invalidRow.ToString().Contains(form, StringComparison.OrdinalIgnoreCase)), Is.False, invalidRow.ToString());
+        });
+
         // A single upsert and an inline batch: a clear answer per member, never a write.
         using var upsert = await client.PostAsJsonAsync("/api/v1/lists/crm-b/members", person);
         var problem = await upsert.Content.ReadAsStringAsync();
