@@ -31,8 +31,8 @@ public static class FleetBenchmark
 
     public static async Task RunAsync(string[] args)
     {
-        var tenants = Size("HUB_BENCH_FLEET_TENANTS", 50);
-        var n = Size("HUB_BENCH_FLEET_N", 2_000);
+        var tenants = SyncBenchmark.Size("HUB_BENCH_FLEET_TENANTS", 50);
+        var n = SyncBenchmark.Size("HUB_BENCH_FLEET_N", 2_000);
         var replicaCounts = args.Length == 0 ? [1, 2] : args.Select(arg => int.Parse(arg, Inv)).ToArray();
         var calls = (n + BatchSize - 1) / BatchSize;
         var callSeconds = (PerCallMs + (double)Math.Min(n, BatchSize) * PerMemberMs) / 1000;
@@ -70,7 +70,7 @@ public static class FleetBenchmark
             rows.Add(await MeasureAsync(env, hubs, [.. keys.Take(tenants)], "fleet", n, physical, $"{tenants} x {n:N0}", replicas, target: 5));
         }
 
-        Table.Print($"Fleet: tenants syncing at once, each its own account (sandbox {PerCallMs} ms/call + {PerMemberMs} ms/member, cap {Cap} per account; physical limit {Seconds(physical)} = ceil({calls} calls / {Cap}) x {Seconds(callSeconds)})",
+        Table.Print($"Fleet: tenants syncing at once, each its own account (sandbox {PerCallMs} ms/call + {PerMemberMs} ms/member, cap {Cap} per account; physical limit {SyncBenchmark.Seconds(physical)} = ceil({calls} calls / {Cap}) x {SyncBenchmark.Seconds(callSeconds)})",
             ["Replicas", "Tenants x members", "Wall time", "vs physical limit", "Target", "Hub CPU", "Max concurrent per account", "Jobs", "Hub peak memory"],
             rows);
     }
@@ -87,7 +87,7 @@ public static class FleetBenchmark
         Console.Error.WriteLine($"[bench] fleet {label} on {replicas}: wall {wall:0.00} s, Hub CPU {hubCpu:0.0} s, {jobs}, throttled {counters.Throttled}");
         return
         [
-            replicas.ToString(Inv), label, Seconds(wall), (wall / physical).ToString("0.00", Inv) + "x", $"≤ {target:0.0}x",
+            replicas.ToString(Inv), label, SyncBenchmark.Seconds(wall), (wall / physical).ToString("0.00", Inv) + "x", $"≤ {target:0.0}x",
             $"{hubCpu:0.0} s ({hubCpu * 1e6 / ((double)n * keys.Count):0} µs/member)", $"{counters.MaxConcurrent} (cap {Cap}; {counters.Throttled} 429s)", jobs,
             string.Join(" / ", hubs.Select(hub => $"{hub.PeakMemoryMiB():N0} MiB")),
         ];
@@ -132,9 +132,4 @@ public static class FleetBenchmark
         var last = finished.Max(job => DateTimeOffset.Parse(job!["finishedAt"]!.GetValue<string>(), Inv));
         return ((last - started).TotalSeconds, finished.Select(job => job!["state"]!.GetValue<string>()).ToList());
     }
-
-    private static int Size(string variable, int fallback) =>
-        int.TryParse(Environment.GetEnvironmentVariable(variable), NumberStyles.Integer, Inv, out var n) && n > 0 ? n : fallback;
-
-    private static string Seconds(double seconds) => seconds.ToString(seconds < 10 ? "0.00" : "0.0", Inv) + " s";
 }

@@ -55,7 +55,8 @@ public static class SyncBenchmark
         }
     }
 
-    private static int Size(string variable, int fallback) =>
+    /// <summary>A size from an environment variable, or <paramref name="fallback"/>.</summary>
+    internal static int Size(string variable, int fallback) =>
         int.TryParse(Environment.GetEnvironmentVariable(variable), NumberStyles.Integer, Inv, out var n) && n > 0 ? n : fallback;
 
     private static async Task FirstSyncAndResyncAsync(int n, int naiveSample)
@@ -261,7 +262,7 @@ public static class SyncBenchmark
         return clock.Elapsed;
     }
 
-    private static string Seconds(double seconds) => seconds.ToString(seconds < 10 ? "0.00" : "0.0", Inv) + " s";
+    internal static string Seconds(double seconds) => seconds.ToString(seconds < 10 ? "0.00" : "0.0", Inv) + " s";
 
     private static string Ratio(double value, double baseline) => (value / baseline).ToString("0.00", Inv) + "x";
 }
