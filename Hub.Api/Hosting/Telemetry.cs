@@ -43,7 +43,7 @@ public static class Telemetry
                 .AddMeter(HubTelemetry.MeterName, HubTelemetry.RedisClientMeterName)
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation())
-            .WithLogging();
+            .WithLogging(configureBuilder: null, configureOptions: options => options.IncludeScopes = true); // e.g. a job's tenant and id on each of its lines
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {

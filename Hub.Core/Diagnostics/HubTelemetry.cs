@@ -50,9 +50,17 @@ public static class HubTelemetry
     /// <summary>
     /// A client span around one logical Redis operation of a Hub store. The OpenTelemetry Redis
     /// instrumentation package is not available here, so stores mark their own round trips.
+    /// <paramref name="lookingForWork"/>: an idle loop's look for work (claiming a job or a webhook delivery), recorded only
+    /// inside a trace that is already going. On its own it would be a one-span trace several times a second per replica,
+    /// nearly always finding nothing; what it finds gets a trace of its own (the job's run, the delivery).
     /// </summary>
-    public static Activity? StartRedis(string operation)
+    public static Activity? StartRedis(string operation, bool lookingForWork = false)
     {
+        if (lookingForWork && Activity.Current is null)
+        {
+            return null;
+        }
+
         var activity = Source.StartActivity($"redis {operation}", ActivityKind.Client);
         activity?.SetTag(Tags.DbSystem, "redis");
         activity?.SetTag(Tags.DbOperation, operation);

@@ -137,7 +137,7 @@ public sealed partial class JobStore
     /// </summary>
     public async Task<JobLease?> ClaimAsync(CancellationToken cancellationToken)
     {
-        using var span = HubTelemetry.StartRedis("job.claim");
+        using var span = HubTelemetry.StartRedis("job.claim", lookingForWork: true);
         return await TakeOverExpiredAsync(cancellationToken) ?? await ClaimQueuedAsync(cancellationToken);
     }
 

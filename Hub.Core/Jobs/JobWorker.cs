@@ -156,6 +156,13 @@ public sealed partial class JobWorker(
     /// </summary>
     private async Task RunAsync(JobLease lease, CancellationToken stoppingToken)
     {
+        // Every log line of the run, the handler's included, names the tenant and the job (hub.tenant.id, hub.job.id).
+        using var scope = logger.BeginScope(new Dictionary<string, object>
+        {
+            [HubTelemetry.Tags.TenantId] = lease.Tenant.ToString(),
+            [HubTelemetry.Jobs.JobIdTag] = lease.JobId.ToString(),
+            [HubTelemetry.Jobs.KindTag] = lease.Kind,
+        });
         var storeOutage = new JobOutage(FirstStorePause, MaxStorePause, options.Value.StoreOutageLimit, time);
         var dependencyOutage = new JobOutage(FirstDependencyPause, MaxDependencyPause, options.Value.DependencyOutageLimit, time);
         while (!stoppingToken.IsCancellationRequested)

@@ -73,7 +73,7 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
     /// <summary>Claims up to <paramref name="max"/> due deliveries for this replica.</summary>
     public async Task<(IReadOnlyList<string> Ids, string LeaseToken)> ClaimDueAsync(int max, CancellationToken cancellationToken)
     {
-        using var span = HubTelemetry.StartRedis("webhook.claim");
+        using var span = HubTelemetry.StartRedis("webhook.claim", lookingForWork: true);
         var now = time.GetUtcNow();
         var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var result = (RedisResult[])(await ClaimScript.EvaluateAsync(Db, [keys.WebhookQueue],

@@ -3,31 +3,40 @@ using Microsoft.Extensions.Logging;
 
 namespace Hub.Tests.Infrastructure;
 
-/// <summary>Collects every log line a host writes (formatted message, state values and exception), for leak checks.</summary>
-public sealed class CapturedLogs : ILoggerProvider
+/// <summary>Collects every log line a host writes (formatted message, state values, scope values and exception), for leak checks.</summary>
+public sealed class CapturedLogs : ILoggerProvider, ISupportExternalScope
 {
     private readonly ConcurrentQueue<string> _lines = new();
+    private IExternalScopeProvider? _scopes;
 
     public IReadOnlyCollection<string> Lines => _lines;
 
     public string All => string.Join(Environment.NewLine, _lines);
 
-    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines);
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines, () => _scopes);
+
+    public void SetScopeProvider(IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;
 
     public void Dispose()
     {
     }
 
-    private sealed class Logger(string category, ConcurrentQueue<string> lines) : ILogger
+    private sealed class Logger(string category, ConcurrentQueue<string> lines, Func<IExternalScopeProvider?> scopes) : ILogger
     {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => scopes()?.Push(state);
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            var values = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(" ", pairs.Select(pair => $"{pair.Key}={pair.Value}")) : "";
+            var values = Values(state);
+            scopes()?.ForEachScope((scope, _) => values += " " + Values(scope), (object?)null);
             lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {values} {exception}");
         }
+
+        private static string Values(object? state) =>
+            state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(" ", pairs.Select(pair => $"{pair.Key}={pair.Value}"))
+            : state is IEnumerable<KeyValuePair<string, object>> objects ? string.Join(" ", objects.Select(pair => $"{pair.Key}={pair.Value}"))
+            : "";
     }
 }

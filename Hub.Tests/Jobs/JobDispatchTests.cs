@@ -112,6 +112,63 @@ public sealed class JobDispatchTests(string backend) : BackendFixture(backend)
         Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)));
     }
 
+    [Test]
+    public async Task An_idle_replica_records_no_span_while_it_looks_for_work()
+    {
+        var claims = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == Hub.Core.Diagnostics.HubTelemetry.SourceName,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity => { if (activity.DisplayName == "redis job.claim") claims.Enqueue(activity.TraceId.ToString()); },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+
+        var handler = new GateHandler(openAt: 1);
+        var replica = await ReplicaAsync(handler, new() { ["Hub:Jobs:PollInterval"] = "00:00:00.020" });
+        await Task.Delay(1000); // some fifty looks for work, all finding nothing
+        Assert.That(claims, Is.Empty, "an idle look for work made a trace of its own");
+
+        // Inside a trace that is going, the same look is a span of it.
+        using (var parent = Hub.Core.Diagnostics.HubTelemetry.Source.StartActivity("test parent"))
+        {
+            await replica.Services.GetRequiredService<JobStore>().ClaimAsync(default);
+            Assert.That(claims, Is.EquivalentTo(new[] { parent!.TraceId.ToString() }));
+        }
+    }
+
+    [Test]
+    public async Task Every_log_line_of_a_job_names_its_tenant_and_the_job()
+    {
+        var logs = new CapturedLogs();
+        var host = await JobsTestKit.StartAsync(Backend.Connection, _prefix, null, services => services
+            .AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs)
+            .AddSingleton<IJobHandler, LoggingHandler>());
+        _hosts.Add(host);
+        var tenant = TenantId.New();
+        var (job, _) = await host.Services.GetRequiredService<JobStore>().EnqueueAsync(new JobRequest(tenant, LoggingHandler.JobKind, "list-1"), default);
+        await WaitForAllAsync(host, [job.Id]);
+
+        var line = logs.Lines.Single(line => line.Contains(LoggingHandler.Message, StringComparison.Ordinal));
+        Assert.That(line, Does.Contain($"hub.tenant.id={tenant}").And.Contain($"hub.job.id={job.Id}"));
+    }
+
+    /// <summary>Logs one line and succeeds.</summary>
+    private sealed class LoggingHandler(Microsoft.Extensions.Logging.ILogger<LoggingHandler> logger) : IJobHandler
+    {
+        public const string JobKind = "logging";
+        public const string Message = "the handler at work";
+
+        public string Kind => JobKind;
+
+        public async Task<JobOutcome> RunAsync(JobContext context, CancellationToken cancellationToken)
+        {
+            Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(logger, Message);
+            await context.AddCountsAsync(new JobCounts(Total: 1, Added: 1), cancellationToken);
+            return JobOutcome.Succeeded;
+        }
+    }
+
     /// <summary>
     /// Each job waits until <c>openAt</c> jobs run at once (or <c>holdFor</c> passed, 10 s by default), then counts one member
     /// and succeeds. Remembers the most jobs that ran at once.
