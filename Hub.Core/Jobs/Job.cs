@@ -78,6 +78,9 @@ public sealed record Job
     /// <summary>A free-form argument the enqueuer gave the handler (e.g. a removal policy).</summary>
     public string? Argument { get; init; }
 
+    /// <summary>The trace context (W3C traceparent) of the request that queued the job; the job's trace links to it.</summary>
+    public string? QueuedBy { get; init; }
+
     /// <summary>How many times the job was planned again from the start because its counts did not add up.</summary>
     public int Replans { get; init; }
 }
@@ -90,6 +93,9 @@ public sealed record JobRequest(TenantId Tenant, string Kind, string ListKey)
 {
     public JobId Id { get; init; } = JobId.New();
     public string? Argument { get; init; }
+
+    /// <summary>The trace context of what queues the job (by default the current activity's, e.g. the HTTP request's).</summary>
+    public string? QueuedBy { get; init; } = System.Diagnostics.Activity.Current?.Id;
     public JobCounts InitialCounts { get; init; }
     public IReadOnlyList<MemberError> InitialErrors { get; init; } = [];
 

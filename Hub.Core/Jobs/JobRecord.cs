@@ -34,6 +34,9 @@ internal static class JobRecord
     // planned again.
     public const string ErrorTotal = "errorTotal", Initial = "initial", Replans = "replans";
 
+    /// <summary>The W3C trace context (traceparent) of what queued the job, for the link from the job's own trace.</summary>
+    public const string QueuedBy = "queuedBy";
+
     /// <summary>The fields of a new record as name, value pairs (for <c>enqueue.lua</c>).</summary>
     public static RedisValue[] NewFields(JobRequest request, DateTimeOffset now, int maxStoredErrors)
     {
@@ -48,6 +51,7 @@ internal static class JobRecord
             Removed, counts.Removed, Unchanged, counts.Unchanged, Failed, counts.Failed,
             ErrorTotal, errorTotal,
             Argument, request.Argument ?? "",
+            QueuedBy, request.QueuedBy ?? "",
             Initial, string.Join(' ', counts.Total, counts.Added, counts.Updated, counts.Removed, counts.Unchanged, counts.Failed,
                 errorTotal, Math.Min(request.InitialErrors.Count, maxStoredErrors)),
         ];
@@ -90,6 +94,7 @@ internal static class JobRecord
             Checkpoint = Text(Checkpoint),
             CancelRequested = Text(Cancel) == "1",
             Argument = Text(Argument),
+            QueuedBy = Text(QueuedBy),
             Replans = (int)Number(Replans),
         };
     }

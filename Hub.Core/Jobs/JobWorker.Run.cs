@@ -31,7 +31,9 @@ public sealed partial class JobWorker
             return true;
         }
 
-        using var activity = HubTelemetry.Source.StartActivity($"job {job.Kind}", ActivityKind.Internal);
+        // Its own trace (a job can outlive the request by hours, and be run again elsewhere), linked to the request that queued it.
+        ActivityLink[]? queuedBy = ActivityContext.TryParse(job.QueuedBy, null, out var request) ? [new ActivityLink(request)] : null;
+        using var activity = HubTelemetry.Source.StartActivity($"job {job.Kind}", ActivityKind.Internal, parentContext: default, links: queuedBy);
         activity?.SetTag(HubTelemetry.Jobs.JobIdTag, job.Id.ToString());
         activity?.SetTag(HubTelemetry.Jobs.KindTag, job.Kind);
         activity?.SetTag(HubTelemetry.Jobs.AttemptTag, job.Attempts);

@@ -138,6 +138,36 @@ public sealed class JobDispatchTests(string backend) : BackendFixture(backend)
     }
 
     [Test]
+    public async Task A_jobs_trace_is_its_own_and_links_to_the_request_that_queued_it()
+    {
+        var runs = new System.Collections.Concurrent.ConcurrentQueue<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == Hub.Core.Diagnostics.HubTelemetry.SourceName,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity => { if (activity.DisplayName == "job " + GateHandler.JobKind) runs.Enqueue(activity); },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        var replica = await ReplicaAsync(new GateHandler(openAt: 1), new() { ["Hub:Jobs:Concurrency"] = "4" });
+
+        List<JobId> queued;
+        System.Diagnostics.ActivityTraceId requestTrace;
+        using (var request = Hub.Core.Diagnostics.HubTelemetry.Source.StartActivity("test request"))
+        {
+            requestTrace = request!.TraceId;
+            queued = await EnqueueAsync(replica, 1);
+        }
+
+        await WaitForAllAsync(replica, queued);
+        var run = await JobsTestKit.EventuallyAsync(() => Task.FromResult(runs.FirstOrDefault()), found => found is not null);
+        Assert.Multiple(() =>
+        {
+            Assert.That(run!.TraceId, Is.Not.EqualTo(requestTrace), "the job runs in a trace of its own");
+            Assert.That(run.Links.Select(link => link.Context.TraceId), Is.EqualTo(new[] { requestTrace }));
+        });
+    }
+
+    [Test]
     public async Task Every_log_line_of_a_job_names_its_tenant_and_the_job()
     {
         var logs = new CapturedLogs();

@@ -9,6 +9,7 @@
 --   kind            the handler's kind, e.g. sync
 --   list            the list key the job works on (one queued and one running job per list)
 --   argument        the free-form argument the job was queued with
+--   queuedBy        the trace context (W3C traceparent) of the request that queued it ('' when none)
 -- where it stands
 --   state           queued, running, succeeded, partially_succeeded, failed or cancelled
 --   created         when it was queued (unix ms)
