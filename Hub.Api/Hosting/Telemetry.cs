@@ -41,6 +41,10 @@ public static class Telemetry
                 }))
             .WithMetrics(metrics => metrics
                 .AddMeter(HubTelemetry.MeterName, HubTelemetry.RedisClientMeterName)
+                // The per-tenant instruments (hub.tenant.id): at most this many series each per replica; past it, new
+                // series fold into one with otel.metric.overflow=true (a fleet larger than this is watched in aggregate).
+                .AddView("hub.jobs.*", new MetricStreamConfiguration { CardinalityLimit = HubTelemetry.MaxTenantSeries })
+                .AddView("hub.webhooks.deliveries", new MetricStreamConfiguration { CardinalityLimit = HubTelemetry.MaxTenantSeries })
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation())
             .WithLogging(configureBuilder: null, configureOptions: options => options.IncludeScopes = true); // e.g. a job's tenant and id on each of its lines

@@ -10,6 +10,13 @@ public static class HubTelemetry
     public const string SourceName = "Hub";
     public const string MeterName = "Hub";
 
+    /// <summary>
+    /// Series per per-tenant instrument and replica (job and webhook-delivery metrics carry <c>hub.tenant.id</c>): with a
+    /// handful of kinds, states and outcomes this covers some hundreds of active tenants exactly; beyond, OpenTelemetry
+    /// folds new series into its overflow series.
+    /// </summary>
+    public const int MaxTenantSeries = 4000;
+
     /// <summary>The meter StackExchange.Redis publishes its client metrics on.</summary>
     public const string RedisClientMeterName = "StackExchange.Redis";
 

@@ -186,11 +186,12 @@ public sealed partial class JobWorker
         }
 
         var kind = new KeyValuePair<string, object?>(HubTelemetry.Jobs.KindTag, finished.Kind);
-        HubTelemetry.Jobs.Finished.Add(1, kind, new KeyValuePair<string, object?>(HubTelemetry.Jobs.StateTag, state));
-        HubTelemetry.Jobs.MembersProcessed.Add(finished.Counts.Processed, kind);
+        var tenant = new KeyValuePair<string, object?>(HubTelemetry.Tags.TenantId, finished.Tenant.ToString());
+        HubTelemetry.Jobs.Finished.Add(1, kind, new KeyValuePair<string, object?>(HubTelemetry.Jobs.StateTag, state), tenant);
+        HubTelemetry.Jobs.MembersProcessed.Add(finished.Counts.Processed, kind, tenant);
         if (finished.Duration is { } duration)
         {
-            HubTelemetry.Jobs.Duration.Record(duration.TotalSeconds, kind, new KeyValuePair<string, object?>(HubTelemetry.Jobs.StateTag, state));
+            HubTelemetry.Jobs.Duration.Record(duration.TotalSeconds, kind, new KeyValuePair<string, object?>(HubTelemetry.Jobs.StateTag, state), tenant);
         }
 
         LogFinished(logger, finished.Id, state, finished.Counts.Processed);

@@ -105,7 +105,7 @@ public sealed partial class WebhookDeliveryService(
             WebhookDeliveryStatus.Delivered => HubTelemetry.Webhooks.Delivered,
             WebhookDeliveryStatus.Pending => HubTelemetry.Webhooks.FailedAttempt,
             _ => HubTelemetry.Webhooks.GivenUp,
-        }));
+        }), new KeyValuePair<string, object?>(HubTelemetry.Tags.TenantId, queued.Tenant.ToString()));
 
         if (status == WebhookDeliveryStatus.Failed)
         {

@@ -168,6 +168,35 @@ public sealed class JobDispatchTests(string backend) : BackendFixture(backend)
     }
 
     [Test]
+    public async Task Job_metrics_name_the_tenant()
+    {
+        var finished = new System.Collections.Concurrent.ConcurrentQueue<string?>();
+        using var meters = new System.Diagnostics.Metrics.MeterListener();
+        meters.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == Hub.Core.Diagnostics.HubTelemetry.MeterName && instrument.Name == "hub.jobs.finished")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        meters.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == Hub.Core.Diagnostics.HubTelemetry.Tags.TenantId) finished.Enqueue(tag.Value as string);
+            }
+        });
+        meters.Start();
+        var replica = await ReplicaAsync(new GateHandler(openAt: 1), new() { ["Hub:Jobs:Concurrency"] = "4" });
+        var tenant = TenantId.New();
+        var (job, _) = await replica.Services.GetRequiredService<JobStore>().EnqueueAsync(new JobRequest(tenant, GateHandler.JobKind, "list-1"), default);
+        await WaitForAllAsync(replica, [job.Id]);
+
+        await JobsTestKit.EventuallyAsync(() => Task.FromResult(finished.Contains(tenant.ToString())), found => found);
+        Assert.That(finished, Does.Contain(tenant.ToString()));
+    }
+
+    [Test]
     public async Task Every_log_line_of_a_job_names_its_tenant_and_the_job()
     {
         var logs = new CapturedLogs();
