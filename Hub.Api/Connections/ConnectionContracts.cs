@@ -5,7 +5,8 @@ namespace Hub.Api.Connections;
 
 /// <summary>
 /// The tenant's Mailchimp connection. <c>state</c>: not_configured, awaiting_consent, connected,
-/// reauthorization_required or disabled; <c>mode</c>: oauth or api_key. Never carries a secret.
+/// reauthorization_required or disabled; <c>mode</c>: oauth or api_key. <c>apiEndpoint</c>: the account's Marketing API
+/// base, with its version (<c>https://us21.api.mailchimp.com/3.0</c>) in both modes. Never carries a secret.
 /// </summary>
 public sealed record ConnectionResponse(
     string State,
@@ -25,7 +26,7 @@ public sealed record ConnectionResponse(
         SnakeCase<ConnectionState>.ToText(connection.State),
         connection.Mode is { } mode ? SnakeCase<ConnectionMode>.ToText(mode) : null,
         connection.DataCenter,
-        connection.ApiEndpoint,
+        VersionedApiBase(connection.ApiEndpoint),
         connection.AccountName,
         connection.LoginEmail,
         connection.ConnectedAt,
@@ -34,6 +35,13 @@ public sealed record ConnectionResponse(
         connection.EndpointUrl,
         connection.AudienceId,
         connection.Issue);
+
+    /// <summary>
+    /// OAuth metadata names the API's host (metadata <c>api_endpoint</c>, e.g. <c>https://us6.api.mailchimp.com</c>, with no <c>/3.0</c>: FACTS.md, OAuth metadata) while an
+    /// API-key connection stores the base Hub calls (<c>…/3.0</c>): shown the same way, with the version.
+    /// </summary>
+    private static string? VersionedApiBase(string? endpoint) =>
+        endpoint is null ? null : endpoint.TrimEnd('/') is var trimmed && trimmed.EndsWith("/3.0", StringComparison.Ordinal) ? trimmed : trimmed + "/3.0";
 }
 
 /// <summary>

@@ -38,6 +38,7 @@ public sealed class ConnectionApiTests() : EnvironmentFixture<ConsentEnvironment
             Assert.That(body.GetProperty("state").GetString(), Is.EqualTo("connected"));
             Assert.That(body.GetProperty("mode").GetString(), Is.EqualTo("api_key"));
             Assert.That(body.GetProperty("dc").GetString(), Is.EqualTo("us9"));
+            Assert.That(body.GetProperty("apiEndpoint").GetString(), Does.EndWith("/us9/3.0"));
             Assert.That(body.GetProperty("accountName").GetString(), Is.EqualTo("Key Shop"));
             Assert.That(body.GetProperty("loginEmail").GetString(), Is.EqualTo("keys@shop.test"));
             Assert.That(body.ToString(), Does.Not.Contain(key.Secret));

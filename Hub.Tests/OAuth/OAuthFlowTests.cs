@@ -45,6 +45,7 @@ public sealed class OAuthFlowTests() : EnvironmentFixture<ConsentEnvironment>(()
             Assert.That(connection.GetProperty("state").GetString(), Is.EqualTo("connected"));
             Assert.That(connection.GetProperty("mode").GetString(), Is.EqualTo("oauth"));
             Assert.That(connection.GetProperty("dc").GetString(), Is.EqualTo("us21"));
+            Assert.That(connection.GetProperty("apiEndpoint").GetString(), Does.EndWith("/us21/3.0"), "the same shape as in API-key mode");
             Assert.That(connection.GetProperty("accountName").GetString(), Is.EqualTo("Sandbox Shop"));
             Assert.That(connection.GetProperty("loginEmail").GetString(), Is.EqualTo("owner@sandbox.test"));
             Assert.That(connection.GetProperty("managedAudiences").EnumerateArray().Select(a => a.GetString()), Is.EqualTo(new[] { audienceId }));
