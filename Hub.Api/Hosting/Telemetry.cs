@@ -47,7 +47,8 @@ public static class Telemetry
                 .AddView("hub.webhooks.deliveries", new MetricStreamConfiguration { CardinalityLimit = HubTelemetry.MaxTenantSeries })
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation())
-            .WithLogging(configureBuilder: null, configureOptions: options => options.IncludeScopes = true); // e.g. a job's tenant and id on each of its lines
+            // Log scopes are not exported: ASP.NET Core's request scope holds the path, which can name an email address.
+            .WithLogging();
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {

@@ -156,7 +156,8 @@ public sealed partial class JobWorker(
     /// </summary>
     private async Task RunAsync(JobLease lease, CancellationToken stoppingToken)
     {
-        // Every log line of the run, the handler's included, names the tenant and the job (hub.tenant.id, hub.job.id).
+        // Every log line of the run, the handler's included, names the tenant and the job (hub.tenant.id, hub.job.id) in its
+        // scope. (The OTLP export leaves scopes out: ASP.NET Core's request scope holds paths that can name an address.)
         using var scope = logger.BeginScope(new Dictionary<string, object>
         {
             [HubTelemetry.Tags.TenantId] = lease.Tenant.ToString(),

@@ -3,8 +3,12 @@ using Microsoft.Extensions.Logging;
 
 namespace Hub.Tests.Infrastructure;
 
-/// <summary>Collects every log line a host writes (formatted message, state values, scope values and exception), for leak checks.</summary>
-public sealed class CapturedLogs : ILoggerProvider, ISupportExternalScope
+/// <summary>
+/// Collects every log line a host writes (formatted message, state values and exception), for leak checks. With
+/// <paramref name="includeScopes"/> also the scope values, as a provider that shows scopes would; Hub's own export leaves
+/// scopes out (ASP.NET Core's request scope holds the path).
+/// </summary>
+public sealed class CapturedLogs(bool includeScopes = false) : ILoggerProvider, ISupportExternalScope
 {
     private readonly ConcurrentQueue<string> _lines = new();
     private IExternalScopeProvider? _scopes;
@@ -15,7 +19,7 @@ public sealed class CapturedLogs : ILoggerProvider, ISupportExternalScope
 
     public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines, () => _scopes);
 
-    public void SetScopeProvider(IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;
+    public void SetScopeProvider(IExternalScopeProvider scopeProvider) => _scopes = includeScopes ? scopeProvider : null;
 
     public void Dispose()
     {

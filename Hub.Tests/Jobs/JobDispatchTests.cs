@@ -197,9 +197,9 @@ public sealed class JobDispatchTests(string backend) : BackendFixture(backend)
     }
 
     [Test]
-    public async Task Every_log_line_of_a_job_names_its_tenant_and_the_job()
+    public async Task Every_log_line_of_a_job_names_its_tenant_and_the_job_in_its_scope()
     {
-        var logs = new CapturedLogs();
+        var logs = new CapturedLogs(includeScopes: true);
         var host = await JobsTestKit.StartAsync(Backend.Connection, _prefix, null, services => services
             .AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs)
             .AddSingleton<IJobHandler, LoggingHandler>());
