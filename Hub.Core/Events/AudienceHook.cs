@@ -49,6 +49,7 @@ public sealed record AudienceHook
 public sealed class AudienceHookStore(IConnectionMultiplexer redis, RedisKeys keys, TimeProvider time) : ITenantDataOwner
 {
     private static readonly RedisScript ClaimScript = RedisScript.Load("Events", "claim_tenants");
+    private static readonly RedisScript RescheduleScript = RedisScript.Load("Events", "reschedule_tenant");
 
     private IDatabase Db => redis.GetDatabase();
 
@@ -139,14 +140,21 @@ public sealed class AudienceHookStore(IConnectionMultiplexer redis, RedisKeys ke
         }
     }
 
-    /// <summary>Claims up to <paramref name="max"/> due tenants for <paramref name="lease"/>.</summary>
-    public async Task<IReadOnlyList<TenantId>> ClaimDueAsync(int max, TimeSpan lease)
+    /// <summary>Claims up to <paramref name="max"/> due tenants for <paramref name="lease"/>; <c>ClaimedUntil</c> goes back to <see cref="RescheduleAsync"/>.</summary>
+    public async Task<(IReadOnlyList<TenantId> Tenants, long ClaimedUntil)> ClaimDueAsync(int max, TimeSpan lease)
     {
         var now = time.GetUtcNow();
-        var ids = (RedisResult[])(await ClaimScript.EvaluateAsync(Db, [keys.AudienceHooksDue],
-            now.ToUnixTimeMilliseconds(), (now + lease).ToUnixTimeMilliseconds(), max))!;
-        return [.. ids.Select(id => TenantId.TryParse(id.ToString(), out var tenant) ? tenant : default).Where(tenant => tenant != default)];
+        var claimedUntil = (now + lease).ToUnixTimeMilliseconds();
+        var ids = (RedisResult[])(await ClaimScript.EvaluateAsync(Db, [keys.AudienceHooksDue], now.ToUnixTimeMilliseconds(), claimedUntil, max))!;
+        return ([.. ids.Select(id => TenantId.TryParse(id.ToString(), out var tenant) ? tenant : default).Where(tenant => tenant != default)], claimedUntil);
     }
+
+    /// <summary>
+    /// Schedules a claimed tenant's next check at <paramref name="next"/>, unless it was scheduled again while it was checked
+    /// (then that earlier time stands: a change made during the check is brought in line at once, not at the next check).
+    /// </summary>
+    public async Task<bool> RescheduleAsync(TenantId tenant, long claimedUntil, DateTimeOffset next) =>
+        (long)await RescheduleScript.EvaluateAsync(Db, [keys.AudienceHooksDue], tenant.ToString(), claimedUntil, next.ToUnixTimeMilliseconds()) == 1;
 
     public async Task DeleteTenantDataAsync(TenantId tenant, CancellationToken cancellationToken)
     {

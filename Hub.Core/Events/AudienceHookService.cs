@@ -35,7 +35,8 @@ public sealed partial class AudienceHookService(
                     scheduled = true;
                 }
 
-                foreach (var tenant in await store.ClaimDueAsync(ClaimBatch, settings.Lease))
+                var (tenants, claimedUntil) = await store.ClaimDueAsync(ClaimBatch, settings.Lease);
+                foreach (var tenant in tenants)
                 {
                     bool inLine;
                     try
@@ -48,7 +49,7 @@ public sealed partial class AudienceHookService(
                         inLine = false;
                     }
 
-                    await store.ScheduleAsync(tenant, time.GetUtcNow() + (inLine ? settings.VerifyEvery : settings.RetryDelay));
+                    await store.RescheduleAsync(tenant, claimedUntil, time.GetUtcNow() + (inLine ? settings.VerifyEvery : settings.RetryDelay));
                 }
             }
             catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
