@@ -25,10 +25,16 @@ public sealed partial record DesiredMember
         get;
         init
         {
+            // A copy made with `with` keeps the hash when only the case changes (the fingerprint's lower-cased copy).
+            if (field is null || !string.Equals(field.ToLowerInvariant(), value.ToLowerInvariant(), StringComparison.Ordinal))
+            {
+                SubscriberHash = SubscriberHashOf(value);
+            }
+
             field = value;
-            SubscriberHash = SubscriberHashOf(value);
         }
     }
+
     [JsonConverter(typeof(MergeFieldsConverter))]
     public SortedDictionary<string, JsonElement>? MergeFields { get; init; }
     public IReadOnlyList<string>? Tags { get; init; }
