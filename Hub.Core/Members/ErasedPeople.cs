@@ -52,8 +52,13 @@ public sealed class ErasedPeople(IConnectionMultiplexer redis, RedisKeys keys, T
             return [];
         }
 
-        var mark = await MarkerAsync(tenant);
-        var found = await Db.HashGetAsync(keys.ErasedPeople(tenant), [.. emails.Select(email => (RedisValue)mark(email))]);
+        // A tenant that never erased anyone has no key yet (only an erasure makes one): nothing to mark or look up.
+        if (await StoredKeyAsync(tenant) is not { } key)
+        {
+            return new string?[emails.Count];
+        }
+
+        var found = await Db.HashGetAsync(keys.ErasedPeople(tenant), [.. emails.Select(email => (RedisValue)Mark(key, email))]);
         return [.. found.Select(value => value.IsNullOrEmpty ? null : value.ToString())];
     }
 
@@ -80,19 +85,26 @@ public sealed class ErasedPeople(IConnectionMultiplexer redis, RedisKeys keys, T
     /// <summary>The tenant's HMAC key, made on first use (one replica's stays when two make one at once).</summary>
     private async Task<byte[]> KeyAsync(TenantId tenant)
     {
+        if (await StoredKeyAsync(tenant) is { } key)
+        {
+            return key;
+        }
+
+        await secrets.SetIfAbsentAsync(tenant, SecretNames.PersonHashKey, new Secret(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))));
+        return await StoredKeyAsync(tenant)
+            ?? throw new InvalidOperationException("The tenant's person hash key was deleted while it was made (the tenant is being deleted).");
+    }
+
+    /// <summary>The tenant's HMAC key if it has one (kept once read: it never changes), without making one.</summary>
+    private async Task<byte[]?> StoredKeyAsync(TenantId tenant)
+    {
         if (_keys.TryGetValue(tenant, out var cached))
         {
             return cached;
         }
 
-        var stored = await secrets.GetAsync(tenant, SecretNames.PersonHashKey);
-        if (stored is null)
-        {
-            await secrets.SetIfAbsentAsync(tenant, SecretNames.PersonHashKey, new Secret(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))));
-            stored = await secrets.GetAsync(tenant, SecretNames.PersonHashKey)
-                ?? throw new InvalidOperationException("The tenant's person hash key was deleted while it was made (the tenant is being deleted).");
-        }
-
-        return _keys.GetOrAdd(tenant, Convert.FromBase64String(stored.Reveal()));
+        return await secrets.GetAsync(tenant, SecretNames.PersonHashKey) is { } stored
+            ? _keys.GetOrAdd(tenant, Convert.FromBase64String(stored.Reveal()))
+            : null;
     }
 }
