@@ -274,7 +274,7 @@ public sealed partial class ConnectionService(
     /// to be brought in line with it now (Hub.Core/Events registers and removes them; nothing is lost if this replica dies).
     /// </summary>
     private void ScheduleAudienceHooks(ITransaction transaction, TenantId tenant) =>
-        _ = transaction.SortedSetAddAsync(keys.AudienceHooksDue, tenant.ToString(), time.GetUtcNow().ToUnixTimeMilliseconds());
+        _ = transaction.SortedSetAddAsync(keys.AudienceHooksDue(RedisKeys.ShardOf(tenant)), tenant.ToString(), time.GetUtcNow().ToUnixTimeMilliseconds());
 
     /// <summary>Whether Hub created the audience itself (recorded since Hub tells created from adopted audiences).</summary>
     public async Task<bool> IsCreatedByHubAsync(TenantId tenant, string audienceId, CancellationToken cancellationToken) =>

@@ -53,6 +53,9 @@ public sealed class AudienceHookStore(IConnectionMultiplexer redis, RedisKeys ke
 
     private IDatabase Db => redis.GetDatabase();
 
+    // Which shard ClaimDueAsync looks at first (rotates).
+    private int _firstShard = -1;
+
     /// <summary>A new URL secret: 32 random bytes, base64url.</summary>
     public static string NewSecret() => Security.Base64Url.Encode(RandomNumberGenerator.GetBytes(32));
 
@@ -117,26 +120,29 @@ public sealed class AudienceHookStore(IConnectionMultiplexer redis, RedisKeys ke
 
     /// <summary>Schedules the tenant's webhooks to be brought in line with its managed audiences at <paramref name="at"/> (now when null).</summary>
     public Task ScheduleAsync(TenantId tenant, DateTimeOffset? at = null) =>
-        Db.SortedSetAddAsync(keys.AudienceHooksDue, tenant.ToString(), (at ?? time.GetUtcNow()).ToUnixTimeMilliseconds());
+        Db.SortedSetAddAsync(keys.AudienceHooksDue(RedisKeys.ShardOf(tenant)), tenant.ToString(), (at ?? time.GetUtcNow()).ToUnixTimeMilliseconds());
 
     /// <summary>Schedules every tenant not scheduled yet, now (at start-up: deployments from before list webhooks catch up).</summary>
     public async Task ScheduleUnscheduledAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var page = new List<SortedSetEntry>(500);
-        await foreach (var entry in Db.SortedSetScanAsync(keys.Tenants, pageSize: 500).WithCancellation(cancellationToken))
+        foreach (var shard in RedisKeys.AllShards)
         {
-            page.Add(new SortedSetEntry(entry.Element, now));
-            if (page.Count == 500)
+            var page = new List<SortedSetEntry>(500);
+            await foreach (var entry in Db.SortedSetScanAsync(keys.Tenants(shard), pageSize: 500).WithCancellation(cancellationToken))
             {
-                await Db.SortedSetAddAsync(keys.AudienceHooksDue, [.. page], SortedSetWhen.NotExists);
-                page.Clear();
+                page.Add(new SortedSetEntry(entry.Element, now));
+                if (page.Count == 500)
+                {
+                    await Db.SortedSetAddAsync(keys.AudienceHooksDue(shard), [.. page], SortedSetWhen.NotExists);
+                    page.Clear();
+                }
             }
-        }
 
-        if (page.Count > 0)
-        {
-            await Db.SortedSetAddAsync(keys.AudienceHooksDue, [.. page], SortedSetWhen.NotExists);
+            if (page.Count > 0)
+            {
+                await Db.SortedSetAddAsync(keys.AudienceHooksDue(shard), [.. page], SortedSetWhen.NotExists);
+            }
         }
     }
 
@@ -145,8 +151,16 @@ public sealed class AudienceHookStore(IConnectionMultiplexer redis, RedisKeys ke
     {
         var now = time.GetUtcNow();
         var claimedUntil = (now + lease).ToUnixTimeMilliseconds();
-        var ids = (RedisResult[])(await ClaimScript.EvaluateAsync(Db, [keys.AudienceHooksDue], now.ToUnixTimeMilliseconds(), claimedUntil, max))!;
-        return ([.. ids.Select(id => TenantId.TryParse(id.ToString(), out var tenant) ? tenant : default).Where(tenant => tenant != default)], claimedUntil);
+        var claimed = new List<TenantId>();
+        var first = (int)((uint)Interlocked.Increment(ref _firstShard) % RedisKeys.ShardCount);
+        for (var i = 0; i < RedisKeys.ShardCount && claimed.Count < max; i++)
+        {
+            var shard = (first + i) % RedisKeys.ShardCount;
+            var ids = (RedisResult[])(await ClaimScript.EvaluateAsync(Db, [keys.AudienceHooksDue(shard)], now.ToUnixTimeMilliseconds(), claimedUntil, max - claimed.Count))!;
+            claimed.AddRange(ids.Select(id => TenantId.TryParse(id.ToString(), out var tenant) ? tenant : default).Where(tenant => tenant != default));
+        }
+
+        return (claimed, claimedUntil);
     }
 
     /// <summary>
@@ -154,7 +168,7 @@ public sealed class AudienceHookStore(IConnectionMultiplexer redis, RedisKeys ke
     /// (then that earlier time stands: a change made during the check is brought in line at once, not at the next check).
     /// </summary>
     public async Task<bool> RescheduleAsync(TenantId tenant, long claimedUntil, DateTimeOffset next) =>
-        (long)await RescheduleScript.EvaluateAsync(Db, [keys.AudienceHooksDue], tenant.ToString(), claimedUntil, next.ToUnixTimeMilliseconds()) == 1;
+        (long)await RescheduleScript.EvaluateAsync(Db, [keys.AudienceHooksDue(RedisKeys.ShardOf(tenant))], tenant.ToString(), claimedUntil, next.ToUnixTimeMilliseconds()) == 1;
 
     public async Task DeleteTenantDataAsync(TenantId tenant, CancellationToken cancellationToken)
     {
@@ -164,6 +178,6 @@ public sealed class AudienceHookStore(IConnectionMultiplexer redis, RedisKeys ke
         }
 
         await Db.KeyDeleteAsync(keys.AudienceHooks(tenant));
-        await Db.SortedSetRemoveAsync(keys.AudienceHooksDue, tenant.ToString());
+        await Db.SortedSetRemoveAsync(keys.AudienceHooksDue(RedisKeys.ShardOf(tenant)), tenant.ToString());
     }
 }

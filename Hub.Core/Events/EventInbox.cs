@@ -24,6 +24,9 @@ public sealed class EventInbox(IConnectionMultiplexer redis, RedisKeys keys, IOp
 
     private IDatabase Db => redis.GetDatabase();
 
+    // Which shard ClaimDueAsync looks at first (rotates).
+    private int _firstShard = -1;
+
     /// <summary>Set when this replica accepted an event, so its processor starts at once.</summary>
     public WorkSignal Accepted { get; } = new();
 
@@ -31,7 +34,8 @@ public sealed class EventInbox(IConnectionMultiplexer redis, RedisKeys keys, IOp
     public async Task<bool> AcceptAsync(string id, TenantId tenant, string audienceId, IReadOnlyDictionary<string, string> fields, CancellationToken cancellationToken)
     {
         var json = JsonSerializer.Serialize(fields.ToDictionary(), HubJsonContext.Default.DictionaryStringString);
-        var accepted = (long)await AcceptScript.EvaluateAsync(Db, [keys.InboundEventSeen(id), keys.InboundEvent(id), keys.InboundEventsDue],
+        var shard = RedisKeys.ShardOf(tenant);
+        var accepted = (long)await AcceptScript.EvaluateAsync(Db, [keys.InboundEventSeen(shard, id), keys.InboundEvent(shard, id), keys.InboundEventsDue(shard)],
             id, tenant.ToString(), audienceId, json, time.GetUtcNow().ToUnixTimeMilliseconds(), (long)options.Value.Retention.TotalMilliseconds) == 1;
         if (accepted)
         {
@@ -41,28 +45,39 @@ public sealed class EventInbox(IConnectionMultiplexer redis, RedisKeys keys, IOp
         return accepted;
     }
 
-    /// <summary>Claims up to <paramref name="max"/> due events, oldest first, under one lease token.</summary>
+    /// <summary>Claims up to <paramref name="max"/> due events, oldest first within a shard, under one lease token.</summary>
     public async Task<(IReadOnlyList<ClaimedEvent> Events, string LeaseToken)> ClaimDueAsync(int max, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
         var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var ids = (RedisResult[])(await ClaimScript.EvaluateAsync(Db, [keys.InboundEventsDue],
-            now.ToUnixTimeMilliseconds(), (now + options.Value.Lease).ToUnixTimeMilliseconds(), max, keys.InboundEvent("").ToString(), token))!;
+        var claimed = new List<ClaimedEvent>();
+        var first = (int)((uint)Interlocked.Increment(ref _firstShard) % RedisKeys.ShardCount);
+        for (var i = 0; i < RedisKeys.ShardCount && claimed.Count < max; i++)
+        {
+            await ClaimDueAsync((first + i) % RedisKeys.ShardCount, max - claimed.Count, token, claimed);
+        }
+
+        return (claimed, token);
+    }
+
+    private async Task ClaimDueAsync(int shard, int max, string token, List<ClaimedEvent> claimed)
+    {
+        var now = time.GetUtcNow();
+        var ids = (RedisResult[])(await ClaimScript.EvaluateAsync(Db, [keys.InboundEventsDue(shard)],
+            now.ToUnixTimeMilliseconds(), (now + options.Value.Lease).ToUnixTimeMilliseconds(), max, keys.InboundEvent(shard, "").ToString(), token))!;
         if (ids.Length == 0)
         {
-            return ([], token);
+            return;
         }
 
         var batch = Db.CreateBatch();
-        var reads = ids.Select(id => (Id: id.ToString(), Fields: batch.HashGetAllAsync(keys.InboundEvent(id.ToString())))).ToList();
+        var reads = ids.Select(id => (Id: id.ToString(), Fields: batch.HashGetAllAsync(keys.InboundEvent(shard, id.ToString())))).ToList();
         batch.Execute();
-        var claimed = new List<ClaimedEvent>(reads.Count);
         foreach (var read in reads)
         {
             var stored = (await read.Fields).ToDictionary(entry => entry.Name.ToString(), entry => entry.Value);
             if (!stored.TryGetValue("tenant", out var tenant) || !TenantId.TryParse(tenant, out var tenantId))
             {
-                await Db.SortedSetRemoveAsync(keys.InboundEventsDue, read.Id);
+                await Db.SortedSetRemoveAsync(keys.InboundEventsDue(shard), read.Id);
                 continue;
             }
 
@@ -71,16 +86,14 @@ public sealed class EventInbox(IConnectionMultiplexer redis, RedisKeys keys, IOp
                 DateTimeOffset.FromUnixTimeMilliseconds((long)stored["receivedAt"]),
                 (int)stored["attempts"]));
         }
-
-        return (claimed, token);
     }
 
     /// <summary>Ends a processed event. False when the lease was lost (another replica processes it; that is harmless).</summary>
-    public Task<bool> CompleteAsync(string id, string leaseToken) => SettleAsync(id, leaseToken, "");
+    public Task<bool> CompleteAsync(ClaimedEvent claimed, string leaseToken) => SettleAsync(claimed, leaseToken, "");
 
     /// <summary>Makes a claimed event due again at <paramref name="at"/>.</summary>
-    public Task<bool> RetryAtAsync(string id, string leaseToken, DateTimeOffset at) =>
-        SettleAsync(id, leaseToken, at.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+    public Task<bool> RetryAtAsync(ClaimedEvent claimed, string leaseToken, DateTimeOffset at) =>
+        SettleAsync(claimed, leaseToken, at.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
 
     /// <summary>
     /// The received events of the tenant not processed yet whose fields (as stored, JSON) <paramref name="mentions"/> accepts.
@@ -88,9 +101,10 @@ public sealed class EventInbox(IConnectionMultiplexer redis, RedisKeys keys, IOp
     /// </summary>
     public async Task<IReadOnlyList<string>> WaitingMentioningAsync(TenantId tenant, Func<string, bool> mentions, CancellationToken cancellationToken)
     {
-        var ids = (await Db.SortedSetRangeByRankAsync(keys.InboundEventsDue)).Select(id => id.ToString()).ToList();
+        var shard = RedisKeys.ShardOf(tenant);
+        var ids = (await Db.SortedSetRangeByRankAsync(keys.InboundEventsDue(shard))).Select(id => id.ToString()).ToList();
         var batch = Db.CreateBatch();
-        var reads = ids.Select(id => batch.HashGetAsync(keys.InboundEvent(id), ["tenant", "fields"])).ToList();
+        var reads = ids.Select(id => batch.HashGetAsync(keys.InboundEvent(shard, id), ["tenant", "fields"])).ToList();
         batch.Execute();
         var found = new List<string>();
         for (var i = 0; i < ids.Count; i++)
@@ -106,21 +120,31 @@ public sealed class EventInbox(IConnectionMultiplexer redis, RedisKeys keys, IOp
     }
 
     /// <summary>Drops received events unprocessed (a replica processing one now finds it gone when it settles it).</summary>
-    public async Task DropAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    public async Task DropAsync(TenantId tenant, IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
+        var shard = RedisKeys.ShardOf(tenant);
         var transaction = Db.CreateTransaction();
         foreach (var id in ids)
         {
-            _ = transaction.KeyDeleteAsync(keys.InboundEvent(id));
-            _ = transaction.SortedSetRemoveAsync(keys.InboundEventsDue, id);
+            _ = transaction.KeyDeleteAsync(keys.InboundEvent(shard, id));
+            _ = transaction.SortedSetRemoveAsync(keys.InboundEventsDue(shard), id);
         }
 
         await transaction.ExecuteCheckedAsync();
     }
 
     /// <summary>How many received events wait for processing (for the backlog metric and tests).</summary>
-    public Task<long> BacklogAsync() => Db.SortedSetLengthAsync(keys.InboundEventsDue);
+    public async Task<long> BacklogAsync()
+    {
+        var batch = Db.CreateBatch();
+        var lengths = RedisKeys.AllShards.Select(shard => batch.SortedSetLengthAsync(keys.InboundEventsDue(shard))).ToList();
+        batch.Execute();
+        return (await Task.WhenAll(lengths)).Sum();
+    }
 
-    private async Task<bool> SettleAsync(string id, string leaseToken, string nextAt) =>
-        (long)await SettleScript.EvaluateAsync(Db, [keys.InboundEvent(id), keys.InboundEventsDue], id, leaseToken, nextAt) == 1;
+    private async Task<bool> SettleAsync(ClaimedEvent claimed, string leaseToken, string nextAt)
+    {
+        var shard = RedisKeys.ShardOf(claimed.Tenant);
+        return (long)await SettleScript.EvaluateAsync(Db, [keys.InboundEvent(shard, claimed.Id), keys.InboundEventsDue(shard)], claimed.Id, leaseToken, nextAt) == 1;
+    }
 }

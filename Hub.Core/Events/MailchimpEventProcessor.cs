@@ -100,7 +100,7 @@ public sealed partial class MailchimpEventProcessor(
                 }
             }
 
-            if (await inbox.CompleteAsync(claimed.Id, lease) && inbound is not null)
+            if (await inbox.CompleteAsync(claimed, lease) && inbound is not null)
             {
                 HubTelemetry.Events.Processed.Add(1, new KeyValuePair<string, object?>(HubTelemetry.Events.TypeTag, inbound.Type));
                 HubTelemetry.Events.Delay.Record((time.GetUtcNow() - claimed.ReceivedAt).TotalSeconds);
@@ -118,7 +118,7 @@ public sealed partial class MailchimpEventProcessor(
             LogProcessingFailed(logger, exception, claimed.Id, claimed.Tenant.ToString(), claimed.Attempt, wait);
             try
             {
-                await inbox.RetryAtAsync(claimed.Id, lease, time.GetUtcNow() + wait);
+                await inbox.RetryAtAsync(claimed, lease, time.GetUtcNow() + wait);
             }
             catch (Exception retryFailure) when (StoreFaults.IsStoreFault(retryFailure))
             {

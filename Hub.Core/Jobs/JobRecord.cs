@@ -6,8 +6,8 @@ using StackExchange.Redis;
 namespace Hub.Core.Jobs;
 
 /// <summary>
-/// The job record: the hash <c>job:{id}</c> (<see cref="RedisKeys.Job"/>) that Jobs owns, beside the job's kept member
-/// errors (<see cref="RedisKeys.JobErrors"/>) and its input (<see cref="RedisKeys.JobInput"/>). These are its field
+/// The job record: the hash <c>job:{id}</c> (<see cref="RedisKeys.Job(int, JobId)"/>) that Jobs owns, beside the job's kept member
+/// errors (<see cref="RedisKeys.JobErrors(int, JobId)"/>) and its input (<see cref="RedisKeys.JobInput(int, JobId)"/>). These are its field
 /// names for C#. The Lua scripts spell the same names; <c>Jobs/Lua/job_record.lua</c> lists them with their meaning and
 /// holds the steps every lease-checked write shares (lease check, checkpoint, counts, errors), also used by the sync
 /// ledger. A test keeps the two lists equal.

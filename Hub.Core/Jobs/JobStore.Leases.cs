@@ -39,21 +39,21 @@ public sealed partial class JobStore
 
     /// <summary>Extends the lease; tells the worker whether it still holds it and whether a cancel was asked for.</summary>
     public async Task<LeaseStatus> RenewAsync(JobLease lease, CancellationToken cancellationToken) =>
-        ToLeaseStatus(await RenewScript.EvaluateAsync(Db, [keys.Job(lease.JobId), keys.JobLeases],
+        ToLeaseStatus(await RenewScript.EvaluateAsync(Db, [keys.Job(lease.Tenant, lease.JobId), keys.JobLeases(RedisKeys.ShardOf(lease.Tenant))],
             lease.JobId.ToString(), lease.Token, NowMs + (long)Options.LeaseDuration.TotalMilliseconds));
 
     /// <summary>Stores the handler's checkpoint if the lease is still held.</summary>
     public async Task<LeaseStatus> SaveCheckpointAsync(JobLease lease, string checkpoint, CancellationToken cancellationToken) =>
-        ToLeaseStatus(await CheckpointScript.EvaluateAsync(Db, [keys.Job(lease.JobId)], lease.Token, checkpoint));
+        ToLeaseStatus(await CheckpointScript.EvaluateAsync(Db, [keys.Job(lease.Tenant, lease.JobId)], lease.Token, checkpoint));
 
     /// <summary>Adds to the job's counts if the lease is still held.</summary>
     public async Task<LeaseStatus> AddCountsAsync(JobLease lease, JobCounts delta, CancellationToken cancellationToken) =>
-        ToLeaseStatus(await AddCountsScript.EvaluateAsync(Db, [keys.Job(lease.JobId)],
+        ToLeaseStatus(await AddCountsScript.EvaluateAsync(Db, [keys.Job(lease.Tenant, lease.JobId)],
             lease.Token, delta.Total, delta.Added, delta.Updated, delta.Removed, delta.Unchanged, delta.Failed));
 
     /// <summary>Records member errors (kept up to the cap, always counted) if the lease is still held.</summary>
     public async Task<LeaseStatus> RecordMemberErrorsAsync(JobLease lease, IReadOnlyList<MemberError> errors, CancellationToken cancellationToken) =>
-        ToLeaseStatus(await RecordErrorsScript.EvaluateAsync(Db, [keys.Job(lease.JobId), keys.JobErrors(lease.JobId)],
+        ToLeaseStatus(await RecordErrorsScript.EvaluateAsync(Db, [keys.Job(lease.Tenant, lease.JobId), keys.JobErrors(lease.Tenant, lease.JobId)],
             [lease.Token, Options.MaxStoredErrors, .. errors.Select(error => (RedisValue)SerializeError(error))]));
 
     /// <summary>
@@ -66,7 +66,7 @@ public sealed partial class JobStore
     {
         using var span = HubTelemetry.StartRedis("job.finish");
         var finished = await FinishScript.EvaluateAsync(Db,
-            [keys.Job(lease.JobId), keys.JobErrors(lease.JobId), keys.TenantRunningJobByList(lease.Tenant), keys.JobLeases, keys.JobInput(lease.JobId), keys.JobsToNotify],
+            [keys.Job(lease.Tenant, lease.JobId), keys.JobErrors(lease.Tenant, lease.JobId), keys.TenantRunningJobByList(lease.Tenant), keys.JobLeases(RedisKeys.ShardOf(lease.Tenant)), keys.JobInput(lease.Tenant, lease.JobId), keys.JobsToNotify(RedisKeys.ShardOf(lease.Tenant))],
             lease.JobId.ToString(), lease.ListKey, lease.Token, outcome.State.ToName(), NowMs, outcome.FailureReason ?? "", RetentionSeconds);
         if (finished.IsNull)
         {
@@ -79,7 +79,7 @@ public sealed partial class JobStore
         }
 
         AnnounceClaimable(); // a queued job of the same list may run now
-        return await NotifyAsync(lease.JobId, cancellationToken);
+        return await NotifyAsync(RedisKeys.ShardOf(lease.Tenant), lease.JobId, cancellationToken);
     }
 
     /// <summary>
@@ -88,12 +88,12 @@ public sealed partial class JobStore
     /// Returns whether it was reset.
     /// </summary>
     public async Task<bool> ReplanAsync(JobLease lease, int maxReplans, CancellationToken cancellationToken) =>
-        (long)await ReplanScript.EvaluateAsync(Db, [keys.Job(lease.JobId), keys.JobErrors(lease.JobId)], lease.Token, maxReplans) > 0;
+        (long)await ReplanScript.EvaluateAsync(Db, [keys.Job(lease.Tenant, lease.JobId), keys.JobErrors(lease.Tenant, lease.JobId)], lease.Token, maxReplans) > 0;
 
     /// <summary>Gives the job back (graceful shutdown): its lease expires now, so any replica takes it over at once; not counted as a lost attempt.</summary>
     public async Task<bool> ReleaseAsync(JobLease lease, CancellationToken cancellationToken)
     {
-        var released = (long)await ReleaseScript.EvaluateAsync(Db, [keys.Job(lease.JobId), keys.JobLeases], lease.JobId.ToString(), lease.Token, NowMs) == 1;
+        var released = (long)await ReleaseScript.EvaluateAsync(Db, [keys.Job(lease.Tenant, lease.JobId), keys.JobLeases(RedisKeys.ShardOf(lease.Tenant))], lease.JobId.ToString(), lease.Token, NowMs) == 1;
         if (released)
         {
             AnnounceClaimable();

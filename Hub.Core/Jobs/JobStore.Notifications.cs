@@ -21,32 +21,38 @@ public sealed partial class JobStore
     /// </summary>
     public async Task<int> NotifyOverdueAsync(TimeSpan grace, CancellationToken cancellationToken)
     {
-        var now = NowMs;
-        var due = (RedisValue[])(await TakeDueNotificationsScript.EvaluateAsync(Db, [keys.JobsToNotify],
-            now - (long)grace.TotalMilliseconds, now, NotificationsPerSweep))!;
-        foreach (var id in due)
+        var told = 0;
+        foreach (var shard in RedisKeys.AllShards)
         {
-            if (JobId.TryParse(id.ToString(), out var job))
+            var now = NowMs;
+            var due = (RedisValue[])(await TakeDueNotificationsScript.EvaluateAsync(Db, [keys.JobsToNotify(shard)],
+                now - (long)grace.TotalMilliseconds, now, NotificationsPerSweep))!;
+            foreach (var id in due)
             {
-                LogRenotifying(logger, job);
-                await NotifyAsync(job, cancellationToken);
+                if (JobId.TryParse(id.ToString(), out var job))
+                {
+                    LogRenotifying(logger, job);
+                    await NotifyAsync(shard, job, cancellationToken);
+                }
+                else
+                {
+                    await Db.SortedSetRemoveAsync(keys.JobsToNotify(shard), id);
+                }
             }
-            else
-            {
-                await Db.SortedSetRemoveAsync(keys.JobsToNotify, id);
-            }
+
+            told += due.Length;
         }
 
-        return due.Length;
+        return told;
     }
 
     /// <summary>Tells every listener that the job ended; once all answered, takes the job out of the notify set (a failure leaves it there for <see cref="NotifyOverdueAsync"/>).</summary>
-    private async Task<Job?> NotifyAsync(JobId id, CancellationToken cancellationToken)
+    private async Task<Job?> NotifyAsync(int shard, JobId id, CancellationToken cancellationToken)
     {
-        var job = await GetAsync(id, includeErrors: true, cancellationToken);
+        var job = await GetAsync(shard, id, includeErrors: true, cancellationToken);
         if (job is null)
         {
-            await Db.SortedSetRemoveAsync(keys.JobsToNotify, id.ToString());
+            await Db.SortedSetRemoveAsync(keys.JobsToNotify(shard), id.ToString());
             return null;
         }
 
@@ -66,7 +72,7 @@ public sealed partial class JobStore
 
         if (told)
         {
-            await Db.SortedSetRemoveAsync(keys.JobsToNotify, id.ToString());
+            await Db.SortedSetRemoveAsync(keys.JobsToNotify(shard), id.ToString());
         }
 
         return job;

@@ -24,6 +24,9 @@ public sealed partial class JobStore
 {
     private const int QueueScanLength = 100;
 
+    // The shard ClaimAsync served last; the next claim looks at the shards after it first.
+    private int _lastShard = -1;
+
     private static readonly RedisScript EnqueueScript = RedisScript.Load("Jobs", "enqueue");
     private static readonly RedisScript CancelScript = RedisScript.Load("Jobs", "cancel");
     private static readonly RedisScript ClaimScript = RedisScript.Load("Jobs", "claim");
@@ -59,15 +62,16 @@ public sealed partial class JobStore
         var fields = JobRecord.NewFields(request, now, Options.MaxStoredErrors);
         var errors = request.InitialErrors.Take(Options.MaxStoredErrors).Select(error => (RedisValue)SerializeError(error));
 
+        var shard = RedisKeys.ShardOf(request.Tenant);
         for (var attempt = 0; attempt < MaxOptimisticAttempts; attempt++)
         {
             var queued = await Db.HashGetAsync(keys.TenantQueuedJobByList(request.Tenant), request.ListKey);
             var old = JobId.TryParse(queued.ToString(), out var oldId) ? oldId : request.Id;
             var result = (RedisValue[]?)await EnqueueScript.EvaluateAsync(Db,
                 [
-                    keys.Job(request.Id), keys.TenantJobQueue(request.Tenant), keys.JobTenantRing, keys.TenantJobs(request.Tenant),
-                    keys.TenantQueuedJobByList(request.Tenant), keys.JobInput(request.Id), keys.Job(old), keys.JobInput(old),
-                    keys.JobQueueDepth, keys.JobErrors(request.Id), keys.JobErrors(old), keys.JobsToNotify, keys.TenantRunningJobByList(request.Tenant),
+                    keys.Job(shard, request.Id), keys.TenantJobQueue(request.Tenant), keys.JobTenantRing(shard), keys.TenantJobs(request.Tenant),
+                    keys.TenantQueuedJobByList(request.Tenant), keys.JobInput(shard, request.Id), keys.Job(shard, old), keys.JobInput(shard, old),
+                    keys.JobQueueDepth(shard), keys.JobErrors(shard, request.Id), keys.JobErrors(shard, old), keys.JobsToNotify(shard), keys.TenantRunningJobByList(request.Tenant),
                 ],
                 [
                     request.Id.ToString(), request.Tenant.ToString(), request.ListKey, queued.IsNull ? "" : queued, now.ToUnixTimeMilliseconds(),
@@ -76,20 +80,20 @@ public sealed partial class JobStore
             switch ((long)result![0])
             {
                 case 1:
-                    var job = await GetAsync(request.Id, includeErrors: false, cancellationToken) ?? throw new InvalidOperationException("Enqueued job vanished.");
+                    var job = await GetAsync(shard, request.Id, includeErrors: false, cancellationToken) ?? throw new InvalidOperationException("Enqueued job vanished.");
                     JobId? superseded = null;
                     if (!queued.IsNullOrEmpty)
                     {
                         superseded = oldId;
                         LogSuperseded(logger, oldId, request.Id);
-                        await NotifyAsync(oldId, cancellationToken);
+                        await NotifyAsync(shard, oldId, cancellationToken);
                     }
 
                     AnnounceClaimable();
                     return (job, superseded, false);
                 case -3:
                     // The job to join may have ended since: then the next attempt queues this one.
-                    if (JobId.TryParse(result[1].ToString(), out var existingId) && await GetAsync(existingId, includeErrors: false, cancellationToken) is { State: JobState.Queued or JobState.Running } existing)
+                    if (JobId.TryParse(result[1].ToString(), out var existingId) && await GetAsync(shard, existingId, includeErrors: false, cancellationToken) is { State: JobState.Queued or JobState.Running } existing)
                     {
                         return (existing, null, true);
                     }
@@ -107,19 +111,20 @@ public sealed partial class JobStore
     public async Task<CancelResult> CancelAsync(TenantId tenant, JobId id, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("job.cancel");
-        var identity = await Db.HashGetAsync(keys.Job(id), [JobRecord.Tenant, JobRecord.List]);
+        var shard = RedisKeys.ShardOf(tenant);
+        var identity = await Db.HashGetAsync(keys.Job(shard, id), [JobRecord.Tenant, JobRecord.List]);
         if (identity[0].IsNull || identity[0] != tenant.ToString())
         {
             return CancelResult.NotFound;
         }
 
         var result = (long)await CancelScript.EvaluateAsync(Db,
-            [keys.Job(id), keys.TenantJobQueue(tenant), keys.JobTenantRing, keys.TenantQueuedJobByList(tenant), keys.JobInput(id), keys.JobQueueDepth, keys.JobErrors(id), keys.JobsToNotify],
+            [keys.Job(shard, id), keys.TenantJobQueue(tenant), keys.JobTenantRing(shard), keys.TenantQueuedJobByList(tenant), keys.JobInput(shard, id), keys.JobQueueDepth(shard), keys.JobErrors(shard, id), keys.JobsToNotify(shard)],
             id.ToString(), tenant.ToString(), identity[1], NowMs, RetentionSeconds);
         switch (result)
         {
             case 1:
-                await NotifyAsync(id, cancellationToken);
+                await NotifyAsync(shard, id, cancellationToken);
                 return CancelResult.Cancelled;
             case 2:
                 return CancelResult.CancelRequested;
@@ -132,36 +137,68 @@ public sealed partial class JobStore
 
     /// <summary>
     /// Claims a job for a worker: first a running job whose lease expired (taken over, or failed when it
-    /// used up its attempts), otherwise the first claimable job of the tenant at the head of the ring.
-    /// Null when there is nothing to do.
+    /// used up its attempts), otherwise the first claimable job of the tenant at the head of a shard's ring.
+    /// Null when there is nothing to do. One batch looks at every shard's leases and ring; the look starts after the shard
+    /// served last, so the shards with work take turns (and within a shard its ring makes the tenants take turns).
     /// </summary>
     public async Task<JobLease?> ClaimAsync(CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("job.claim", lookingForWork: true);
-        return await TakeOverExpiredAsync(cancellationToken) ?? await ClaimQueuedAsync(cancellationToken);
+        var now = NowMs;
+        var batch = Db.CreateBatch();
+        var expired = RedisKeys.AllShards.Select(shard => batch.SortedSetLengthAsync(keys.JobLeases(shard), double.NegativeInfinity, now)).ToList();
+        var rings = RedisKeys.AllShards.Select(shard => batch.ListLengthAsync(keys.JobTenantRing(shard))).ToList();
+        batch.Execute();
+        await Task.WhenAll([.. expired, .. rings]);
+
+        var first = Volatile.Read(ref _lastShard) + 1;
+        var order = Enumerable.Range(first, RedisKeys.ShardCount).Select(shard => shard % RedisKeys.ShardCount).ToList();
+        foreach (var shard in order.Where(shard => expired[shard].Result > 0))
+        {
+            if (await TakeOverExpiredAsync(shard, cancellationToken) is { } lease)
+            {
+                return Served(shard, lease);
+            }
+        }
+
+        foreach (var shard in order.Where(shard => rings[shard].Result > 0))
+        {
+            if (await ClaimQueuedAsync(shard, cancellationToken) is { } lease)
+            {
+                return Served(shard, lease);
+            }
+        }
+
+        return null;
+
+        JobLease Served(int shard, JobLease lease)
+        {
+            Volatile.Write(ref _lastShard, shard);
+            return lease;
+        }
     }
 
-    private async Task<JobLease?> TakeOverExpiredAsync(CancellationToken cancellationToken)
+    private async Task<JobLease?> TakeOverExpiredAsync(int shard, CancellationToken cancellationToken)
     {
         for (var attempt = 0; attempt < MaxOptimisticAttempts; attempt++)
         {
             var now = NowMs;
-            var expired = await Db.SortedSetRangeByScoreAsync(keys.JobLeases, double.NegativeInfinity, now, take: 1);
+            var expired = await Db.SortedSetRangeByScoreAsync(keys.JobLeases(shard), double.NegativeInfinity, now, take: 1);
             if (expired.Length == 0 || !JobId.TryParse(expired[0].ToString(), out var id))
             {
                 return null;
             }
 
-            var identity = await Db.HashGetAsync(keys.Job(id), [JobRecord.Tenant, JobRecord.List, JobRecord.Kind]);
+            var identity = await Db.HashGetAsync(keys.Job(shard, id), [JobRecord.Tenant, JobRecord.List, JobRecord.Kind]);
             if (!TenantId.TryParse(identity[0].ToString(), out var tenant))
             {
-                await Db.SortedSetRemoveAsync(keys.JobLeases, expired[0]);
+                await Db.SortedSetRemoveAsync(keys.JobLeases(shard), expired[0]);
                 continue;
             }
 
             var token = NewToken();
             var result = (long)await TakeOverScript.EvaluateAsync(Db,
-                [keys.Job(id), keys.TenantRunningJobByList(tenant), keys.JobLeases, keys.JobInput(id), keys.JobErrors(id), keys.JobsToNotify],
+                [keys.Job(shard, id), keys.TenantRunningJobByList(tenant), keys.JobLeases(shard), keys.JobInput(shard, id), keys.JobErrors(shard, id), keys.JobsToNotify(shard)],
                 id.ToString(), now, now + (long)Options.LeaseDuration.TotalMilliseconds, token, Options.MaxAttempts, RetentionSeconds, identity[1],
                 $"Lost its lease {Options.MaxAttempts} times (the worker crashed or hung); giving up.");
             if (result == 1)
@@ -173,19 +210,19 @@ public sealed partial class JobStore
             if (result == 2)
             {
                 LogFailedAfterAttempts(logger, id, Options.MaxAttempts);
-                await NotifyAsync(id, cancellationToken);
+                await NotifyAsync(shard, id, cancellationToken);
             }
         }
 
         return null;
     }
 
-    private async Task<JobLease?> ClaimQueuedAsync(CancellationToken cancellationToken)
+    private async Task<JobLease?> ClaimQueuedAsync(int shard, CancellationToken cancellationToken)
     {
         var tenantsTried = 0;
         for (var attempt = 0; attempt < MaxOptimisticAttempts; attempt++)
         {
-            var head = await Db.ListGetByIndexAsync(keys.JobTenantRing, 0);
+            var head = await Db.ListGetByIndexAsync(keys.JobTenantRing(shard), 0);
             if (!TenantId.TryParse(head.ToString(), out var tenant))
             {
                 return null;
@@ -194,8 +231,8 @@ public sealed partial class JobStore
             var ids = await Db.ListRangeAsync(keys.TenantJobQueue(tenant), 0, QueueScanLength - 1);
             var running = (await Db.HashKeysAsync(keys.TenantRunningJobByList(tenant))).Select(key => key.ToString()).ToHashSet(StringComparer.Ordinal);
             var batch = Db.CreateBatch();
-            var lists = ids.Select(id => batch.HashGetAsync(keys.Job(JobId.Parse(id.ToString())), JobRecord.List)).ToList();
-            var kinds = ids.Select(id => batch.HashGetAsync(keys.Job(JobId.Parse(id.ToString())), JobRecord.Kind)).ToList();
+            var lists = ids.Select(id => batch.HashGetAsync(keys.Job(shard, JobId.Parse(id.ToString())), JobRecord.List)).ToList();
+            var kinds = ids.Select(id => batch.HashGetAsync(keys.Job(shard, JobId.Parse(id.ToString())), JobRecord.Kind)).ToList();
             batch.Execute();
 
             var candidate = -1;
@@ -211,8 +248,8 @@ public sealed partial class JobStore
             if (candidate < 0)
             {
                 // Every queued job of this tenant waits for a running one on the same list: next tenant.
-                await RotateTenantScript.EvaluateAsync(Db, [keys.JobTenantRing, keys.TenantJobQueue(tenant)], tenant.ToString());
-                if (++tenantsTried >= await Db.ListLengthAsync(keys.JobTenantRing))
+                await RotateTenantScript.EvaluateAsync(Db, [keys.JobTenantRing(shard), keys.TenantJobQueue(tenant)], tenant.ToString());
+                if (++tenantsTried >= await Db.ListLengthAsync(keys.JobTenantRing(shard)))
                 {
                     return null;
                 }
@@ -225,7 +262,7 @@ public sealed partial class JobStore
             var now = NowMs;
             var token = NewToken();
             var claimed = (long)await ClaimScript.EvaluateAsync(Db,
-                [keys.JobTenantRing, keys.TenantJobQueue(tenant), keys.Job(id), keys.TenantRunningJobByList(tenant), keys.JobLeases, keys.TenantQueuedJobByList(tenant), keys.JobQueueDepth],
+                [keys.JobTenantRing(shard), keys.TenantJobQueue(tenant), keys.Job(shard, id), keys.TenantRunningJobByList(tenant), keys.JobLeases(shard), keys.TenantQueuedJobByList(tenant), keys.JobQueueDepth(shard)],
                 tenant.ToString(), id.ToString(), listKey, now, now + (long)Options.LeaseDuration.TotalMilliseconds, token);
             if (claimed == 1)
             {

@@ -13,7 +13,7 @@ namespace Hub.Core.Jobs;
 /// Durable jobs and their fair queue in Redis.
 /// <para>Layout (see <see cref="RedisKeys"/>): a hash per job (<c>job:{id}</c>, fields in <see cref="JobRecord"/>) with
 /// its state, counts, timings, checkpoint and lease; a capped list of member errors (<c>job:{id}:errors</c>); the job's
-/// input, staged before it was queued (<see cref="RedisKeys.JobInput"/>); a sorted set of a tenant's jobs by creation;
+/// input, staged before it was queued (<see cref="RedisKeys.JobInput(int, JobId)"/>); a sorted set of a tenant's jobs by creation;
 /// per tenant a FIFO list of queued ids plus hashes list key → queued job and list key → running job; a ring (list) of
 /// tenants with queued jobs; one sorted set of running jobs by lease expiry; a queued-jobs counter.</para>
 /// <para>Guarantees: every state change is one Lua script (<c>Jobs/Lua</c>), so concurrent replicas never see half a
@@ -42,12 +42,9 @@ public sealed partial class JobStore(
     private long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
     private long RetentionSeconds => (long)Options.Retention.TotalSeconds;
 
-    /// <summary>One job with its stored errors, or null.</summary>
-    public Task<Job?> GetAsync(JobId id, CancellationToken cancellationToken) => GetAsync(id, includeErrors: true, cancellationToken);
-
-    /// <summary>One job of a tenant (null when missing or another tenant's).</summary>
+    /// <summary>One job of a tenant with its stored errors (null when missing or another tenant's).</summary>
     public async Task<Job?> GetAsync(TenantId tenant, JobId id, CancellationToken cancellationToken) =>
-        await GetAsync(id, includeErrors: true, cancellationToken) is { } job && job.Tenant == tenant ? job : null;
+        await GetAsync(RedisKeys.ShardOf(tenant), id, includeErrors: true, cancellationToken) is { } job && job.Tenant == tenant ? job : null;
 
     /// <summary>A tenant's most recent jobs, newest first, without their errors. Ids of jobs past retention are pruned.</summary>
     public async Task<IReadOnlyList<Job>> ListRecentAsync(TenantId tenant, int limit, CancellationToken cancellationToken)
@@ -55,7 +52,7 @@ public sealed partial class JobStore(
         using var span = HubTelemetry.StartRedis("job.list");
         var ids = await Db.SortedSetRangeByRankAsync(keys.TenantJobs(tenant), 0, limit - 1, Order.Descending);
         var batch = Db.CreateBatch();
-        var reads = ids.Select(id => batch.HashGetAllAsync(keys.Job(JobId.Parse(id.ToString())))).ToList();
+        var reads = ids.Select(id => batch.HashGetAllAsync(keys.Job(tenant, JobId.Parse(id.ToString())))).ToList();
         batch.Execute();
         var jobs = new List<Job>();
         for (var i = 0; i < ids.Length; i++)
@@ -73,14 +70,20 @@ public sealed partial class JobStore(
         return jobs;
     }
 
-    /// <summary>Queued jobs across all tenants.</summary>
-    public async Task<long> QueueDepthAsync(CancellationToken cancellationToken) =>
-        (long?)await Db.StringGetAsync(keys.JobQueueDepth) ?? 0;
+    /// <summary>Queued jobs across all tenants (the counters of every shard).</summary>
+    public async Task<long> QueueDepthAsync(CancellationToken cancellationToken)
+    {
+        var batch = Db.CreateBatch();
+        var reads = RedisKeys.AllShards.Select(shard => batch.StringGetAsync(keys.JobQueueDepth(shard))).ToList();
+        batch.Execute();
+        return (await Task.WhenAll(reads)).Sum(depth => (long?)depth ?? 0);
+    }
 
     /// <summary>Deletes every job of the tenant, its queue and its place in the ring.</summary>
     public async Task DeleteTenantDataAsync(TenantId tenant, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("job.delete-tenant");
+        var shard = RedisKeys.ShardOf(tenant);
         var ids = await Db.SortedSetRangeByRankAsync(keys.TenantJobs(tenant));
         var queued = await Db.ListLengthAsync(keys.TenantJobQueue(tenant));
         var transaction = Db.CreateTransaction();
@@ -88,12 +91,12 @@ public sealed partial class JobStore(
         _ = transaction.KeyDeleteAsync(
             [
                 keys.TenantJobs(tenant), keys.TenantJobQueue(tenant), keys.TenantQueuedJobByList(tenant), keys.TenantRunningJobByList(tenant),
-                .. ids.SelectMany(id => JobId.TryParse(id.ToString(), out var job) ? new[] { keys.Job(job), keys.JobErrors(job), keys.JobInput(job) } : []),
+                .. ids.SelectMany(id => JobId.TryParse(id.ToString(), out var job) ? new[] { keys.Job(shard, job), keys.JobErrors(shard, job), keys.JobInput(shard, job) } : []),
             ]);
-        _ = transaction.ListRemoveAsync(keys.JobTenantRing, tenant.ToString());
-        _ = transaction.SortedSetRemoveAsync(keys.JobLeases, ids);
-        _ = transaction.SortedSetRemoveAsync(keys.JobsToNotify, ids);
-        _ = transaction.StringDecrementAsync(keys.JobQueueDepth, queued);
+        _ = transaction.ListRemoveAsync(keys.JobTenantRing(shard), tenant.ToString());
+        _ = transaction.SortedSetRemoveAsync(keys.JobLeases(shard), ids);
+        _ = transaction.SortedSetRemoveAsync(keys.JobsToNotify(shard), ids);
+        _ = transaction.StringDecrementAsync(keys.JobQueueDepth(shard), queued);
         if (!await transaction.ExecuteCheckedAsync(sameQueue))
         {
             throw new InvalidOperationException($"The job queue of tenant {tenant} changed during deletion; try again.");
@@ -113,7 +116,7 @@ public sealed partial class JobStore(
             cancellationToken.ThrowIfCancellationRequested();
             var jobs = page.Select(id => JobId.TryParse(id.ToString(), out var job) ? job : (JobId?)null).OfType<JobId>().ToList();
             var batch = Db.CreateBatch();
-            var reads = jobs.Select(job => batch.ListRangeAsync(keys.JobErrors(job))).ToList();
+            var reads = jobs.Select(job => batch.ListRangeAsync(keys.JobErrors(tenant, job))).ToList();
             batch.Execute();
             for (var i = 0; i < jobs.Count; i++)
             {
@@ -127,20 +130,24 @@ public sealed partial class JobStore(
     }
 
     /// <summary>Removes kept member errors (as read by <see cref="ErrorsMentioningAsync"/>); a job's error total stays, as it counts the errors reported.</summary>
-    public async Task RemoveErrorsAsync(IReadOnlyList<(JobId Job, RedisValue Stored)> errors, CancellationToken cancellationToken)
+    public async Task RemoveErrorsAsync(TenantId tenant, IReadOnlyList<(JobId Job, RedisValue Stored)> errors, CancellationToken cancellationToken)
     {
         var batch = Db.CreateBatch();
-        var removals = errors.Select(error => batch.ListRemoveAsync(keys.JobErrors(error.Job), error.Stored)).ToList();
+        var removals = errors.Select(error => batch.ListRemoveAsync(keys.JobErrors(tenant, error.Job), error.Stored)).ToList();
         batch.Execute();
         await Task.WhenAll(removals);
     }
 
-    internal async Task<Job?> GetAsync(JobId id, bool includeErrors, CancellationToken cancellationToken)
+    /// <summary>One job of a tenant, with or without its stored errors.</summary>
+    internal Task<Job?> GetAsync(TenantId tenant, JobId id, bool includeErrors, CancellationToken cancellationToken) =>
+        GetAsync(RedisKeys.ShardOf(tenant), id, includeErrors, cancellationToken);
+
+    internal async Task<Job?> GetAsync(int shard, JobId id, bool includeErrors, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("job.get");
         var batch = Db.CreateBatch();
-        var fields = batch.HashGetAllAsync(keys.Job(id));
-        var errors = includeErrors ? batch.ListRangeAsync(keys.JobErrors(id)) : Task.FromResult(Array.Empty<RedisValue>());
+        var fields = batch.HashGetAllAsync(keys.Job(shard, id));
+        var errors = includeErrors ? batch.ListRangeAsync(keys.JobErrors(shard, id)) : Task.FromResult(Array.Empty<RedisValue>());
         batch.Execute();
         return JobRecord.Read(await fields, await errors);
     }

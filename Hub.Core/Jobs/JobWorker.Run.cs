@@ -25,7 +25,7 @@ public sealed partial class JobWorker
             return true;
         }
 
-        var job = await store.GetAsync(lease.JobId, includeErrors: false, CancellationToken.None);
+        var job = await store.GetAsync(lease.Tenant, lease.JobId, includeErrors: false, CancellationToken.None);
         if (job is null)
         {
             return true;

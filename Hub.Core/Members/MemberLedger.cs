@@ -38,7 +38,7 @@ public sealed class MemberLedger(IConnectionMultiplexer redis, RedisKeys keys, I
         using var span = HubTelemetry.StartRedis("sync.record-batch");
         var lease = context.Lease;
         var outcome = await RecordForJob.EvaluateAsync(Db,
-            [.. ListKeys(lease.Tenant, ListOf(lease)), keys.Job(lease.JobId), keys.JobErrors(lease.JobId), keys.JobInput(lease.JobId)],
+            [.. ListKeys(lease.Tenant, ListOf(lease)), keys.Job(lease.Tenant, lease.JobId), keys.JobErrors(lease.Tenant, lease.JobId), keys.JobInput(lease.Tenant, lease.JobId)],
             [lease.Token, context.Checkpoint ?? "", nextCheckpoint, result.Unchanged, result.Failed.Count, options.Value.MaxStoredErrors, lease.ListKey,
              result.AddsToTotal, result.AddedEarlier, .. BatchArguments(result)]);
         var status = (long)((RedisResult[])outcome!)[0] switch
@@ -60,7 +60,7 @@ public sealed class MemberLedger(IConnectionMultiplexer redis, RedisKeys keys, I
     public async Task RecordCreatedAsync(JobLease lease, IReadOnlyList<AppliedMember> created, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("sync.record-created");
-        await RecordCreated.EvaluateAsync(Db, [.. ListKeys(lease.Tenant, ListOf(lease)), keys.JobInput(lease.JobId)],
+        await RecordCreated.EvaluateAsync(Db, [.. ListKeys(lease.Tenant, ListOf(lease)), keys.JobInput(lease.Tenant, lease.JobId)],
             [lease.ListKey, .. BatchArguments(new LedgerBatch { Applied = created })]);
     }
 

@@ -60,7 +60,7 @@ public sealed class ErasureService(IConnectionMultiplexer redis, RedisKeys keys,
 
         var mark = await erased.MarkAsync(tenant, person!.Address);
         var id = JobId.New();
-        var input = keys.JobInput(id);
+        var input = keys.JobInput(tenant, id);
         var db = redis.GetDatabase();
         var batch = db.CreateBatch();
         var stored = batch.HashSetAsync(input, AddressField, protector.Protect(new Secret(person.Address), Context(tenant, id)));
@@ -95,7 +95,7 @@ public sealed class ErasureService(IConnectionMultiplexer redis, RedisKeys keys,
     /// <summary>The person an erasure job erases, from its input; null once the input is gone (the job ended).</summary>
     internal async Task<Person?> PersonOfAsync(Job job)
     {
-        var stored = await redis.GetDatabase().HashGetAsync(keys.JobInput(job.Id), AddressField);
+        var stored = await redis.GetDatabase().HashGetAsync(keys.JobInput(job.Tenant, job.Id), AddressField);
         return stored.IsNullOrEmpty || !Person.TryCreate(protector.Unprotect(stored.ToString(), Context(job.Tenant, job.Id)).Reveal(), out var person) ? null : person;
     }
 

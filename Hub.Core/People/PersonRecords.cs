@@ -45,7 +45,7 @@ public sealed class PersonRecords(MemberLedger ledger, ListStore lists, JobStore
         var forgotten = await ledger.ForgetPersonAsync(tenant, await LinkedAsync(tenant, cancellationToken), person.SubscriberHash, person.Address, cancellationToken);
 
         var errors = await jobs.ErrorsMentioningAsync(tenant, person.IsIn, cancellationToken);
-        await jobs.RemoveErrorsAsync(errors, cancellationToken);
+        await jobs.RemoveErrorsAsync(tenant, errors, cancellationToken);
 
         var deliveries = await webhooks.DeliveriesMentioningAsync(tenant, person.IsInJson, cancellationToken);
         await webhooks.DeleteDeliveriesAsync(tenant, deliveries, cancellationToken);
@@ -54,7 +54,7 @@ public sealed class PersonRecords(MemberLedger ledger, ListStore lists, JobStore
         await events.RemoveEventsAsync(tenant, logged, cancellationToken);
 
         var waiting = await inbox.WaitingMentioningAsync(tenant, person.IsInJson, cancellationToken);
-        await inbox.DropAsync(waiting, cancellationToken);
+        await inbox.DropAsync(tenant, waiting, cancellationToken);
 
         return forgotten + errors.Count + deliveries.Count + logged.Count + waiting.Count;
     }

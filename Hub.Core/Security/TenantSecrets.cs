@@ -81,14 +81,8 @@ public sealed class TenantSecrets(IConnectionMultiplexer redis, RedisKeys keys, 
     {
         using var activity = HubTelemetry.Source.StartActivity("secrets.re-encrypt");
         int reEncrypted = 0, alreadyCurrent = 0;
-        foreach (var member in await Db.SortedSetRangeByRankAsync(keys.Tenants))
+        await foreach (var tenant in TenantIndex.AllAsync(Db, keys, cancellationToken))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (!TenantId.TryParse(member.ToString(), out var tenant))
-            {
-                continue;
-            }
-
             var hash = keys.TenantSecrets(tenant);
             foreach (var entry in await Db.HashGetAllAsync(hash))
             {

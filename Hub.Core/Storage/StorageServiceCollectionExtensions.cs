@@ -20,6 +20,8 @@ public static partial class StorageServiceCollectionExtensions
         services.AddOptions<HubOptions>().BindConfiguration(HubOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<RedisKeys>();
+        services.AddSingleton<KeyLayoutMigration>();
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<DataDirectory>();
         services.AddSingleton<RedisEndpoint>();
         services.AddSingleton<IConnectionMultiplexer>(sp =>
@@ -100,14 +102,34 @@ public sealed partial class RedisEndpoint : IAsyncDisposable, IDisposable
     private static partial void LogEmbeddedStore(ILogger logger, string endpoint, string directory);
 }
 
-/// <summary>Connects (and starts the embedded store) while the host starts, not on the first request.</summary>
-internal sealed class StorageStartup(IServiceProvider services) : IHostedService
+/// <summary>
+/// Connects (and starts the embedded store) while the host starts, not on the first request, and makes sure the store has
+/// the current key layout (<see cref="KeyLayoutMigration"/>) before anything else starts: it is the first hosted service, and
+/// the host starts the others (the job workers, the web server) only after it. While the store does not answer it waits,
+/// trying every second.
+/// </summary>
+internal sealed partial class StorageStartup(IServiceProvider services, KeyLayoutMigration migration, TimeProvider time, ILogger<StorageStartup> logger) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         _ = services.GetRequiredService<IConnectionMultiplexer>();
-        return Task.CompletedTask;
+        while (true)
+        {
+            try
+            {
+                await migration.RunAsync(cancellationToken);
+                return;
+            }
+            catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
+            {
+                LogStoreUnavailable(logger, exception);
+                await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken);
+            }
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The store does not answer; Hub starts once it does (it checks the store's key layout first).")]
+    private static partial void LogStoreUnavailable(ILogger logger, Exception exception);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -110,7 +110,7 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
     {
         using var span = HubTelemetry.Source.StartActivity("desired-set stage");
         var id = JobId.New();
-        var key = keys.JobInput(id);
+        var key = keys.JobInput(tenant, id);
         var db = redis.GetDatabase();
         var issues = new List<MemberError>();
         long issueCount = 0, invalid = 0, rows = 0, count = 0, erasedCount = 0;
@@ -263,7 +263,7 @@ public sealed class DesiredSetReader(IConnectionMultiplexer redis, RedisKeys key
     }
 
     /// <summary>Deletes a staged set that will not become a job (e.g. an empty set the caller did not allow).</summary>
-    public Task DiscardAsync(JobId id, CancellationToken cancellationToken) => redis.GetDatabase().KeyDeleteAsync(keys.JobInput(id));
+    public Task DiscardAsync(TenantId tenant, JobId id, CancellationToken cancellationToken) => redis.GetDatabase().KeyDeleteAsync(keys.JobInput(tenant, id));
 
     private static async Task<bool> StartsWithArrayAsync(PipeReader reader, CancellationToken cancellationToken)
     {

@@ -130,14 +130,14 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
     public static bool IsLegacy(string? checkpoint) => checkpoint is not null && checkpoint.StartsWith("u:", StringComparison.Ordinal);
 
     /// <summary>The staged members of a job by subscriber hash (null where the job's set holds none), in one round trip.</summary>
-    public async Task<DesiredMember?[]> StagedAsync(JobId job, IReadOnlyList<string> subscriberHashes)
+    public async Task<DesiredMember?[]> StagedAsync(TenantId tenant, JobId job, IReadOnlyList<string> subscriberHashes)
     {
         if (subscriberHashes.Count == 0)
         {
             return [];
         }
 
-        var staged = await Db.HashGetAsync(keys.JobInput(job), [.. subscriberHashes.Select(hash => (RedisValue)hash)]);
+        var staged = await Db.HashGetAsync(keys.JobInput(tenant, job), [.. subscriberHashes.Select(hash => (RedisValue)hash)]);
         return [.. staged.Select(value => value.IsNullOrEmpty ? null : DesiredMember.FromJson(value))];
     }
 
@@ -159,11 +159,11 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
         }
 
         // Marks of changes of address that could not be made exist only in a job that staged changes of address.
-        var withRenames = await Db.HashExistsAsync(keys.JobInput(job), DesiredSetChunks.RenameCount);
+        var withRenames = await Db.HashExistsAsync(keys.JobInput(tenant, job), DesiredSetChunks.RenameCount);
 
         if (current.StartsWith("i:", StringComparison.Ordinal))
         {
-            await NumberLegacySet.EvaluateAsync(Db, [keys.JobInput(job)], DesiredSetReader.BatchSize);
+            await NumberLegacySet.EvaluateAsync(Db, [keys.JobInput(tenant, job)], DesiredSetReader.BatchSize);
         }
 
         // A removal pass resumed here cannot trust a cursor from before: start it over (see the class summary).
@@ -212,7 +212,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
     private async Task<SyncPlanChunk> PlanUpsertsAsync(JobId job, TenantId tenant, ListKey listKey, bool withRenames, string checkpoint, long number, int offset, bool firstSync, int chunkSize)
     {
         using var span = HubTelemetry.StartRedis("sync.plan-upserts");
-        var desiredKey = keys.JobInput(job);
+        var desiredKey = keys.JobInput(tenant, job);
         var order = await Db.HashGetAsync(desiredKey, [DesiredSetChunks.Field(number), DesiredSetChunks.Field(number + 1)]);
         var chunkHashes = order[0].IsNull ? "" : order[0].ToString();
         var inChunk = chunkHashes.Length / DesiredSetChunks.HashLength;
@@ -316,7 +316,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
         }
 
         var batch = Db.CreateBatch();
-        var desired = hashes.Select(hash => batch.HashExistsAsync(keys.JobInput(job), hash)).ToList();
+        var desired = hashes.Select(hash => batch.HashExistsAsync(keys.JobInput(tenant, job), hash)).ToList();
         var added = hashes.Select(hash => batch.SetContainsAsync(keys.ListHubAdded(tenant, listKey), hash)).ToList();
         batch.Execute();
         var removals = new List<string>();

@@ -61,7 +61,7 @@ internal sealed class SyncRun(JobContext context, MemberCalls calls, SyncArgumen
         {
             var page = (await calls.PageAsync(ReconcilePageSize, offset, cancellationToken)).Value!;
             var drifted = page.Members.Where(member => member.Status is MailchimpMemberStatus.Unsubscribed or MailchimpMemberStatus.Cleaned).ToList();
-            var staged = await planner.StagedAsync(Job.Id, [.. drifted.Select(member => SubscriberHash.FromEmail(member.EmailAddress).Value)]);
+            var staged = await planner.StagedAsync(Job.Tenant, Job.Id, [.. drifted.Select(member => SubscriberHash.FromEmail(member.EmailAddress).Value)]);
             var reconciled = drifted.Zip(staged).Where(pair => pair.Second is not null)
                 .Select(pair => new ReconciledMember(pair.Second!.SubscriberHash, pair.Second.Fingerprint(), pair.First.Status.ToLowerInvariant())).ToList();
 
@@ -77,7 +77,7 @@ internal sealed class SyncRun(JobContext context, MemberCalls calls, SyncArgumen
 
     /// <summary>What follows reconciliation: the staged changes of address, if any, else the plan.</summary>
     private async Task<string> AfterReconcileAsync(CancellationToken cancellationToken) =>
-        await Renames.CountAsync(Job.Id) > 0 ? "mv:1" : await PlanStartAsync(cancellationToken);
+        await Renames.CountAsync(Job.Tenant, Job.Id) > 0 ? "mv:1" : await PlanStartAsync(cancellationToken);
 
     /// <summary>
     /// Changes the addresses staged as changed (a member whose <c>externalId</c> the list knows under another address), one
@@ -94,18 +94,18 @@ internal sealed class SyncRun(JobContext context, MemberCalls calls, SyncArgumen
             return;
         }
 
-        var count = await Renames.CountAsync(Job.Id);
+        var count = await Renames.CountAsync(Job.Tenant, Job.Id);
         var from = checkpoint is null ? 1 : long.Parse(checkpoint[3..], CultureInfo.InvariantCulture);
         for (var number = from; number <= count; number++)
         {
-            var rename = await Renames.GetAsync(Job.Id, number);
-            if (await Renames.IsMarkedAsync(Job.Id, rename))
+            var rename = await Renames.GetAsync(Job.Tenant, Job.Id, number);
+            if (await Renames.IsMarkedAsync(Job.Tenant, Job.Id, rename))
             {
                 // Decided by a try that crashed before its checkpoint.
             }
-            else if (await Renames.OldAddressListedAsync(Job.Id, rename))
+            else if (await Renames.OldAddressListedAsync(Job.Tenant, Job.Id, rename))
             {
-                await Renames.MarkNotRenamedAsync(Job.Id, rename, new MemberError(rename.NewEmail,
+                await Renames.MarkNotRenamedAsync(Job.Tenant, Job.Id, rename, new MemberError(rename.NewEmail,
                     $"The host lists {rename.OldEmail}, which externalId '{rename.ExternalId}' had, as a member of its own: the address was not changed (that would leave one row without its contact).",
                     Retryable: false, Code: MemberRenamer.EmailChangeConflict));
             }
@@ -114,7 +114,7 @@ internal sealed class SyncRun(JobContext context, MemberCalls calls, SyncArgumen
                 var result = await Renamer.RenameAsync(Job.Tenant, List, calls, rename.OldEmail, rename.NewEmail, rename.ExternalId, cancellationToken);
                 if (!result.MayWrite)
                 {
-                    await Renames.MarkNotRenamedAsync(Job.Id, rename,
+                    await Renames.MarkNotRenamedAsync(Job.Tenant, Job.Id, rename,
                         new MemberError(rename.NewEmail, result.Error!.Detail, Retryable: false, Code: result.Outcome == RenameOutcome.EmailInUse ? MemberRenamer.EmailInUse : result.Error.Code));
                 }
             }

@@ -44,7 +44,7 @@ public sealed class SyncService(ListTargets targets, MemberLedger ledger, Desire
         var staged = staging.Staged!;
         if (staged.IsEmpty && !allowEmpty && await ledger.CountAsync(tenant.Id, key, cancellationToken) > 0)
         {
-            await reader.DiscardAsync(staged.Id, cancellationToken);
+            await reader.DiscardAsync(tenant.Id, staged.Id, cancellationToken);
             return FacadeErrors.Create(EmptySetRefused, "Empty set refused",
                 $"The body holds no valid member, which would remove every member Hub added to list '{key}'. Send ?allowEmpty=true to do that on purpose.");
         }

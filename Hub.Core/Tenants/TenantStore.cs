@@ -51,7 +51,7 @@ public sealed class TenantStore(
                 .. TenantFields.Changes(changes, now).Set,
             ]);
         // Microseconds since the epoch: creation order even for tenants made in the same millisecond.
-        _ = transaction.SortedSetAddAsync(keys.Tenants, id.ToString(), (now - DateTimeOffset.UnixEpoch).Ticks / 10);
+        _ = transaction.SortedSetAddAsync(keys.Tenants(RedisKeys.ShardOf(id)), id.ToString(), (now - DateTimeOffset.UnixEpoch).Ticks / 10);
         _ = secrets.SetAsync(transaction, id, SecretNames.WebhookSigning, signingSecret);
         var read = transaction.HashGetAllAsync(keys.Tenant(id));
         if (!await transaction.ExecuteCheckedAsync(isNew))
@@ -68,12 +68,18 @@ public sealed class TenantStore(
         return TenantFields.Read(await Db.HashGetAllAsync(keys.Tenant(id)));
     }
 
-    /// <summary>Tenants in creation order.</summary>
+    /// <summary>Tenants in creation order: the first <c>offset + limit</c> of every shard's index, merged by creation time.</summary>
     public async Task<(IReadOnlyList<Tenant> Items, long Total)> ListAsync(int offset, int limit, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("tenant.list");
-        var total = await Db.SortedSetLengthAsync(keys.Tenants);
-        var ids = await Db.SortedSetRangeByRankAsync(keys.Tenants, offset, offset + limit - 1);
+        var indexBatch = Db.CreateBatch();
+        var totals = RedisKeys.AllShards.Select(shard => indexBatch.SortedSetLengthAsync(keys.Tenants(shard))).ToList();
+        var heads = RedisKeys.AllShards.Select(shard => indexBatch.SortedSetRangeByRankWithScoresAsync(keys.Tenants(shard), 0, offset + limit - 1)).ToList();
+        indexBatch.Execute();
+        var total = (await Task.WhenAll(totals)).Sum();
+        var ids = (await Task.WhenAll(heads)).SelectMany(head => head)
+            .OrderBy(entry => entry.Score).ThenBy(entry => entry.Element.ToString(), StringComparer.Ordinal)
+            .Skip(offset).Take(limit).Select(entry => entry.Element).ToList();
         var batch = Db.CreateBatch();
         var reads = ids.Select(id => batch.HashGetAllAsync(keys.Tenant(TenantId.Parse(id.ToString())))).ToList();
         batch.Execute();
@@ -117,16 +123,15 @@ public sealed class TenantStore(
                 return false;
             }
 
+            // The key index entries live in slots of their own (keyed by the key's hash): they go first, one by one, so no
+            // key of the tenant authenticates from here on. The index is the only way a key finds its tenant.
             var apiKeys = await Db.HashGetAllAsync(keys.TenantApiKeys(id));
+            await RemoveFromKeyIndexAsync(apiKeys.Select(entry => DeserializeKey(entry.Value).HashHex));
             var transaction = Db.CreateTransaction();
             var exists = transaction.AddCondition(Condition.KeyExists(keys.Tenant(id)));
             var sameKeys = transaction.AddCondition(Condition.HashLengthEqual(keys.TenantApiKeys(id), apiKeys.Length));
-            _ = transaction.KeyDeleteAsync(
-                [
-                    keys.Tenant(id), keys.TenantApiKeys(id), keys.TenantSecrets(id),
-                    .. apiKeys.Select(entry => keys.ApiKeyIndex(DeserializeKey(entry.Value).HashHex)),
-                ]);
-            _ = transaction.SortedSetRemoveAsync(keys.Tenants, id.ToString());
+            _ = transaction.KeyDeleteAsync([keys.Tenant(id), keys.TenantApiKeys(id), keys.TenantSecrets(id)]);
+            _ = transaction.SortedSetRemoveAsync(keys.Tenants(RedisKeys.ShardOf(id)), id.ToString());
             if (await transaction.ExecuteCheckedAsync(exists, sameKeys))
             {
                 try
@@ -166,11 +171,25 @@ public sealed class TenantStore(
         var key = Secret.Generate($"{KeyPrefix}{keyId}_");
         var info = new TenantApiKeyInfo(keyId, string.IsNullOrWhiteSpace(name) ? null : name.Trim(), Hash(key.Reveal()), time.GetUtcNow());
 
+        // The key is recorded with its tenant first, then indexed (the index has a slot of its own): a key is never usable
+        // before its tenant lists it. Should this replica stop in between, the key was never handed out and never works.
         var transaction = Db.CreateTransaction();
         var exists = transaction.AddCondition(Condition.KeyExists(keys.Tenant(id)));
         _ = transaction.HashSetAsync(keys.TenantApiKeys(id), keyId, JsonSerializer.Serialize(info, HubJsonContext.Default.TenantApiKeyInfo));
-        _ = transaction.StringSetAsync(keys.ApiKeyIndex(info.HashHex), $"{id} {keyId}");
-        return await transaction.ExecuteCheckedAsync(exists) ? new IssuedApiKey(info, key) : null;
+        if (!await transaction.ExecuteCheckedAsync(exists))
+        {
+            return null;
+        }
+
+        await Db.StringSetAsync(keys.ApiKeyIndex(info.HashHex), $"{id} {keyId}");
+        if (!await Db.KeyExistsAsync(keys.Tenant(id)))
+        {
+            // The tenant was deleted meanwhile (its deletion read its keys before this one was recorded).
+            await RemoveFromKeyIndexAsync([info.HashHex]);
+            return null;
+        }
+
+        return new IssuedApiKey(info, key);
     }
 
     /// <summary>The tenant's keys (metadata only), oldest first. Null when the tenant does not exist.</summary>
@@ -196,10 +215,11 @@ public sealed class TenantStore(
             return false;
         }
 
+        // Out of the index first: from that moment the key does not authenticate. Then off the tenant's list.
+        await RemoveFromKeyIndexAsync([DeserializeKey(stored).HashHex]);
         var transaction = Db.CreateTransaction();
         var unchanged = transaction.AddCondition(Condition.HashEqual(keys.TenantApiKeys(id), keyId, stored));
         _ = transaction.HashDeleteAsync(keys.TenantApiKeys(id), keyId);
-        _ = transaction.KeyDeleteAsync(keys.ApiKeyIndex(DeserializeKey(stored).HashHex));
         if (!await transaction.ExecuteCheckedAsync(unchanged))
         {
             return false;
@@ -268,6 +288,14 @@ public sealed class TenantStore(
         var caller = new AuthenticatedTenant(tenant, keyId);
         cache.Remember(hash, caller, generation);
         return caller;
+    }
+
+    private async Task RemoveFromKeyIndexAsync(IEnumerable<string> hashes)
+    {
+        foreach (var hash in hashes)
+        {
+            await Db.KeyDeleteAsync(keys.ApiKeyIndex(hash));
+        }
     }
 
     private static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));

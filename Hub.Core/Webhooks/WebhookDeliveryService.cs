@@ -33,9 +33,9 @@ public sealed partial class WebhookDeliveryService(
         {
             try
             {
-                var (ids, lease) = await store.ClaimDueAsync(ClaimBatch, stoppingToken);
-                await Task.WhenAll(ids.Select(id => DeliverAsync(id, lease, stoppingToken)));
-                if (ids.Count == ClaimBatch)
+                var (deliveries, lease) = await store.ClaimDueAsync(ClaimBatch, stoppingToken);
+                await Task.WhenAll(deliveries.Select(delivery => DeliverAsync(delivery, lease, stoppingToken)));
+                if (deliveries.Count == ClaimBatch)
                 {
                     continue;
                 }
@@ -60,13 +60,14 @@ public sealed partial class WebhookDeliveryService(
         }
     }
 
-    private async Task DeliverAsync(string id, string lease, CancellationToken cancellationToken)
+    private async Task DeliverAsync(DeliveryRef delivery, string lease, CancellationToken cancellationToken)
     {
+        var id = delivery.Id;
         var leaseEnds = time.GetUtcNow() + options.Value.Lease;
-        if (await store.GetQueuedAsync(id, cancellationToken) is not { } queued
+        if (await store.GetQueuedAsync(delivery, cancellationToken) is not { } queued
             || await tenants.GetAsync(queued.Tenant, cancellationToken) is not { } tenant)
         {
-            await store.DropAsync(id, cancellationToken);
+            await store.DropAsync(delivery, cancellationToken);
             return;
         }
 
@@ -94,7 +95,7 @@ public sealed partial class WebhookDeliveryService(
         // The POST is done: record it even if Redis is away for a moment, while the lease lasts, so the
         // receiver is not sent the same delivery again. (A try whose reply was lost finds the lease
         // cleared and reports it lost; the attempt was recorded by that try.)
-        if (!await StoreRetry.WaitOutAsync(token => store.CompleteAttemptAsync(id, lease, attempt, status, next, token), leaseEnds - time.GetUtcNow(), time, cancellationToken))
+        if (!await StoreRetry.WaitOutAsync(token => store.CompleteAttemptAsync(delivery, lease, attempt, status, next, token), leaseEnds - time.GetUtcNow(), time, cancellationToken))
         {
             LogLeaseLost(logger, id);
             return;

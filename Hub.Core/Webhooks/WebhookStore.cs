@@ -27,6 +27,9 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
 
     private IDatabase Db => redis.GetDatabase();
 
+    // Which shard ClaimDueAsync looks at first (rotates).
+    private int _firstShard = -1;
+
     /// <summary>Set when this replica queued a delivery, so its delivery service sends it at once.</summary>
     public WorkSignal Enqueued { get; } = new();
 
@@ -35,9 +38,10 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
     {
         using var span = HubTelemetry.StartRedis("webhook.enqueue");
         var now = createdAt.ToUnixTimeMilliseconds();
+        var shard = RedisKeys.ShardOf(tenant);
         var transaction = Db.CreateTransaction();
-        var isNew = transaction.AddCondition(Condition.KeyNotExists(keys.WebhookDelivery(id)));
-        _ = transaction.HashSetAsync(keys.WebhookDelivery(id),
+        var isNew = transaction.AddCondition(Condition.KeyNotExists(keys.WebhookDelivery(shard, id)));
+        _ = transaction.HashSetAsync(keys.WebhookDelivery(shard, id),
             [
                 new("tenant", tenant.ToString()),
                 new("type", eventType),
@@ -47,7 +51,7 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
                 new("createdAt", now),
                 new("nextAttemptAt", now),
             ]);
-        _ = transaction.SortedSetAddAsync(keys.WebhookQueue, id, now);
+        _ = transaction.SortedSetAddAsync(keys.WebhookQueue(shard), id, now);
         _ = transaction.SortedSetAddAsync(keys.TenantWebhookDeliveries(tenant), id, now);
         _ = transaction.SortedSetRemoveRangeByRankAsync(keys.TenantWebhookDeliveries(tenant), 0, -(MaxDeliveriesPerTenant + 1));
         if (await transaction.ExecuteCheckedAsync(isNew))
@@ -68,23 +72,38 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
     }
 
     /// <summary>Deliveries not yet delivered or given up (due now or later, or being sent), across all tenants.</summary>
-    public async Task<long> PendingCountAsync(CancellationToken cancellationToken) => await Db.SortedSetLengthAsync(keys.WebhookQueue);
+    public async Task<long> PendingCountAsync(CancellationToken cancellationToken)
+    {
+        var batch = Db.CreateBatch();
+        var lengths = RedisKeys.AllShards.Select(shard => batch.SortedSetLengthAsync(keys.WebhookQueue(shard))).ToList();
+        batch.Execute();
+        return (await Task.WhenAll(lengths)).Sum();
+    }
 
-    /// <summary>Claims up to <paramref name="max"/> due deliveries for this replica.</summary>
-    public async Task<(IReadOnlyList<string> Ids, string LeaseToken)> ClaimDueAsync(int max, CancellationToken cancellationToken)
+    /// <summary>Claims up to <paramref name="max"/> due deliveries for this replica, shard by shard (the first shard rotates).</summary>
+    public async Task<(IReadOnlyList<DeliveryRef> Deliveries, string LeaseToken)> ClaimDueAsync(int max, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("webhook.claim", lookingForWork: true);
-        var now = time.GetUtcNow();
         var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var result = (RedisResult[])(await ClaimScript.EvaluateAsync(Db, [keys.WebhookQueue],
-            now.ToUnixTimeMilliseconds(), (now + options.Value.Lease).ToUnixTimeMilliseconds(), max, keys.WebhookDelivery("").ToString(), token))!;
-        return (result.Select(item => item.ToString()).ToList(), token);
+        var claimed = new List<DeliveryRef>();
+        var first = (int)((uint)Interlocked.Increment(ref _firstShard) % RedisKeys.ShardCount);
+        for (var i = 0; i < RedisKeys.ShardCount && claimed.Count < max; i++)
+        {
+            var shard = (first + i) % RedisKeys.ShardCount;
+            var now = time.GetUtcNow();
+            var result = (RedisResult[])(await ClaimScript.EvaluateAsync(Db, [keys.WebhookQueue(shard)],
+                now.ToUnixTimeMilliseconds(), (now + options.Value.Lease).ToUnixTimeMilliseconds(), max - claimed.Count, keys.WebhookDelivery(shard, "").ToString(), token))!;
+            claimed.AddRange(result.Select(item => new DeliveryRef(shard, item.ToString())));
+        }
+
+        return (claimed, token);
     }
 
     /// <summary>The stored delivery for sending; null when it is gone (tenant deleted).</summary>
-    public async Task<QueuedWebhook?> GetQueuedAsync(string id, CancellationToken cancellationToken)
+    public async Task<QueuedWebhook?> GetQueuedAsync(DeliveryRef delivery, CancellationToken cancellationToken)
     {
-        var fields = (await Db.HashGetAllAsync(keys.WebhookDelivery(id))).ToDictionary(entry => entry.Name.ToString(), entry => entry.Value);
+        var id = delivery.Id;
+        var fields = (await Db.HashGetAllAsync(keys.WebhookDelivery(delivery.Shard, id))).ToDictionary(entry => entry.Name.ToString(), entry => entry.Value);
         if (!fields.TryGetValue("tenant", out var tenant) || !TenantId.TryParse(tenant.ToString(), out var tenantId))
         {
             return null;
@@ -94,15 +113,16 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
     }
 
     /// <summary>Drops a delivery that can no longer be sent (its tenant is gone).</summary>
-    public Task DropAsync(string id, CancellationToken cancellationToken) => Db.SortedSetRemoveAsync(keys.WebhookQueue, id);
+    public Task DropAsync(DeliveryRef delivery, CancellationToken cancellationToken) => Db.SortedSetRemoveAsync(keys.WebhookQueue(delivery.Shard), delivery.Id);
 
     /// <summary>Records an attempt and schedules the next one (<paramref name="nextAttemptAt"/>) or ends the delivery. False when the lease was lost.</summary>
     public async Task<bool> CompleteAttemptAsync(
-        string id, string leaseToken, WebhookAttempt attempt, WebhookDeliveryStatus status, DateTimeOffset? nextAttemptAt, CancellationToken cancellationToken)
+        DeliveryRef delivery, string leaseToken, WebhookAttempt attempt, WebhookDeliveryStatus status, DateTimeOffset? nextAttemptAt, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("webhook.complete");
+        var (shard, id) = delivery;
         var result = await CompleteScript.EvaluateAsync(Db,
-            [keys.WebhookDelivery(id), keys.WebhookQueue, keys.WebhookAttempts(id)],
+            [keys.WebhookDelivery(shard, id), keys.WebhookQueue(shard), keys.WebhookAttempts(shard, id)],
             leaseToken,
             SnakeCase<WebhookDeliveryStatus>.ToText(status),
             nextAttemptAt?.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) ?? "",
@@ -116,9 +136,10 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
     public async Task<IReadOnlyList<WebhookDelivery>> ListAsync(TenantId tenant, int limit, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("webhook.list");
+        var shard = RedisKeys.ShardOf(tenant);
         var ids = await Db.SortedSetRangeByRankAsync(keys.TenantWebhookDeliveries(tenant), 0, limit - 1, Order.Descending);
         var batch = Db.CreateBatch();
-        var reads = ids.Select(id => (Id: id.ToString(), Fields: batch.HashGetAllAsync(keys.WebhookDelivery(id.ToString())), Attempts: batch.ListRangeAsync(keys.WebhookAttempts(id.ToString())))).ToList();
+        var reads = ids.Select(id => (Id: id.ToString(), Fields: batch.HashGetAllAsync(keys.WebhookDelivery(shard, id.ToString())), Attempts: batch.ListRangeAsync(keys.WebhookAttempts(shard, id.ToString())))).ToList();
         batch.Execute();
         var deliveries = new List<WebhookDelivery>(reads.Count);
         foreach (var read in reads)
@@ -149,14 +170,15 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
     public async Task<IReadOnlyList<string>> DeliveriesMentioningAsync(TenantId tenant, Func<string, bool> mentions, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("webhook.mentioning");
+        var shard = RedisKeys.ShardOf(tenant);
         var ids = (await Db.SortedSetRangeByRankAsync(keys.TenantWebhookDeliveries(tenant)))
-            .Concat(await Db.SortedSetRangeByRankAsync(keys.WebhookQueue))
+            .Concat(await Db.SortedSetRangeByRankAsync(keys.WebhookQueue(shard)))
             .Select(id => id.ToString()).Distinct(StringComparer.Ordinal).ToList();
         var found = new List<string>();
         foreach (var page in ids.Chunk(100))
         {
             var batch = Db.CreateBatch();
-            var reads = page.Select(id => batch.HashGetAsync(keys.WebhookDelivery(id), ["tenant", "body"])).ToList();
+            var reads = page.Select(id => batch.HashGetAsync(keys.WebhookDelivery(shard, id), ["tenant", "body"])).ToList();
             batch.Execute();
             for (var i = 0; i < page.Length; i++)
             {
@@ -174,11 +196,12 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
     /// <summary>Deletes deliveries of the tenant with their attempts, sent or not.</summary>
     public async Task DeleteDeliveriesAsync(TenantId tenant, IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
+        var shard = RedisKeys.ShardOf(tenant);
         var transaction = Db.CreateTransaction();
         foreach (var id in ids)
         {
-            _ = transaction.KeyDeleteAsync([keys.WebhookDelivery(id), keys.WebhookAttempts(id)]);
-            _ = transaction.SortedSetRemoveAsync(keys.WebhookQueue, id);
+            _ = transaction.KeyDeleteAsync([keys.WebhookDelivery(shard, id), keys.WebhookAttempts(shard, id)]);
+            _ = transaction.SortedSetRemoveAsync(keys.WebhookQueue(shard), id);
             _ = transaction.SortedSetRemoveAsync(keys.TenantWebhookDeliveries(tenant), id);
         }
 
@@ -187,18 +210,22 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
 
     public async Task DeleteTenantDataAsync(TenantId tenant, CancellationToken cancellationToken)
     {
+        var shard = RedisKeys.ShardOf(tenant);
         var ids = await Db.SortedSetRangeByRankAsync(keys.TenantWebhookDeliveries(tenant));
         var transaction = Db.CreateTransaction();
         foreach (var id in ids)
         {
-            _ = transaction.KeyDeleteAsync([keys.WebhookDelivery(id.ToString()), keys.WebhookAttempts(id.ToString())]);
-            _ = transaction.SortedSetRemoveAsync(keys.WebhookQueue, id);
+            _ = transaction.KeyDeleteAsync([keys.WebhookDelivery(shard, id.ToString()), keys.WebhookAttempts(shard, id.ToString())]);
+            _ = transaction.SortedSetRemoveAsync(keys.WebhookQueue(shard), id);
         }
 
         _ = transaction.KeyDeleteAsync(keys.TenantWebhookDeliveries(tenant));
         await transaction.ExecuteCheckedAsync();
     }
 }
+
+/// <summary>Where a claimed delivery is: its shard (<see cref="RedisKeys.ShardOf"/> of its tenant) and id.</summary>
+public readonly record struct DeliveryRef(int Shard, string Id);
 
 /// <summary>A claimed delivery: what to send, and how many attempts this one makes (1-based).</summary>
 public sealed record QueuedWebhook(string Id, TenantId Tenant, string EventType, string Body, int Attempt);

@@ -126,7 +126,7 @@ public sealed class AudienceOwnershipTests() : EnvironmentFixture<FacadeEnvironm
         using var tenant = await _env.CreateTenantAsync();
         var legacy = await ForeignAudienceWithContactAsync(tenant);
         // What an audience managed before this rule looks like in Redis: only in the managed set.
-        await _env.Hub.Redis.GetDatabase().SetAddAsync($"{_env.Hub.Settings.KeyPrefix}tenant:{tenant.Id}:audiences:managed", legacy);
+        await _env.Hub.Redis.GetDatabase().SetAddAsync(_env.Hub.Keys.ManagedAudiences(TenantId.Parse(tenant.Id)), legacy);
         var calls = await _env.MarketingCallsAsync();
 
         using var deleted = await tenant.Client.DeleteAsync($"/api/v1/audiences/{legacy}?confirm={legacy}");

@@ -11,6 +11,7 @@ namespace Hub.Tests.Events;
 /// </summary>
 [TestFixture(TestBackend.Redis)]
 [TestFixture(TestBackend.Garnet)]
+[TestFixture(TestBackend.Cluster)]
 public sealed class AudienceHookScheduleTests(string backend) : BackendFixture(backend)
 {
     private AudienceHookStore NewStore() =>

@@ -96,7 +96,8 @@ public sealed class FacadeEnvironment : ConsentEnvironment
     public async Task<string> TenantStateAsync(FacadeTenant tenant, HubHost? hub = null)
     {
         hub ??= Hub;
-        return await TestRedis.DumpAsync(hub.Redis, $"{hub.Settings.KeyPrefix}tenant:{tenant.Id}")
-            + await TestRedis.DumpAsync(hub.Redis, $"{hub.Settings.KeyPrefix}sync:{tenant.Id}");
+        var shard = hub.Keys.ShardPrefix(global::Hub.Core.Storage.RedisKeys.ShardOf(TenantId.Parse(tenant.Id)));
+        return await TestRedis.DumpAsync(hub.Redis, $"{shard}tenant:{tenant.Id}")
+            + await TestRedis.DumpAsync(hub.Redis, $"{shard}sync:{tenant.Id}");
     }
 }

@@ -31,6 +31,9 @@ public sealed class HubHost : IAsyncDisposable
     public IServiceProvider Services => _factory.Services;
     public IConnectionMultiplexer Redis => Services.GetRequiredService<IConnectionMultiplexer>();
 
+    /// <summary>This Hub's key names (its prefix, the tenants' shards), for tests that look into Redis.</summary>
+    public Hub.Core.Storage.RedisKeys Keys => Services.GetRequiredService<Hub.Core.Storage.RedisKeys>();
+
     public static async Task<HubHost> StartAsync(HubHostSettings? settings = null)
     {
         settings ??= new HubHostSettings();

@@ -6,14 +6,16 @@ namespace Hub.Tests.Infrastructure;
 
 /// <summary>
 /// The store a parameterised fixture runs against: <c>"redis"</c> (the shared test Redis, see
-/// <see cref="TestRedis"/>) or <c>"garnet"</c> (an embedded Garnet server of the fixture's own, in a temp
-/// folder deleted on dispose). Use with <c>[TestFixture("redis")] [TestFixture("garnet")]</c>, start it in
+/// <see cref="TestRedis"/>), <c>"garnet"</c> (an embedded Garnet server of the fixture's own, in a temp
+/// folder deleted on dispose) or <c>"cluster"</c> (the run's three-master Redis Cluster, <see cref="RedisClusterTopology"/>).
+/// Use with <c>[TestFixture("redis")] [TestFixture("garnet")] [TestFixture("cluster")]</c>, start it in
 /// <c>[OneTimeSetUp]</c> and dispose it in <c>[OneTimeTearDown]</c>.
 /// </summary>
 public sealed class TestBackend : IAsyncDisposable
 {
     public const string Redis = "redis";
     public const string Garnet = "garnet";
+    public const string Cluster = "cluster";
 
     private readonly EmbeddedGarnetServer? _garnet;
     private readonly string _garnetDirectory;
@@ -26,6 +28,9 @@ public sealed class TestBackend : IAsyncDisposable
         _garnet = garnet;
         _garnetDirectory = garnetDirectory;
     }
+
+    // Set for a connection of the backend's own (the cluster's); Garnet's is disposed with its server, the shared Redis's never.
+    private bool _ownsConnection;
 
     public string Name { get; }
     public bool IsGarnet => _garnet is not null;
@@ -50,13 +55,22 @@ public sealed class TestBackend : IAsyncDisposable
                 var garnet = EmbeddedGarnetServer.Start(directory, 0, NullLoggerFactory.Instance);
                 var connection = await ConnectionMultiplexer.ConnectAsync(garnet.ConnectionString + ",allowAdmin=true");
                 return new TestBackend(name, connection, garnet.ConnectionString, garnet, directory);
+            case Cluster:
+                // The run's shared three-master cluster; a connection of the fixture's own, disposed with it.
+                var cluster = await RedisClusterTopology.SharedAsync();
+                return new TestBackend(name, await ConnectionMultiplexer.ConnectAsync(cluster.ConnectionString), cluster.ConnectionString, null, "") { _ownsConnection = true };
             default:
-                throw new ArgumentException($"Unknown test backend '{name}'; use '{Redis}' or '{Garnet}'.", nameof(name));
+                throw new ArgumentException($"Unknown test backend '{name}'; use '{Redis}', '{Garnet}' or '{Cluster}'.", nameof(name));
         }
     }
 
     public async ValueTask DisposeAsync()
     {
+        if (_ownsConnection)
+        {
+            await Connection.DisposeAsync();
+        }
+
         if (_garnet is null)
         {
             return;
@@ -84,8 +98,8 @@ public sealed class TestBackend : IAsyncDisposable
 }
 
 /// <summary>
-/// Base of a fixture that runs against both stores: derive, add <c>[TestFixture(TestBackend.Redis)]</c> and
-/// <c>[TestFixture(TestBackend.Garnet)]</c>, and use <see cref="Backend"/>.
+/// Base of a fixture that runs against every store: derive, add <c>[TestFixture(TestBackend.Redis)]</c>,
+/// <c>[TestFixture(TestBackend.Garnet)]</c> and <c>[TestFixture(TestBackend.Cluster)]</c>, and use <see cref="Backend"/>.
 /// </summary>
 public abstract class BackendFixture(string backend)
 {

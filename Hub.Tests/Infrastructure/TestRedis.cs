@@ -46,11 +46,14 @@ public static class TestRedis
     /// <summary>Every key under a prefix (SCAN is fine in tests; Hub itself never scans on a request path).</summary>
     public static async Task<List<RedisKey>> KeysAsync(IConnectionMultiplexer redis, string prefix)
     {
-        var server = redis.GetServer(redis.GetEndPoints()[0]);
+        // Every primary: one on a standalone Redis or Garnet, each master's share of the slots on a cluster.
         var keys = new List<RedisKey>();
-        await foreach (var key in server.KeysAsync(pattern: prefix + "*", pageSize: 500))
+        foreach (var server in redis.GetServers().Where(server => server.IsConnected && !server.IsReplica))
         {
-            keys.Add(key);
+            await foreach (var key in server.KeysAsync(pattern: prefix + "*", pageSize: 500))
+            {
+                keys.Add(key);
+            }
         }
 
         return keys;

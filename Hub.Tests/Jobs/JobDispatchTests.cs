@@ -12,6 +12,7 @@ namespace Hub.Tests.Jobs;
 /// </summary>
 [TestFixture(TestBackend.Redis)]
 [TestFixture(TestBackend.Garnet)]
+[TestFixture(TestBackend.Cluster)]
 public sealed class JobDispatchTests(string backend) : BackendFixture(backend)
 {
     private readonly List<IHost> _hosts = [];

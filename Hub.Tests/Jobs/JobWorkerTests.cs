@@ -11,6 +11,7 @@ namespace Hub.Tests.Jobs;
 /// <summary>The worker end to end: a sync job applied to a fake audience by the test handler, across replicas.</summary>
 [TestFixture(TestBackend.Redis)]
 [TestFixture(TestBackend.Garnet)]
+[TestFixture(TestBackend.Cluster)]
 public class JobWorkerTests(string backend) : BackendFixture(backend)
 {
     private const string List = "list-1";

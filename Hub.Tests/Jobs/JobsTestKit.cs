@@ -19,6 +19,20 @@ namespace Hub.Tests.Jobs;
 /// <summary>A generic host with only storage and jobs, on a store connection under one key prefix; several share a prefix to act as replicas.</summary>
 public static class JobsTestKit
 {
+    /// <summary>A job by id alone, whichever tenant's shard it is in (tests only: Hub always knows a job's tenant).</summary>
+    public static async Task<Job?> GetAsync(this JobStore store, JobId id, CancellationToken cancellationToken)
+    {
+        foreach (var shard in RedisKeys.AllShards)
+        {
+            if (await store.GetAsync(shard, id, includeErrors: true, cancellationToken) is { } job)
+            {
+                return job;
+            }
+        }
+
+        return null;
+    }
+
     public static async Task<IHost> StartAsync(IConnectionMultiplexer redis, string prefix, Dictionary<string, string?>? jobSettings = null, Action<IServiceCollection>? configure = null, bool start = true)
     {
         var builder = Host.CreateApplicationBuilder();

@@ -47,6 +47,7 @@ public class MailchimpConcurrencyTests
 /// <summary>The lease semaphore itself, on Redis 7 and on Garnet.</summary>
 [TestFixture(TestBackend.Redis)]
 [TestFixture(TestBackend.Garnet)]
+[TestFixture(TestBackend.Cluster)]
 public class MailchimpConcurrencyLimiterTests(string backend) : BackendFixture(backend)
 {
     private IConnectionMultiplexer Redis => Backend.Connection;

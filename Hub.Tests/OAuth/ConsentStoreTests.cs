@@ -9,6 +9,7 @@ namespace Hub.Tests.OAuth;
 /// <summary>The OAuth state's take-if-the-cookie-matches, on redis-server and on the embedded Garnet (which Development runs on).</summary>
 [TestFixture(TestBackend.Redis)]
 [TestFixture(TestBackend.Garnet)]
+[TestFixture(TestBackend.Cluster)]
 public class ConsentStoreTests(string backend) : BackendFixture(backend)
 {
     private ConsentStore Store() =>

@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using Hub.Core.Storage;
+using Hub.Core.Tenants;
 using Hub.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
 
 namespace Hub.Tests.Storage;
 
@@ -63,7 +66,8 @@ public sealed class SentinelTests
     private static Task<HubHost> StartHubAsync(SentinelTopology topology) =>
         HubHost.StartAsync(new HubHostSettings { Configuration = new() { ["Hub:Redis:ConnectionString"] = topology.ConnectionString } });
 
-    private static string TenantKey(HubHost hub, string tenantId) => $"{hub.Settings.KeyPrefix}tenant:{tenantId}";
+    private static string TenantKey(HubHost hub, string tenantId) =>
+        new RedisKeys(Options.Create(new StorageOptions { KeyPrefix = hub.Settings.KeyPrefix })).Tenant(TenantId.Parse(tenantId))!;
 
     /// <summary>Creates a tenant through the admin API, retrying until it succeeds; fails after <paramref name="limit"/>. Returns its id.</summary>
     private static async Task<string> CreateTenantWithinAsync(HubHost hub, TimeSpan limit)

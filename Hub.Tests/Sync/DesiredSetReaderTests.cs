@@ -12,6 +12,7 @@ namespace Hub.Tests.Sync;
 
 [TestFixture(TestBackend.Redis)]
 [TestFixture(TestBackend.Garnet)]
+[TestFixture(TestBackend.Cluster)]
 public class DesiredSetReaderTests(string backend) : BackendFixture(backend)
 {
     private string _prefix = "";
@@ -30,12 +31,14 @@ public class DesiredSetReaderTests(string backend) : BackendFixture(backend)
     [TearDown]
     public void Stop() => _host.Dispose();
 
+    private static readonly TenantId Tenant = TenantId.New();
+
     private static MemoryStream Body(string text) => new(System.Text.Encoding.UTF8.GetBytes(text));
 
     /// <summary>Members in the staged hash (its other fields, <c>#n</c>, number the chunks of the set's order).</summary>
     /// <summary>Members staged to be written: fields named by a subscriber hash with a member as value (not kept rows, whose value is empty).</summary>
     private async Task<long> StagedCountAsync(JobId id) =>
-        (await Backend.Connection.GetDatabase().HashGetAllAsync(Keys.JobInput(id))).Count(entry => entry.Name.ToString().Length == DesiredSetChunks.HashLength && !entry.Value.IsNullOrEmpty);
+        (await Backend.Connection.GetDatabase().HashGetAllAsync(Keys.JobInput(Tenant, id))).Count(entry => entry.Name.ToString().Length == DesiredSetChunks.HashLength && !entry.Value.IsNullOrEmpty);
 
     [TestCase(true)]
     [TestCase(false)]
@@ -54,7 +57,7 @@ public class DesiredSetReaderTests(string backend) : BackendFixture(backend)
             }
         });
 
-        var result = await Reader.StageAsync(TenantId.New(), Hub.Core.Lists.ListKey.Parse("staged", null), body, DesiredSetFormat.Detect, default);
+        var result = await Reader.StageAsync(Tenant, Hub.Core.Lists.ListKey.Parse("staged", null), body, DesiredSetFormat.Detect, default);
 
         Assert.That(result.IsStaged, Is.True);
         Assert.Multiple(async () =>
@@ -82,11 +85,11 @@ public class DesiredSetReaderTests(string backend) : BackendFixture(backend)
             ]
             """);
 
-        var result = await Reader.StageAsync(TenantId.New(), Hub.Core.Lists.ListKey.Parse("staged", null), body, DesiredSetFormat.JsonArray, default);
+        var result = await Reader.StageAsync(Tenant, Hub.Core.Lists.ListKey.Parse("staged", null), body, DesiredSetFormat.JsonArray, default);
 
         var staged = result.Staged!;
         var db = Backend.Connection.GetDatabase();
-        var ann = DesiredMember.FromJson((await db.HashGetAsync(Keys.JobInput(staged.Id), DesiredMember.SubscriberHashOf("ann@example.com"))).ToString());
+        var ann = DesiredMember.FromJson((await db.HashGetAsync(Keys.JobInput(Tenant, staged.Id), DesiredMember.SubscriberHashOf("ann@example.com"))).ToString());
         Assert.Multiple(async () =>
         {
             Assert.That(staged.Count, Is.EqualTo(2));
@@ -107,12 +110,12 @@ public class DesiredSetReaderTests(string backend) : BackendFixture(backend)
             // Invalid rows whose address is readable are kept (an empty value): the sync neither writes nor removes them.
             foreach (var kept in new[] { "bob@example.com", "carl@example.com" })
             {
-                var value = await db.HashGetAsync(Keys.JobInput(staged.Id), DesiredMember.SubscriberHashOf(kept));
+                var value = await db.HashGetAsync(Keys.JobInput(Tenant, staged.Id), DesiredMember.SubscriberHashOf(kept));
                 Assert.That(value.IsNull, Is.False, kept);
                 Assert.That(value.ToString(), Is.Empty, kept);
             }
 
-            Assert.That(await db.HashExistsAsync(Keys.JobInput(staged.Id), DesiredMember.SubscriberHashOf("not-an-email")), Is.False);
+            Assert.That(await db.HashExistsAsync(Keys.JobInput(Tenant, staged.Id), DesiredMember.SubscriberHashOf("not-an-email")), Is.False);
         });
     }
 
@@ -122,7 +125,7 @@ public class DesiredSetReaderTests(string backend) : BackendFixture(backend)
     [TestCase("{\"email\":\"a@example.com\"}\n{\"email\":\"b@exa", DesiredSetFormat.Detect, 2)]
     public async Task A_malformed_body_is_an_error_value_and_leaves_nothing_staged(string text, DesiredSetFormat format, int line)
     {
-        var result = await Reader.StageAsync(TenantId.New(), Hub.Core.Lists.ListKey.Parse("staged", null), Body(text), format, default);
+        var result = await Reader.StageAsync(Tenant, Hub.Core.Lists.ListKey.Parse("staged", null), Body(text), format, default);
 
         Assert.Multiple(async () =>
         {
@@ -139,7 +142,7 @@ public class DesiredSetReaderTests(string backend) : BackendFixture(backend)
     {
         var body = new GeneratedBodyStream(5_000, ndjson: true, row: i => i == 4_321 ? "{\"email\":" : $$"""{"email":"m{{i}}@example.com"}""");
 
-        var result = await Reader.StageAsync(TenantId.New(), Hub.Core.Lists.ListKey.Parse("staged", null), body, DesiredSetFormat.Ndjson, default);
+        var result = await Reader.StageAsync(Tenant, Hub.Core.Lists.ListKey.Parse("staged", null), body, DesiredSetFormat.Ndjson, default);
 
         Assert.Multiple(async () =>
         {
@@ -154,7 +157,7 @@ public class DesiredSetReaderTests(string backend) : BackendFixture(backend)
     [TestCase("[{\"email\":\"broken\"}]", DesiredSetFormat.JsonArray)]
     public async Task An_empty_set_is_detected(string text, DesiredSetFormat format)
     {
-        var result = await Reader.StageAsync(TenantId.New(), Hub.Core.Lists.ListKey.Parse("staged", null), Body(text), format, default);
+        var result = await Reader.StageAsync(Tenant, Hub.Core.Lists.ListKey.Parse("staged", null), Body(text), format, default);
 
         Assert.Multiple(() =>
         {

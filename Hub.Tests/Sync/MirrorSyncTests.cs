@@ -234,7 +234,7 @@ public sealed class MirrorSyncTests() : EnvironmentFixture<SyncEnvironment>(() =
             Assert.That(counters.Calls.GetValueOrDefault("GET members"), Is.GreaterThanOrEqualTo(1), "the audience was read first");
             Assert.That(counters.MembersWritten, Is.EqualTo(2), "loyal updated, new created");
         });
-        var refused = await RedisAsync().HashKeysAsync($"{_env.Hub.Settings.KeyPrefix}sync:{tenant.Id}:existing:refused");
+        var refused = await RedisAsync().HashKeysAsync(_env.Hub.Keys.ListRefused(TenantId.Parse(tenant.Id), global::Hub.Core.Lists.ListKey.Parse("existing", null)));
         Assert.That(refused.Select(hash => hash.ToString()), Is.EquivalentTo(new[]
         {
             Hub.Core.Mailchimp.SubscriberHash.FromEmail("left@shop.test").Value, Hub.Core.Mailchimp.SubscriberHash.FromEmail("bounced@shop.test").Value,

@@ -12,6 +12,7 @@ namespace Hub.Tests.Sync;
 
 [TestFixture(TestBackend.Redis)]
 [TestFixture(TestBackend.Garnet)]
+[TestFixture(TestBackend.Cluster)]
 public class SyncPlannerTests(string backend) : BackendFixture(backend)
 {
     private static readonly ListKey List = ListKey.Parse("list-1");
@@ -171,7 +172,7 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
             Uncounted = [new MemberError("someone-else@example.com", "Mailchimp named an address Hub did not send.", false)],
         }, "i:0:4", default);
 
-        var read = (await Jobs.GetAsync(job.Id, includeErrors: true, default))!;
+        var read = (await Jobs.GetAsync(job.Tenant, job.Id, includeErrors: true, default))!;
         Assert.Multiple(() =>
         {
             // The removal was not in the ledger, but it is this job's outcome for that member all the same.

@@ -50,10 +50,10 @@ public sealed class SyncResilienceTests
 
         // The first worker hangs past its lease (as a crashed or frozen replica would): its token is void and the lease is due.
         var db = env.Hub.Redis.GetDatabase();
-        var prefix = env.Hub.Settings.KeyPrefix;
+        var tenantId = TenantId.Parse(tenant.Id);
         await db.ScriptEvaluateAsync(
             "redis.call('HSET', KEYS[1], 'leaseToken', 'crashed', 'leaseExpires', 0) redis.call('ZADD', KEYS[2], 0, ARGV[1]) return 1",
-            [$"{prefix}job:{jobId}", $"{prefix}jobs:leases"], [jobId]);
+            [env.Hub.Keys.Job(tenantId, JobId.Parse(jobId)), env.Hub.Keys.JobLeases(global::Hub.Core.Storage.RedisKeys.ShardOf(tenantId))], [jobId]);
         var second = await env.StartReplicaAsync();
 
         var job = await env.WaitForJobAsync(tenant, jobId, via: second);
