@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs Hub's whole test suite on a fresh machine: installs redis-server, redis-sentinel, chromium,
 # node/npm (for the Node SDK check and the deploy checks, which run `npm ci` themselves), kubectl (Debian's
-# kubernetes-client, for `kubectl kustomize`) and promtool (Debian's prometheus) from Debian where they are
-# missing, starts a throwaway Redis on 127.0.0.1:6379 when none answers,
+# kubernetes-client, for `kubectl kustomize`), promtool (Debian's prometheus), and curl and jq (the README walkthrough
+# check) from Debian where they are missing, starts a throwaway Redis on 127.0.0.1:6379 when none answers,
 # then runs `dotnet test` (store fault tests start redis-server and redis-sentinel processes of
 # their own). Extra arguments go to dotnet test (e.g. --filter "FullyQualifiedName~Sandbox").
 set -euo pipefail
@@ -18,6 +18,8 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing ${missing[*]} from Debian..."
   as_root apt-get update -qq

@@ -1,6 +1,7 @@
 using Hub.Core.Diagnostics;
 using Hub.Core.Events;
 using OpenTelemetry;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -47,8 +48,9 @@ public static class Telemetry
                 .AddView("hub.webhooks.deliveries", new MetricStreamConfiguration { CardinalityLimit = HubTelemetry.MaxTenantSeries })
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation())
-            // Log scopes are not exported: ASP.NET Core's request scope holds the path, which can name an email address.
-            .WithLogging();
+            // Log scopes are not exported: ASP.NET Core's request scope holds the path, which can name an email address. A
+            // job's tenant, id and kind are added to its records as attributes instead.
+            .WithLogging(logging => logging.AddProcessor(new JobLogAttributes()));
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {

@@ -156,14 +156,11 @@ public sealed partial class JobWorker(
     /// </summary>
     private async Task RunAsync(JobLease lease, CancellationToken stoppingToken)
     {
-        // Every log line of the run, the handler's included, names the tenant and the job (hub.tenant.id, hub.job.id) in its
-        // scope. (The OTLP export leaves scopes out: ASP.NET Core's request scope holds paths that can name an address.)
-        using var scope = logger.BeginScope(new Dictionary<string, object>
-        {
-            [HubTelemetry.Tags.TenantId] = lease.Tenant.ToString(),
-            [HubTelemetry.Jobs.JobIdTag] = lease.JobId.ToString(),
-            [HubTelemetry.Jobs.KindTag] = lease.Kind,
-        });
+        // Every log line of the run, the handler's included, names the tenant and the job (hub.tenant.id, hub.job.id,
+        // hub.job.kind): as attributes in the OTLP export, which adds the current job's (it leaves scopes out: ASP.NET Core's
+        // request scope holds paths that can name an address), and in the scope, for log providers that show scopes.
+        using var job = JobLogContext.Enter(lease.Tenant.ToString(), lease.JobId.ToString(), lease.Kind);
+        using var scope = logger.BeginScope(job.Job.Attributes);
         var storeOutage = new JobOutage(FirstStorePause, MaxStorePause, options.Value.StoreOutageLimit, time);
         var dependencyOutage = new JobOutage(FirstDependencyPause, MaxDependencyPause, options.Value.DependencyOutageLimit, time);
         while (!stoppingToken.IsCancellationRequested)

@@ -14,7 +14,7 @@ public static class DeployFiles
     private static readonly SemaphoreSlim Install = new(1, 1);
     private static bool s_installed;
 
-    public static string Root { get; } = FindRoot();
+    public static string Root => Repository.Root;
 
     public static string Folder => System.IO.Path.Combine(Root, "deploy");
 
@@ -68,16 +68,5 @@ public static class DeployFiles
         {
             Install.Release();
         }
-    }
-
-    private static string FindRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(System.IO.Path.Combine(folder.FullName, "Hub.sln")))
-        {
-            folder = folder.Parent;
-        }
-
-        return folder?.FullName ?? throw new InvalidOperationException($"No Hub.sln above {AppContext.BaseDirectory}.");
     }
 }

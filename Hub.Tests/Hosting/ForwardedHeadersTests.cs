@@ -24,7 +24,7 @@ public sealed class ForwardedHeadersTests
         var options = env.Hub.Services.GetRequiredService<IOptions<ForwardedHeadersOptions>>().Value;
         Assert.Multiple(() =>
         {
-            Assert.That(options.KnownProxies, Is.EqualTo(new[] { IPAddress.IPv6Loopback }), "ASP.NET Core's default, as README.md says");
+            Assert.That(options.KnownProxies, Is.EqualTo(new[] { IPAddress.IPv6Loopback }), "ASP.NET Core's default, as docs/configuration.md says");
             Assert.That(options.KnownIPNetworks.Select(network => network.ToString()), Is.EqualTo(new[] { "127.0.0.0/8" }));
             Assert.That(options.ForwardedHeaders, Is.EqualTo(ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto));
         });

@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Logs;
 using StackExchange.Redis;
 
 namespace Hub.Tests.Infrastructure;
@@ -17,17 +19,21 @@ public sealed class HubHost : IAsyncDisposable
 {
     private readonly WebApplicationFactory<Program> _factory;
 
-    private HubHost(WebApplicationFactory<Program> factory, Uri baseUrl, HubHostSettings settings, CapturedLogs logs)
+    private HubHost(WebApplicationFactory<Program> factory, Uri baseUrl, HubHostSettings settings, CapturedLogs logs, ExportedLogs exported)
     {
         _factory = factory;
         BaseUrl = baseUrl;
         Settings = settings;
         Logs = logs;
+        Exported = exported;
     }
 
     public Uri BaseUrl { get; }
     public HubHostSettings Settings { get; }
     public CapturedLogs Logs { get; }
+
+    /// <summary>The log records Hub's OpenTelemetry pipeline exports (over OTLP in production).</summary>
+    public ExportedLogs Exported { get; }
     public IServiceProvider Services => _factory.Services;
     public IConnectionMultiplexer Redis => Services.GetRequiredService<IConnectionMultiplexer>();
 
@@ -43,6 +49,7 @@ public sealed class HubHost : IAsyncDisposable
         }
 
         var logs = new CapturedLogs();
+        var exported = new ExportedLogs();
         var configuration = new Dictionary<string, string?>
         {
             ["Hub:Redis:ConnectionString"] = settings.UseEmbeddedStore ? "" : TestRedis.Endpoint,
@@ -74,6 +81,7 @@ public sealed class HubHost : IAsyncDisposable
                 }
 
                 builder.ConfigureLogging(logging => logging.AddProvider(logs));
+                builder.ConfigureServices(services => services.ConfigureOpenTelemetryLoggerProvider(otel => otel.AddProcessor(new SimpleLogRecordExportProcessor(exported))));
             });
             // Port 0 picks a free port; a fixed one lets Hub know its own public URL (the OAuth redirect URI).
             created.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, settings.Port));
@@ -108,7 +116,7 @@ public sealed class HubHost : IAsyncDisposable
         }
 
         var address = LoopbackApp.Address(factory.Services);
-        var host = new HubHost(factory, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal)), settings, logs);
+        var host = new HubHost(factory, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal)), settings, logs, exported);
         return host;
     }
 

@@ -6,13 +6,13 @@ namespace Hub.Tests.Passthrough;
 
 /// <summary>
 /// Mailchimp's official Node SDK (<c>@mailchimp/mailchimp_marketing</c>, pinned in Passthrough/sdk/package-lock.json)
-/// run with node against Hub's passthrough and the sandbox behind it, configured as README.md says. Needs node and
+/// run with node against Hub's passthrough and the sandbox behind it, configured as docs/api.md (Passthrough) says. Needs node and
 /// npm (and the npm registry for <c>npm ci</c>); without node or npm the test is ignored locally and fails with CI=true.
 /// </summary>
 [TestFixture]
 public sealed class NodeSdkTests
 {
-    /// <summary>Every call README.md lists as checked through the passthrough, in the order sdk-check.js makes them.</summary>
+    /// <summary>Every call docs/api.md (Passthrough) lists as checked through the passthrough, in the order sdk-check.js makes them.</summary>
     private static readonly string[] Calls =
     [
         "ping.get", "root.getRoot",

@@ -30,7 +30,7 @@ public sealed class SentinelTests
         await CreateTenantWithinAsync(hub, RecoveryLimit);
 
         // Until Sentinel turns the old primary into a replica (some 10 s later) it still accepts writes,
-        // and Hub may write there (see README: those writes are lost). Once it has, Hub writes to the new one.
+        // and Hub may write there (see docs/configuration.md, Redis Sentinel: those writes are lost). Once it has, Hub writes to the new one.
         await topology.WaitUntilReplicatingAsync();
         var after = await CreateTenantWithinAsync(hub, RecoveryLimit);
         await AssertServedFromTheNewPrimaryAsync(hub, topology, before, after);

@@ -1,6 +1,6 @@
 // Runs Mailchimp's official Node SDK (@mailchimp/mailchimp_marketing) against Hub's passthrough, the way
-// README.md tells a host application to: its own ApiClient, basePath set to Hub's /api/v1/mailchimp, the tenant
-// key as accessToken (sent as Bearer) and no `server`. Makes every call README.md lists as checked and prints
+// docs/api.md (Passthrough) tells a host application to: its own ApiClient, basePath set to Hub's /api/v1/mailchimp, the tenant
+// key as accessToken (sent as Bearer) and no `server`. Makes every call docs/api.md lists as checked and prints
 // one JSON array: [{"call": "lists.getList", "ok": true}, {"call": ..., "ok": false, "status": 404, "error": "..."}].
 // Started by Hub.Tests/Passthrough/NodeSdkTests.cs with:
 //   HUB_PASSTHROUGH_URL  e.g. http://127.0.0.1:5080/api/v1/mailchimp
