@@ -23,12 +23,9 @@ public static class PeopleApi
     {
         var people = v1.MapGroup("/people").WithTags("People");
         people.MapPost("/" + ErasuresSegment, StartErasure).Produces<ErasureResponse>(StatusCodes.Status202Accepted).ProducesValidationProblem()
-            .WithSummary("Erase a person everywhere for the tenant: permanent delete in every managed audience, then every record Hub keeps. A durable job; a second request for the same address while one is queued or running joins it (same id).")
             .WithRequestExample(new { email = "ann@example.com", reason = "Request of 2026-12-01 by e-mail" });
-        people.MapGet("/" + ErasuresSegment + "/{erasureId}", GetErasure).Produces<ErasureResponse>().ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("An erasure's state and its progress per managed audience.");
-        people.MapGet("/{email}", FindPerson).Produces<PersonResponse>().ProducesValidationProblem()
-            .WithSummary("Everything held of an address for the tenant: the contact in every managed audience (status, merge fields, tags), the host lists that hold it, and which of Hub's own records mention it.");
+        people.MapGet("/" + ErasuresSegment + "/{erasureId}", GetErasure).Produces<ErasureResponse>().ProducesProblem(StatusCodes.Status404NotFound);
+        people.MapGet("/{email}", FindPerson).Produces<PersonResponse>().ProducesValidationProblem();
         return v1;
     }
 
@@ -38,12 +35,24 @@ public static class PeopleApi
             ? PersonRoute
             : null;
 
+    /// <summary>Find everything held of an address for the tenant.</summary>
+    /// <remarks>
+    /// The contact in every managed audience (status, merge fields, tags), the host lists that hold it, and which of Hub's own records
+    /// mention it (list ledgers, job errors, webhook deliveries, member events). For a person's right of access.
+    /// </remarks>
+    /// <param name="email">The address (case does not matter).</param>
     public static async Task<Results<Ok<PersonResponse>, ProblemHttpResult>> FindPerson(string email, Tenant tenant, PersonFinder finder, CancellationToken cancellationToken)
     {
         var found = await finder.FindAsync(tenant, email, cancellationToken);
         return found.IsSuccess ? TypedResults.Ok(PersonResponse.From(found.Value)) : found.Error.ToProblem();
     }
 
+    /// <summary>Erase a person everywhere for the tenant.</summary>
+    /// <remarks>
+    /// Permanently deletes the contact in every managed audience, then every record Hub keeps of the address; later writes of it are
+    /// refused (<c>person_erased</c>). A durable job: follow <c>statusUrl</c>. A second request for the same address while one is queued or
+    /// running joins it (same id, <c>joined</c> true).
+    /// </remarks>
     public static async Task<Results<Accepted<ErasureResponse>, ProblemHttpResult>> StartErasure(StartErasureRequest request, Tenant tenant, ErasureService erasures, CancellationToken cancellationToken)
     {
         var started = await erasures.StartAsync(tenant.Id, request.Email, request.Reason, cancellationToken);
@@ -56,6 +65,9 @@ public static class PeopleApi
         return TypedResults.Accepted(response.StatusUrl, response);
     }
 
+    /// <summary>Read an erasure.</summary>
+    /// <remarks>Its state and its progress per managed audience.</remarks>
+    /// <param name="erasureId">The erasure's id (a job id).</param>
     public static async Task<Results<Ok<ErasureResponse>, ProblemHttpResult>> GetErasure(string erasureId, Tenant tenant, ErasureService erasures, CancellationToken cancellationToken) =>
         JobId.TryParse(erasureId, out var id) && await erasures.GetAsync(tenant.Id, id, cancellationToken) is { } erasure
             ? TypedResults.Ok(ErasureResponse.From(erasure))

@@ -39,6 +39,11 @@ public readonly record struct JobCounts(long Total = 0, long Added = 0, long Upd
 /// <paramref name="Code"/> names a problem type of its own where there is one (e.g. <c>email_in_use</c>); <paramref name="Field"/>
 /// the member's property at fault where it is one (e.g. <c>mergeFields.BIRTHDAY</c>).
 /// </summary>
+/// <param name="Email">The member's address.</param>
+/// <param name="Reason">Why it was not synced, for people.</param>
+/// <param name="Retryable">Whether sending it again may help (a transient failure), or the member must change first.</param>
+/// <param name="Code">The problem code, where there is one (e.g. <c>validation</c>, <c>email_in_use</c>).</param>
+/// <param name="Field">The member's property at fault, where it is one (e.g. <c>mergeFields.BIRTHDAY</c>).</param>
 public sealed record MemberError(string Email, string Reason, bool Retryable, string? Code = null, string? Field = null);
 
 /// <summary>A job as stored: identity, state, counts, the first member errors, timings and attempts.</summary>
