@@ -31,22 +31,22 @@ public sealed record JobCountsResponse(long Total, long Added, long Updated, lon
 /// <param name="FailureReason">Why it failed, when it did.</param>
 /// <param name="SupersededBy">The newer sync of the same list that replaced this queued one.</param>
 /// <param name="CancelRequested">Whether a cancel was asked for while it ran.</param>
-/// <param name="StatusUrl">Where to read the job.</param>
+/// <param name="StatusUrl">Where to read the job: an absolute URL on Hub's public base URL (<c>Hub:PublicBaseUrl</c>).</param>
 public sealed record JobResponse(
     string Id, [OneOf(SyncJobHandler.JobKind, ErasureJobHandler.JobKind)] string Kind, string ListKey, [OneOf<JobState>] string State, JobCountsResponse Counts, IReadOnlyList<MemberError> Errors, long ErrorTotal,
     DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, double? DurationSeconds, int Attempts, int Replans,
     string? FailureReason, string? SupersededBy, bool CancelRequested, string StatusUrl)
 {
-    public static JobResponse From(Job job) => new(
+    public static JobResponse From(Job job, HubOptions hub) => new(
         job.Id.ToString(), job.Kind, job.ListKey, job.State.ToName(),
         new JobCountsResponse(job.Counts.Total, job.Counts.Added, job.Counts.Updated, job.Counts.Removed, job.Counts.Unchanged, job.Counts.Failed),
         job.Errors, job.ErrorTotal, job.CreatedAt, job.StartedAt, job.FinishedAt, job.Duration?.TotalSeconds, job.Attempts, job.Replans,
-        job.FailureReason, job.SupersededBy?.ToString(), job.CancelRequested, $"/api/v1/jobs/{job.Id}");
+        job.FailureReason, job.SupersededBy?.ToString(), job.CancelRequested, JobUrls.Of(hub, job.Id));
 }
 
 /// <summary>The answer to a request that became a job (202): where to follow it.</summary>
 /// <param name="JobId">The job's id.</param>
 /// <param name="State">The job's state (<c>queued</c>).</param>
-/// <param name="StatusUrl">Where to read the job (also the <c>Location</c> header).</param>
+/// <param name="StatusUrl">Where to read the job: an absolute URL on Hub's public base URL, also the <c>Location</c> header.</param>
 /// <param name="Superseded">The queued sync of the same list this one replaced, if any.</param>/// <summary>The answer to a request that became a job (202): where to follow it.</summary>
 public sealed record JobAcceptedResponse(string JobId, string State, string StatusUrl, string? Superseded);

@@ -1,7 +1,9 @@
 using Hub.Api.Hosting;
 using Hub.Core.Jobs;
+using Hub.Core.Storage;
 using Hub.Core.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Hub.Api.Jobs;
 
@@ -20,7 +22,8 @@ public static class JobsApi
     /// <summary>List the tenant's most recent jobs, newest first.</summary>
     /// <remarks>Sync, batch and erasure jobs, kept for a while after they finish.</remarks>
     /// <param name="limit">How many, 1 to 100.</param>
-    public static async Task<Results<Ok<List<JobResponse>>, ValidationProblem>> ListJobs(Tenant tenant, JobStore jobs, CancellationToken cancellationToken, int limit = 20)
+    public static async Task<Results<Ok<List<JobResponse>>, ValidationProblem>> ListJobs(
+        Tenant tenant, JobStore jobs, IOptions<HubOptions> hub, CancellationToken cancellationToken, int limit = 20)
     {
         if (limit is < 1 or > 100)
         {
@@ -28,7 +31,7 @@ public static class JobsApi
         }
 
         var recent = await jobs.ListRecentAsync(tenant.Id, limit, cancellationToken);
-        return TypedResults.Ok(recent.Select(JobResponse.From).ToList());
+        return TypedResults.Ok(recent.Select(job => JobResponse.From(job, hub.Value)).ToList());
     }
 
     /// <summary>Read a job.</summary>
@@ -38,15 +41,17 @@ public static class JobsApi
     /// <c>sync.completed</c> / <c>sync.failed</c> webhook.
     /// </remarks>
     /// <param name="jobId">The job's id (<c>job_</c> and 20 letters and digits).</param>
-    public static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetJob(string jobId, Tenant tenant, JobStore jobs, CancellationToken cancellationToken) =>
+    public static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetJob(
+        string jobId, Tenant tenant, JobStore jobs, IOptions<HubOptions> hub, CancellationToken cancellationToken) =>
         JobId.TryParse(jobId, out var id) && await jobs.GetAsync(tenant.Id, id, cancellationToken) is { } job
-            ? TypedResults.Ok(JobResponse.From(job))
+            ? TypedResults.Ok(JobResponse.From(job, hub.Value))
             : JobNotFound(jobId);
 
     /// <summary>Cancel a job.</summary>
     /// <remarks>A queued job is cancelled at once; a running one stops at its next checkpoint (members already written stay written). 409 <c>job_finished</c> for a job that has ended.</remarks>
     /// <param name="jobId">The job's id.</param>
-    public static async Task<Results<Accepted<JobResponse>, ProblemHttpResult>> CancelJob(string jobId, Tenant tenant, JobStore jobs, CancellationToken cancellationToken)
+    public static async Task<Results<Accepted<JobResponse>, ProblemHttpResult>> CancelJob(
+        string jobId, Tenant tenant, JobStore jobs, IOptions<HubOptions> hub, CancellationToken cancellationToken)
     {
         if (!JobId.TryParse(jobId, out var id))
         {
@@ -56,7 +61,8 @@ public static class JobsApi
         return await jobs.CancelAsync(tenant.Id, id, cancellationToken) switch
         {
             CancelResult.NotFound => JobNotFound(jobId),
-            CancelResult.Cancelled or CancelResult.CancelRequested => TypedResults.Accepted($"/api/v1/jobs/{id}", JobResponse.From((await jobs.GetAsync(tenant.Id, id, cancellationToken))!)),
+            CancelResult.Cancelled or CancelResult.CancelRequested => TypedResults.Accepted(
+                JobUrls.Of(hub.Value, id), JobResponse.From((await jobs.GetAsync(tenant.Id, id, cancellationToken))!, hub.Value)),
             _ => Problems.Conflict("job_finished", $"Job {id} has already finished."),
         };
     }

@@ -9,6 +9,7 @@ using Hub.Core.Members;
 using Hub.Core.Sync;
 using Hub.Core.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Hub.Api.Lists;
 
@@ -190,7 +191,7 @@ public static class ListsApi
     /// </remarks>
     /// <param name="key">The list's key.</param>
     public static async Task<Results<Ok<BatchMembersResponse>, Accepted<JobAcceptedResponse>, ValidationProblem, ProblemHttpResult>> BatchMembers(
-        ListKey key, BatchMembersRequest request, Tenant tenant, MemberService members, SyncService sync, CancellationToken cancellationToken)
+        ListKey key, BatchMembersRequest request, Tenant tenant, MemberService members, SyncService sync, IOptions<HubOptions> hub, CancellationToken cancellationToken)
     {
         if (ParseRemovalMode(request.RemoveMode) is not { } removalMode)
         {
@@ -214,7 +215,7 @@ public static class ListsApi
         if (total > MemberService.MaxInlineBatch)
         {
             var started = await sync.BatchAsync(tenant, key, request.Add ?? [], request.Remove ?? [], request.RemoveMode, cancellationToken);
-            return started.IsSuccess ? Accepted(started.Value) : started.Error.ToProblem();
+            return started.IsSuccess ? Accepted(started.Value, hub.Value) : started.Error.ToProblem();
         }
 
         var outcome = await members.BatchAsync(tenant, key, request.Add ?? [], request.Remove ?? [], removalMode, cancellationToken);
@@ -239,7 +240,7 @@ public static class ListsApi
     /// <param name="allowEmpty">Allow an empty set, which removes every member Hub added.</param>
     /// <param name="reconcile">Read the audience from Mailchimp first instead of trusting Hub's ledger (after changes made outside Hub).</param>
     public static async Task<Results<Accepted<JobAcceptedResponse>, ProblemHttpResult>> MirrorMembers(
-        ListKey key, HttpRequest request, Tenant tenant, SyncService sync, CancellationToken cancellationToken, bool allowEmpty = false, bool reconcile = false)
+        ListKey key, HttpRequest request, Tenant tenant, SyncService sync, IOptions<HubOptions> hub, CancellationToken cancellationToken, bool allowEmpty = false, bool reconcile = false)
     {
         var format = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant() switch
         {
@@ -254,12 +255,14 @@ public static class ListsApi
         }
 
         var started = await sync.MirrorAsync(tenant, key, request.Body, format.Value, allowEmpty, reconcile, cancellationToken);
-        return started.IsSuccess ? Accepted(started.Value) : started.Error.ToProblem();
+        return started.IsSuccess ? Accepted(started.Value, hub.Value) : started.Error.ToProblem();
     }
 
-    private static Accepted<JobAcceptedResponse> Accepted(SyncStarted started) => TypedResults.Accepted(
-        $"/api/v1/jobs/{started.Job.Id}",
-        new JobAcceptedResponse(started.Job.Id.ToString(), started.Job.State.ToName(), $"/api/v1/jobs/{started.Job.Id}", started.Superseded?.ToString()));
+    private static Accepted<JobAcceptedResponse> Accepted(SyncStarted started, HubOptions hub)
+    {
+        var statusUrl = JobUrls.Of(hub, started.Job.Id);
+        return TypedResults.Accepted(statusUrl, new JobAcceptedResponse(started.Job.Id.ToString(), started.Job.State.ToName(), statusUrl, started.Superseded?.ToString()));
+    }
 
     private static RemovalMode? ParseRemovalMode(string? mode) =>
         mode is null ? RemovalMode.Archive : SnakeCase<RemovalMode>.TryParse(mode, out var parsed) ? parsed : null;

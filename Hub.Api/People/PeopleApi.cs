@@ -2,7 +2,9 @@ using Hub.Api.Hosting;
 using Hub.Core.Jobs;
 using Hub.Core.People;
 using Hub.Core.Tenants;
+using Hub.Core.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Hub.Api.People;
 
@@ -53,7 +55,8 @@ public static class PeopleApi
     /// refused (<c>person_erased</c>). A durable job: follow <c>statusUrl</c>. A second request for the same address while one is queued or
     /// running joins it (same id, <c>joined</c> true).
     /// </remarks>
-    public static async Task<Results<Accepted<ErasureResponse>, ProblemHttpResult>> StartErasure(StartErasureRequest request, Tenant tenant, ErasureService erasures, CancellationToken cancellationToken)
+    public static async Task<Results<Accepted<ErasureResponse>, ProblemHttpResult>> StartErasure(
+        StartErasureRequest request, Tenant tenant, ErasureService erasures, IOptions<HubOptions> hub, CancellationToken cancellationToken)
     {
         var started = await erasures.StartAsync(tenant.Id, request.Email, request.Reason, cancellationToken);
         if (!started.IsSuccess)
@@ -61,15 +64,16 @@ public static class PeopleApi
             return started.Error.ToProblem();
         }
 
-        var response = ErasureResponse.From(started.Value.Erasure, started.Value.Joined);
+        var response = ErasureResponse.From(started.Value.Erasure, hub.Value, started.Value.Joined);
         return TypedResults.Accepted(response.StatusUrl, response);
     }
 
     /// <summary>Read an erasure.</summary>
     /// <remarks>Its state and its progress per managed audience.</remarks>
     /// <param name="erasureId">The erasure's id (a job id).</param>
-    public static async Task<Results<Ok<ErasureResponse>, ProblemHttpResult>> GetErasure(string erasureId, Tenant tenant, ErasureService erasures, CancellationToken cancellationToken) =>
+    public static async Task<Results<Ok<ErasureResponse>, ProblemHttpResult>> GetErasure(
+        string erasureId, Tenant tenant, ErasureService erasures, IOptions<HubOptions> hub, CancellationToken cancellationToken) =>
         JobId.TryParse(erasureId, out var id) && await erasures.GetAsync(tenant.Id, id, cancellationToken) is { } erasure
-            ? TypedResults.Ok(ErasureResponse.From(erasure))
+            ? TypedResults.Ok(ErasureResponse.From(erasure, hub.Value))
             : Problems.NotFound("erasure_not_found", $"This tenant has no erasure '{erasureId}'.");
 }

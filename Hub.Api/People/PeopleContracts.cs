@@ -29,15 +29,15 @@ public sealed record StartErasureRequest(string? Email, string? Reason);
 /// <param name="FailureReason">Why it failed, when it did.</param>
 /// <param name="Attempts">Runs so far.</param>
 /// <param name="Joined">True when this request joined an erasure already queued or running.</param>
-/// <param name="StatusUrl">Where to read the erasure.</param>
+/// <param name="StatusUrl">Where to read the erasure: an absolute URL on Hub's public base URL.</param>
 public sealed record ErasureResponse(
     string ErasureId, string PersonHash, [OneOf<JobState>] string State, string? Reason, IReadOnlyList<ErasureAudience> Audiences, bool RecordsForgotten,
     DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string? FailureReason, int Attempts, bool Joined, string StatusUrl)
 {
-    public static ErasureResponse From(Erasure erasure, bool joined = false) => new(
+    public static ErasureResponse From(Erasure erasure, HubOptions hub, bool joined = false) => new(
         erasure.Job.Id.ToString(), erasure.PersonHash, erasure.Job.State.ToName(), erasure.Reason, erasure.Progress?.Audiences ?? [],
         erasure.Progress?.RecordsForgotten ?? false, erasure.Job.CreatedAt, erasure.Job.StartedAt, erasure.Job.FinishedAt, erasure.Job.FailureReason,
-        erasure.Job.Attempts, joined, $"/api/v1/people/erasures/{erasure.Job.Id}");
+        erasure.Job.Attempts, joined, hub.PublicUrl($"/api/v1/people/erasures/{erasure.Job.Id}"));
 }
 
 /// <summary>Everything Hub and the tenant's managed audiences hold of one address.</summary>

@@ -14,6 +14,12 @@ public enum JobState
     Cancelled,
 }
 
+/// <summary>Where a job is read over the API: a 202's <c>statusUrl</c>, a job's own, and a webhook's <c>jobUrl</c>.</summary>
+public static class JobUrls
+{
+    public static string Of(HubOptions hub, JobId id) => hub.PublicUrl($"/api/v1/jobs/{id}");
+}
+
 /// <summary>The wire and storage names of <see cref="JobState"/>: <c>queued</c>, <c>running</c>, <c>succeeded</c>, <c>partially_succeeded</c>, <c>failed</c>, <c>cancelled</c>.</summary>
 public static class JobStates
 {
