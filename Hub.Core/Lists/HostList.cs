@@ -54,7 +54,7 @@ public sealed record HostList
 }
 
 /// <summary>The outcome of the list's most recent sync job or inline batch.</summary>
-/// <param name="JobId">The job's id.</param>
+/// <param name="JobId">The sync job's id; null for an inline batch (answered at once, no job).</param>
 /// <param name="State">The job's state.</param>
-/// <param name="FinishedAt">When it finished; null while it runs.</param>
-public sealed record ListSyncStatus(string JobId, [OneOf<Jobs.JobState>] string State, DateTimeOffset? FinishedAt);
+/// <param name="FinishedAt">When it finished.</param>
+public sealed record ListSyncStatus(string? JobId, [OneOf<Jobs.JobState>] string State, DateTimeOffset? FinishedAt);

@@ -291,7 +291,15 @@ public sealed class MembersApiTests() : EnvironmentFixture<FacadeEnvironment>(()
             Assert.That(members["leaver@shop.test"].Status, Is.EqualTo("archived"));
         });
         var list = await tenant.Client.GetFromJsonAsync<JsonElement>("/api/v1/lists/members");
-        Assert.That(list.GetProperty("memberCount").GetInt64(), Is.EqualTo(196));
+        var lastSync = list.GetProperty("lastSync");
+        Assert.Multiple(() =>
+        {
+            Assert.That(list.GetProperty("memberCount").GetInt64(), Is.EqualTo(196));
+            // The batch is the list's last sync, as a job's would be; answered inline, it has no job id.
+            Assert.That(lastSync.GetProperty("jobId").ValueKind, Is.EqualTo(JsonValueKind.Null), list.ToString());
+            Assert.That(lastSync.GetProperty("state").GetString(), Is.EqualTo("partially_succeeded"));
+            Assert.That(lastSync.GetProperty("finishedAt").GetDateTimeOffset(), Is.EqualTo(DateTimeOffset.UtcNow).Within(TimeSpan.FromMinutes(1)));
+        });
     }
 
     [Test]
