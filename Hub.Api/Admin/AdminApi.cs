@@ -20,16 +20,25 @@ public static class AdminApi
             .WithTags("Admin")
             .ProducesProblem(StatusCodes.Status401Unauthorized);
 
-        admin.MapPost("/tenants", CreateTenant).ProducesValidationProblem().ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+        admin.MapPost("/tenants", CreateTenant).ProducesValidationProblem()
+            .WithRequestExample(new
+            {
+                name = "Acme", allowedReturnOrigins = new[] { "https://app.acme.example" }, webhookUrl = "https://app.acme.example/hub-events",
+                defaultPermissionReminder = "You bought from Acme.",
+                defaultContact = new { company = "Acme Ltd", address1 = "1 Main St", city = "Atlanta", state = "GA", zip = "30308", country = "US" },
+                defaultCampaignDefaults = new { fromName = "Acme", fromEmail = "news@acme.example", subject = "Acme news", language = "en" },
+            });
         admin.MapGet("/tenants", ListTenants).ProducesValidationProblem();
         admin.MapGet("/tenants/{tenantId}", GetTenant).ProducesProblem(StatusCodes.Status404NotFound);
-        admin.MapPatch("/tenants/{tenantId}", UpdateTenant).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        admin.MapPatch("/tenants/{tenantId}", UpdateTenant).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithRequestExample(new { webhookUrl = "https://app.acme.example/hooks/hub", allowAudienceAdoption = true });
         admin.MapPost("/tenants/{tenantId}/disable", DisableTenant).ProducesProblem(StatusCodes.Status404NotFound);
         admin.MapPost("/tenants/{tenantId}/enable", EnableTenant).ProducesProblem(StatusCodes.Status404NotFound);
         admin.MapDelete("/tenants/{tenantId}", DeleteTenant).ProducesProblem(StatusCodes.Status404NotFound);
         admin.MapPost("/tenants/{tenantId}/webhook-secret", RotateWebhookSecret).ProducesProblem(StatusCodes.Status404NotFound);
 
-        admin.MapPost("/tenants/{tenantId}/keys", IssueKey).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        admin.MapPost("/tenants/{tenantId}/keys", IssueKey).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .WithRequestExample(new { name = "production" });
         admin.MapGet("/tenants/{tenantId}/keys", ListKeys).ProducesProblem(StatusCodes.Status404NotFound);
         admin.MapDelete("/tenants/{tenantId}/keys/{keyId}", RevokeKey).ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -37,6 +46,12 @@ public static class AdminApi
         return app;
     }
 
+    /// <summary>Create a tenant: one host application (or customer) with its own keys, connection, lists and webhook.</summary>
+    /// <remarks>
+    /// <c>name</c> is required (one line, no control characters). The audience defaults (<c>defaultPermissionReminder</c>,
+    /// <c>defaultContact</c>, <c>defaultCampaignDefaults</c>) fill what a new audience leaves out, so a list can be linked with
+    /// just <c>newAudience.name</c>. Answers the tenant and its webhook signing secret, shown only in this response.
+    /// </remarks>
     public static async Task<Results<Created<CreatedTenantResponse>, ValidationProblem>> CreateTenant(
         TenantRequest request, TenantStore tenants, IOptions<WebhookOptions> webhooks, CancellationToken cancellationToken)
     {
@@ -51,6 +66,10 @@ public static class AdminApi
         return TypedResults.Created($"/api/admin/tenants/{tenant.Id}", new CreatedTenantResponse(TenantResponse.From(tenant), signingSecret.Reveal()));
     }
 
+    /// <summary>List tenants in creation order.</summary>
+    /// <remarks>Pages by offset (<c>offset</c>, <c>limit</c>) and answers the total.</remarks>
+    /// <param name="offset">How many tenants to skip (0 or more).</param>
+    /// <param name="limit">Page size, 1 to 200.</param>
     public static async Task<Results<Ok<TenantPage>, ValidationProblem>> ListTenants(
         TenantStore tenants, CancellationToken cancellationToken, int offset = 0, int limit = 50)
     {
@@ -66,12 +85,18 @@ public static class AdminApi
         return TypedResults.Ok(new TenantPage(items.Select(TenantResponse.From).ToList(), total, offset, limit));
     }
 
+    /// <summary>Read a tenant.</summary>
+    /// <remarks>Settings only; never a key or secret. 404 <c>tenant_not_found</c> for an unknown id.</remarks>
+    /// <param name="tenantId">The tenant's id (<c>tn_</c> and 20 letters and digits).</param>
     public static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> GetTenant(
         string tenantId, TenantStore tenants, CancellationToken cancellationToken) =>
         TenantId.TryParse(tenantId, out var id) && await tenants.GetAsync(id, cancellationToken) is { } tenant
             ? TypedResults.Ok(TenantResponse.From(tenant))
             : TenantNotFound(tenantId);
 
+    /// <summary>Change a tenant's settings.</summary>
+    /// <remarks>Only the fields sent change; <c>"webhookUrl": ""</c> removes the webhook. <c>enabled</c> false refuses the tenant's keys with 403 <c>tenant_disabled</c>.</remarks>
+    /// <param name="tenantId">The tenant's id.</param>
     public static async Task<Results<Ok<TenantResponse>, ValidationProblem, ProblemHttpResult>> UpdateTenant(
         string tenantId, TenantRequest request, TenantStore tenants, IOptions<WebhookOptions> webhooks, CancellationToken cancellationToken)
     {
@@ -92,12 +117,21 @@ public static class AdminApi
             : TenantNotFound(tenantId);
     }
 
+    /// <summary>Disable a tenant.</summary>
+    /// <remarks>Its keys get 403 <c>tenant_disabled</c> at once, on every replica; its data stays. Undo with <c>enable</c>.</remarks>
+    /// <param name="tenantId">The tenant's id.</param>
     public static Task<Results<Ok<TenantResponse>, ProblemHttpResult>> DisableTenant(string tenantId, TenantStore tenants, CancellationToken cancellationToken) =>
         SetEnabled(tenantId, false, tenants, cancellationToken);
 
+    /// <summary>Enable a disabled tenant.</summary>
+    /// <remarks>Its keys work again at once.</remarks>
+    /// <param name="tenantId">The tenant's id.</param>
     public static Task<Results<Ok<TenantResponse>, ProblemHttpResult>> EnableTenant(string tenantId, TenantStore tenants, CancellationToken cancellationToken) =>
         SetEnabled(tenantId, true, tenants, cancellationToken);
 
+    /// <summary>Delete a tenant with its keys and all its data in Hub.</summary>
+    /// <remarks>Removes the list webhooks Hub registered in Mailchimp first, while the credential works; audiences and contacts in Mailchimp stay. Irreversible.</remarks>
+    /// <param name="tenantId">The tenant's id.</param>
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteTenant(string tenantId, TenantStore tenants, AudienceHooks hooks, CancellationToken cancellationToken)
     {
         if (!TenantId.TryParse(tenantId, out var id) || await tenants.GetAsync(id, cancellationToken) is null)
@@ -110,12 +144,21 @@ public static class AdminApi
         return await tenants.DeleteAsync(id, cancellationToken) ? TypedResults.NoContent() : TenantNotFound(tenantId);
     }
 
+    /// <summary>Issue a new webhook signing secret.</summary>
+    /// <remarks>Deliveries from now on are signed with the new secret, shown only in this response; the old one stops at once.</remarks>
+    /// <param name="tenantId">The tenant's id.</param>
     public static async Task<Results<Ok<WebhookSecretResponse>, ProblemHttpResult>> RotateWebhookSecret(
         string tenantId, TenantStore tenants, CancellationToken cancellationToken) =>
         TenantId.TryParse(tenantId, out var id) && await tenants.RotateWebhookSecretAsync(id, cancellationToken) is { } secret
             ? TypedResults.Ok(new WebhookSecretResponse(secret.Reveal()))
             : TenantNotFound(tenantId);
 
+    /// <summary>Issue a tenant API key.</summary>
+    /// <remarks>
+    /// The <c>key</c> (<c>hub_&lt;id&gt;_&lt;256 random bits&gt;</c>) is shown only in this response; Hub keeps only its SHA-256.
+    /// A tenant may hold several keys, for rotation: issue a second, deploy it, revoke the first. The body is optional.
+    /// </remarks>
+    /// <param name="tenantId">The tenant's id.</param>
     public static async Task<Results<Created<IssuedKeyResponse>, ValidationProblem, ProblemHttpResult>> IssueKey(
         string tenantId, IssueKeyRequest? request, TenantStore tenants, CancellationToken cancellationToken)
     {
@@ -134,12 +177,19 @@ public static class AdminApi
             new IssuedKeyResponse(issued.Info.Id, issued.Info.Name, issued.Key.Reveal(), issued.Info.CreatedAt));
     }
 
+    /// <summary>List a tenant's API keys.</summary>
+    /// <remarks>Ids, names and creation times, never the keys.</remarks>
+    /// <param name="tenantId">The tenant's id.</param>
     public static async Task<Results<Ok<List<ApiKeyResponse>>, ProblemHttpResult>> ListKeys(
         string tenantId, TenantStore tenants, CancellationToken cancellationToken) =>
         TenantId.TryParse(tenantId, out var id) && await tenants.ListKeysAsync(id, cancellationToken) is { } keys
             ? TypedResults.Ok(keys.Select(key => new ApiKeyResponse(key.Id, key.Name, key.CreatedAt)).ToList())
             : TenantNotFound(tenantId);
 
+    /// <summary>Revoke a tenant API key.</summary>
+    /// <remarks>At once, on every replica. 404 <c>api_key_not_found</c> for a key the tenant does not hold.</remarks>
+    /// <param name="tenantId">The tenant's id.</param>
+    /// <param name="keyId">The key's id, as issued (the part after <c>hub_</c>).</param>
     public static async Task<Results<NoContent, ProblemHttpResult>> RevokeKey(
         string tenantId, string keyId, TenantStore tenants, CancellationToken cancellationToken)
     {
@@ -153,6 +203,11 @@ public static class AdminApi
             : Problems.NotFound("api_key_not_found", $"Tenant {id} has no API key '{keyId}'.");
     }
 
+    /// <summary>Re-encrypt every stored secret under the active encryption key.</summary>
+    /// <remarks>
+    /// For encryption key rotation: add the new key under <c>Hub:Encryption:Keys</c>, point <c>Hub:Encryption:ActiveKeyId</c> at it on
+    /// every replica, call this, then remove the old key. Safe to repeat.
+    /// </remarks>
     public static async Task<Ok<ReEncryptionResponse>> ReEncrypt(TenantSecrets secrets, CancellationToken cancellationToken)
     {
         var report = await secrets.ReEncryptAllAsync(cancellationToken);

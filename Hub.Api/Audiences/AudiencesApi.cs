@@ -13,24 +13,22 @@ public static class AudiencesApi
         var audiences = v1.MapGroup("/audiences").WithTags("Audiences")
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        audiences.MapGet("/", ListAudiences).Produces<AudiencePage>().ProducesValidationProblem()
-            .WithSummary("The account's audiences, with whether Hub manages each.");
+        audiences.MapGet("/", ListAudiences).Produces<AudiencePage>().ProducesValidationProblem();
         audiences.MapPost("/", CreateAudience).Produces<Audience>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
-            .WithSummary("Create a managed audience (permission reminder, contact and campaign defaults default to the tenant's).")
             .WithRequestExample(new { name = "Acme customers", permissionReminder = "You bought from Acme.", contact = new { company = "Acme Ltd", address1 = "1 Main St", city = "Atlanta", state = "GA", zip = "30308", country = "US" }, campaignDefaults = new { fromName = "Acme", fromEmail = "news@acme.example", subject = "Acme news", language = "en" }, doubleOptin = false });
         audiences.MapGet("/{audienceId}", GetAudience).Produces<Audience>().ProducesProblem(StatusCodes.Status404NotFound);
         audiences.MapPatch("/{audienceId}", UpdateAudience).Produces<Audience>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
-            .WithSummary("Change name, permission reminder, contact or campaign defaults of a managed audience.")
             .WithRequestExample(new { permissionReminder = "You signed up at checkout." });
-        audiences.MapDelete("/{audienceId}", DeleteAudience).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden)
-            .WithSummary("Delete an audience Hub created, in Mailchimp (irreversible); needs ?confirm=<audienceId>. Audiences Hub did not create are refused (audience_not_created_by_hub).");
-        audiences.MapPost("/{audienceId}/manage", ManageAudience).Produces<Audience>().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("Register an existing audience as managed: the Audience ID handed over with the OAuth app, or any audience when the operator allows adoption (audience_adoption_not_allowed otherwise).");
-        audiences.MapDelete("/{audienceId}/manage", StopManagingAudience).Produces(StatusCodes.Status204NoContent)
-            .WithSummary("Stop managing an audience: Hub forgets it and Mailchimp keeps it. Refused (audience_in_use) while lists are linked to it.");
+        audiences.MapDelete("/{audienceId}", DeleteAudience).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden);
+        audiences.MapPost("/{audienceId}/manage", ManageAudience).Produces<Audience>().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
+        audiences.MapDelete("/{audienceId}/manage", StopManagingAudience).Produces(StatusCodes.Status204NoContent);
         return v1;
     }
 
+    /// <summary>List the account's audiences, with whether Hub manages each.</summary>
+    /// <remarks>Every audience in the connected Mailchimp account, as Mailchimp orders them, each with <c>managed</c> and <c>createdByHub</c>. 409 <c>not_connected</c> without a connection.</remarks>
+    /// <param name="count">Page size, 1 to 1000.</param>
+    /// <param name="offset">How many audiences to skip.</param>
     public static async Task<Results<Ok<AudiencePage>, ValidationProblem, ProblemHttpResult>> ListAudiences(Tenant tenant, AudienceService audiences, CancellationToken cancellationToken, int count = 100, int offset = 0)
     {
         if (count is < 1 or > 1000 || offset < 0)
@@ -42,24 +40,42 @@ public static class AudiencesApi
         return page.IsSuccess ? TypedResults.Ok(page.Value) : page.Error.ToProblem();
     }
 
+    /// <summary>Create a managed audience.</summary>
+    /// <remarks>
+    /// <c>name</c> is required; <c>permissionReminder</c>, <c>contact</c> and <c>campaignDefaults</c> default to the tenant's. Mailchimp's
+    /// required fields are checked before Mailchimp is called. The audience is managed and counts as created by Hub.
+    /// </remarks>
     public static async Task<Results<Created<Audience>, ProblemHttpResult>> CreateAudience(CreateAudienceRequest request, Tenant tenant, AudienceService audiences, CancellationToken cancellationToken)
     {
         var created = await audiences.CreateAsync(tenant, request.ToDraft(), cancellationToken);
         return created.IsSuccess ? TypedResults.Created($"/api/v1/audiences/{created.Value.Id}", created.Value) : created.Error.ToProblem();
     }
 
+    /// <summary>Read an audience.</summary>
+    /// <remarks>Any audience of the account, managed or not.</remarks>
+    /// <param name="audienceId">Mailchimp's audience (list) id.</param>
     public static async Task<Results<Ok<Audience>, ProblemHttpResult>> GetAudience(string audienceId, Tenant tenant, AudienceService audiences, CancellationToken cancellationToken)
     {
         var audience = await audiences.GetAsync(tenant, audienceId, cancellationToken);
         return audience.IsSuccess ? TypedResults.Ok(audience.Value) : audience.Error.ToProblem();
     }
 
+    /// <summary>Change a managed audience.</summary>
+    /// <remarks>Only the fields sent change: name, permission reminder, contact or campaign defaults. 403 <c>audience_not_managed</c> for an audience Hub does not manage.</remarks>
+    /// <param name="audienceId">Mailchimp's audience (list) id.</param>
     public static async Task<Results<Ok<Audience>, ProblemHttpResult>> UpdateAudience(string audienceId, UpdateAudienceRequest request, Tenant tenant, AudienceService audiences, CancellationToken cancellationToken)
     {
         var updated = await audiences.UpdateAsync(tenant, audienceId, request.ToChanges(), cancellationToken);
         return updated.IsSuccess ? TypedResults.Ok(updated.Value) : updated.Error.ToProblem();
     }
 
+    /// <summary>Delete an audience Hub created, in Mailchimp.</summary>
+    /// <remarks>
+    /// Irreversible: its contacts and history are gone. The id must be repeated as <c>?confirm=</c> (400 <c>confirmation_required</c>
+    /// otherwise). An audience Hub did not create is refused with 403 <c>audience_not_created_by_hub</c> and nothing is sent to Mailchimp.
+    /// </remarks>
+    /// <param name="audienceId">Mailchimp's audience (list) id.</param>
+    /// <param name="confirm">The audience id again, to confirm.</param>
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAudience(string audienceId, string? confirm, Tenant tenant, AudienceService audiences, CancellationToken cancellationToken)
     {
         if (confirm != audienceId)
@@ -72,12 +88,21 @@ public static class AudiencesApi
         return deleted.IsSuccess ? TypedResults.NoContent() : deleted.Error.ToProblem();
     }
 
+    /// <summary>Register an existing audience as managed.</summary>
+    /// <remarks>
+    /// The audience handed over with the OAuth app, or any audience when the operator set the tenant's <c>allowAudienceAdoption</c>
+    /// (403 <c>audience_adoption_not_allowed</c> otherwise). Checked to exist; an audience already managed stays as it is.
+    /// </remarks>
+    /// <param name="audienceId">Mailchimp's audience (list) id.</param>
     public static async Task<Results<Ok<Audience>, ProblemHttpResult>> ManageAudience(string audienceId, Tenant tenant, AudienceService audiences, CancellationToken cancellationToken)
     {
         var managed = await audiences.ManageAsync(tenant, audienceId, cancellationToken);
         return managed.IsSuccess ? TypedResults.Ok(managed.Value) : managed.Error.ToProblem();
     }
 
+    /// <summary>Stop managing an audience.</summary>
+    /// <remarks>Hub forgets it; Mailchimp keeps it with its contacts. 409 <c>audience_in_use</c> while lists are linked to it; 204 also when Hub did not manage it. Nothing is sent to Mailchimp.</remarks>
+    /// <param name="audienceId">Mailchimp's audience (list) id.</param>
     public static async Task<Results<NoContent, ProblemHttpResult>> StopManagingAudience(string audienceId, Tenant tenant, AudienceService audiences, CancellationToken cancellationToken)
     {
         var stopped = await audiences.StopManagingAsync(tenant, audienceId, cancellationToken);

@@ -2,6 +2,7 @@ using System.Globalization;
 using Hub.Api.Hosting;
 using Hub.Core.Audiences;
 using Hub.Core.Events;
+using Hub.Core.Storage;
 using Hub.Core.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -18,17 +19,22 @@ public static class EventsApi
 
     public static RouteGroupBuilder MapEventsApi(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/events", ListEvents).WithTags("Events").ProducesValidationProblem()
-            .WithSummary("The tenant's member events from Mailchimp (unsubscribed, cleaned, subscribed, profile_updated, email_changed), oldest first after the cursor ?since=; read on with nextCursor. Kept at least 7 days.");
+        v1.MapGet("/events", ListEvents).WithTags("Events").ProducesValidationProblem();
         var audience = v1.MapGroup("/audiences/{audienceId}/events").WithTags("Events")
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
-        audience.MapGet("/", GetRegistration)
-            .WithSummary("The list webhook Hub keeps on a managed audience: registered or failed (with the last error), when registered and last checked.");
-        audience.MapPost("/repair", Repair).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .WithSummary("Checks the audience's list webhook in Mailchimp now and registers it again when it is missing.");
+        audience.MapGet("/", GetRegistration);
+        audience.MapPost("/repair", Repair).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return v1;
     }
 
+    /// <summary>Read the tenant's member events from Mailchimp.</summary>
+    /// <remarks>
+    /// What happened to contacts in managed audiences (<c>unsubscribed</c>, <c>cleaned</c>, <c>subscribed</c>, <c>profile_updated</c>,
+    /// <c>email_changed</c>), oldest first after the cursor, each naming the tenant's lists that held the member. Read on with
+    /// <c>nextCursor</c>; keep it to poll for new events later. Events are kept at least 7 days.
+    /// </remarks>
+    /// <param name="since">A cursor as returned in <c>nextCursor</c> (digits); absent: from the oldest event kept.</param>
+    /// <param name="limit">Page size, 1 to 1000.</param>
     public static async Task<Results<Ok<MemberEventPage>, ValidationProblem>> ListEvents(
         Tenant tenant, MemberEventLog log, CancellationToken cancellationToken, string? since = null, int limit = 100)
     {
@@ -51,6 +57,9 @@ public static class EventsApi
         return TypedResults.Ok(await log.ReadAsync(tenant.Id, cursor, limit, cancellationToken));
     }
 
+    /// <summary>Read the list webhook Hub keeps on a managed audience.</summary>
+    /// <remarks>Registered or failed (with the last error), when registered and when last checked. Hub checks each audience's webhook daily and registers it again when Mailchimp lost it.</remarks>
+    /// <param name="audienceId">A managed audience's id.</param>
     public static async Task<Results<Ok<AudienceEventsResponse>, ProblemHttpResult>> GetRegistration(
         string audienceId, Tenant tenant, TenantMailchimp guard, AudienceHookStore store, CancellationToken cancellationToken)
     {
@@ -62,6 +71,9 @@ public static class EventsApi
         return TypedResults.Ok(AudienceEventsResponse.From(audienceId, await store.GetAsync(tenant.Id, audienceId)));
     }
 
+    /// <summary>Check an audience's list webhook now and register it again when it is missing.</summary>
+    /// <remarks>The daily check, on demand: asks Mailchimp for the audience's webhooks and registers Hub's again when it is gone or differs.</remarks>
+    /// <param name="audienceId">A managed audience's id.</param>
     public static async Task<Results<Ok<AudienceEventsResponse>, ProblemHttpResult>> Repair(
         string audienceId, Tenant tenant, TenantMailchimp guard, AudienceHooks hooks, CancellationToken cancellationToken)
     {
@@ -82,8 +94,16 @@ public static class EventsApi
 }
 
 /// <summary>The list webhook on one managed audience; <c>state</c> is registered, failed or not_registered (not yet tried).</summary>
+/// <param name="AudienceId">The managed audience.</param>
+/// <param name="State">Whether the webhook is registered in Mailchimp.</param>
+/// <param name="WebhookId">Mailchimp's id of the webhook.</param>
+/// <param name="Signed">Whether Mailchimp signs its events to Hub.</param>
+/// <param name="RegisteredAt">When Hub registered it.</param>
+/// <param name="CheckedAt">When Hub last found it in Mailchimp.</param>
+/// <param name="LastError">Why the last registration failed.</param>
+/// <param name="FailedAt">When it failed.</param>
 public sealed record AudienceEventsResponse(
-    string AudienceId, string State, string? WebhookId, bool Signed, DateTimeOffset? RegisteredAt, DateTimeOffset? CheckedAt, string? LastError, DateTimeOffset? FailedAt)
+    string AudienceId, [OneOf("registered", "failed", "not_registered")] string State, string? WebhookId, bool Signed, DateTimeOffset? RegisteredAt, DateTimeOffset? CheckedAt, string? LastError, DateTimeOffset? FailedAt)
 {
     public static AudienceEventsResponse From(string audienceId, AudienceHook? hook) => hook is null
         ? new(audienceId, "not_registered", null, false, null, null, null, null)

@@ -30,18 +30,31 @@ public static class MailchimpEventReceiver
     {
         var receiver = app.MapGroup(AudienceHooks.ReceiverPath).WithTags("Mailchimp events (called by Mailchimp)")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        receiver.MapGet("/{secret}", Check).Produces(StatusCodes.Status200OK)
-            .WithSummary("Mailchimp's check of a list webhook URL: 200 for a URL Hub registered, 404 otherwise.");
+        receiver.MapGet("/{secret}", Check).Produces(StatusCodes.Status200OK);
         receiver.MapPost("/{secret}", Receive).WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxBodyBytes))
             .Accepts<IFormCollection>("application/x-www-form-urlencoded").ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .WithSummary("One event from a Mailchimp list webhook (type, fired_at, data[...]); kept durably, then processed.");
+            .WithRequestExample(new Dictionary<string, string>
+            {
+                ["type"] = "unsubscribe", ["fired_at"] = "2026-12-03 11:49:04", ["data[action]"] = "unsub", ["data[reason]"] = "manual",
+                ["data[id]"] = "8a25ff1d98", ["data[list_id]"] = "0b30051403", ["data[email]"] = "ann@customer.example",
+            })
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         return app;
     }
 
+    /// <summary>Mailchimp's check of a list webhook URL.</summary>
+    /// <remarks>Called by Mailchimp, not by host applications: 200 for a URL Hub registered, 404 <c>unknown_webhook</c> otherwise.</remarks>
+    /// <param name="secret">The webhook's secret, part of the URL Hub registered (one per audience).</param>
     public static async Task<Results<Ok<string>, ProblemHttpResult>> Check(string secret, AudienceHookStore store) =>
         await FindAsync(secret, store) is null ? UnknownWebhook() : TypedResults.Ok("ok");
 
+    /// <summary>One event from a Mailchimp list webhook.</summary>
+    /// <remarks>
+    /// Called by Mailchimp, not by host applications: form-encoded (<c>type</c>, <c>fired_at</c>, <c>data[...]</c>), at most 64 KiB. Kept
+    /// durably and answered 200 before it is processed; a repeated delivery is 200 and changes nothing. An unknown secret is 404
+    /// <c>unknown_webhook</c>; when Mailchimp signs, a missing, stale or wrong <c>X-Mailchimp-Signature</c> is 401.
+    /// </remarks>
+    /// <param name="secret">The webhook's secret, part of the URL Hub registered (one per audience).</param>
     public static async Task<Results<Ok<ReceivedEventResponse>, ValidationProblem, ProblemHttpResult>> Receive(
         string secret, HttpContext http, AudienceHookStore store, EventInbox inbox, TenantSecrets secrets, IOptions<EventsOptions> options, TimeProvider time)
     {
@@ -134,4 +147,7 @@ public static class MailchimpEventReceiver
 }
 
 /// <summary>What the receiver did with an event: kept it (its id; <c>duplicate</c> when it had it already) or ignored it (a type Hub does not use).</summary>
+/// <param name="Id">The event's id in Hub; null when ignored.</param>
+/// <param name="Ignored">True for a type Hub does not use (nothing kept).</param>
+/// <param name="Duplicate">True when Hub had the event already.</param>
 public sealed record ReceivedEventResponse(string? Id, bool Ignored, bool Duplicate);

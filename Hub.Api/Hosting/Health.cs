@@ -1,11 +1,15 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.OpenApi;
 using StackExchange.Redis;
+using Swashbuckle.AspNetCore.SwaggerGen;
 
 namespace Hub.Api.Hosting;
 
 public static class Health
 {
     private const string ReadyTag = "ready";
+    private const string LivePath = "/health/live";
+    private const string ReadyPath = "/health/ready";
 
     public static IServiceCollection AddHubHealthChecks(this IServiceCollection services)
     {
@@ -16,9 +20,55 @@ public static class Health
     /// <summary><c>/health/live</c>: the process answers. <c>/health/ready</c>: Redis answers a PING (never Mailchimp).</summary>
     public static IEndpointRouteBuilder MapHubHealthChecks(this IEndpointRouteBuilder app)
     {
-        app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).ExcludeFromDescription();
-        app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains(ReadyTag) }).ExcludeFromDescription();
+        app.MapHealthChecks(LivePath, new() { Predicate = _ => false });
+        app.MapHealthChecks(ReadyPath, new() { Predicate = check => check.Tags.Contains(ReadyTag) });
         return app;
+    }
+
+    /// <summary>
+    /// The probes in the OpenAPI document: health check endpoints are not handlers the API explorer sees, so they are
+    /// described here. Both answer <c>text/plain</c>, not JSON, as probes expect.
+    /// </summary>
+    internal sealed class DocumentFilter : IDocumentFilter
+    {
+        public void Apply(OpenApiDocument document, DocumentFilterContext context)
+        {
+            document.Paths ??= [];
+            document.Paths[LivePath] = Probe(
+                "Liveness: the process answers.",
+                "Always `Healthy` while the process serves requests; checks nothing else. For a liveness probe: a failure means restart the process.",
+                ("200", "The process answers.", "Healthy"));
+            document.Paths[ReadyPath] = Probe(
+                "Readiness: Redis answers a PING.",
+                "`Healthy` when Redis answers a PING within 2 s; `Unhealthy` (503) otherwise. Never calls Mailchimp, so a Mailchimp outage " +
+                "does not take replicas out of service. For a readiness probe: a failure means send no traffic.",
+                ("200", "Redis answers.", "Healthy"),
+                ("503", "Redis does not answer.", "Unhealthy"));
+        }
+
+        private static OpenApiPathItem Probe(string summary, string description, params (string Status, string Description, string Body)[] responses)
+        {
+            var operation = new OpenApiOperation
+            {
+                Summary = summary,
+                Description = description,
+                Tags = new HashSet<OpenApiTagReference> { new("Health") },
+                Responses = [],
+            };
+            foreach (var (status, text, body) in responses)
+            {
+                operation.Responses[status] = new OpenApiResponse
+                {
+                    Description = text,
+                    Content = new Dictionary<string, OpenApiMediaType>
+                    {
+                        ["text/plain"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String }, Example = body },
+                    },
+                };
+            }
+
+            return new OpenApiPathItem { Operations = new Dictionary<HttpMethod, OpenApiOperation> { [HttpMethod.Get] = operation } };
+        }
     }
 
     private sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck

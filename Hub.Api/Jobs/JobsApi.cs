@@ -1,7 +1,9 @@
 using Hub.Api.Hosting;
 using Hub.Core.Jobs;
+using Hub.Core.Storage;
 using Hub.Core.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Hub.Api.Jobs;
 
@@ -11,15 +13,17 @@ public static class JobsApi
     public static RouteGroupBuilder MapJobsApi(this RouteGroupBuilder v1)
     {
         var jobs = v1.MapGroup("/jobs").WithTags("Jobs");
-        jobs.MapGet("/", ListJobs).Produces<List<JobResponse>>().ProducesValidationProblem().WithSummary("The tenant's most recent jobs, newest first.");
-        jobs.MapGet("/{jobId}", GetJob).Produces<JobResponse>().ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("State (queued, running, succeeded, partially_succeeded, failed, cancelled), counts, per-member errors, timings, attempts.");
-        jobs.MapPost("/{jobId}/cancel", CancelJob).Produces<JobResponse>(StatusCodes.Status202Accepted).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
-            .WithSummary("Cancel a queued job at once, or a running one at its next checkpoint.");
+        jobs.MapGet("/", ListJobs).Produces<List<JobResponse>>().ProducesValidationProblem();
+        jobs.MapGet("/{jobId}", GetJob).Produces<JobResponse>().ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapPost("/{jobId}/cancel", CancelJob).Produces<JobResponse>(StatusCodes.Status202Accepted).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return v1;
     }
 
-    public static async Task<Results<Ok<List<JobResponse>>, ValidationProblem>> ListJobs(Tenant tenant, JobStore jobs, CancellationToken cancellationToken, int limit = 20)
+    /// <summary>List the tenant's most recent jobs, newest first.</summary>
+    /// <remarks>Sync, batch and erasure jobs, kept for a while after they finish.</remarks>
+    /// <param name="limit">How many, 1 to 100.</param>
+    public static async Task<Results<Ok<List<JobResponse>>, ValidationProblem>> ListJobs(
+        Tenant tenant, JobStore jobs, IOptions<HubOptions> hub, CancellationToken cancellationToken, int limit = 20)
     {
         if (limit is < 1 or > 100)
         {
@@ -27,15 +31,27 @@ public static class JobsApi
         }
 
         var recent = await jobs.ListRecentAsync(tenant.Id, limit, cancellationToken);
-        return TypedResults.Ok(recent.Select(JobResponse.From).ToList());
+        return TypedResults.Ok(recent.Select(job => JobResponse.From(job, hub.Value)).ToList());
     }
 
-    public static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetJob(string jobId, Tenant tenant, JobStore jobs, CancellationToken cancellationToken) =>
+    /// <summary>Read a job.</summary>
+    /// <remarks>
+    /// Its state (<c>queued</c>, <c>running</c>, then <c>succeeded</c>, <c>partially_succeeded</c>, <c>failed</c> or <c>cancelled</c>),
+    /// counts, the first per-member errors, timings and attempts. Poll it (the <c>statusUrl</c> of a 202), or wait for the
+    /// <c>sync.completed</c> / <c>sync.failed</c> webhook.
+    /// </remarks>
+    /// <param name="jobId">The job's id (<c>job_</c> and 20 letters and digits).</param>
+    public static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetJob(
+        string jobId, Tenant tenant, JobStore jobs, IOptions<HubOptions> hub, CancellationToken cancellationToken) =>
         JobId.TryParse(jobId, out var id) && await jobs.GetAsync(tenant.Id, id, cancellationToken) is { } job
-            ? TypedResults.Ok(JobResponse.From(job))
+            ? TypedResults.Ok(JobResponse.From(job, hub.Value))
             : JobNotFound(jobId);
 
-    public static async Task<Results<Accepted<JobResponse>, ProblemHttpResult>> CancelJob(string jobId, Tenant tenant, JobStore jobs, CancellationToken cancellationToken)
+    /// <summary>Cancel a job.</summary>
+    /// <remarks>A queued job is cancelled at once; a running one stops at its next checkpoint (members already written stay written). 409 <c>job_finished</c> for a job that has ended.</remarks>
+    /// <param name="jobId">The job's id.</param>
+    public static async Task<Results<Accepted<JobResponse>, ProblemHttpResult>> CancelJob(
+        string jobId, Tenant tenant, JobStore jobs, IOptions<HubOptions> hub, CancellationToken cancellationToken)
     {
         if (!JobId.TryParse(jobId, out var id))
         {
@@ -45,7 +61,8 @@ public static class JobsApi
         return await jobs.CancelAsync(tenant.Id, id, cancellationToken) switch
         {
             CancelResult.NotFound => JobNotFound(jobId),
-            CancelResult.Cancelled or CancelResult.CancelRequested => TypedResults.Accepted($"/api/v1/jobs/{id}", JobResponse.From((await jobs.GetAsync(tenant.Id, id, cancellationToken))!)),
+            CancelResult.Cancelled or CancelResult.CancelRequested => TypedResults.Accepted(
+                JobUrls.Of(hub.Value, id), JobResponse.From((await jobs.GetAsync(tenant.Id, id, cancellationToken))!, hub.Value)),
             _ => Problems.Conflict("job_finished", $"Job {id} has already finished."),
         };
     }

@@ -9,6 +9,7 @@ using Hub.Core.Members;
 using Hub.Core.Sync;
 using Hub.Core.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Hub.Api.Lists;
 
@@ -20,7 +21,6 @@ public static class ListsApi
         var lists = v1.MapGroup("/lists").WithTags("Lists").WithListKeyRoutes()
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         lists.MapPost("/", LinkList).Produces<ListResponse>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
-            .WithSummary("Link a host list, by its own key, to a managed audience (new or existing) or to a tag in one.")
             .WithRequestExample(new
             {
                 key = "newsletter", name = "Newsletter", mode = "tag", audienceId = "a1b2c3d4e5", tag = "Newsletter", defaultStatus = "pending", removalPolicy = "archive",
@@ -31,38 +31,36 @@ public static class ListsApi
                     new { tag = "LEVEL", name = "Level", type = "dropdown", choices = new[] { "Bronze", "Silver", "Gold" } },
                 },
             });
-        lists.MapGet("/", ListLists).Produces<List<ListResponse>>().WithSummary("All lists with member counts and last-sync status.");
+        lists.MapGet("/", ListLists).Produces<List<ListResponse>>();
         lists.MapGet("/{key}", GetList).Produces<ListResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
         lists.MapPatch("/{key}", UpdateList).Produces<ListResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("Change a list's name, default status, removal policy, declared fields or (mode audience) its audience's permission reminder.")
             .WithRequestExample(new { name = "Weekly newsletter", defaultStatus = "pending", removalPolicy = "unsubscribe", fields = new[] { new { tag = "COMPANY", name = "Company name", type = "text" } } });
-        lists.MapDelete("/{key}", UnlinkList).Produces(StatusCodes.Status204NoContent).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("Unlink a list. Tag mode untags the members Hub tagged; ?deleteAudience=true deletes an audience-mode list's audience.");
+        lists.MapDelete("/{key}", UnlinkList).Produces(StatusCodes.Status204NoContent).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
 
         var members = lists.MapGroup("/{key}/members").WithTags("Members");
         members.MapPost("/", UpsertMember).Produces<MemberView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("Add or update one member (status_if_new from the list's default status: an unsubscribed person is never re-subscribed).")
             .WithRequestExample(new { email = "ann@customer.example", mergeFields = new { FNAME = "Ann", LNAME = "Lee" }, tags = new[] { "gold" }, language = "en", vip = false, status = "subscribed" });
-        members.MapGet("/", PageMembers).Produces<MemberPage>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("Page through the list's members; pass nextCursor back as cursor.");
+        members.MapGet("/", PageMembers).Produces<MemberPage>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
         members.MapGet("/{email}", GetMember).Produces<MemberView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
         members.MapPatch("/{email}", ChangeMemberEmail).Produces<MemberView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
-            .WithSummary("Change a member's address: the same Mailchimp contact, status and history under the new email (email_in_use when it is another contact's).")
             .WithRequestExample(new { email = "ann.lee@customer.example" });
-        members.MapDelete("/{email}", RemoveMember).Produces(StatusCodes.Status204NoContent).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("Remove one member: ?mode=archive (default), unsubscribe or permanent. Tag mode removes the tag.");
+        members.MapDelete("/{email}", RemoveMember).Produces(StatusCodes.Status204NoContent).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         members.MapPost("/batch", BatchMembers).Produces<BatchMembersResponse>().Produces<JobAcceptedResponse>(StatusCodes.Status202Accepted)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
-            .WithSummary($"Add and remove members: up to {MemberService.MaxInlineBatch} answered inline with a result per member, more as a background job (202).")
             .WithRequestExample(new { add = new[] { new { email = "ann@customer.example", mergeFields = new { FNAME = "Ann" } } }, remove = new[] { "bob@customer.example" }, removeMode = "archive" });
         members.MapPut("/", MirrorMembers).WithMetadata(new Microsoft.AspNetCore.Mvc.DisableRequestSizeLimitAttribute()).Produces<JobAcceptedResponse>(StatusCodes.Status202Accepted).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
             .Accepts<List<System.Text.Json.JsonElement>>("application/json", "application/x-ndjson")
-            .WithSummary("Replace the list's whole membership (JSON array or NDJSON stream, any size): a background sync job (202). ?allowEmpty=true allows an empty set; ?reconcile=true reads the audience first.")
             .WithRequestExample(new[] { new { email = "ann@customer.example", mergeFields = new { FNAME = "Ann" } }, new { email = "bob@customer.example", mergeFields = new { FNAME = "Bob" } } });
         return v1;
     }
 
+    /// <summary>Link a host list to a managed audience or to a tag in one.</summary>
+    /// <remarks>
+    /// The host names the list by its own <c>key</c>. <c>mode</c> <c>audience</c> makes the list a whole audience (give
+    /// <c>audienceId</c> of a managed audience, or <c>newAudience</c> to create one with the tenant's defaults); <c>tag</c> makes it a tag in
+    /// a shared managed audience. <c>fields</c> are provisioned as the audience's merge fields. 409 <c>list_exists</c> for a key in use.
+    /// </remarks>
     public static async Task<Results<Created<ListResponse>, ProblemHttpResult>> LinkList(LinkListRequest request, Tenant tenant, ListService lists, CancellationToken cancellationToken)
     {
         var linked = await lists.LinkAsync(tenant, request.ToLink(), cancellationToken);
@@ -71,27 +69,54 @@ public static class ListsApi
             : linked.Error.ToProblem();
     }
 
+    /// <summary>List the tenant's lists.</summary>
+    /// <remarks>Every linked list with its member count, last sync and declared fields, by key.</remarks>
     public static async Task<Ok<List<ListResponse>>> ListLists(Tenant tenant, ListService lists, CancellationToken cancellationToken) =>
         TypedResults.Ok((await lists.ListAsync(tenant, cancellationToken)).Select(ListResponse.From).ToList());
 
+    /// <summary>Read a list.</summary>
+    /// <remarks>Its mode, audience, member count (members Hub synced), last sync and declared fields. 404 <c>list_not_found</c> for an unknown key.</remarks>
+    /// <param name="key">The host's key of the list (<c>[A-Za-z0-9._:-]{1,100}</c>).</param>
     public static async Task<Results<Ok<ListResponse>, ProblemHttpResult>> GetList(ListKey key, Tenant tenant, ListService lists, CancellationToken cancellationToken)
     {
         var list = await lists.GetAsync(tenant, key, cancellationToken);
         return list.IsSuccess ? TypedResults.Ok(ListResponse.From(list.Value)) : list.Error.ToProblem();
     }
 
+    /// <summary>Change a list.</summary>
+    /// <remarks>
+    /// Only the fields sent change: name, default status, removal policy, declared fields (replacing the declaration; a field left out
+    /// stays in the audience) and, in audience mode, the audience's permission reminder.
+    /// </remarks>
+    /// <param name="key">The list's key.</param>
     public static async Task<Results<Ok<ListResponse>, ProblemHttpResult>> UpdateList(ListKey key, UpdateListRequest request, Tenant tenant, ListService lists, CancellationToken cancellationToken)
     {
         var updated = await lists.UpdateAsync(tenant, key, request.ToChanges(), cancellationToken);
         return updated.IsSuccess ? TypedResults.Ok(ListResponse.From(updated.Value)) : updated.Error.ToProblem();
     }
 
+    /// <summary>Unlink a list.</summary>
+    /// <remarks>
+    /// Tag mode removes the tag from the members Hub tagged (the contacts stay). Audience mode keeps the audience unless
+    /// <c>deleteAudience</c> is true, which deletes it in Mailchimp (only an audience Hub created; 403 <c>audience_not_created_by_hub</c>
+    /// otherwise, and the list stays linked).
+    /// </remarks>
+    /// <param name="key">The list's key.</param>
+    /// <param name="deleteAudience">Audience mode: also delete the audience in Mailchimp (irreversible).</param>
     public static async Task<Results<NoContent, ProblemHttpResult>> UnlinkList(ListKey key, Tenant tenant, ListService lists, CancellationToken cancellationToken, bool deleteAudience = false)
     {
         var unlinked = await lists.UnlinkAsync(tenant, key, deleteAudience, cancellationToken);
         return unlinked.IsSuccess ? TypedResults.NoContent() : unlinked.Error.ToProblem();
     }
 
+    /// <summary>Add or update one member.</summary>
+    /// <remarks>
+    /// A new contact gets <c>status</c> or the list's default status; an existing contact's status is never changed, so someone who
+    /// unsubscribed is never re-subscribed. Body: <c>email</c>, <c>mergeFields</c>, <c>tags</c>, <c>language</c>, <c>vip</c>, <c>status</c>
+    /// and <c>externalId</c> (the host's stable id: a known one with a new address changes the contact's address). 409
+    /// <c>person_erased</c> for an erased address.
+    /// </remarks>
+    /// <param name="key">The list's key.</param>
     public static async Task<Results<Ok<MemberView>, ValidationProblem, ProblemHttpResult>> UpsertMember(ListKey key, JsonElement body, Tenant tenant, MemberService members, CancellationToken cancellationToken)
     {
         if (!DesiredMember.IsReadableText(body))
@@ -103,18 +128,34 @@ public static class ListsApi
         return member.IsSuccess ? TypedResults.Ok(member.Value) : member.Error.ToProblem();
     }
 
+    /// <summary>Page through a list's members.</summary>
+    /// <remarks>Read from Mailchimp; pass <c>nextCursor</c> back as <c>cursor</c> (in tag mode a page can hold fewer than <c>limit</c>).</remarks>
+    /// <param name="key">The list's key.</param>
+    /// <param name="cursor">Where to go on, as returned in <c>nextCursor</c>; absent for the first page.</param>
+    /// <param name="limit">Page size, 1 to 1000.</param>
     public static async Task<Results<Ok<MemberPage>, ProblemHttpResult>> PageMembers(ListKey key, Tenant tenant, MemberService members, CancellationToken cancellationToken, string? cursor = null, int limit = 100)
     {
         var page = await members.PageAsync(tenant, key, cursor, limit, cancellationToken);
         return page.IsSuccess ? TypedResults.Ok(page.Value) : page.Error.ToProblem();
     }
 
+    /// <summary>Read one member.</summary>
+    /// <remarks>404 <c>member_not_in_list</c> when the contact is not in the list (in tag mode: does not carry its tag).</remarks>
+    /// <param name="key">The list's key.</param>
+    /// <param name="email">The member's address.</param>
     public static async Task<Results<Ok<MemberView>, ProblemHttpResult>> GetMember(ListKey key, string email, Tenant tenant, MemberService members, CancellationToken cancellationToken)
     {
         var member = await members.GetAsync(tenant, key, email, cancellationToken);
         return member.IsSuccess ? TypedResults.Ok(member.Value) : member.Error.ToProblem();
     }
 
+    /// <summary>Change a member's address.</summary>
+    /// <remarks>
+    /// The same Mailchimp contact keeps its status (an unsubscribe stays), tags and history under the new address; Hub's records in
+    /// every list of the audience follow. 409 <c>email_in_use</c> when the new address is another contact of the audience.
+    /// </remarks>
+    /// <param name="key">The list's key.</param>
+    /// <param name="email">The member's current address.</param>
     public static async Task<Results<Ok<MemberView>, ProblemHttpResult>> ChangeMemberEmail(
         ListKey key, string email, ChangeEmailRequest request, Tenant tenant, MemberService members, CancellationToken cancellationToken)
     {
@@ -122,7 +163,16 @@ public static class ListsApi
         return changed.IsSuccess ? TypedResults.Ok(changed.Value) : changed.Error.ToProblem();
     }
 
-    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> RemoveMember(ListKey key, string email, Tenant tenant, MemberService members, CancellationToken cancellationToken, string? mode = null)
+    /// <summary>Remove one member.</summary>
+    /// <remarks>
+    /// <c>archive</c> (default) keeps the contact re-addable, <c>unsubscribe</c> keeps it unsubscribed, <c>permanent</c> erases it (Mailchimp
+    /// refuses to re-import the address afterwards). Tag mode removes the tag, and applies the mode only when no other Hub list of the
+    /// audience holds the member and Hub added it.
+    /// </remarks>
+    /// <param name="key">The list's key.</param>
+    /// <param name="email">The member's address.</param>
+    /// <param name="mode">How to remove.</param>
+    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> RemoveMember(ListKey key, string email, Tenant tenant, MemberService members, CancellationToken cancellationToken, [OneOf<RemovalMode>] string? mode = null)
     {
         if (ParseRemovalMode(mode) is not { } removalMode)
         {
@@ -133,8 +183,15 @@ public static class ListsApi
         return removed.IsSuccess ? TypedResults.NoContent() : removed.Error.ToProblem();
     }
 
+    /// <summary>Add and remove members in one request.</summary>
+    /// <remarks>
+    /// Up to 200 adds and removes are answered at once (200) with a result per member (<c>added</c>, <c>updated</c>, <c>removed</c>,
+    /// <c>failed</c> with a problem); one member's failure does not stop the others. More becomes a background job (202): follow its
+    /// <c>statusUrl</c>.
+    /// </remarks>
+    /// <param name="key">The list's key.</param>
     public static async Task<Results<Ok<BatchMembersResponse>, Accepted<JobAcceptedResponse>, ValidationProblem, ProblemHttpResult>> BatchMembers(
-        ListKey key, BatchMembersRequest request, Tenant tenant, MemberService members, SyncService sync, CancellationToken cancellationToken)
+        ListKey key, BatchMembersRequest request, Tenant tenant, MemberService members, SyncService sync, IOptions<HubOptions> hub, CancellationToken cancellationToken)
     {
         if (ParseRemovalMode(request.RemoveMode) is not { } removalMode)
         {
@@ -158,7 +215,7 @@ public static class ListsApi
         if (total > MemberService.MaxInlineBatch)
         {
             var started = await sync.BatchAsync(tenant, key, request.Add ?? [], request.Remove ?? [], request.RemoveMode, cancellationToken);
-            return started.IsSuccess ? Accepted(started.Value) : started.Error.ToProblem();
+            return started.IsSuccess ? Accepted(started.Value, hub.Value) : started.Error.ToProblem();
         }
 
         var outcome = await members.BatchAsync(tenant, key, request.Add ?? [], request.Remove ?? [], removalMode, cancellationToken);
@@ -173,8 +230,17 @@ public static class ListsApi
     }
 
     /// <summary>The full mirror: streams the body (no 1 MiB limit: the endpoint's metadata lifts it) into a sync job.</summary>
+    /// <summary>Replace a list's whole membership (full sync).</summary>
+    /// <remarks>
+    /// The body is the complete desired set, as a JSON array or NDJSON (one member per line), of any size: streamed into a background
+    /// sync job (202) that adds, updates and removes (by the list's removal policy, only members Hub added) until Mailchimp matches. A
+    /// newer sync of the same list replaces a queued one (<c>superseded</c>). An empty set is refused unless <c>allowEmpty</c>.
+    /// </remarks>
+    /// <param name="key">The list's key.</param>
+    /// <param name="allowEmpty">Allow an empty set, which removes every member Hub added.</param>
+    /// <param name="reconcile">Read the audience from Mailchimp first instead of trusting Hub's ledger (after changes made outside Hub).</param>
     public static async Task<Results<Accepted<JobAcceptedResponse>, ProblemHttpResult>> MirrorMembers(
-        ListKey key, HttpRequest request, Tenant tenant, SyncService sync, CancellationToken cancellationToken, bool allowEmpty = false, bool reconcile = false)
+        ListKey key, HttpRequest request, Tenant tenant, SyncService sync, IOptions<HubOptions> hub, CancellationToken cancellationToken, bool allowEmpty = false, bool reconcile = false)
     {
         var format = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant() switch
         {
@@ -189,12 +255,14 @@ public static class ListsApi
         }
 
         var started = await sync.MirrorAsync(tenant, key, request.Body, format.Value, allowEmpty, reconcile, cancellationToken);
-        return started.IsSuccess ? Accepted(started.Value) : started.Error.ToProblem();
+        return started.IsSuccess ? Accepted(started.Value, hub.Value) : started.Error.ToProblem();
     }
 
-    private static Accepted<JobAcceptedResponse> Accepted(SyncStarted started) => TypedResults.Accepted(
-        $"/api/v1/jobs/{started.Job.Id}",
-        new JobAcceptedResponse(started.Job.Id.ToString(), started.Job.State.ToName(), $"/api/v1/jobs/{started.Job.Id}", started.Superseded?.ToString()));
+    private static Accepted<JobAcceptedResponse> Accepted(SyncStarted started, HubOptions hub)
+    {
+        var statusUrl = JobUrls.Of(hub, started.Job.Id);
+        return TypedResults.Accepted(statusUrl, new JobAcceptedResponse(started.Job.Id.ToString(), started.Job.State.ToName(), statusUrl, started.Superseded?.ToString()));
+    }
 
     private static RemovalMode? ParseRemovalMode(string? mode) =>
         mode is null ? RemovalMode.Archive : SnakeCase<RemovalMode>.TryParse(mode, out var parsed) ? parsed : null;

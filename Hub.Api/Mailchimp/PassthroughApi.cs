@@ -22,11 +22,18 @@ public static class PassthroughApi
             .WithTags("Passthrough")
             .Produces(StatusCodes.Status200OK).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .WithSummary("Forward a Mailchimp Marketing API call (path relative to /3.0) with the tenant's credential; writes only to managed audiences.")
             .WithRequestExample(new Dictionary<string, object> { ["email_address"] = "ann@customer.example", ["status_if_new"] = "subscribed" });
         return v1;
     }
 
+    /// <summary>Forward a Mailchimp Marketing API call with the tenant's credential.</summary>
+    /// <remarks>
+    /// The path is relative to <c>/3.0</c> (<c>/api/v1/mailchimp/lists</c> is Mailchimp's <c>GET /3.0/lists</c>), with its query; the answer is
+    /// Mailchimp's own, status and body. Official SDKs work with their base URL set here and the tenant key as access token. Writes go only
+    /// to managed audiences (403 <c>audience_not_managed</c>), and only when the operator allowed passthrough writes (403
+    /// <c>passthrough_write_not_allowed</c>); nothing is sent to Mailchimp then.
+    /// </remarks>
+    /// <param name="path">The Marketing API path after <c>/3.0/</c>, e.g. <c>lists/0b30051403/members</c>.</param>
     public static async Task Forward(
         string? path, HttpContext context, Tenant tenant, PassthroughRules rules, TenantMailchimp tenantMailchimp, MailchimpClient mailchimp, CancellationToken cancellationToken)
     {

@@ -19,12 +19,18 @@ public static class OAuthEndpoints
     public static IEndpointRouteBuilder MapOAuthEndpoints(this IEndpointRouteBuilder app)
     {
         var oauth = app.MapGroup(RoutePrefix).WithTags("Consent (browser)");
-        oauth.MapGet("/authorize", Authorize).WithSummary("Opens a consent link: sets the state cookie and redirects to Mailchimp.");
-        oauth.MapGet("/proxy", Proxy).WithSummary("Mailchimp's redirect URI: completes the handshake, then redirects to the result page or returns to the host app.");
-        oauth.MapGet("/result", Result).WithSummary("Shows a connected consent's result once, to the browser that completed it.");
+        oauth.MapGet("/authorize", Authorize);
+        oauth.MapGet("/proxy", Proxy);
+        oauth.MapGet("/result", Result);
         return app;
     }
 
+    /// <summary>Open a consent link (browser).</summary>
+    /// <remarks>
+    /// The consent link's target, opened by the customer's browser: consumes the link, sets the state cookie and redirects (302) to
+    /// Mailchimp's consent page. An unknown, used or expired link shows an HTML page saying what to do.
+    /// </remarks>
+    /// <param name="session">The link's single-use session, as in the consent link.</param>
     public static async Task<Results<ContentHttpResult, RedirectHttpResult>> Authorize(
         HttpContext context, ConsentHandshake handshake, IOptions<OAuthOptions> options, CancellationToken cancellationToken, string? session = null)
     {
@@ -39,6 +45,14 @@ public static class OAuthEndpoints
         return TypedResults.Redirect(start.RedirectUrl!);
     }
 
+    /// <summary>Mailchimp's redirect URI (browser).</summary>
+    /// <remarks>
+    /// Register <c>&lt;Hub:PublicBaseUrl&gt;/oauth2/proxy</c> as the OAuth app's redirect URI. Completes the handshake for the browser
+    /// holding the state cookie, then redirects (302) to the return URL or Hub's result page; a failure shows an HTML page.
+    /// </remarks>
+    /// <param name="code">Mailchimp's authorization code.</param>
+    /// <param name="state">The state Hub sent to Mailchimp.</param>
+    /// <param name="error">Mailchimp's error, e.g. <c>access_denied</c> when the customer denied.</param>
     public static async Task<Results<ContentHttpResult, RedirectHttpResult>> Proxy(
         HttpContext context, ConsentHandshake handshake, CancellationToken cancellationToken, string? code = null, string? state = null, string? error = null)
     {
@@ -72,6 +86,8 @@ public static class OAuthEndpoints
         return TypedResults.Redirect(handshake.ResultUrl);
     }
 
+    /// <summary>Show a consent's result (browser).</summary>
+    /// <remarks>Shown once, to the browser that completed the consent (a cookie names it); a reload or another browser gets a 404 page <c>result_unavailable</c>.</remarks>
     public static async Task<ContentHttpResult> Result(HttpContext context, ConsentHandshake handshake, CancellationToken cancellationToken)
     {
         NoStore(context);

@@ -2,7 +2,9 @@ using Hub.Api.Hosting;
 using Hub.Core.Jobs;
 using Hub.Core.People;
 using Hub.Core.Tenants;
+using Hub.Core.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Hub.Api.People;
 
@@ -23,12 +25,9 @@ public static class PeopleApi
     {
         var people = v1.MapGroup("/people").WithTags("People");
         people.MapPost("/" + ErasuresSegment, StartErasure).Produces<ErasureResponse>(StatusCodes.Status202Accepted).ProducesValidationProblem()
-            .WithSummary("Erase a person everywhere for the tenant: permanent delete in every managed audience, then every record Hub keeps. A durable job; a second request for the same address while one is queued or running joins it (same id).")
             .WithRequestExample(new { email = "ann@example.com", reason = "Request of 2026-12-01 by e-mail" });
-        people.MapGet("/" + ErasuresSegment + "/{erasureId}", GetErasure).Produces<ErasureResponse>().ProducesProblem(StatusCodes.Status404NotFound)
-            .WithSummary("An erasure's state and its progress per managed audience.");
-        people.MapGet("/{email}", FindPerson).Produces<PersonResponse>().ProducesValidationProblem()
-            .WithSummary("Everything held of an address for the tenant: the contact in every managed audience (status, merge fields, tags), the host lists that hold it, and which of Hub's own records mention it.");
+        people.MapGet("/" + ErasuresSegment + "/{erasureId}", GetErasure).Produces<ErasureResponse>().ProducesProblem(StatusCodes.Status404NotFound);
+        people.MapGet("/{email}", FindPerson).Produces<PersonResponse>().ProducesValidationProblem();
         return v1;
     }
 
@@ -38,13 +37,26 @@ public static class PeopleApi
             ? PersonRoute
             : null;
 
+    /// <summary>Find everything held of an address for the tenant.</summary>
+    /// <remarks>
+    /// The contact in every managed audience (status, merge fields, tags), the host lists that hold it, and which of Hub's own records
+    /// mention it (list ledgers, job errors, webhook deliveries, member events). For a person's right of access.
+    /// </remarks>
+    /// <param name="email">The address (case does not matter).</param>
     public static async Task<Results<Ok<PersonResponse>, ProblemHttpResult>> FindPerson(string email, Tenant tenant, PersonFinder finder, CancellationToken cancellationToken)
     {
         var found = await finder.FindAsync(tenant, email, cancellationToken);
         return found.IsSuccess ? TypedResults.Ok(PersonResponse.From(found.Value)) : found.Error.ToProblem();
     }
 
-    public static async Task<Results<Accepted<ErasureResponse>, ProblemHttpResult>> StartErasure(StartErasureRequest request, Tenant tenant, ErasureService erasures, CancellationToken cancellationToken)
+    /// <summary>Erase a person everywhere for the tenant.</summary>
+    /// <remarks>
+    /// Permanently deletes the contact in every managed audience, then every record Hub keeps of the address; later writes of it are
+    /// refused (<c>person_erased</c>). A durable job: follow <c>statusUrl</c>. A second request for the same address while one is queued or
+    /// running joins it (same id, <c>joined</c> true).
+    /// </remarks>
+    public static async Task<Results<Accepted<ErasureResponse>, ProblemHttpResult>> StartErasure(
+        StartErasureRequest request, Tenant tenant, ErasureService erasures, IOptions<HubOptions> hub, CancellationToken cancellationToken)
     {
         var started = await erasures.StartAsync(tenant.Id, request.Email, request.Reason, cancellationToken);
         if (!started.IsSuccess)
@@ -52,12 +64,16 @@ public static class PeopleApi
             return started.Error.ToProblem();
         }
 
-        var response = ErasureResponse.From(started.Value.Erasure, started.Value.Joined);
+        var response = ErasureResponse.From(started.Value.Erasure, hub.Value, started.Value.Joined);
         return TypedResults.Accepted(response.StatusUrl, response);
     }
 
-    public static async Task<Results<Ok<ErasureResponse>, ProblemHttpResult>> GetErasure(string erasureId, Tenant tenant, ErasureService erasures, CancellationToken cancellationToken) =>
+    /// <summary>Read an erasure.</summary>
+    /// <remarks>Its state and its progress per managed audience.</remarks>
+    /// <param name="erasureId">The erasure's id (a job id).</param>
+    public static async Task<Results<Ok<ErasureResponse>, ProblemHttpResult>> GetErasure(
+        string erasureId, Tenant tenant, ErasureService erasures, IOptions<HubOptions> hub, CancellationToken cancellationToken) =>
         JobId.TryParse(erasureId, out var id) && await erasures.GetAsync(tenant.Id, id, cancellationToken) is { } erasure
-            ? TypedResults.Ok(ErasureResponse.From(erasure))
+            ? TypedResults.Ok(ErasureResponse.From(erasure, hub.Value))
             : Problems.NotFound("erasure_not_found", $"This tenant has no erasure '{erasureId}'.");
 }

@@ -15,9 +15,11 @@ public static class TenantApi
 
     public static RouteGroupBuilder MapTenantProfileApi(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/tenant", GetOwnTenant).WithTags("Tenant").WithSummary("The tenant that owns the calling API key.");
+        v1.MapGet("/tenant", GetOwnTenant).WithTags("Tenant");
         return v1;
     }
 
+    /// <summary>Read the tenant that owns the calling key.</summary>
+    /// <remarks>Its settings as the operator set them (name, return origins, webhook URL, audience defaults); never a key or secret.</remarks>
     public static Ok<TenantResponse> GetOwnTenant(Tenant tenant) => TypedResults.Ok(TenantResponse.From(tenant));
 }

@@ -16,10 +16,26 @@ public sealed record AudienceChanges(string? Name, string? PermissionReminder, A
 /// A Mailchimp audience as Hub shows it, with whether Hub manages it for the tenant and whether Hub created it
 /// (the only audiences Hub deletes).
 /// </summary>
+/// <param name="Id">Mailchimp's audience (list) id.</param>
+/// <param name="Name">The audience's name.</param>
+/// <param name="PermissionReminder">Why its contacts get email (Mailchimp's permission reminder).</param>
+/// <param name="Contact">The audience's contact block.</param>
+/// <param name="CampaignDefaults">The audience's campaign defaults.</param>
+/// <param name="EmailTypeOption">Whether contacts may choose plain-text or HTML email.</param>
+/// <param name="DoubleOptin">Whether new contacts must confirm by email (double opt-in).</param>
+/// <param name="MemberCount">Subscribed contacts, as Mailchimp counts them.</param>
+/// <param name="DateCreated">When the audience was created in Mailchimp.</param>
+/// <param name="Managed">Whether Hub manages the audience for the tenant (only managed audiences are written to).</param>
+/// <param name="CreatedByHub">Whether Hub created it (the only audiences Hub deletes).</param>
 public sealed record Audience(
     string Id, string Name, string PermissionReminder, AudienceContact Contact, CampaignDefaults CampaignDefaults,
     bool EmailTypeOption, bool DoubleOptin, int MemberCount, DateTimeOffset DateCreated, bool Managed, bool CreatedByHub);
 
+/// <summary>A page of the account's audiences, as Mailchimp orders them.</summary>
+/// <param name="Items">The audiences of this page.</param>
+/// <param name="Total">How many audiences the account has.</param>
+/// <param name="Offset">How many were skipped.</param>
+/// <param name="Count">The page size asked for.</param>
 public sealed record AudiencePage(IReadOnlyList<Audience> Items, int Total, int Offset, int Count);
 
 /// <summary>Audiences in the tenant's Mailchimp account; writes only to the ones Hub manages.</summary>

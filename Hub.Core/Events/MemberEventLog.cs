@@ -10,6 +10,8 @@ using StackExchange.Redis;
 namespace Hub.Core.Events;
 
 /// <summary>A page of a tenant's member events, oldest first; <see cref="NextCursor"/> reads on from the last one.</summary>
+/// <param name="Items">The events: <c>cursor</c>, <c>type</c>, <c>audienceId</c>, <c>email</c>, <c>lists</c> (the tenant's lists that held the member), <c>firedAt</c> and the type's own fields.</param>
+/// <param name="NextCursor">Where to read on from (also later, to poll for new events); null when there are no events yet.</param>
 public sealed record MemberEventPage(IReadOnlyList<JsonElement> Items, string? NextCursor);
 
 /// <summary>

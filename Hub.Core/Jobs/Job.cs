@@ -14,6 +14,12 @@ public enum JobState
     Cancelled,
 }
 
+/// <summary>Where a job is read over the API: a 202's <c>statusUrl</c>, a job's own, and a webhook's <c>jobUrl</c>.</summary>
+public static class JobUrls
+{
+    public static string Of(HubOptions hub, JobId id) => hub.PublicUrl($"/api/v1/jobs/{id}");
+}
+
 /// <summary>The wire and storage names of <see cref="JobState"/>: <c>queued</c>, <c>running</c>, <c>succeeded</c>, <c>partially_succeeded</c>, <c>failed</c>, <c>cancelled</c>.</summary>
 public static class JobStates
 {
@@ -39,6 +45,11 @@ public readonly record struct JobCounts(long Total = 0, long Added = 0, long Upd
 /// <paramref name="Code"/> names a problem type of its own where there is one (e.g. <c>email_in_use</c>); <paramref name="Field"/>
 /// the member's property at fault where it is one (e.g. <c>mergeFields.BIRTHDAY</c>).
 /// </summary>
+/// <param name="Email">The member's address.</param>
+/// <param name="Reason">Why it was not synced, for people.</param>
+/// <param name="Retryable">Whether sending it again may help (a transient failure), or the member must change first.</param>
+/// <param name="Code">The problem code, where there is one (e.g. <c>validation</c>, <c>email_in_use</c>).</param>
+/// <param name="Field">The member's property at fault, where it is one (e.g. <c>mergeFields.BIRTHDAY</c>).</param>
 public sealed record MemberError(string Email, string Reason, bool Retryable, string? Code = null, string? Field = null);
 
 /// <summary>A job as stored: identity, state, counts, the first member errors, timings and attempts.</summary>

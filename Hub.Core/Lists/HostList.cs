@@ -1,3 +1,5 @@
+using Hub.Core.Storage;
+
 namespace Hub.Core.Lists;
 
 /// <summary>How a host list maps onto Mailchimp.</summary>
@@ -51,5 +53,8 @@ public sealed record HostList
     public IReadOnlyList<ListField>? Fields { get; init; }
 }
 
-/// <summary>The outcome of the list's most recent sync job.</summary>
-public sealed record ListSyncStatus(string JobId, string State, DateTimeOffset? FinishedAt);
+/// <summary>The outcome of the list's most recent sync job or inline batch.</summary>
+/// <param name="JobId">The sync job's id; null for an inline batch (answered at once, no job).</param>
+/// <param name="State">The job's state.</param>
+/// <param name="FinishedAt">When it finished.</param>
+public sealed record ListSyncStatus(string? JobId, [OneOf<Jobs.JobState>] string State, DateTimeOffset? FinishedAt);

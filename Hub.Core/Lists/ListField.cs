@@ -1,3 +1,5 @@
+using Hub.Core.Storage;
+
 namespace Hub.Core.Lists;
 
 /// <summary>
@@ -9,11 +11,14 @@ public sealed record ListField
     /// <summary>The merge tag, upper-case: the key of the value in a member's <c>mergeFields</c>.</summary>
     public required string Tag { get; init; }
 
+    /// <summary>The field's name in Mailchimp.</summary>
     public required string Name { get; init; }
 
     /// <summary>One of <see cref="ListFieldTypes.All"/>.</summary>
+    [OneOfFieldTypes]
     public required string Type { get; init; }
 
+    /// <summary>Whether Mailchimp requires a value for every contact.</summary>
     public bool Required { get; init; }
 
     /// <summary>Radio and dropdown: the choices the audience's field offers (a value must be one of them).</summary>
@@ -33,7 +38,21 @@ public sealed record ListField
 }
 
 /// <summary>A list's field as the host declares it (POST/PATCH /api/v1/lists, <c>fields</c>), before it is checked.</summary>
-public sealed record ListFieldDeclaration(string? Tag, string? Name, string? Type, bool? Required, IReadOnlyList<string>? Choices, string? DateFormat);
+/// <param name="Tag">The merge tag: 1 to 10 letters, digits or <c>_</c>, upper-cased; not <c>EMAIL</c>.</param>
+/// <param name="Name">The field's name in Mailchimp, 1 to 100 characters.</param>
+/// <param name="Type">The field's type.</param>
+/// <param name="Required">Whether every contact must have a value; default false.</param>
+/// <param name="Choices">Dropdown and radio: the choices (1 to 100, each once).</param>
+/// <param name="DateFormat">Date (<c>MM/DD/YYYY</c>, <c>DD/MM/YYYY</c>) and birthday (<c>MM/DD</c>, <c>DD/MM</c>): the format.</param>
+public sealed record ListFieldDeclaration(
+    string? Tag, string? Name,
+    [OneOfFieldTypes] string? Type, bool? Required, IReadOnlyList<string>? Choices, string? DateFormat);
+
+/// <summary>Documents a property as one of <see cref="ListFieldTypes.All"/>.</summary>
+public sealed class OneOfFieldTypesAttribute() : OneOfAttribute
+{
+    public override IReadOnlyList<string> Values => ListFieldTypes.All;
+}
 
 /// <summary>The merge field types a list may declare (Mailchimp's, without imageurl and zip).</summary>
 public static class ListFieldTypes

@@ -1,11 +1,20 @@
 using System.Text.Json.Nodes;
 using Hub.Core.Mailchimp;
+using Hub.Core.Storage;
 
 namespace Hub.Core.Members;
 
 /// <summary>A member as the facade shows it.</summary>
+/// <param name="Email">The member's address.</param>
+/// <param name="Status">The contact's status in Mailchimp.</param>
+/// <param name="MergeFields">Merge tag to value (<c>FNAME</c>, <c>LNAME</c>, the list's declared fields, ...).</param>
+/// <param name="Tags">The contact's tags.</param>
+/// <param name="Language">The contact's language, e.g. <c>en</c>; empty when unset.</param>
+/// <param name="Vip">Whether the contact is a VIP.</param>
+/// <param name="LastChanged">When Mailchimp last changed the contact.</param>
 public sealed record MemberView(
-    string Email, string Status, IReadOnlyDictionary<string, JsonNode?> MergeFields, IReadOnlyList<string> Tags,
+    string Email,
+    [OneOf(MailchimpMemberStatus.Subscribed, MailchimpMemberStatus.Unsubscribed, MailchimpMemberStatus.Cleaned, MailchimpMemberStatus.Pending, MailchimpMemberStatus.Transactional, MailchimpMemberStatus.Archived)] string Status, IReadOnlyDictionary<string, JsonNode?> MergeFields, IReadOnlyList<string> Tags,
     string? Language, bool Vip, DateTimeOffset? LastChanged)
 {
     public static MemberView From(MailchimpMember member, IReadOnlyList<string> addedTags) => new(
@@ -15,6 +24,8 @@ public sealed record MemberView(
 }
 
 /// <summary>One page of a list's members; <see cref="NextCursor"/> is null on the last page.</summary>
+/// <param name="Items">The members of this page.</param>
+/// <param name="NextCursor">Pass back as <c>cursor</c> for the next page; null on the last page.</param>
 public sealed record MemberPage(IReadOnlyList<MemberView> Items, string? NextCursor);
 
 /// <summary>The outcome for one member of an inline batch.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Hub.Core.Audiences;
+using Hub.Core.Jobs;
 using Hub.Core.Lists;
 using Hub.Core.Mailchimp;
 using Hub.Core.Tenants;
@@ -12,7 +13,9 @@ namespace Hub.Core.Members;
 /// adds with <c>status_if_new</c> (never re-subscribing someone who opted out), and records what it wrote in the list's
 /// ledger so full syncs and removals know which members Hub put there.
 /// </summary>
-public sealed class MemberService(ListTargets targets, MemberLedger ledger, MemberRemoval removal, MemberRenamer renamer, ErasedPeople erased, MailchimpClient mailchimp)
+public sealed class MemberService(
+    ListTargets targets, MemberLedger ledger, MemberRemoval removal, MemberRenamer renamer, ErasedPeople erased, MailchimpClient mailchimp,
+    ListStore lists, TimeProvider time)
 {
     public const int MaxInlineBatch = 200;
     public const int MaxPageSize = 1000;
@@ -275,6 +278,11 @@ public sealed class MemberService(ListTargets targets, MemberLedger ledger, Memb
             return new MemberOutcome(email, removed.IsSuccess ? MemberOutcome.Removed : MemberOutcome.Failed, removed.Error);
         }));
         outcomes.AddRange(removals);
+
+        // The list's last sync is this batch, as a sync job's would be: there is no job to read, so no id.
+        var failed = outcomes.Count(outcome => outcome.Error is not null);
+        var state = failed == 0 ? JobState.Succeeded : failed < outcomes.Count ? JobState.PartiallySucceeded : JobState.Failed;
+        await lists.UpdateAsync(tenant.Id, key, list => list with { LastSync = new ListSyncStatus(null, state.ToName(), time.GetUtcNow()) }, cancellationToken);
         return MailchimpResult<IReadOnlyList<MemberOutcome>>.Success(outcomes);
     }
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Hub.Core.Jobs;
+using Hub.Core.Storage;
 
 namespace Hub.Core.People;
 
@@ -26,7 +27,14 @@ public static class ErasureAudienceStates
 }
 
 /// <summary>One managed audience of an erasure: its state, the tries so far and, after a failure, Mailchimp's code and detail (never the address).</summary>
-public sealed record ErasureAudience(string AudienceId, string State, int Attempts = 0, string? Code = null, string? Detail = null);
+/// <param name="AudienceId">The managed audience.</param>
+/// <param name="State">Where the erasure stands there.</param>
+/// <param name="Attempts">Tries so far.</param>
+/// <param name="Code">After a failure: Mailchimp's problem code.</param>
+/// <param name="Detail">After a failure: Mailchimp's detail (never the address).</param>
+public sealed record ErasureAudience(
+    string AudienceId,
+    [OneOf(ErasureAudienceStates.Pending, ErasureAudienceStates.Retrying, ErasureAudienceStates.Deleted, ErasureAudienceStates.NotInAudience, ErasureAudienceStates.Failed)] string State, int Attempts = 0, string? Code = null, string? Detail = null);
 
 /// <summary>
 /// An erasure job's checkpoint: the tenant's managed audiences when it began, each with its state, and whether Hub's own

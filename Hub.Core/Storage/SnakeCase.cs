@@ -30,6 +30,9 @@ public static class SnakeCase<TEnum> where TEnum : struct, Enum
 
     private static readonly FrozenDictionary<string, TEnum> Values = Texts.ToFrozenDictionary(pair => pair.Value, pair => pair.Key, StringComparer.Ordinal);
 
+    /// <summary>Every member's text, in declaration order (what an API document lists as the allowed values).</summary>
+    public static IReadOnlyList<string> All { get; } = [.. Enum.GetValues<TEnum>().Distinct().Select(value => Texts[value])];
+
     /// <summary>The text of a member; throws for a value that names no member.</summary>
     public static string ToText(TEnum value) =>
         Texts.TryGetValue(value, out var text) ? text : throw new ArgumentOutOfRangeException(nameof(value), value, $"Not a {typeof(TEnum).Name}.");

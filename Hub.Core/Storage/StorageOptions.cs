@@ -37,4 +37,7 @@ public sealed class HubOptions
     /// <summary>Hub's public base URL as browsers and Mailchimp see it, e.g. <c>https://hub.example.com</c>.</summary>
     [Required, Url]
     public string PublicBaseUrl { get; set; } = "http://localhost:5080";
+
+    /// <summary>The absolute URL of one of Hub's own paths (<c>/api/v1/jobs/job_...</c>), as clients and webhooks are given it.</summary>
+    public string PublicUrl(string path) => PublicBaseUrl.TrimEnd('/') + path;
 }

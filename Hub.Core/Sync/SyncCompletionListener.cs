@@ -29,7 +29,7 @@ public sealed class SyncCompletionListener(ListStore lists, IWebhookPublisher we
         var data = new JsonObject
         {
             ["jobId"] = job.Id.ToString(),
-            ["jobUrl"] = $"{options.Value.PublicBaseUrl.TrimEnd('/')}/api/v1/jobs/{job.Id}",
+            ["jobUrl"] = JobUrls.Of(options.Value, job.Id),
             ["listKey"] = job.ListKey,
             ["state"] = state,
             ["counts"] = new JsonObject

@@ -46,6 +46,11 @@ public enum WebhookDeliveryStatus
 }
 
 /// <summary>One POST to the receiver.</summary>
+/// <param name="Attempt">1 for the first try.</param>
+/// <param name="At">When it was sent.</param>
+/// <param name="StatusCode">The receiver's HTTP status; null when it did not answer.</param>
+/// <param name="Error">Why it failed, when it did (no answer, timeout, a non-2xx status).</param>
+/// <param name="DurationMs">How long the receiver took, in milliseconds.</param>
 public sealed record WebhookAttempt(int Attempt, DateTimeOffset At, int? StatusCode, string? Error, long DurationMs);
 
 /// <summary>A delivery as the tenant sees it.</summary>

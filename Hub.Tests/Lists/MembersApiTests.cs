@@ -291,7 +291,15 @@ public sealed class MembersApiTests() : EnvironmentFixture<FacadeEnvironment>(()
             Assert.That(members["leaver@shop.test"].Status, Is.EqualTo("archived"));
         });
         var list = await tenant.Client.GetFromJsonAsync<JsonElement>("/api/v1/lists/members");
-        Assert.That(list.GetProperty("memberCount").GetInt64(), Is.EqualTo(196));
+        var lastSync = list.GetProperty("lastSync");
+        Assert.Multiple(() =>
+        {
+            Assert.That(list.GetProperty("memberCount").GetInt64(), Is.EqualTo(196));
+            // The batch is the list's last sync, as a job's would be; answered inline, it has no job id.
+            Assert.That(lastSync.GetProperty("jobId").ValueKind, Is.EqualTo(JsonValueKind.Null), list.ToString());
+            Assert.That(lastSync.GetProperty("state").GetString(), Is.EqualTo("partially_succeeded"));
+            Assert.That(lastSync.GetProperty("finishedAt").GetDateTimeOffset(), Is.EqualTo(DateTimeOffset.UtcNow).Within(TimeSpan.FromMinutes(1)));
+        });
     }
 
     [Test]
@@ -302,7 +310,14 @@ public sealed class MembersApiTests() : EnvironmentFixture<FacadeEnvironment>(()
         var add = Enumerable.Range(0, 200).Select(i => new { email = $"x{i}@shop.test" });
         using var response = await tenant.Client.PostAsJsonAsync("/api/v1/lists/members/members/batch", new { add, remove = new[] { "y@shop.test" } });
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await response.Content.ReadAsStringAsync());
-        var statusUrl = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("statusUrl").GetString()!;
+        var accepted = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var statusUrl = accepted.GetProperty("statusUrl").GetString()!;
+        Assert.Multiple(() =>
+        {
+            // Absolute, on Hub's public base URL, like a webhook's jobUrl.
+            Assert.That(statusUrl, Is.EqualTo($"{_env.PublicBaseUrl}/api/v1/jobs/{accepted.GetProperty("jobId").GetString()}"));
+            Assert.That(response.Headers.Location?.ToString(), Is.EqualTo(statusUrl));
+        });
 
         JsonElement job;
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -317,6 +332,7 @@ public sealed class MembersApiTests() : EnvironmentFixture<FacadeEnvironment>(()
         {
             Assert.That(job.GetProperty("state").GetString(), Is.EqualTo("succeeded"), job.GetRawText());
             Assert.That(job.GetProperty("counts").GetProperty("added").GetInt64(), Is.EqualTo(200));
+            Assert.That(job.GetProperty("statusUrl").GetString(), Is.EqualTo(statusUrl));
             Assert.That((await _env.Sandbox.GetMembersAsync(audienceId)).Count(member => member.Status == "subscribed"), Is.EqualTo(200));
         });
 
