@@ -2,7 +2,8 @@
 # How store-before-shards.json.gz was made: a real Hub at commit 673bbd5 (the last key layout without shards) on a
 # redis-server, driven through its API and the sandbox: two tenants, a key, an API-key connection, contact fields, a
 # member with an externalId, a 700-member sync that succeeded, an unsubscribe event from the sandbox, pending webhook
-# deliveries, and a 600-member sync left running (Hub killed mid-call, its lease long expired). The store was then dumped
+# deliveries, and a 600-member sync still running (3 s per Mailchimp call) when the store was dumped: its lease has long
+# expired, as a Hub killed at that moment would leave it. The store was dumped
 # key by key (type, TTL, base64 values) as JSON and gzipped. Kept for reference; it runs only against that commit.
 # Tenant tn_cv9dq7kne9768wmbdx6c, key hub_k1129t3r1ogn_Z6HngoXKQh1EXrD0TivKb1v8nniPVEDCOtNFvFylzcU, encryption key "fx" below.
 set -euo pipefail
