@@ -55,6 +55,7 @@ var app = builder.Build();
 
 app.UseForwardedHeaders();
 app.UseExceptionHandler();
+app.UseMiddleware<StoreOutage.LayoutGate>();
 app.UseMiddleware<DotSegments>();
 app.UseStatusCodePages();
 app.UseSwagger();

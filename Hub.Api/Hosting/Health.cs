@@ -17,7 +17,7 @@ public static class Health
         return services;
     }
 
-    /// <summary><c>/health/live</c>: the process answers. <c>/health/ready</c>: Redis answers a PING (never Mailchimp).</summary>
+    /// <summary><c>/health/live</c>: the process answers. <c>/health/ready</c>: Redis answers a PING and the store has the current key layout (never Mailchimp).</summary>
     public static IEndpointRouteBuilder MapHubHealthChecks(this IEndpointRouteBuilder app)
     {
         app.MapHealthChecks(LivePath, new() { Predicate = _ => false });
@@ -40,7 +40,7 @@ public static class Health
                 ("200", "The process answers.", "Healthy"));
             document.Paths[ReadyPath] = Probe(
                 "Readiness: Redis answers a PING.",
-                "`Healthy` when Redis answers a PING within 2 s; `Unhealthy` (503) otherwise. Never calls Mailchimp, so a Mailchimp outage " +
+                "`Healthy` when Redis answers a PING within 2 s and the store has the current key layout; `Unhealthy` (503) otherwise. Never calls Mailchimp, so a Mailchimp outage " +
                 "does not take replicas out of service. For a readiness probe: a failure means send no traffic.",
                 ("200", "Redis answers.", "Healthy"),
                 ("503", "Redis does not answer.", "Unhealthy"));
@@ -71,10 +71,15 @@ public static class Health
         }
     }
 
-    private sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
+    private sealed class RedisHealthCheck(IConnectionMultiplexer redis, Hub.Core.Storage.StoreLayout layout) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
+            if (!layout.IsCurrent)
+            {
+                return HealthCheckResult.Unhealthy("The store's key layout is not known yet.");
+            }
+
             try
             {
                 var latency = await redis.GetDatabase().PingAsync().WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);

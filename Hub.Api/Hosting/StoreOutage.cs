@@ -27,6 +27,24 @@ public static partial class StoreOutage
         Type = Problems.TypePrefix + StoreFaults.Code,
     };
 
+    /// <summary>
+    /// Refuses every request but the health probes (a store fault, so 503 <c>store_unavailable</c>) until the store is known to
+    /// have the current key layout (<see cref="StoreLayout"/>): at start-up while the store does not answer, or while another
+    /// replica moves it to the current layout.
+    /// </summary>
+    internal sealed class LayoutGate(RequestDelegate next, StoreLayout layout)
+    {
+        public Task InvokeAsync(HttpContext httpContext)
+        {
+            if (!layout.IsCurrent && !httpContext.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal))
+            {
+                layout.EnsureCurrent();
+            }
+
+            return next(httpContext);
+        }
+    }
+
     /// <summary>Answers a store fault; registered before the other exception handlers.</summary>
     internal sealed partial class ExceptionHandler(IProblemDetailsService problemDetails, ILogger<ExceptionHandler> logger) : IExceptionHandler
     {

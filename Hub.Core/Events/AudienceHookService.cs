@@ -12,7 +12,7 @@ namespace Hub.Core.Events;
 /// tenants never scheduled (a deployment from before list webhooks) are scheduled once.
 /// </summary>
 public sealed partial class AudienceHookService(
-    AudienceHookStore store, AudienceHooks hooks, IOptions<EventsOptions> options, TimeProvider time, ILogger<AudienceHookService> logger) : BackgroundService
+    AudienceHookStore store, AudienceHooks hooks, StoreLayout layout, IOptions<EventsOptions> options, TimeProvider time, ILogger<AudienceHookService> logger) : BackgroundService
 {
     private const int ClaimBatch = 10;
 
@@ -23,6 +23,8 @@ public sealed partial class AudienceHookService(
         {
             return;
         }
+
+        await layout.WaitAsync(stoppingToken);
 
         var scheduled = false;
         while (!stoppingToken.IsCancellationRequested)

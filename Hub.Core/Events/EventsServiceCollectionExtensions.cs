@@ -1,3 +1,4 @@
+using Hub.Core.Storage;
 using Hub.Core.Tenants;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -13,6 +14,7 @@ public static class EventsServiceCollectionExtensions
     public static IServiceCollection AddHubEvents(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<StoreLayout>();
         services.AddOptions<EventsOptions>().BindConfiguration(EventsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<AudienceHookStore>();
         services.AddSingleton<ITenantDataOwner>(sp => sp.GetRequiredService<AudienceHookStore>());

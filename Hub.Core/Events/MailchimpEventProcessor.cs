@@ -22,6 +22,7 @@ public sealed partial class MailchimpEventProcessor(
     ListStore lists,
     TenantStore tenants,
     IWebhookPublisher publisher,
+    StoreLayout layout,
     IOptions<EventsOptions> options,
     TimeProvider time,
     ILogger<MailchimpEventProcessor> logger) : BackgroundService
@@ -35,6 +36,8 @@ public sealed partial class MailchimpEventProcessor(
         {
             return;
         }
+
+        await layout.WaitAsync(stoppingToken);
 
         while (!stoppingToken.IsCancellationRequested)
         {

@@ -19,6 +19,7 @@ namespace Hub.Core.Jobs;
 public sealed partial class JobWorker(
     JobStore store,
     IEnumerable<IJobHandler> handlers,
+    StoreLayout layout,
     IOptions<JobsOptions> options,
     TimeProvider time,
     ILogger<JobWorker> logger) : BackgroundService
@@ -55,6 +56,7 @@ public sealed partial class JobWorker(
     {
         using var room = new SemaphoreSlim(options.Value.Concurrency);
         var running = new HashSet<Task>();
+        await layout.WaitAsync(stoppingToken);
         await store.ListenAsync();
         try
         {

@@ -21,6 +21,7 @@ public static partial class StorageServiceCollectionExtensions
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<RedisKeys>();
         services.AddSingleton<KeyLayoutMigration>();
+        services.TryAddSingleton<StoreLayout>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<DataDirectory>();
         services.AddSingleton<RedisEndpoint>();
@@ -103,33 +104,62 @@ public sealed partial class RedisEndpoint : IAsyncDisposable, IDisposable
 }
 
 /// <summary>
-/// Connects (and starts the embedded store) while the host starts, not on the first request, and makes sure the store has
-/// the current key layout (<see cref="KeyLayoutMigration"/>) before anything else starts: it is the first hosted service, and
-/// the host starts the others (the job workers, the web server) only after it. While the store does not answer it waits,
-/// trying every second.
+/// Connects (and starts the embedded store) while the host starts, not on the first request, and makes sure the store has the
+/// current key layout (<see cref="KeyLayoutMigration"/>) before anything uses it: it is the first hosted service, and the host
+/// starts the others (the job workers, the web server) after it. When the store answers, start-up waits for the layout (moved
+/// here, by another replica, or already current). When it does not, Hub starts anyway (live, not ready: requests get 503 and the
+/// workers wait, see <see cref="StoreLayout"/>) and tries again every second in the background.
 /// </summary>
-internal sealed partial class StorageStartup(IServiceProvider services, KeyLayoutMigration migration, TimeProvider time, ILogger<StorageStartup> logger) : IHostedService
+internal sealed partial class StorageStartup(
+    IServiceProvider services, KeyLayoutMigration migration, StoreLayout layout, TimeProvider time, ILogger<StorageStartup> logger) : IHostedService
 {
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _retrying = Task.CompletedTask;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _ = services.GetRequiredService<IConnectionMultiplexer>();
-        while (true)
+        if (!await TryLayoutAsync(cancellationToken))
         {
-            try
-            {
-                await migration.RunAsync(cancellationToken);
-                return;
-            }
-            catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
-            {
-                LogStoreUnavailable(logger, exception);
-                await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken);
-            }
+            _retrying = RetryAsync(_stopping.Token);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The store does not answer; Hub starts once it does (it checks the store's key layout first).")]
-    private static partial void LogStoreUnavailable(ILogger logger, Exception exception);
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        try
+        {
+            await _retrying;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    private async Task RetryAsync(CancellationToken cancellationToken)
+    {
+        while (!await TryLayoutAsync(cancellationToken))
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken);
+        }
+    }
+
+    private async Task<bool> TryLayoutAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await migration.RunAsync(cancellationToken);
+            layout.MarkCurrent();
+            return true;
+        }
+        catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
+        {
+            LogStoreUnavailable(logger, exception);
+            return false;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The store does not answer; Hub serves 503 and its workers wait until it does (it checks the store's key layout first).")]
+    private static partial void LogStoreUnavailable(ILogger logger, Exception exception);
 }

@@ -20,6 +20,7 @@ public sealed partial class WebhookDeliveryService(
     TenantStore tenants,
     TenantSecrets secrets,
     IHttpClientFactory httpClients,
+    StoreLayout layout,
     IOptions<WebhookOptions> options,
     TimeProvider time,
     ILogger<WebhookDeliveryService> logger) : BackgroundService
@@ -29,6 +30,7 @@ public sealed partial class WebhookDeliveryService(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        await layout.WaitAsync(stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             try

@@ -52,6 +52,10 @@ public static class JobsTestKit
         builder.Services.AddSingleton(redis);
         builder.Services.Configure<StorageOptions>(options => options.KeyPrefix = prefix);
         builder.Services.AddSingleton<RedisKeys>();
+        // No StorageStartup here: the store is the test's, of the current layout.
+        var layout = new StoreLayout();
+        layout.MarkCurrent();
+        builder.Services.AddSingleton(layout);
         builder.Services.AddHubJobs();
         // The sync's building blocks the job tests drive by hand (the ledger, the staged-set reader with the erased people it checks, and the planner).
         builder.Services.AddSingleton<MemberLedger>();

@@ -168,6 +168,46 @@ public class KeyLayoutMigrationTests(string backend) : BackendFixture(backend)
     }
 
     [Test]
+    public async Task Hub_started_while_the_store_is_down_serves_503_until_it_answers_then_moves_and_serves_it()
+    {
+        if (Backend.Name != TestBackend.Redis)
+        {
+            Assert.Ignore("Runs on a redis-server of its own.");
+        }
+
+        await using var redis = await RedisProcess.StartAsync();
+        await using (var connection = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint))
+        {
+            await WriteFixtureAsync(connection.GetDatabase());
+        }
+
+        await redis.ShutdownAsync();
+        await using var hub = await HubHost.StartAsync(new HubHostSettings
+        {
+            KeyPrefix = _prefix,
+            EncryptionKeys = FixtureEncryption,
+            ActiveKeyId = "fx",
+            Configuration = { ["Hub:Redis:ConnectionString"] = redis.Endpoint + ",connectTimeout=500", ["Hub:Events:Enabled"] = "false" },
+        });
+        using var client = hub.Client(FixtureKey);
+        var whileDown = await client.GetAsync("/api/v1/tenant");
+        var liveWhileDown = await client.GetAsync("/health/live");
+        var readyWhileDown = await client.GetAsync("/health/ready");
+
+        await redis.RestartAsync();
+        var served = await JobsTestKit.EventuallyAsync(() => client.GetAsync("/api/v1/tenant"), answer => answer.StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(30));
+
+        Assert.Multiple(async () =>
+        {
+            await ProblemAssert.IsProblemAsync(whileDown, HttpStatusCode.ServiceUnavailable, "store_unavailable");
+            Assert.That(liveWhileDown.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(readyWhileDown.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+            Assert.That(await served.Content.ReadAsStringAsync(), Does.Contain("Fixture Co"), "the old store, moved once it answered");
+            Assert.That((await client.GetAsync("/health/ready")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        });
+    }
+
+    [Test]
     public async Task A_fresh_store_is_only_marked()
     {
         await MigrationAsync().RunAsync(default);
@@ -261,33 +301,34 @@ public class KeyLayoutMigrationTests(string backend) : BackendFixture(backend)
     };
 
     /// <summary>Writes the fixture's keys under this test's prefix, with their TTLs.</summary>
-    private async Task WriteFixtureAsync()
+    private async Task WriteFixtureAsync(IDatabase? db = null)
     {
+        db ??= Db;
         foreach (var stored in Fixture.Value)
         {
             RedisKey key = _prefix + stored.Key[FixturePrefix.Length..];
             switch (stored.Type)
             {
                 case "string":
-                    await Db.StringSetAsync(key, stored.Bytes(0));
+                    await db.StringSetAsync(key, stored.Bytes(0));
                     break;
                 case "hash":
-                    await Db.HashSetAsync(key, [.. stored.Pairs().Select(pair => new HashEntry(pair.First, pair.Second))]);
+                    await db.HashSetAsync(key, [.. stored.Pairs().Select(pair => new HashEntry(pair.First, pair.Second))]);
                     break;
                 case "list":
-                    await Db.ListRightPushAsync(key, [.. stored.Items()]);
+                    await db.ListRightPushAsync(key, [.. stored.Items()]);
                     break;
                 case "set":
-                    await Db.SetAddAsync(key, [.. stored.Items()]);
+                    await db.SetAddAsync(key, [.. stored.Items()]);
                     break;
                 case "sortedset":
-                    await Db.SortedSetAddAsync(key, [.. stored.Scored().Select(entry => new SortedSetEntry(entry.Member, entry.Score))]);
+                    await db.SortedSetAddAsync(key, [.. stored.Scored().Select(entry => new SortedSetEntry(entry.Member, entry.Score))]);
                     break;
             }
 
             if (stored.TtlMs > 0)
             {
-                await Db.KeyExpireAsync(key, TimeSpan.FromMilliseconds(stored.TtlMs));
+                await db.KeyExpireAsync(key, TimeSpan.FromMilliseconds(stored.TtlMs));
             }
         }
     }
