@@ -53,8 +53,7 @@ public sealed class AudienceHookStore(IConnectionMultiplexer redis, RedisKeys ke
 
     private IDatabase Db => redis.GetDatabase();
 
-    // Which shard ClaimDueAsync looks at first (rotates).
-    private int _firstShard = -1;
+    private readonly ShardTurns _turns = new();
 
     /// <summary>A new URL secret: 32 random bytes, base64url.</summary>
     public static string NewSecret() => Security.Base64Url.Encode(RandomNumberGenerator.GetBytes(32));
@@ -152,10 +151,14 @@ public sealed class AudienceHookStore(IConnectionMultiplexer redis, RedisKeys ke
         var now = time.GetUtcNow();
         var claimedUntil = (now + lease).ToUnixTimeMilliseconds();
         var claimed = new List<TenantId>();
-        var first = (int)((uint)Interlocked.Increment(ref _firstShard) % RedisKeys.ShardCount);
-        for (var i = 0; i < RedisKeys.ShardCount && claimed.Count < max; i++)
+        foreach (var shard in await _turns.DueAsync(Db, keys.AudienceHooksDue, now.ToUnixTimeMilliseconds()))
         {
-            var shard = (first + i) % RedisKeys.ShardCount;
+            if (claimed.Count >= max)
+            {
+                break;
+            }
+
+            _turns.Served(shard);
             var ids = (RedisResult[])(await ClaimScript.EvaluateAsync(Db, [keys.AudienceHooksDue(shard)], now.ToUnixTimeMilliseconds(), claimedUntil, max - claimed.Count))!;
             claimed.AddRange(ids.Select(id => TenantId.TryParse(id.ToString(), out var tenant) ? tenant : default).Where(tenant => tenant != default));
         }

@@ -24,8 +24,7 @@ public sealed class EventInbox(IConnectionMultiplexer redis, RedisKeys keys, IOp
 
     private IDatabase Db => redis.GetDatabase();
 
-    // Which shard ClaimDueAsync looks at first (rotates).
-    private int _firstShard = -1;
+    private readonly ShardTurns _turns = new();
 
     /// <summary>Set when this replica accepted an event, so its processor starts at once.</summary>
     public WorkSignal Accepted { get; } = new();
@@ -50,10 +49,14 @@ public sealed class EventInbox(IConnectionMultiplexer redis, RedisKeys keys, IOp
     {
         var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var claimed = new List<ClaimedEvent>();
-        var first = (int)((uint)Interlocked.Increment(ref _firstShard) % RedisKeys.ShardCount);
-        for (var i = 0; i < RedisKeys.ShardCount && claimed.Count < max; i++)
+        foreach (var shard in await _turns.DueAsync(Db, keys.InboundEventsDue, time.GetUtcNow().ToUnixTimeMilliseconds()))
         {
-            await ClaimDueAsync((first + i) % RedisKeys.ShardCount, max - claimed.Count, token, claimed);
+            await ClaimDueAsync(shard, max - claimed.Count, token, claimed);
+            _turns.Served(shard);
+            if (claimed.Count >= max)
+            {
+                break;
+            }
         }
 
         return (claimed, token);

@@ -13,6 +13,8 @@ public sealed partial class JobStore
 
     private static readonly RedisScript TakeDueNotificationsScript = RedisScript.Load("Jobs", "take_due_notifications");
 
+    private readonly ShardTurns _notifyTurns = new();
+
     /// <summary>
     /// Tells the listeners of finished jobs that were not (all) told yet: a replica or the store failed between the end
     /// of the job and the listeners' answers. Called by idle workers; a job is re-told no sooner than
@@ -22,8 +24,9 @@ public sealed partial class JobStore
     public async Task<int> NotifyOverdueAsync(TimeSpan grace, CancellationToken cancellationToken)
     {
         var told = 0;
-        foreach (var shard in RedisKeys.AllShards)
+        foreach (var shard in await _notifyTurns.DueAsync(Db, keys.JobsToNotify, NowMs - (long)grace.TotalMilliseconds))
         {
+            _notifyTurns.Served(shard);
             var now = NowMs;
             var due = (RedisValue[])(await TakeDueNotificationsScript.EvaluateAsync(Db, [keys.JobsToNotify(shard)],
                 now - (long)grace.TotalMilliseconds, now, NotificationsPerSweep))!;

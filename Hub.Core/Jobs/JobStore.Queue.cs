@@ -24,8 +24,8 @@ public sealed partial class JobStore
 {
     private const int QueueScanLength = 100;
 
-    // The shard ClaimAsync served last; the next claim looks at the shards after it first.
-    private int _lastShard = -1;
+    // The shards with jobs, in turn: the next claim looks first at the shards after the one served last.
+    private readonly ShardTurns _turns = new();
 
     private static readonly RedisScript EnqueueScript = RedisScript.Load("Jobs", "enqueue");
     private static readonly RedisScript CancelScript = RedisScript.Load("Jobs", "cancel");
@@ -151,9 +151,7 @@ public sealed partial class JobStore
         batch.Execute();
         await Task.WhenAll([.. expired, .. rings]);
 
-        var first = Volatile.Read(ref _lastShard) + 1;
-        var order = Enumerable.Range(first, RedisKeys.ShardCount).Select(shard => shard % RedisKeys.ShardCount).ToList();
-        foreach (var shard in order.Where(shard => expired[shard].Result > 0))
+        foreach (var shard in _turns.InTurn(shard => expired[shard].Result > 0))
         {
             if (await TakeOverExpiredAsync(shard, cancellationToken) is { } lease)
             {
@@ -161,7 +159,7 @@ public sealed partial class JobStore
             }
         }
 
-        foreach (var shard in order.Where(shard => rings[shard].Result > 0))
+        foreach (var shard in _turns.InTurn(shard => rings[shard].Result > 0))
         {
             if (await ClaimQueuedAsync(shard, cancellationToken) is { } lease)
             {
@@ -173,7 +171,7 @@ public sealed partial class JobStore
 
         JobLease Served(int shard, JobLease lease)
         {
-            Volatile.Write(ref _lastShard, shard);
+            _turns.Served(shard);
             return lease;
         }
     }

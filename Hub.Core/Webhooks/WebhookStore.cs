@@ -27,8 +27,7 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
 
     private IDatabase Db => redis.GetDatabase();
 
-    // Which shard ClaimDueAsync looks at first (rotates).
-    private int _firstShard = -1;
+    private readonly ShardTurns _turns = new();
 
     /// <summary>Set when this replica queued a delivery, so its delivery service sends it at once.</summary>
     public WorkSignal Enqueued { get; } = new();
@@ -80,20 +79,23 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
         return (await Task.WhenAll(lengths)).Sum();
     }
 
-    /// <summary>Claims up to <paramref name="max"/> due deliveries for this replica, shard by shard (the first shard rotates).</summary>
+    /// <summary>Claims up to <paramref name="max"/> due deliveries for this replica, from the shards that have some, in turn.</summary>
     public async Task<(IReadOnlyList<DeliveryRef> Deliveries, string LeaseToken)> ClaimDueAsync(int max, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("webhook.claim", lookingForWork: true);
         var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var claimed = new List<DeliveryRef>();
-        var first = (int)((uint)Interlocked.Increment(ref _firstShard) % RedisKeys.ShardCount);
-        for (var i = 0; i < RedisKeys.ShardCount && claimed.Count < max; i++)
+        foreach (var shard in await _turns.DueAsync(Db, keys.WebhookQueue, time.GetUtcNow().ToUnixTimeMilliseconds()))
         {
-            var shard = (first + i) % RedisKeys.ShardCount;
             var now = time.GetUtcNow();
             var result = (RedisResult[])(await ClaimScript.EvaluateAsync(Db, [keys.WebhookQueue(shard)],
                 now.ToUnixTimeMilliseconds(), (now + options.Value.Lease).ToUnixTimeMilliseconds(), max - claimed.Count, keys.WebhookDelivery(shard, "").ToString(), token))!;
             claimed.AddRange(result.Select(item => new DeliveryRef(shard, item.ToString())));
+            _turns.Served(shard);
+            if (claimed.Count >= max)
+            {
+                break;
+            }
         }
 
         return (claimed, token);

@@ -80,7 +80,7 @@ public class AdminApiTests
 
         Assert.That((await _admin.DeleteAsync($"/api/admin/tenants/{id}")).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
         await ProblemAssert.IsProblemAsync(await _admin.GetAsync($"/api/admin/tenants/{id}"), HttpStatusCode.NotFound, "tenant_not_found");
-        Assert.That(await TestRedis.KeysAsync(_hub.Redis, _hub.Settings.KeyPrefix + "tenant:" + id), Is.Empty);
+        Assert.That(await TestRedis.KeysAsync(_hub.Redis, _hub.ShardPrefixOf(id) + "tenant:" + id), Is.Empty);
     }
 
     [Test]

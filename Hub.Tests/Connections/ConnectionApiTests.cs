@@ -82,7 +82,7 @@ public sealed class ConnectionApiTests() : EnvironmentFixture<ConsentEnvironment
         }
 
         Assert.That((await _env.GetConnectionAsync(tenant)).GetProperty("state").GetString(), Is.EqualTo("not_configured"));
-        var secrets = await _env.Hub.Redis.GetDatabase().HashKeysAsync(_env.Hub.Settings.KeyPrefix + $"tenant:{tenant.Id}:secrets");
+        var secrets = await _env.Hub.Redis.GetDatabase().HashKeysAsync(_env.Hub.Keys.TenantSecrets(TenantId.Parse(tenant.Id)));
         Assert.That(secrets.Select(s => s.ToString()), Is.EqualTo(new[] { SecretNames.WebhookSigning }));
     }
 
@@ -169,7 +169,7 @@ public sealed class ConnectionApiTests() : EnvironmentFixture<ConsentEnvironment
         Assert.That(disconnect.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
         Assert.That((await _env.GetConnectionAsync(tenant)).GetProperty("state").GetString(), Is.EqualTo("not_configured"));
         Assert.That(await _env.Hub.Services.GetRequiredService<ConnectionService>().GetCredentialAsync(TenantId.Parse(tenant.Id), CancellationToken.None), Is.Null);
-        var secrets = await _env.Hub.Redis.GetDatabase().HashKeysAsync(_env.Hub.Settings.KeyPrefix + $"tenant:{tenant.Id}:secrets");
+        var secrets = await _env.Hub.Redis.GetDatabase().HashKeysAsync(_env.Hub.Keys.TenantSecrets(TenantId.Parse(tenant.Id)));
         Assert.That(secrets.Select(s => s.ToString()), Is.EqualTo(new[] { SecretNames.WebhookSigning }));
     }
 
@@ -207,7 +207,7 @@ public sealed class ConnectionApiTests() : EnvironmentFixture<ConsentEnvironment
         using var admin = _env.Hub.Admin();
         using var deleted = await admin.DeleteAsync($"/api/admin/tenants/{tenant.Id}");
         Assert.That(deleted.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
-        var left = await TestRedis.KeysAsync(_env.Hub.Redis, _env.Hub.Settings.KeyPrefix + "tenant:" + tenant.Id);
+        var left = await TestRedis.KeysAsync(_env.Hub.Redis, _env.Hub.ShardPrefixOf(tenant.Id) + "tenant:" + tenant.Id);
         Assert.That(left, Is.Empty);
     }
 

@@ -40,6 +40,9 @@ public sealed class HubHost : IAsyncDisposable
     /// <summary>This Hub's key names (its prefix, the tenants' shards), for tests that look into Redis.</summary>
     public Hub.Core.Storage.RedisKeys Keys => Services.GetRequiredService<Hub.Core.Storage.RedisKeys>();
 
+    /// <summary>The start of every key of a tenant (its shard's prefix), e.g. <c>test:…:{s3-12}:</c>.</summary>
+    public string ShardPrefixOf(string tenantId) => Keys.ShardPrefix(Hub.Core.Storage.RedisKeys.ShardOf(TenantId.Parse(tenantId)));
+
     public static async Task<HubHost> StartAsync(HubHostSettings? settings = null)
     {
         settings ??= new HubHostSettings();

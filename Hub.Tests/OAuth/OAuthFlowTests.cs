@@ -581,7 +581,7 @@ public sealed class OAuthFlowTests() : EnvironmentFixture<ConsentEnvironment>(()
         Assert.That(connection.GetProperty("state").GetString(), Is.EqualTo("awaiting_consent"));
         var credential = await _env.Hub.Services.GetRequiredService<ConnectionService>().GetCredentialAsync(TenantId.Parse(tenant.Id), CancellationToken.None);
         Assert.That(credential, Is.Null);
-        var secrets = await _env.Hub.Redis.GetDatabase().HashKeysAsync(_env.Hub.Settings.KeyPrefix + $"tenant:{tenant.Id}:secrets");
+        var secrets = await _env.Hub.Redis.GetDatabase().HashKeysAsync(_env.Hub.Keys.TenantSecrets(TenantId.Parse(tenant.Id)));
         Assert.That(secrets.Select(s => s.ToString()), Does.Not.Contain(Core.Security.SecretNames.MailchimpAccessToken));
     }
 

@@ -461,7 +461,7 @@ public sealed class MirrorSyncTests() : EnvironmentFixture<SyncEnvironment>(() =
         using var client = _env.Hub.Client(tenant.ApiKey);
         var jobs = await client.GetFromJsonAsync<JsonElement>("/api/v1/jobs?limit=10");
         Assert.That(jobs.GetArrayLength(), Is.Zero);
-        var staging = (await TestRedis.KeysAsync(RedisAsync().Multiplexer, _env.Hub.Settings.KeyPrefix + "job:")).Where(key => key.ToString().EndsWith(":desired", StringComparison.Ordinal));
+        var staging = (await TestRedis.KeysAsync(RedisAsync().Multiplexer, _env.Hub.ShardPrefixOf(tenant.Id) + "job:")).Where(key => key.ToString().EndsWith(":desired", StringComparison.Ordinal));
         Assert.That(staging, Is.Empty, "no staged set remains");
         Assert.That((await _env.Sandbox.GetCountersAsync()).Calls.GetValueOrDefault("POST batch"), Is.Zero);
     }
@@ -485,7 +485,7 @@ public sealed class MirrorSyncTests() : EnvironmentFixture<SyncEnvironment>(() =
         }
 
         Assert.That(await _env.EmailsAsync(audience), Is.EqualTo(new[] { "ann@shop.test" }));
-        var staging = (await TestRedis.KeysAsync(RedisAsync().Multiplexer, _env.Hub.Settings.KeyPrefix + "job:")).Where(key => key.ToString().EndsWith(":desired", StringComparison.Ordinal));
+        var staging = (await TestRedis.KeysAsync(RedisAsync().Multiplexer, _env.Hub.ShardPrefixOf(tenant.Id) + "job:")).Where(key => key.ToString().EndsWith(":desired", StringComparison.Ordinal));
         Assert.That(staging, Is.Empty);
 
         var emptied = await _env.SyncAsync(tenant, "empty", [], "?allowEmpty=true");

@@ -136,14 +136,15 @@ public sealed class WebhookDeliveryTests
         var tenant = await env.CreateTenantAsync();
         var store = env.Hub.Services.GetRequiredService<WebhookStore>();
         var db = env.Hub.Redis.GetDatabase();
-        var queue = env.Hub.Settings.KeyPrefix + "webhooks:due";
+        var shard = Hub.Core.Storage.RedisKeys.ShardOf(TenantId.Parse(tenant.Id));
+        var queue = env.Hub.Keys.WebhookQueue(shard);
         var id = WebhookStore.NewId();
 
         // Enqueue as due in the future, claim it as a replica that then dies (never completes).
         await store.EnqueueAsync(TenantId.Parse(tenant.Id), "sync.completed", "{\"type\":\"sync.completed\"}", DateTimeOffset.UtcNow, id, CancellationToken.None);
         await db.SortedSetAddAsync(queue, id, DateTimeOffset.UtcNow.AddSeconds(1).ToUnixTimeMilliseconds());
         var leaseUntil = DateTimeOffset.UtcNow.AddSeconds(1).ToUnixTimeMilliseconds();
-        await db.HashSetAsync(env.Hub.Settings.KeyPrefix + "webhook:" + id, "lease", "dead-replica");
+        await db.HashSetAsync(env.Hub.Keys.WebhookDelivery(shard, id), "lease", "dead-replica");
         await db.SortedSetAddAsync(queue, id, leaseUntil);
 
         var hook = await env.Receiver.WaitForAsync("sync.completed", timeout: TimeSpan.FromSeconds(10));
