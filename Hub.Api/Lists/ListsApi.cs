@@ -99,7 +99,7 @@ public static class ListsApi
     /// <remarks>
     /// Tag mode removes the tag from the members Hub tagged (the contacts stay). Audience mode keeps the audience unless
     /// <c>deleteAudience</c> is true, which deletes it in Mailchimp (only an audience Hub created; 403 <c>audience_not_created_by_hub</c>
-    /// otherwise, and the list stays linked).
+    /// otherwise, and the list stays linked). Then Hub sends the signed webhook <c>list.unlinked</c>.
     /// </remarks>
     /// <param name="key">The list's key.</param>
     /// <param name="deleteAudience">Audience mode: also delete the audience in Mailchimp (irreversible).</param>

@@ -1,7 +1,11 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Hub.Core.Audiences;
 using Hub.Core.Mailchimp;
 using Hub.Core.Storage;
 using Hub.Core.Tenants;
+using Hub.Core.Webhooks;
 
 namespace Hub.Core.Lists;
 
@@ -19,7 +23,8 @@ public sealed record ListView(HostList List, long MemberCount);
 
 /// <summary>Links host lists to managed audiences or tags, and unlinks them.</summary>
 public sealed class ListService(
-    ListStore lists, IListMembers members, AudienceService audiences, TenantMailchimp tenantMailchimp, ListFieldProvisioner fields, TimeProvider time)
+    ListStore lists, IListMembers members, AudienceService audiences, TenantMailchimp tenantMailchimp, ListFieldProvisioner fields,
+    IWebhookPublisher webhooks, TimeProvider time)
 {
     public const int MaxTagLength = 100;
 
@@ -200,6 +205,7 @@ public sealed class ListService(
     /// <summary>
     /// Unlinks a list. Tag mode: removes the list's tag from the members Hub tagged (the contacts stay).
     /// Audience mode: deletes the audience in Mailchimp only when <paramref name="deleteAudience"/> is set.
+    /// Then sends <c>list.unlinked</c>.
     /// </summary>
     public async Task<MailchimpResult> UnlinkAsync(Tenant tenant, ListKey key, bool deleteAudience, CancellationToken cancellationToken)
     {
@@ -229,6 +235,20 @@ public sealed class ListService(
                 return deleted;
             }
         }
+
+        // Queued before Hub forgets the list, keyed by this link of the key (its creation time): an unlink that fails
+        // after this point and is repeated sends one event, and a later link of the same key unlinked again sends its own.
+        var unlinked = new JsonObject
+        {
+            ["listKey"] = key.ToString(),
+            ["audienceId"] = list.AudienceId,
+            ["mode"] = SnakeCase<ListMode>.ToText(list.Mode),
+            ["tag"] = list.Tag,
+            ["audienceDeleted"] = deleteAudience,
+            ["unlinkedAt"] = time.GetUtcNow(),
+        };
+        await webhooks.PublishAsync(tenant.Id, WebhookEvents.ListUnlinked, JsonSerializer.SerializeToElement(unlinked, HubJsonContext.Default.JsonObject),
+            eventKey: $"{key}\n{list.CreatedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}", cancellationToken);
 
         await members.ForgetAsync(tenant.Id, key, cancellationToken);
         await lists.DeleteAsync(tenant.Id, key, cancellationToken);
