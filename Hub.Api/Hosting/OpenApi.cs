@@ -25,6 +25,11 @@ public static class OpenApi
         never changes state and never yields a 5xx. A path with a `.` or `..` segment (also percent-encoded) is refused on
         every route with 400 `invalid_path`.
 
+        **Collections.** Every collection answers one page: `{"items": [...], "nextCursor": "...", "total": 12}`. Pass `nextCursor`
+        back as `cursor` for the next page (null on the last; opaque, it names the last item's position, so items added meanwhile
+        shift nothing); `limit` is the page size. `total` is null where Hub cannot count exactly at no cost. A bad `cursor` or
+        `limit` is a 400 `validation` naming the parameter.
+
         **Limits.** Request bodies are limited to 1 MiB (413 `payload_too_large`), except the full mirror
         `PUT /api/v1/lists/{key}/members`, which streams any size. Each tenant has a request rate on `/api/v1` (429 `rate_limited`
         with `Retry-After`). While Redis cannot serve, routes answer 503 `store_unavailable` with `Retry-After`.
@@ -81,6 +86,8 @@ public static class OpenApi
     {
         _ when type == typeof(ProblemDetails) => "Problem",
         _ when type == typeof(HttpValidationProblemDetails) => "ValidationProblem",
+        // The one page whose items are stored JSON rather than a contract: the member events.
+        _ when type == typeof(Hub.Core.Storage.Page<JsonElement>) => "MemberEventPage",
         { IsGenericType: true } => string.Concat(type.GetGenericArguments().Select(SchemaId)) + type.Name[..type.Name.IndexOf('`', StringComparison.Ordinal)],
         _ => type.Name,
     };

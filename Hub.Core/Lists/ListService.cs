@@ -134,11 +134,12 @@ public sealed class ListService(
             ? new ListView(list, await members.CountAsync(tenant.Id, key, cancellationToken))
             : FacadeErrors.ListMissing(key.ToString());
 
-    public async Task<IReadOnlyList<ListView>> ListAsync(Tenant tenant, CancellationToken cancellationToken)
+    /// <summary>A page of the tenant's lists by key, after <paramref name="after"/> (the last key seen), with their member counts.</summary>
+    public async Task<Page<ListView>> ListAsync(Tenant tenant, PageCursor? after, int limit, CancellationToken cancellationToken)
     {
-        var all = await lists.ListAsync(tenant.Id, cancellationToken);
-        var counts = await Task.WhenAll(all.Select(list => members.CountAsync(tenant.Id, list.Key, cancellationToken)));
-        return all.Select((list, i) => new ListView(list, counts[i])).ToList();
+        var page = Page<HostList>.Of(await lists.ListAsync(tenant.Id, cancellationToken), list => new PageCursor(0, list.Key.ToString()), after, limit);
+        var counts = await Task.WhenAll(page.Items.Select(list => members.CountAsync(tenant.Id, list.Key, cancellationToken)));
+        return new Page<ListView>([.. page.Items.Select((list, i) => new ListView(list, counts[i]))], page.NextCursor, page.Total);
     }
 
     public async Task<MailchimpResult<ListView>> UpdateAsync(Tenant tenant, ListKey key, ListChanges changes, CancellationToken cancellationToken)

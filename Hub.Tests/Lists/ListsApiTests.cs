@@ -58,7 +58,7 @@ public sealed class ListsApiTests() : EnvironmentFixture<FacadeEnvironment>(() =
         await FacadeEnvironment.UpsertAsync(tenant, "vips", new { email = "ann@shop.test" });
 
         var lists = await tenant.Client.GetFromJsonAsync<JsonElement>("/api/v1/lists");
-        var counts = lists.EnumerateArray().ToDictionary(list => list.GetProperty("key").GetString()!, list => list.GetProperty("memberCount").GetInt64());
+        var counts = lists.GetProperty("items").EnumerateArray().ToDictionary(list => list.GetProperty("key").GetString()!, list => list.GetProperty("memberCount").GetInt64());
         Assert.That(counts, Is.EquivalentTo(new Dictionary<string, long> { ["buyers"] = 2, ["vips"] = 1 }));
 
         var ann = await _env.SandboxMemberAsync(audienceId, "ann@shop.test");
@@ -86,7 +86,7 @@ public sealed class ListsApiTests() : EnvironmentFixture<FacadeEnvironment>(() =
         await ProblemAssert.IsProblemAsync(newAudienceTaken, HttpStatusCode.Conflict, "list_exists");
 
         Assert.That(await _env.MarketingCallsAsync(), Is.EqualTo(before), "no audience created for a refused link");
-        var keys = (await tenant.Client.GetFromJsonAsync<JsonElement>("/api/v1/lists")).EnumerateArray().Select(list => list.GetProperty("key").GetString());
+        var keys = (await tenant.Client.GetFromJsonAsync<JsonElement>("/api/v1/lists")).GetProperty("items").EnumerateArray().Select(list => list.GetProperty("key").GetString());
         Assert.That(keys, Is.EqualTo(new[] { "tagged", "whole" }));
     }
 
@@ -188,7 +188,8 @@ public sealed class ListsApiTests() : EnvironmentFixture<FacadeEnvironment>(() =
         });
         Assert.That((await _env.SandboxMemberAsync(kept, "ann@shop.test"))!.Status, Is.EqualTo("subscribed"));
         var lists = await tenant.Client.GetFromJsonAsync<JsonElement>("/api/v1/lists");
-        Assert.That(lists.GetArrayLength(), Is.Zero);
+        Assert.That(lists.GetProperty("items").GetArrayLength(), Is.Zero);
+        Assert.That(lists.GetProperty("total").GetInt64(), Is.Zero);
     }
 
     [Test]
@@ -241,7 +242,7 @@ public sealed class ListsApiTests() : EnvironmentFixture<FacadeEnvironment>(() =
         using var refused = await tenant.Client.DeleteAsync("/api/v1/lists/leaving");
         await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.NotFound, "list_not_found");
         var deliveries = await tenant.Client.GetFromJsonAsync<JsonElement>("/api/v1/webhooks/deliveries");
-        Assert.That(deliveries.EnumerateArray().Count(delivery => delivery.GetProperty("eventType").GetString() == "list.unlinked"), Is.EqualTo(3));
+        Assert.That(deliveries.GetProperty("items").EnumerateArray().Count(delivery => delivery.GetProperty("eventType").GetString() == "list.unlinked"), Is.EqualTo(3));
     }
 
     [Test]
