@@ -23,7 +23,8 @@ public static class OpenApi
         `urn:hub:problem:` followed by a code, e.g. `urn:hub:problem:list_not_found`. It also has a `title`, a human `detail`,
         the route as `instance`, a `traceId`, and for invalid input an `errors` map keyed by field. Hostile or invalid input
         never changes state and never yields a 5xx. A path with a `.` or `..` segment (also percent-encoded) is refused on
-        every route with 400 `invalid_path`.
+        every route with 400 `invalid_path`. Only a request that is not valid HTTP (a NUL in the path, a malformed request line or
+        header) is answered by the web server itself, before Hub: a bare 400 with no body and `Connection: close`.
 
         **Collections.** Every collection answers one page: `{"items": [...], "nextCursor": "...", "total": 12}`. Pass `nextCursor`
         back as `cursor` for the next page (null on the last; opaque, it names the last item's position, so items added meanwhile
