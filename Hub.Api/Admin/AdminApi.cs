@@ -1,6 +1,7 @@
 using Hub.Api.Hosting;
 using Hub.Core.Events;
 using Hub.Core.Security;
+using Hub.Core.Storage;
 using Hub.Core.Tenants;
 using Hub.Core.Webhooks;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -39,7 +40,7 @@ public static class AdminApi
 
         admin.MapPost("/tenants/{tenantId}/keys", IssueKey).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithRequestExample(new { name = "production" });
-        admin.MapGet("/tenants/{tenantId}/keys", ListKeys).ProducesProblem(StatusCodes.Status404NotFound);
+        admin.MapGet("/tenants/{tenantId}/keys", ListKeys).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
         admin.MapDelete("/tenants/{tenantId}/keys/{keyId}", RevokeKey).ProducesProblem(StatusCodes.Status404NotFound);
 
         admin.MapPost("/encryption/re-encrypt", ReEncrypt);
@@ -67,22 +68,18 @@ public static class AdminApi
     }
 
     /// <summary>List tenants in creation order.</summary>
-    /// <remarks>Pages by offset (<c>offset</c>, <c>limit</c>) and answers the total.</remarks>
-    /// <param name="offset">How many tenants to skip (0 or more).</param>
+    /// <remarks>A page of tenants with <c>total</c>; read on with <c>nextCursor</c>. Tenants created meanwhile never shift a page.</remarks>
+    /// <param name="cursor">The <c>nextCursor</c> of the previous page; absent: the first page.</param>
     /// <param name="limit">Page size, 1 to 200.</param>
-    public static async Task<Results<Ok<TenantPage>, ValidationProblem>> ListTenants(
-        TenantStore tenants, CancellationToken cancellationToken, int offset = 0, int limit = 50)
+    public static async Task<Results<Ok<Page<TenantResponse>>, ValidationProblem>> ListTenants(
+        TenantStore tenants, CancellationToken cancellationToken, string? cursor = null, int limit = 50)
     {
-        if (offset < 0 || limit is < 1 or > MaxPageSize)
+        if (Paging.Check(cursor, limit, MaxPageSize, out var after) is { } invalid)
         {
-            return Problems.Validation(new Dictionary<string, string[]>
-            {
-                [offset < 0 ? "offset" : "limit"] = [offset < 0 ? "Must be 0 or more." : $"Must be between 1 and {MaxPageSize}."],
-            });
+            return Problems.Paging(invalid);
         }
 
-        var (items, total) = await tenants.ListAsync(offset, limit, cancellationToken);
-        return TypedResults.Ok(new TenantPage(items.Select(TenantResponse.From).ToList(), total, offset, limit));
+        return TypedResults.Ok((await tenants.ListAsync(after, limit, cancellationToken)).Map(TenantResponse.From));
     }
 
     /// <summary>Read a tenant.</summary>
@@ -178,13 +175,23 @@ public static class AdminApi
     }
 
     /// <summary>List a tenant's API keys.</summary>
-    /// <remarks>Ids, names and creation times, never the keys.</remarks>
+    /// <remarks>Ids, names and creation times, never the keys; oldest first, a page with <c>total</c>.</remarks>
     /// <param name="tenantId">The tenant's id.</param>
-    public static async Task<Results<Ok<List<ApiKeyResponse>>, ProblemHttpResult>> ListKeys(
-        string tenantId, TenantStore tenants, CancellationToken cancellationToken) =>
-        TenantId.TryParse(tenantId, out var id) && await tenants.ListKeysAsync(id, cancellationToken) is { } keys
-            ? TypedResults.Ok(keys.Select(key => new ApiKeyResponse(key.Id, key.Name, key.CreatedAt)).ToList())
+    /// <param name="cursor">The <c>nextCursor</c> of the previous page; absent: the first page.</param>
+    /// <param name="limit">Page size, 1 to 200.</param>
+    public static async Task<Results<Ok<Page<ApiKeyResponse>>, ValidationProblem, ProblemHttpResult>> ListKeys(
+        string tenantId, TenantStore tenants, CancellationToken cancellationToken, string? cursor = null, int limit = 50)
+    {
+        if (Paging.Check(cursor, limit, MaxPageSize, out var after) is { } invalid)
+        {
+            return Problems.Paging(invalid);
+        }
+
+        return TenantId.TryParse(tenantId, out var id) && await tenants.ListKeysAsync(id, cancellationToken) is { } keys
+            ? TypedResults.Ok(Page<TenantApiKeyInfo>.Of(keys, key => new PageCursor(key.CreatedAt.ToUnixTimeMilliseconds(), key.Id), after, limit)
+                .Map(key => new ApiKeyResponse(key.Id, key.Name, key.CreatedAt)))
             : TenantNotFound(tenantId);
+    }
 
     /// <summary>Revoke a tenant API key.</summary>
     /// <remarks>At once, on every replica. 404 <c>api_key_not_found</c> for a key the tenant does not hold.</remarks>

@@ -79,13 +79,6 @@ public sealed record TenantResponse(
 /// <param name="WebhookSigningSecret">The secret that signs the tenant's webhooks (<c>Hub-Signature</c>); shown only here and when rotated.</param>
 public sealed record CreatedTenantResponse(TenantResponse Tenant, string WebhookSigningSecret);
 
-/// <summary>A page of tenants, in creation order.</summary>
-/// <param name="Items">The tenants of this page.</param>
-/// <param name="Total">How many tenants there are.</param>
-/// <param name="Offset">How many were skipped.</param>
-/// <param name="Limit">The page size asked for.</param>
-public sealed record TenantPage(IReadOnlyList<TenantResponse> Items, long Total, int Offset, int Limit);
-
 /// <summary>An optional name for a new key.</summary>
 /// <param name="Name">A name to tell keys apart (at most 100 characters), e.g. <c>production</c>.</param>
 public sealed record IssueKeyRequest(string? Name);

@@ -1,5 +1,6 @@
 using Hub.Api.Hosting;
 using Hub.Core.Audiences;
+using Hub.Core.Storage;
 using Hub.Core.Tenants;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -8,12 +9,14 @@ namespace Hub.Api.Audiences;
 /// <summary>Audiences in the tenant's Mailchimp account: read any, write only managed ones.</summary>
 public static class AudiencesApi
 {
+    private const int MaxPageSize = 1000;
+
     public static RouteGroupBuilder MapAudiencesApi(this RouteGroupBuilder v1)
     {
         var audiences = v1.MapGroup("/audiences").WithTags("Audiences")
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        audiences.MapGet("/", ListAudiences).Produces<AudiencePage>().ProducesValidationProblem();
+        audiences.MapGet("/", ListAudiences).Produces<Page<Audience>>().ProducesValidationProblem();
         audiences.MapPost("/", CreateAudience).Produces<Audience>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden)
             .WithRequestExample(new { name = "Acme customers", permissionReminder = "You bought from Acme.", contact = new { company = "Acme Ltd", address1 = "1 Main St", city = "Atlanta", state = "GA", zip = "30308", country = "US" }, campaignDefaults = new { fromName = "Acme", fromEmail = "news@acme.example", subject = "Acme news", language = "en" }, doubleOptin = false });
         audiences.MapGet("/{audienceId}", GetAudience).Produces<Audience>().ProducesProblem(StatusCodes.Status404NotFound);
@@ -26,17 +29,22 @@ public static class AudiencesApi
     }
 
     /// <summary>List the account's audiences, with whether Hub manages each.</summary>
-    /// <remarks>Every audience in the connected Mailchimp account, as Mailchimp orders them, each with <c>managed</c> and <c>createdByHub</c>. 409 <c>not_connected</c> without a connection.</remarks>
-    /// <param name="count">Page size, 1 to 1000.</param>
-    /// <param name="offset">How many audiences to skip.</param>
-    public static async Task<Results<Ok<AudiencePage>, ValidationProblem, ProblemHttpResult>> ListAudiences(Tenant tenant, AudienceService audiences, CancellationToken cancellationToken, int count = 100, int offset = 0)
+    /// <remarks>
+    /// Every audience in the connected Mailchimp account, as Mailchimp orders them, each with <c>managed</c> and <c>createdByHub</c>, a page
+    /// with <c>total</c>. Mailchimp pages audiences by position only, so an audience created or deleted while paging can shift one.
+    /// 409 <c>not_connected</c> without a connection.
+    /// </remarks>
+    /// <param name="cursor">The <c>nextCursor</c> of the previous page; absent: the first page.</param>
+    /// <param name="limit">Page size, 1 to 1000.</param>
+    public static async Task<Results<Ok<Page<Audience>>, ValidationProblem, ProblemHttpResult>> ListAudiences(
+        Tenant tenant, AudienceService audiences, CancellationToken cancellationToken, string? cursor = null, int limit = 100)
     {
-        if (count is < 1 or > 1000 || offset < 0)
+        if (Paging.CheckOffset(cursor, limit, MaxPageSize, out var offset) is { } invalid)
         {
-            return Problems.Validation(new Dictionary<string, string[]> { [offset < 0 ? "offset" : "count"] = [offset < 0 ? "Must be 0 or more." : "Between 1 and 1000."] });
+            return Problems.Paging(invalid);
         }
 
-        var page = await audiences.ListAsync(tenant, count, offset, cancellationToken);
+        var page = await audiences.ListAsync(tenant, offset, limit, cancellationToken);
         return page.IsSuccess ? TypedResults.Ok(page.Value) : page.Error.ToProblem();
     }
 

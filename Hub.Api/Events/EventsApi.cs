@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Hub.Api.Hosting;
 using Hub.Core.Audiences;
 using Hub.Core.Events;
@@ -19,7 +20,7 @@ public static class EventsApi
 
     public static RouteGroupBuilder MapEventsApi(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/events", ListEvents).WithTags("Events").ProducesValidationProblem();
+        v1.MapGet("/events", ListEvents).WithTags("Events").Produces<Page<JsonElement>>().ProducesValidationProblem();
         var audience = v1.MapGroup("/audiences/{audienceId}/events").WithTags("Events")
             .ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         audience.MapGet("/", GetRegistration);
@@ -31,30 +32,39 @@ public static class EventsApi
     /// <remarks>
     /// What happened to contacts in managed audiences (<c>unsubscribed</c>, <c>cleaned</c>, <c>subscribed</c>, <c>profile_updated</c>,
     /// <c>email_changed</c>), oldest first after the cursor, each naming the tenant's lists that held the member. Read on with
-    /// <c>nextCursor</c>; keep it to poll for new events later. Events are kept at least 7 days.
+    /// <c>nextCursor</c>: a feed, so it stays set on the last page (a page shorter than <c>limit</c>); keep it to poll for new events
+    /// later. No <c>total</c>. Events are kept at least 7 days.
     /// </remarks>
-    /// <param name="since">A cursor as returned in <c>nextCursor</c> (digits); absent: from the oldest event kept.</param>
+    /// <param name="cursor">The <c>nextCursor</c> of the previous page, or an event's <c>cursor</c>; absent: from the oldest event kept.</param>
+    /// <param name="since">The former name of <c>cursor</c>, still accepted.</param>
     /// <param name="limit">Page size, 1 to 1000.</param>
-    public static async Task<Results<Ok<MemberEventPage>, ValidationProblem>> ListEvents(
-        Tenant tenant, MemberEventLog log, CancellationToken cancellationToken, string? since = null, int limit = 100)
+    public static async Task<Results<Ok<Page<JsonElement>>, ValidationProblem>> ListEvents(
+        Tenant tenant, MemberEventLog log, CancellationToken cancellationToken, string? cursor = null, string? since = null, int limit = 100)
     {
-        long? cursor = null;
-        if (since is not null)
+        if (cursor is not null && since is not null)
         {
-            if (!long.TryParse(since, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            return Problems.Paging(("since", "Give cursor or its former name since, not both."));
+        }
+
+        var parameter = since is null ? "cursor" : "since";
+        long? after = null;
+        if ((cursor ?? since) is { } text)
+        {
+            // The position is the event's own cursor (digits), the one its webhook carries, not a Paging cursor.
+            if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
             {
-                return Problems.Validation(new Dictionary<string, string[]> { ["since"] = ["A cursor as returned in nextCursor (digits)."] });
+                return Problems.Paging((parameter, PageCursor.Rule));
             }
 
-            cursor = parsed;
+            after = parsed;
         }
 
         if (limit is < 1 or > MaxLimit)
         {
-            return Problems.Validation(new Dictionary<string, string[]> { ["limit"] = [$"Must be between 1 and {MaxLimit}."] });
+            return Problems.Paging(("limit", $"Between 1 and {MaxLimit}."));
         }
 
-        return TypedResults.Ok(await log.ReadAsync(tenant.Id, cursor, limit, cancellationToken));
+        return TypedResults.Ok(await log.ReadAsync(tenant.Id, after, limit, cancellationToken));
     }
 
     /// <summary>Read the list webhook Hub keeps on a managed audience.</summary>

@@ -23,7 +23,13 @@ public static class OpenApi
         `urn:hub:problem:` followed by a code, e.g. `urn:hub:problem:list_not_found`. It also has a `title`, a human `detail`,
         the route as `instance`, a `traceId`, and for invalid input an `errors` map keyed by field. Hostile or invalid input
         never changes state and never yields a 5xx. A path with a `.` or `..` segment (also percent-encoded) is refused on
-        every route with 400 `invalid_path`.
+        every route with 400 `invalid_path`. Only a request that is not valid HTTP (a NUL in the path, a malformed request line or
+        header) is answered by the web server itself, before Hub: a bare 400 with no body and `Connection: close`.
+
+        **Collections.** Every collection answers one page: `{"items": [...], "nextCursor": "...", "total": 12}`. Pass `nextCursor`
+        back as `cursor` for the next page (null on the last; opaque, it names the last item's position, so items added meanwhile
+        shift nothing); `limit` is the page size. `total` is null where Hub cannot count exactly at no cost. A bad `cursor` or
+        `limit` is a 400 `validation` naming the parameter.
 
         **Limits.** Request bodies are limited to 1 MiB (413 `payload_too_large`), except the full mirror
         `PUT /api/v1/lists/{key}/members`, which streams any size. Each tenant has a request rate on `/api/v1` (429 `rate_limited`
@@ -81,6 +87,8 @@ public static class OpenApi
     {
         _ when type == typeof(ProblemDetails) => "Problem",
         _ when type == typeof(HttpValidationProblemDetails) => "ValidationProblem",
+        // The one page whose items are stored JSON rather than a contract: the member events.
+        _ when type == typeof(Hub.Core.Storage.Page<JsonElement>) => "MemberEventPage",
         { IsGenericType: true } => string.Concat(type.GetGenericArguments().Select(SchemaId)) + type.Name[..type.Name.IndexOf('`', StringComparison.Ordinal)],
         _ => type.Name,
     };

@@ -20,6 +20,13 @@ public static class ProblemDetailsSetup
             {
                 context.ProblemDetails.Type = Problems.TypePrefix + DefaultCode(context.ProblemDetails.Status ?? 500);
             }
+
+            // Every 400 Hub means to give says why; a bare one comes from the framework failing to read the body as HTTP frames
+            // it (Kestrel's error while binding is an IOException, which minimal APIs answer with an empty 400, not a throw).
+            if (context.ProblemDetails is { Status: StatusCodes.Status400BadRequest, Detail: null } && context.Exception is null)
+            {
+                context.ProblemDetails.Detail = BodyUnreadable;
+            }
         });
         // Handlers run in registration order; a store outage is a 503 whatever else went wrong on the way.
         services.AddExceptionHandler<StoreOutage.ExceptionHandler>();
@@ -29,6 +36,10 @@ public static class ProblemDetailsSetup
         services.Configure<JsonOptions>(options => options.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Skip);
         return services;
     }
+
+    /// <summary>The detail of a 400 whose body could not be read as HTTP (see docs/api.md, "Requests Hub never sees").</summary>
+    public const string BodyUnreadable =
+        "The request body could not be read: its HTTP framing is malformed (e.g. a bad chunk size) or it ended before its declared length.";
 
     private static string DefaultCode(int status) => status switch
     {

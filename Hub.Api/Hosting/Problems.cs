@@ -17,6 +17,10 @@ public static class Problems
     public static ProblemHttpResult Create(int status, string code, string title, string detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title, type: TypePrefix + code);
 
+    /// <summary>A 400 <c>validation</c> naming one query parameter of a collection route (<c>cursor</c>, <c>limit</c>); see <see cref="Hub.Core.Storage.Paging"/>.</summary>
+    public static ValidationProblem Paging((string Parameter, string Message) invalid) =>
+        Validation(new Dictionary<string, string[]> { [invalid.Parameter] = [invalid.Message] });
+
     public static ValidationProblem Validation(IDictionary<string, string[]> errors, string detail = "The request has invalid fields; see errors.") =>
         TypedResults.ValidationProblem(errors, detail: detail, type: TypePrefix + "validation", title: "Invalid request");
 }

@@ -13,6 +13,7 @@ using Hub.Core.Jobs;
 using Hub.Core.Lists;
 using Hub.Core.Members;
 using Hub.Core.People;
+using Hub.Core.Storage;
 using Hub.Core.Webhooks;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
@@ -57,6 +58,12 @@ public static class ResponseExamples
         [new MemberError("bad@customer", "The email is not a valid address.", Retryable: false, "validation", "email")], 1,
         Created, Created.AddSeconds(1), Finished, 5.2, 1, 0, null, null, false, $"https://hub.example.com/api/v1/jobs/{JobId}");
 
+    private static readonly ListResponse List = new(
+        "newsletter", "Newsletter", "audience", AudienceId, null, "subscribed", "archive", 1204, LastSync, Created, Created, [Company]);
+
+    private static readonly WebhookDeliveryResponse Delivery = new(
+        "wh_t9mohqlxpn0gmkktdw1l", WebhookEvents.SyncCompleted, "delivered", Finished, null, [new WebhookAttempt(1, Finished, 200, null, 42)]);
+
     private static readonly Dictionary<Type, object> ByType = new()
     {
         [typeof(TenantResponse)] = Tenant,
@@ -74,12 +81,16 @@ public static class ResponseExamples
         [typeof(ReceivedEventResponse)] = new ReceivedEventResponse("ev_5c4qrdx0e9k2m7ahwz1t", Ignored: false, Duplicate: false),
         [typeof(JobResponse)] = Job,
         [typeof(string)] = "ok",
-        [typeof(AudiencePage)] = new AudiencePage([AcmeAudience], 1, 0, 100),
-        [typeof(MemberEventPage)] = new MemberEventPage([MemberEvent], "1764762544000001"),
-        [typeof(TenantPage)] = new TenantPage([Tenant], 1, 0, 50),
-        [typeof(MemberPage)] = new MemberPage([Member], "100"),
+        [typeof(Page<Audience>)] = PageOf(AcmeAudience, total: 3),
+        [typeof(Page<JsonElement>)] = new Page<JsonElement>([MemberEvent], "1764762544000001", null),
+        [typeof(Page<TenantResponse>)] = PageOf(Tenant, total: 12),
+        [typeof(Page<ApiKeyResponse>)] = PageOf(new ApiKeyResponse("kljfugj0u4ss", "production", Created), total: 2),
+        [typeof(Page<MemberView>)] = PageOf(Member, total: 1204),
+        [typeof(Page<JobResponse>)] = PageOf(Job, total: null),
+        [typeof(Page<WebhookDeliveryResponse>)] = PageOf(Delivery, total: null),
         [typeof(JobAcceptedResponse)] = new JobAcceptedResponse(JobId, "queued", Job.StatusUrl, null),
-        [typeof(ListResponse)] = new ListResponse("newsletter", "Newsletter", "audience", AudienceId, null, "subscribed", "archive", 1204, LastSync, Created, Created, [Company]),
+        [typeof(ListResponse)] = List,
+        [typeof(Page<ListResponse>)] = PageOf(List, total: 4),
         [typeof(MemberView)] = Member,
         [typeof(BatchMembersResponse)] = new BatchMembersResponse(1, 1,
         [
@@ -95,10 +106,11 @@ public static class ResponseExamples
             [new PersonAudienceResponse(AudienceId, true, "subscribed", Member.MergeFields, ["gold"], Finished, ["newsletter"], null)],
             [new PersonListResponse("newsletter", true, AudienceId, "audience", null, true, true, true, false, false, ["crm-1042"], LastSync)],
             new PersonRecordsResponse(["newsletter"], [], [], [], [], 0)),
-        [typeof(WebhookDeliveryResponse)] = new WebhookDeliveryResponse(
-            "wh_t9mohqlxpn0gmkktdw1l", WebhookEvents.SyncCompleted, "delivered", Finished, null,
-            [new WebhookAttempt(1, Finished, 200, null, 42)]),
+        [typeof(WebhookDeliveryResponse)] = Delivery,
     };
+
+    /// <summary>A first page holding <paramref name="item"/>, with a next page.</summary>
+    private static Page<T> PageOf<T>(T item, long? total) => new([item], new PageCursor(Created.ToUnixTimeMilliseconds(), "tn_zd7m8aretmbm1e7ht8k9").Encode(), total);
 
     /// <summary>An example of <paramref name="type"/> as JSON, or null when there is none (a collection's is built from its items').</summary>
     public static JsonNode? For(Type type)

@@ -13,25 +13,29 @@ public static class JobsApi
     public static RouteGroupBuilder MapJobsApi(this RouteGroupBuilder v1)
     {
         var jobs = v1.MapGroup("/jobs").WithTags("Jobs");
-        jobs.MapGet("/", ListJobs).Produces<List<JobResponse>>().ProducesValidationProblem();
+        jobs.MapGet("/", ListJobs).Produces<Page<JobResponse>>().ProducesValidationProblem();
         jobs.MapGet("/{jobId}", GetJob).Produces<JobResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         jobs.MapPost("/{jobId}/cancel", CancelJob).Produces<JobResponse>(StatusCodes.Status202Accepted).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return v1;
     }
 
     /// <summary>List the tenant's most recent jobs, newest first.</summary>
-    /// <remarks>Sync, batch and erasure jobs, kept for a while after they finish.</remarks>
-    /// <param name="limit">How many, 1 to 100.</param>
-    public static async Task<Results<Ok<List<JobResponse>>, ValidationProblem>> ListJobs(
-        Tenant tenant, JobStore jobs, IOptions<HubOptions> hub, CancellationToken cancellationToken, int limit = 20)
+    /// <remarks>
+    /// Sync, batch and erasure jobs, kept for a while after they finish: a page without <c>total</c>, read on with <c>nextCursor</c>.
+    /// Jobs queued meanwhile never shift a page (they come before the first). A page can hold fewer than <c>limit</c> when jobs expired.
+    /// </remarks>
+    /// <param name="cursor">The <c>nextCursor</c> of the previous page; absent: the newest jobs.</param>
+    /// <param name="limit">Page size, 1 to 100.</param>
+    public static async Task<Results<Ok<Page<JobResponse>>, ValidationProblem>> ListJobs(
+        Tenant tenant, JobStore jobs, IOptions<HubOptions> hub, CancellationToken cancellationToken, string? cursor = null, int limit = 20)
     {
-        if (limit is < 1 or > 100)
+        if (Paging.Check(cursor, limit, 100, out var after) is { } invalid)
         {
-            return Problems.Validation(new Dictionary<string, string[]> { ["limit"] = ["Between 1 and 100."] });
+            return Problems.Paging(invalid);
         }
 
-        var recent = await jobs.ListRecentAsync(tenant.Id, limit, cancellationToken);
-        return TypedResults.Ok(recent.Select(job => JobResponse.From(job, hub.Value)).ToList());
+        var page = await jobs.ListRecentAsync(tenant.Id, after, limit, cancellationToken);
+        return TypedResults.Ok(page.Map(job => JobResponse.From(job, hub.Value)));
     }
 
     /// <summary>Read a job.</summary>

@@ -16,6 +16,8 @@ namespace Hub.Api.Lists;
 /// <summary>Host lists linked to managed audiences or tags, and their members.</summary>
 public static class ListsApi
 {
+    private const int MaxListPageSize = 200;
+
     public static RouteGroupBuilder MapListsApi(this RouteGroupBuilder v1)
     {
         var lists = v1.MapGroup("/lists").WithTags("Lists").WithListKeyRoutes()
@@ -31,7 +33,7 @@ public static class ListsApi
                     new { tag = "LEVEL", name = "Level", type = "dropdown", choices = new[] { "Bronze", "Silver", "Gold" } },
                 },
             });
-        lists.MapGet("/", ListLists).Produces<List<ListResponse>>();
+        lists.MapGet("/", ListLists).Produces<Page<ListResponse>>().ProducesValidationProblem();
         lists.MapGet("/{key}", GetList).Produces<ListResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
         lists.MapPatch("/{key}", UpdateList).Produces<ListResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithRequestExample(new { name = "Weekly newsletter", defaultStatus = "pending", removalPolicy = "unsubscribe", fields = new[] { new { tag = "COMPANY", name = "Company name", type = "text" } } });
@@ -40,7 +42,7 @@ public static class ListsApi
         var members = lists.MapGroup("/{key}/members").WithTags("Members");
         members.MapPost("/", UpsertMember).Produces<MemberView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
             .WithRequestExample(new { email = "ann@customer.example", mergeFields = new { FNAME = "Ann", LNAME = "Lee" }, tags = new[] { "gold" }, language = "en", vip = false, status = "subscribed" });
-        members.MapGet("/", PageMembers).Produces<MemberPage>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        members.MapGet("/", PageMembers).Produces<Page<MemberView>>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
         members.MapGet("/{email}", GetMember).Produces<MemberView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
         members.MapPatch("/{email}", ChangeMemberEmail).Produces<MemberView>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .WithRequestExample(new { email = "ann.lee@customer.example" });
@@ -70,9 +72,19 @@ public static class ListsApi
     }
 
     /// <summary>List the tenant's lists.</summary>
-    /// <remarks>Every linked list with its member count, last sync and declared fields, by key.</remarks>
-    public static async Task<Ok<List<ListResponse>>> ListLists(Tenant tenant, ListService lists, CancellationToken cancellationToken) =>
-        TypedResults.Ok((await lists.ListAsync(tenant, cancellationToken)).Select(ListResponse.From).ToList());
+    /// <remarks>Every linked list with its member count, last sync and declared fields, by key: a page with <c>total</c>.</remarks>
+    /// <param name="cursor">The <c>nextCursor</c> of the previous page; absent: the first page.</param>
+    /// <param name="limit">Page size, 1 to 200.</param>
+    public static async Task<Results<Ok<Page<ListResponse>>, ValidationProblem>> ListLists(
+        Tenant tenant, ListService lists, CancellationToken cancellationToken, string? cursor = null, int limit = 100)
+    {
+        if (Paging.Check(cursor, limit, MaxListPageSize, out var after) is { } invalid)
+        {
+            return Problems.Paging(invalid);
+        }
+
+        return TypedResults.Ok((await lists.ListAsync(tenant, after, limit, cancellationToken)).Map(ListResponse.From));
+    }
 
     /// <summary>Read a list.</summary>
     /// <remarks>Its mode, audience, member count (members Hub synced), last sync and declared fields. 404 <c>list_not_found</c> for an unknown key.</remarks>
@@ -99,7 +111,7 @@ public static class ListsApi
     /// <remarks>
     /// Tag mode removes the tag from the members Hub tagged (the contacts stay). Audience mode keeps the audience unless
     /// <c>deleteAudience</c> is true, which deletes it in Mailchimp (only an audience Hub created; 403 <c>audience_not_created_by_hub</c>
-    /// otherwise, and the list stays linked).
+    /// otherwise, and the list stays linked). Then Hub sends the signed webhook <c>list.unlinked</c>.
     /// </remarks>
     /// <param name="key">The list's key.</param>
     /// <param name="deleteAudience">Audience mode: also delete the audience in Mailchimp (irreversible).</param>
@@ -129,11 +141,14 @@ public static class ListsApi
     }
 
     /// <summary>Page through a list's members.</summary>
-    /// <remarks>Read from Mailchimp; pass <c>nextCursor</c> back as <c>cursor</c> (in tag mode a page can hold fewer than <c>limit</c>).</remarks>
+    /// <remarks>
+    /// Read from Mailchimp; pass <c>nextCursor</c> back as <c>cursor</c>. In audience mode the page has <c>total</c>; in tag mode it has
+    /// none, and a page can hold fewer than <c>limit</c> (the tagged members of one page of the audience).
+    /// </remarks>
     /// <param name="key">The list's key.</param>
-    /// <param name="cursor">Where to go on, as returned in <c>nextCursor</c>; absent for the first page.</param>
+    /// <param name="cursor">The <c>nextCursor</c> of the previous page; absent: the first page.</param>
     /// <param name="limit">Page size, 1 to 1000.</param>
-    public static async Task<Results<Ok<MemberPage>, ProblemHttpResult>> PageMembers(ListKey key, Tenant tenant, MemberService members, CancellationToken cancellationToken, string? cursor = null, int limit = 100)
+    public static async Task<Results<Ok<Page<MemberView>>, ProblemHttpResult>> PageMembers(ListKey key, Tenant tenant, MemberService members, CancellationToken cancellationToken, string? cursor = null, int limit = 100)
     {
         var page = await members.PageAsync(tenant, key, cursor, limit, cancellationToken);
         return page.IsSuccess ? TypedResults.Ok(page.Value) : page.Error.ToProblem();

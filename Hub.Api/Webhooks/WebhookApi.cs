@@ -11,7 +11,7 @@ public static class WebhookApi
 {
     public static RouteGroupBuilder MapWebhookApi(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/webhooks/deliveries", ListDeliveries).WithTags("Webhooks").ProducesValidationProblem();
+        v1.MapGet("/webhooks/deliveries", ListDeliveries).WithTags("Webhooks").Produces<Page<WebhookDeliveryResponse>>().ProducesValidationProblem();
         return v1;
     }
 
@@ -19,18 +19,19 @@ public static class WebhookApi
     /// <remarks>
     /// Each delivery of an event to the tenant's <c>webhookUrl</c> with every attempt: pending (waiting for its next try), delivered
     /// (the receiver answered 2xx) or failed (given up). Events are signed with the tenant's secret (<c>Hub-Signature</c>).
+    /// The last 200 are kept: a page without <c>total</c>, read on with <c>nextCursor</c>; deliveries queued meanwhile never shift a page.
     /// </remarks>
-    /// <param name="limit">How many, 1 to the number kept.</param>
-    public static async Task<Results<Ok<List<WebhookDeliveryResponse>>, ValidationProblem>> ListDeliveries(
-        Tenant tenant, WebhookStore store, CancellationToken cancellationToken, int limit = 50)
+    /// <param name="cursor">The <c>nextCursor</c> of the previous page; absent: the newest deliveries.</param>
+    /// <param name="limit">Page size, 1 to 200.</param>
+    public static async Task<Results<Ok<Page<WebhookDeliveryResponse>>, ValidationProblem>> ListDeliveries(
+        Tenant tenant, WebhookStore store, CancellationToken cancellationToken, string? cursor = null, int limit = 50)
     {
-        if (limit is < 1 or > WebhookStore.MaxDeliveriesPerTenant)
+        if (Paging.Check(cursor, limit, WebhookStore.MaxDeliveriesPerTenant, out var after) is { } invalid)
         {
-            return Problems.Validation(new Dictionary<string, string[]> { ["limit"] = [$"Must be between 1 and {WebhookStore.MaxDeliveriesPerTenant}."] });
+            return Problems.Paging(invalid);
         }
 
-        var deliveries = await store.ListAsync(tenant.Id, limit, cancellationToken);
-        return TypedResults.Ok(deliveries.Select(WebhookDeliveryResponse.From).ToList());
+        return TypedResults.Ok((await store.ListAsync(tenant.Id, after, limit, cancellationToken)).Map(WebhookDeliveryResponse.From));
     }
 }
 
@@ -40,7 +41,7 @@ public static class WebhookApi
 /// <param name="Status">Where the delivery stands.</param>
 /// <param name="CreatedAt">When the event was queued.</param>
 /// <param name="NextAttemptAt">When it is tried next, while pending.</param>
-/// <param name="Attempts">Every attempt so far.</param>/// <summary>One delivery: <c>status</c> is pending, delivered or failed.</summary>
+/// <param name="Attempts">Every attempt so far.</param>
 public sealed record WebhookDeliveryResponse(
     string Id, string EventType, [OneOf<WebhookDeliveryStatus>] string Status, DateTimeOffset CreatedAt, DateTimeOffset? NextAttemptAt, IReadOnlyList<WebhookAttempt> Attempts)
 {

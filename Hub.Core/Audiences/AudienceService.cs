@@ -1,5 +1,6 @@
 using Hub.Core.Lists;
 using Hub.Core.Mailchimp;
+using Hub.Core.Storage;
 using Hub.Core.Tenants;
 
 namespace Hub.Core.Audiences;
@@ -31,19 +32,13 @@ public sealed record Audience(
     string Id, string Name, string PermissionReminder, AudienceContact Contact, CampaignDefaults CampaignDefaults,
     bool EmailTypeOption, bool DoubleOptin, int MemberCount, DateTimeOffset DateCreated, bool Managed, bool CreatedByHub);
 
-/// <summary>A page of the account's audiences, as Mailchimp orders them.</summary>
-/// <param name="Items">The audiences of this page.</param>
-/// <param name="Total">How many audiences the account has.</param>
-/// <param name="Offset">How many were skipped.</param>
-/// <param name="Count">The page size asked for.</param>
-public sealed record AudiencePage(IReadOnlyList<Audience> Items, int Total, int Offset, int Count);
-
 /// <summary>Audiences in the tenant's Mailchimp account; writes only to the ones Hub manages.</summary>
 public sealed class AudienceService(TenantMailchimp tenantMailchimp, MailchimpClient mailchimp, ListStore lists)
 {
     public const int MaxNameLength = 100;
 
-    public async Task<MailchimpResult<AudiencePage>> ListAsync(Tenant tenant, int count, int offset, CancellationToken cancellationToken)
+    /// <summary>A page of the account's audiences, as Mailchimp orders them, from <paramref name="offset"/>, with how many the account has.</summary>
+    public async Task<MailchimpResult<Page<Audience>>> ListAsync(Tenant tenant, int offset, int limit, CancellationToken cancellationToken)
     {
         var (credential, error) = await tenantMailchimp.CredentialAsync(tenant, cancellationToken);
         if (credential is null)
@@ -51,7 +46,7 @@ public sealed class AudienceService(TenantMailchimp tenantMailchimp, MailchimpCl
             return error!;
         }
 
-        var page = await mailchimp.GetListsAsync(credential, count, offset, cancellationToken);
+        var page = await mailchimp.GetListsAsync(credential, limit, offset, cancellationToken);
         if (!page.IsSuccess)
         {
             return page.Error;
@@ -61,8 +56,9 @@ public sealed class AudienceService(TenantMailchimp tenantMailchimp, MailchimpCl
         var createdRead = tenantMailchimp.CreatedAsync(tenant.Id, cancellationToken);
         var managed = (await managedRead).ToHashSet(StringComparer.Ordinal);
         var created = (await createdRead).ToHashSet(StringComparer.Ordinal);
-        return MailchimpResult<AudiencePage>.Success(new AudiencePage(
-            page.Value.Lists.Select(list => ToAudience(list, managed.Contains(list.Id), created.Contains(list.Id))).ToList(), page.Value.TotalItems, offset, count));
+        return MailchimpResult<Page<Audience>>.Success(new Page<Audience>(
+            [.. page.Value.Lists.Select(list => ToAudience(list, managed.Contains(list.Id), created.Contains(list.Id)))],
+            Paging.CursorAfterOffset(offset, limit, page.Value.TotalItems), page.Value.TotalItems));
     }
 
     /// <summary>Creates an audience in Mailchimp and marks it managed and created by Hub. Required fields are checked before Mailchimp is called.</summary>

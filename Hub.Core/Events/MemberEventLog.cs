@@ -9,11 +9,6 @@ using StackExchange.Redis;
 
 namespace Hub.Core.Events;
 
-/// <summary>A page of a tenant's member events, oldest first; <see cref="NextCursor"/> reads on from the last one.</summary>
-/// <param name="Items">The events: <c>cursor</c>, <c>type</c>, <c>audienceId</c>, <c>email</c>, <c>lists</c> (the tenant's lists that held the member), <c>firedAt</c> and the type's own fields.</param>
-/// <param name="NextCursor">Where to read on from (also later, to poll for new events); null when there are no events yet.</param>
-public sealed record MemberEventPage(IReadOnlyList<JsonElement> Items, string? NextCursor);
-
 /// <summary>
 /// A tenant's member events in the order Hub recorded them, kept for <see cref="EventsOptions.Retention"/> (a sorted set
 /// of event JSON by cursor), and the ledger changes each one brings, made in the same script (Lua/record_event.lua) so an
@@ -46,13 +41,14 @@ public sealed class MemberEventLog(IConnectionMultiplexer redis, RedisKeys keys,
     }
 
     /// <summary>Events after <paramref name="since"/> (a cursor; null: from the oldest kept), at most <paramref name="limit"/>.</summary>
-    public async Task<MemberEventPage> ReadAsync(TenantId tenant, long? since, int limit, CancellationToken cancellationToken)
+    public async Task<Page<JsonElement>> ReadAsync(TenantId tenant, long? since, int limit, CancellationToken cancellationToken)
     {
         var entries = await Db.SortedSetRangeByScoreWithScoresAsync(keys.TenantEvents(tenant),
             start: since ?? double.NegativeInfinity, exclude: since is null ? Exclude.None : Exclude.Start, take: limit);
         var items = entries.Select(entry => JsonDocument.Parse(entry.Element.ToString()).RootElement.Clone()).ToList();
         var next = entries.Length > 0 ? ((long)entries[^1].Score).ToString(CultureInfo.InvariantCulture) : since?.ToString(CultureInfo.InvariantCulture);
-        return new MemberEventPage(items, next);
+        // A feed, not a snapshot: nextCursor stays set on the last page (where to poll from later), and there is no total.
+        return new Page<JsonElement>(items, next, null);
     }
 
     /// <summary>The tenant's logged events (JSON, as stored) that <paramref name="mentions"/> accepts; for a person's rights (Hub.Core/People).</summary>

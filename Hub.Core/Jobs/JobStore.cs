@@ -46,16 +46,17 @@ public sealed partial class JobStore(
     public async Task<Job?> GetAsync(TenantId tenant, JobId id, CancellationToken cancellationToken) =>
         await GetAsync(RedisKeys.ShardOf(tenant), id, includeErrors: true, cancellationToken) is { } job && job.Tenant == tenant ? job : null;
 
-    /// <summary>A tenant's most recent jobs, newest first, without their errors. Ids of jobs past retention are pruned.</summary>
-    public async Task<IReadOnlyList<Job>> ListRecentAsync(TenantId tenant, int limit, CancellationToken cancellationToken)
+    /// <summary>A page of a tenant's jobs, newest first (after <paramref name="after"/>), without their errors. Ids of jobs past retention are pruned.</summary>
+    public async Task<Page<Job>> ListRecentAsync(TenantId tenant, PageCursor? after, int limit, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("job.list");
-        var ids = await Db.SortedSetRangeByRankAsync(keys.TenantJobs(tenant), 0, limit - 1, Order.Descending);
+        var entries = await Db.RangeAfterAsync(keys.TenantJobs(tenant), after, limit + 1, Order.Descending);
+        var page = entries.Take(limit).ToList();
         var batch = Db.CreateBatch();
-        var reads = ids.Select(id => batch.HashGetAllAsync(keys.Job(tenant, JobId.Parse(id.ToString())))).ToList();
+        var reads = page.Select(entry => batch.HashGetAllAsync(keys.Job(tenant, JobId.Parse(entry.Element.ToString())))).ToList();
         batch.Execute();
         var jobs = new List<Job>();
-        for (var i = 0; i < ids.Length; i++)
+        for (var i = 0; i < page.Count; i++)
         {
             if (JobRecord.Read(await reads[i], []) is { } job)
             {
@@ -63,11 +64,12 @@ public sealed partial class JobStore(
             }
             else
             {
-                await Db.SortedSetRemoveAsync(keys.TenantJobs(tenant), ids[i]);
+                await Db.SortedSetRemoveAsync(keys.TenantJobs(tenant), page[i].Element);
             }
         }
 
-        return jobs;
+        // No total: the index keeps ids of jobs that expired until a read like this one drops them.
+        return new Page<Job>(jobs, entries.Length > limit ? Paging.CursorAfter(page[^1]) : null, null);
     }
 
     /// <summary>Queued jobs across all tenants (the counters of every shard).</summary>

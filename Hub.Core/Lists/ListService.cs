@@ -1,7 +1,11 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Hub.Core.Audiences;
 using Hub.Core.Mailchimp;
 using Hub.Core.Storage;
 using Hub.Core.Tenants;
+using Hub.Core.Webhooks;
 
 namespace Hub.Core.Lists;
 
@@ -19,7 +23,8 @@ public sealed record ListView(HostList List, long MemberCount);
 
 /// <summary>Links host lists to managed audiences or tags, and unlinks them.</summary>
 public sealed class ListService(
-    ListStore lists, IListMembers members, AudienceService audiences, TenantMailchimp tenantMailchimp, ListFieldProvisioner fields, TimeProvider time)
+    ListStore lists, IListMembers members, AudienceService audiences, TenantMailchimp tenantMailchimp, ListFieldProvisioner fields,
+    IWebhookPublisher webhooks, TimeProvider time)
 {
     public const int MaxTagLength = 100;
 
@@ -129,11 +134,12 @@ public sealed class ListService(
             ? new ListView(list, await members.CountAsync(tenant.Id, key, cancellationToken))
             : FacadeErrors.ListMissing(key.ToString());
 
-    public async Task<IReadOnlyList<ListView>> ListAsync(Tenant tenant, CancellationToken cancellationToken)
+    /// <summary>A page of the tenant's lists by key, after <paramref name="after"/> (the last key seen), with their member counts.</summary>
+    public async Task<Page<ListView>> ListAsync(Tenant tenant, PageCursor? after, int limit, CancellationToken cancellationToken)
     {
-        var all = await lists.ListAsync(tenant.Id, cancellationToken);
-        var counts = await Task.WhenAll(all.Select(list => members.CountAsync(tenant.Id, list.Key, cancellationToken)));
-        return all.Select((list, i) => new ListView(list, counts[i])).ToList();
+        var page = Page<HostList>.Of(await lists.ListAsync(tenant.Id, cancellationToken), list => new PageCursor(0, list.Key.ToString()), after, limit);
+        var counts = await Task.WhenAll(page.Items.Select(list => members.CountAsync(tenant.Id, list.Key, cancellationToken)));
+        return new Page<ListView>([.. page.Items.Select((list, i) => new ListView(list, counts[i]))], page.NextCursor, page.Total);
     }
 
     public async Task<MailchimpResult<ListView>> UpdateAsync(Tenant tenant, ListKey key, ListChanges changes, CancellationToken cancellationToken)
@@ -200,6 +206,7 @@ public sealed class ListService(
     /// <summary>
     /// Unlinks a list. Tag mode: removes the list's tag from the members Hub tagged (the contacts stay).
     /// Audience mode: deletes the audience in Mailchimp only when <paramref name="deleteAudience"/> is set.
+    /// Then sends <c>list.unlinked</c>.
     /// </summary>
     public async Task<MailchimpResult> UnlinkAsync(Tenant tenant, ListKey key, bool deleteAudience, CancellationToken cancellationToken)
     {
@@ -229,6 +236,20 @@ public sealed class ListService(
                 return deleted;
             }
         }
+
+        // Queued before Hub forgets the list, keyed by this link of the key (its creation time): an unlink that fails
+        // after this point and is repeated sends one event, and a later link of the same key unlinked again sends its own.
+        var unlinked = new JsonObject
+        {
+            ["listKey"] = key.ToString(),
+            ["audienceId"] = list.AudienceId,
+            ["mode"] = SnakeCase<ListMode>.ToText(list.Mode),
+            ["tag"] = list.Tag,
+            ["audienceDeleted"] = deleteAudience,
+            ["unlinkedAt"] = time.GetUtcNow(),
+        };
+        await webhooks.PublishAsync(tenant.Id, WebhookEvents.ListUnlinked, JsonSerializer.SerializeToElement(unlinked, HubJsonContext.Default.JsonObject),
+            eventKey: $"{key}\n{list.CreatedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}", cancellationToken);
 
         await members.ForgetAsync(tenant.Id, key, cancellationToken);
         await lists.DeleteAsync(tenant.Id, key, cancellationToken);

@@ -23,11 +23,6 @@ public sealed record MemberView(
         member.Language, member.Vip, member.LastChanged);
 }
 
-/// <summary>One page of a list's members; <see cref="NextCursor"/> is null on the last page.</summary>
-/// <param name="Items">The members of this page.</param>
-/// <param name="NextCursor">Pass back as <c>cursor</c> for the next page; null on the last page.</param>
-public sealed record MemberPage(IReadOnlyList<MemberView> Items, string? NextCursor);
-
 /// <summary>The outcome for one member of an inline batch.</summary>
 public sealed record MemberOutcome(string Email, string Result, MailchimpError? Error)
 {

@@ -1,9 +1,9 @@
-using System.Globalization;
 using System.Text.Json;
 using Hub.Core.Audiences;
 using Hub.Core.Jobs;
 using Hub.Core.Lists;
 using Hub.Core.Mailchimp;
+using Hub.Core.Storage;
 using Hub.Core.Tenants;
 
 namespace Hub.Core.Members;
@@ -175,17 +175,11 @@ public sealed class MemberService(
     }
 
     /// <summary>A page of the list's members. In tag mode a page holds the tagged members of one page of the audience, so it may hold fewer than <paramref name="limit"/>.</summary>
-    public async Task<MailchimpResult<MemberPage>> PageAsync(Tenant tenant, ListKey key, string? cursor, int limit, CancellationToken cancellationToken)
+    public async Task<MailchimpResult<Page<MemberView>>> PageAsync(Tenant tenant, ListKey key, string? cursor, int limit, CancellationToken cancellationToken)
     {
-        var offset = 0;
-        if (cursor is not null && (!int.TryParse(cursor, CultureInfo.InvariantCulture, out offset) || offset < 0))
+        if (Paging.CheckOffset(cursor, limit, MaxPageSize, out var offset) is { } invalid)
         {
-            return FacadeErrors.Invalid("cursor", "Not a cursor this API returned.");
-        }
-
-        if (limit is < 1 or > MaxPageSize)
-        {
-            return FacadeErrors.Invalid("limit", $"Between 1 and {MaxPageSize}.");
+            return FacadeErrors.Invalid(invalid.Parameter, invalid.Message);
         }
 
         await using var target = await targets.ResolveAsync(tenant, key, forWrite: false, reserveSlot: true, cancellationToken);
@@ -204,8 +198,9 @@ public sealed class MemberService(
         var members = list.Mode == ListMode.Tag
             ? page.Value.Members.Where(member => member.Tags?.Any(tag => tag.Name == list.Tag) == true)
             : page.Value.Members;
-        var next = offset + limit < page.Value.TotalItems ? (offset + limit).ToString(CultureInfo.InvariantCulture) : null;
-        return new MemberPage(members.Select(member => MemberView.From(member, [])).ToList(), next);
+        // Mailchimp counts the audience: the list's size in audience mode, not in tag mode.
+        return new Page<MemberView>([.. members.Select(member => MemberView.From(member, []))],
+            Paging.CursorAfterOffset(offset, limit, page.Value.TotalItems), list.Mode == ListMode.Audience ? page.Value.TotalItems : null);
     }
 
     /// <summary>

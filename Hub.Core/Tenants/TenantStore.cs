@@ -68,22 +68,23 @@ public sealed class TenantStore(
         return TenantFields.Read(await Db.HashGetAllAsync(keys.Tenant(id)));
     }
 
-    /// <summary>Tenants in creation order: the first <c>offset + limit</c> of every shard's index, merged by creation time.</summary>
-    public async Task<(IReadOnlyList<Tenant> Items, long Total)> ListAsync(int offset, int limit, CancellationToken cancellationToken)
+    /// <summary>A page of tenants in creation order, after <paramref name="after"/>, with how many there are.</summary>
+    public async Task<Page<Tenant>> ListAsync(PageCursor? after, int limit, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("tenant.list");
-        var indexBatch = Db.CreateBatch();
-        var totals = RedisKeys.AllShards.Select(shard => indexBatch.SortedSetLengthAsync(keys.Tenants(shard))).ToList();
-        var heads = RedisKeys.AllShards.Select(shard => indexBatch.SortedSetRangeByRankWithScoresAsync(keys.Tenants(shard), 0, offset + limit - 1)).ToList();
-        indexBatch.Execute();
+        // The index is one sorted set per shard (by creation time): each gives its next entries after the cursor, merged here.
+        var totals = RedisKeys.AllShards.Select(shard => Db.SortedSetLengthAsync(keys.Tenants(shard))).ToList();
+        var heads = RedisKeys.AllShards.Select(shard => Db.RangeAfterAsync(keys.Tenants(shard), after, limit + 1, Order.Ascending)).ToList();
         var total = (await Task.WhenAll(totals)).Sum();
-        var ids = (await Task.WhenAll(heads)).SelectMany(head => head)
+        var entries = (await Task.WhenAll(heads)).SelectMany(head => head)
             .OrderBy(entry => entry.Score).ThenBy(entry => entry.Element.ToString(), StringComparer.Ordinal)
-            .Skip(offset).Take(limit).Select(entry => entry.Element).ToList();
+            .Take(limit + 1).ToList();
+        var page = entries.Take(limit).ToList();
         var batch = Db.CreateBatch();
-        var reads = ids.Select(id => batch.HashGetAllAsync(keys.Tenant(TenantId.Parse(id.ToString())))).ToList();
+        var reads = page.Select(entry => batch.HashGetAllAsync(keys.Tenant(TenantId.Parse(entry.Element.ToString())))).ToList();
         batch.Execute();
-        return ((await Task.WhenAll(reads)).Select(TenantFields.Read).OfType<Tenant>().ToList(), total);
+        var tenants = (await Task.WhenAll(reads)).Select(TenantFields.Read).OfType<Tenant>().ToList();
+        return new Page<Tenant>(tenants, entries.Count > limit ? Paging.CursorAfter(page[^1]) : null, total);
     }
 
     /// <summary>

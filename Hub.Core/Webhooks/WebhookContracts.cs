@@ -10,6 +10,7 @@ public static class WebhookEvents
     public const string ConnectionRevoked = "connection.revoked";
     public const string SyncCompleted = "sync.completed";
     public const string SyncFailed = "sync.failed";
+    public const string ListUnlinked = "list.unlinked";
 }
 
 /// <summary>Sends a signed event to a tenant's webhook URL, durably and with retries.</summary>

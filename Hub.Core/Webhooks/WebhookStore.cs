@@ -134,14 +134,15 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
         return (long)result == 1;
     }
 
-    /// <summary>The tenant's most recent deliveries, newest first, with every attempt.</summary>
-    public async Task<IReadOnlyList<WebhookDelivery>> ListAsync(TenantId tenant, int limit, CancellationToken cancellationToken)
+    /// <summary>A page of the tenant's recent deliveries (the last <see cref="MaxDeliveriesPerTenant"/>), newest first after <paramref name="after"/>, with every attempt.</summary>
+    public async Task<Page<WebhookDelivery>> ListAsync(TenantId tenant, PageCursor? after, int limit, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("webhook.list");
         var shard = RedisKeys.ShardOf(tenant);
-        var ids = await Db.SortedSetRangeByRankAsync(keys.TenantWebhookDeliveries(tenant), 0, limit - 1, Order.Descending);
+        var entries = await Db.RangeAfterAsync(keys.TenantWebhookDeliveries(tenant), after, limit + 1, Order.Descending);
+        var ids = entries.Take(limit).Select(entry => entry.Element.ToString()).ToList();
         var batch = Db.CreateBatch();
-        var reads = ids.Select(id => (Id: id.ToString(), Fields: batch.HashGetAllAsync(keys.WebhookDelivery(shard, id.ToString())), Attempts: batch.ListRangeAsync(keys.WebhookAttempts(shard, id.ToString())))).ToList();
+        var reads = ids.Select(id => (Id: id, Fields: batch.HashGetAllAsync(keys.WebhookDelivery(shard, id)), Attempts: batch.ListRangeAsync(keys.WebhookAttempts(shard, id)))).ToList();
         batch.Execute();
         var deliveries = new List<WebhookDelivery>(reads.Count);
         foreach (var read in reads)
@@ -162,7 +163,8 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
                 attempts));
         }
 
-        return deliveries;
+        // No total: a delivery past its retention stays in the index until the index is trimmed.
+        return new Page<WebhookDelivery>(deliveries, entries.Length > limit ? Paging.CursorAfter(entries[limit - 1]) : null, null);
     }
 
     /// <summary>

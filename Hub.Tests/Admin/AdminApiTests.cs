@@ -97,9 +97,10 @@ public class AdminApiTests
         Assert.That(me.GetProperty("id").GetString(), Is.EqualTo(tenant.Id));
 
         var keys = await (await _admin.GetAsync($"/api/admin/tenants/{tenant.Id}/keys")).JsonAsync();
-        Assert.That(keys.GetArrayLength(), Is.EqualTo(2));
+        Assert.That(keys.GetProperty("items").GetArrayLength(), Is.EqualTo(2));
+        Assert.That(keys.GetProperty("total").GetInt64(), Is.EqualTo(2));
         Assert.That(keys.GetRawText(), Does.Not.Contain(secondKey), "listing never shows keys");
-        var firstKeyId = keys.EnumerateArray().First(k => k.GetProperty("name").GetString() == "test").GetProperty("id").GetString();
+        var firstKeyId = keys.GetProperty("items").EnumerateArray().First(k => k.GetProperty("name").GetString() == "test").GetProperty("id").GetString();
 
         Assert.That((await _admin.DeleteAsync($"/api/admin/tenants/{tenant.Id}/keys/{firstKeyId}")).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
         await ProblemAssert.IsProblemAsync(await first.GetAsync("/api/v1/tenant"), HttpStatusCode.Unauthorized, "unauthorized");
@@ -120,7 +121,7 @@ public class AdminApiTests
         Assert.That((await next.GetAsync("/api/v1/tenant")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
 
         var keys = await (await _admin.GetAsync($"/api/admin/tenants/{tenant.Id}/keys")).JsonAsync();
-        var firstKeyId = keys.EnumerateArray().First(k => k.GetProperty("name").GetString() == "test").GetProperty("id").GetString();
+        var firstKeyId = keys.GetProperty("items").EnumerateArray().First(k => k.GetProperty("name").GetString() == "test").GetProperty("id").GetString();
         Assert.That((await _admin.DeleteAsync($"/api/admin/tenants/{tenant.Id}/keys/{firstKeyId}")).StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
         Assert.That(await StatusWithinAsync(first, HttpStatusCode.Unauthorized), Is.EqualTo(HttpStatusCode.Unauthorized));
 

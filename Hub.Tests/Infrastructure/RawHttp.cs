@@ -13,9 +13,6 @@ public static class RawHttp
 
     public static async Task<Response> SendAsync(Uri server, string method, string target, IEnumerable<string> headers, string? body = null)
     {
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync(server.Host, server.Port);
-        await using var stream = tcp.GetStream();
         var request = new StringBuilder();
         request.Append(method).Append(' ').Append(target).Append(" HTTP/1.1\r\n");
         request.Append("Host: ").Append(server.Authority).Append("\r\n");
@@ -32,8 +29,16 @@ public static class RawHttp
         }
 
         request.Append("Connection: close\r\n\r\n");
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(request.ToString()));
-        await stream.WriteAsync(payload);
+        return await SendBytesAsync(server, [.. Encoding.ASCII.GetBytes(request.ToString()), .. payload]);
+    }
+
+    /// <summary>Sends <paramref name="request"/> as it is (a request line Kestrel cannot parse, raw bytes in the target) and reads the answer until the server closes.</summary>
+    public static async Task<Response> SendBytesAsync(Uri server, byte[] request)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(server.Host, server.Port);
+        await using var stream = tcp.GetStream();
+        await stream.WriteAsync(request);
         using var reader = new StreamReader(stream, Encoding.UTF8);
         var text = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
         var split = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);

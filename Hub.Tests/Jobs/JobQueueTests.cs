@@ -52,7 +52,7 @@ public class JobQueueTests(string backend) : BackendFixture(backend)
         var running = await Store.GetAsync(queued.Id, default);
         await Store.AddCountsAsync(lease!, new JobCounts(Total: 3, Added: 2, Unchanged: 1), default);
         var finished = await Store.FinishAsync(lease!, JobOutcome.Succeeded, default);
-        var recent = await Store.ListRecentAsync(tenant, 10, default);
+        var recent = await Store.ListRecentAsync(tenant, null, 10, default);
 
         Assert.Multiple(() =>
         {
@@ -65,7 +65,7 @@ public class JobQueueTests(string backend) : BackendFixture(backend)
             Assert.That(finished.Counts, Is.EqualTo(new JobCounts(3, 2, 0, 0, 1, 0)));
             Assert.That(finished.FinishedAt, Is.GreaterThanOrEqualTo(finished.StartedAt!.Value));
             Assert.That(finished.Duration, Is.Not.Null);
-            Assert.That(recent.Select(job => job.Id), Is.EqualTo(new[] { queued.Id }));
+            Assert.That(recent.Items.Select(job => job.Id), Is.EqualTo(new[] { queued.Id }));
             Assert.That(_listener.Finished.Select(job => job.Id), Is.EqualTo(new[] { queued.Id }));
         });
         Assert.That(await Store.ClaimAsync(default), Is.Null);

@@ -114,6 +114,53 @@ public sealed class HostileInputTests() : OneListFixture("l1")
         Assert.That(await _env.TenantStateAsync(_tenant), Is.EqualTo(state), "nothing stored");
     }
 
+    // Kestrel parses the request line and headers before any middleware runs and answers what it cannot parse itself, with
+    // no hook for Hub to shape the answer: a bare status, Content-Length: 0, Connection: close. Pinned here (docs/api.md,
+    // "Requests Hub never sees"). {key} is the tenant's key; each request aims at the member, which must stay.
+    [TestCase("DELETE /api/v1/lists/l1/members/ann.lee@shop.test\0x HTTP/1.1\r\nHost: h\r\n{auth}\r\n", 400, TestName = "A raw NUL in the path")]
+    [TestCase("DELETE /api/v1/lists/l1/members/ann.lee@shop.test%00 HTTP/1.1\r\nHost: h\r\n{auth}\r\n", 400, TestName = "A percent-encoded NUL in the path")]
+    [TestCase("DELETE /api/v1/lists/l1/members/ann.lee@shop.t\u00e9st HTTP/1.1\r\nHost: h\r\n{auth}\r\n", 400, TestName = "A raw non-ASCII byte in the path")]
+    [TestCase("DELETE /api/v1/lists/l1/members/ann.lee@shop.test\r\nHost: h\r\n{auth}\r\n", 400, TestName = "A request line without a version")]
+    [TestCase("GARBAGE\r\n\r\n", 400, TestName = "A request line that is not one")]
+    [TestCase("DELETE /api/v1/lists/l1/members/ann.lee@shop.test HTTP/1.1\r\nHost: h\r\n{auth}Broken header\r\n\r\n", 400, TestName = "A header without a colon")]
+    [TestCase("DELETE /api/v1/lists/l1/members/ann.lee@shop.test HTTP/1.1\r\nHost: h\r\n{auth}X-Note: a\0b\r\n\r\n", 400, TestName = "A NUL in a header value")]
+    [TestCase("DELETE /api/v1/lists/l1/members/ann.lee@shop.test HTTP/1.1\r\n{auth}\r\n", 400, TestName = "No Host header")]
+    [TestCase("DELETE /api/v1/lists/l1/members/ann.lee@shop.test HTTP/1.1\r\nHost: h\r\nHost: i\r\n{auth}\r\n", 400, TestName = "Two Host headers")]
+    [TestCase("POST /api/v1/lists/l1/members HTTP/1.1\r\nHost: h\r\n{auth}Content-Length: ten\r\n\r\n", 400, TestName = "A Content-Length that is not a number")]
+    [TestCase("DELETE /api/v1/lists/l1/members/ann.lee@shop.test HTTP/9.9\r\nHost: h\r\n{auth}\r\n", 505, TestName = "An unknown HTTP version")]
+    public async Task What_Kestrel_cannot_parse_it_answers_itself_with_an_empty_status_and_closes(string request, int status)
+    {
+        await AssertUnchangedAsync(async () =>
+        {
+            var text = request.Replace("{auth}", $"Authorization: Bearer {_tenant.Tenant.ApiKey}\r\n", StringComparison.Ordinal);
+            var response = await RawHttp.SendBytesAsync(_env.Hub.BaseUrl, Encoding.Latin1.GetBytes(text));
+            Assert.Multiple(() =>
+            {
+                Assert.That(response.Status, Is.EqualTo(status), response.Headers);
+                Assert.That(response.Headers, Does.Contain("Content-Length: 0"));
+                Assert.That(response.Headers, Does.Contain("Connection: close"));
+                Assert.That(response.Headers, Does.Not.Contain("Content-Type"), "no body, so no problem+json");
+                Assert.That(response.Body, Is.Empty);
+            });
+        });
+    }
+
+    // A body is read by Hub's endpoint, so a body that breaks HTTP's framing reaches Hub, which answers it as a problem.
+    [TestCase("Transfer-Encoding: chunked\r\n\r\nzz\r\n{\"email\":\"x@shop.test\"}\r\n0\r\n\r\n", TestName = "A chunk size that is not hex")]
+    [TestCase("Transfer-Encoding: chunked\r\n\r\n5\r\n{\"email\":\"x@shop.test\"}\r\n0\r\n\r\n", TestName = "A chunk longer than its size")]
+    public async Task A_body_whose_framing_breaks_is_a_400_problem_and_changes_nothing(string framing)
+    {
+        await AssertUnchangedAsync(async () =>
+        {
+            var text = "POST /api/v1/lists/l1/members HTTP/1.1\r\nHost: h\r\nConnection: close\r\nContent-Type: application/json\r\n" +
+                $"Authorization: Bearer {_tenant.Tenant.ApiKey}\r\n" + framing;
+            var response = await RawHttp.SendBytesAsync(_env.Hub.BaseUrl, Encoding.Latin1.GetBytes(text));
+            Assert.That(response.Status, Is.EqualTo(400), response.Headers + "\n" + response.Body);
+            Assert.That(response.Headers, Does.Contain("Content-Type: application/problem+json"));
+            Assert.That(response.Body, Does.Contain("urn:hub:problem:bad_request").And.Contain("HTTP framing is malformed"));
+        });
+    }
+
     private Task<RawHttp.Response> SendAsync(string method, string target, string? body = null, string? key = "")
     {
         key = key == "" ? _tenant.Tenant.ApiKey : key;

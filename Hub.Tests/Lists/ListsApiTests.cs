@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Hub.Core.Security;
+using Hub.Core.Webhooks;
 using Hub.Tests.Infrastructure;
 
 namespace Hub.Tests.Lists;
@@ -56,7 +58,7 @@ public sealed class ListsApiTests() : EnvironmentFixture<FacadeEnvironment>(() =
         await FacadeEnvironment.UpsertAsync(tenant, "vips", new { email = "ann@shop.test" });
 
         var lists = await tenant.Client.GetFromJsonAsync<JsonElement>("/api/v1/lists");
-        var counts = lists.EnumerateArray().ToDictionary(list => list.GetProperty("key").GetString()!, list => list.GetProperty("memberCount").GetInt64());
+        var counts = lists.GetProperty("items").EnumerateArray().ToDictionary(list => list.GetProperty("key").GetString()!, list => list.GetProperty("memberCount").GetInt64());
         Assert.That(counts, Is.EquivalentTo(new Dictionary<string, long> { ["buyers"] = 2, ["vips"] = 1 }));
 
         var ann = await _env.SandboxMemberAsync(audienceId, "ann@shop.test");
@@ -84,7 +86,7 @@ public sealed class ListsApiTests() : EnvironmentFixture<FacadeEnvironment>(() =
         await ProblemAssert.IsProblemAsync(newAudienceTaken, HttpStatusCode.Conflict, "list_exists");
 
         Assert.That(await _env.MarketingCallsAsync(), Is.EqualTo(before), "no audience created for a refused link");
-        var keys = (await tenant.Client.GetFromJsonAsync<JsonElement>("/api/v1/lists")).EnumerateArray().Select(list => list.GetProperty("key").GetString());
+        var keys = (await tenant.Client.GetFromJsonAsync<JsonElement>("/api/v1/lists")).GetProperty("items").EnumerateArray().Select(list => list.GetProperty("key").GetString());
         Assert.That(keys, Is.EqualTo(new[] { "tagged", "whole" }));
     }
 
@@ -186,7 +188,61 @@ public sealed class ListsApiTests() : EnvironmentFixture<FacadeEnvironment>(() =
         });
         Assert.That((await _env.SandboxMemberAsync(kept, "ann@shop.test"))!.Status, Is.EqualTo("subscribed"));
         var lists = await tenant.Client.GetFromJsonAsync<JsonElement>("/api/v1/lists");
-        Assert.That(lists.GetArrayLength(), Is.Zero);
+        Assert.That(lists.GetProperty("items").GetArrayLength(), Is.Zero);
+        Assert.That(lists.GetProperty("total").GetInt64(), Is.Zero);
+    }
+
+    [Test]
+    public async Task Unlinking_a_list_sends_a_signed_list_unlinked_webhook_once_per_link()
+    {
+        using var tenant = await _env.CreateTenantAsync();
+        var audienceId = await FacadeEnvironment.CreateAudienceAsync(tenant);
+        await FacadeEnvironment.LinkListAsync(tenant, "leaving", audienceId, "tag", new { tag = "Leavers" });
+        var dropped = (await FacadeEnvironment.LinkListAsync(tenant, "dropped")).GetProperty("audienceId").GetString()!;
+
+        using var unlinkTag = await tenant.Client.DeleteAsync("/api/v1/lists/leaving");
+        Assert.That(unlinkTag.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        var tagHook = await _env.Receiver.WaitForAsync(WebhookEvents.ListUnlinked, tenantId: tenant.Id);
+        using var unlinkAudience = await tenant.Client.DeleteAsync("/api/v1/lists/dropped?deleteAudience=true");
+        Assert.That(unlinkAudience.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        var audienceHook = await _env.Receiver.WaitForAsync(WebhookEvents.ListUnlinked, count: 2, tenantId: tenant.Id);
+
+        var tagEvent = JsonDocument.Parse(tagHook.Body).RootElement;
+        var audienceEvent = JsonDocument.Parse(audienceHook.Body).RootElement;
+        Assert.Multiple(() =>
+        {
+            Assert.That(WebhookSignature.Verify(new Secret(tenant.Tenant.WebhookSigningSecret), tagHook.Signature, tagHook.Body, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5)), Is.True);
+            Assert.That(tagEvent.GetProperty("type").GetString(), Is.EqualTo("list.unlinked"));
+            Assert.That(tagEvent.GetProperty("tenantId").GetString(), Is.EqualTo(tenant.Id));
+            var data = tagEvent.GetProperty("data");
+            Assert.That(data.GetProperty("listKey").GetString(), Is.EqualTo("leaving"));
+            Assert.That(data.GetProperty("audienceId").GetString(), Is.EqualTo(audienceId));
+            Assert.That(data.GetProperty("mode").GetString(), Is.EqualTo("tag"));
+            Assert.That(data.GetProperty("tag").GetString(), Is.EqualTo("Leavers"));
+            Assert.That(data.GetProperty("audienceDeleted").GetBoolean(), Is.False);
+            Assert.That(data.GetProperty("unlinkedAt").GetDateTimeOffset(), Is.EqualTo(DateTimeOffset.UtcNow).Within(TimeSpan.FromMinutes(1)));
+
+            Assert.That(WebhookSignature.Verify(new Secret(tenant.Tenant.WebhookSigningSecret), audienceHook.Signature, audienceHook.Body, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5)), Is.True);
+            var whole = audienceEvent.GetProperty("data");
+            Assert.That(whole.GetProperty("listKey").GetString(), Is.EqualTo("dropped"));
+            Assert.That(whole.GetProperty("audienceId").GetString(), Is.EqualTo(dropped));
+            Assert.That(whole.GetProperty("mode").GetString(), Is.EqualTo("audience"));
+            Assert.That(whole.GetProperty("tag").ValueKind, Is.EqualTo(JsonValueKind.Null));
+            Assert.That(whole.GetProperty("audienceDeleted").GetBoolean(), Is.True);
+        });
+
+        // The same key linked again is another link: its unlink is another event, with another delivery id.
+        await FacadeEnvironment.LinkListAsync(tenant, "leaving", audienceId, "tag");
+        using var again = await tenant.Client.DeleteAsync("/api/v1/lists/leaving");
+        Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        var relinkedHook = await _env.Receiver.WaitForAsync(WebhookEvents.ListUnlinked, count: 3, tenantId: tenant.Id);
+        Assert.That(JsonDocument.Parse(relinkedHook.Body).RootElement.GetProperty("id").GetString(), Is.Not.EqualTo(tagEvent.GetProperty("id").GetString()));
+
+        // A refused unlink (and one of a list that is gone) sends nothing.
+        using var refused = await tenant.Client.DeleteAsync("/api/v1/lists/leaving");
+        await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.NotFound, "list_not_found");
+        var deliveries = await tenant.Client.GetFromJsonAsync<JsonElement>("/api/v1/webhooks/deliveries");
+        Assert.That(deliveries.GetProperty("items").EnumerateArray().Count(delivery => delivery.GetProperty("eventType").GetString() == "list.unlinked"), Is.EqualTo(3));
     }
 
     [Test]

@@ -234,6 +234,7 @@ public sealed class MembersApiTests() : EnvironmentFixture<FacadeEnvironment>(()
         {
             var page = await tenant.Client.GetFromJsonAsync<JsonElement>($"/api/v1/lists/members/members?limit=3{(cursor is null ? "" : "&cursor=" + cursor)}");
             seen.AddRange(page.GetProperty("items").EnumerateArray().Select(item => item.GetProperty("email").GetString()!));
+            Assert.That(page.GetProperty("total").GetInt64(), Is.EqualTo(7), "an audience list has its total");
             cursor = page.GetProperty("nextCursor").GetString();
             pages++;
         }
@@ -242,9 +243,12 @@ public sealed class MembersApiTests() : EnvironmentFixture<FacadeEnvironment>(()
         Assert.That(pages, Is.EqualTo(3));
         Assert.That(seen, Is.EquivalentTo(emails));
         using var badCursor = await tenant.Client.GetAsync("/api/v1/lists/members/members?cursor=abc");
-        await ProblemAssert.IsProblemAsync(badCursor, HttpStatusCode.BadRequest, "validation");
+        Assert.That((await ProblemAssert.IsProblemAsync(badCursor, HttpStatusCode.BadRequest, "validation")).GetProperty("errors").TryGetProperty("cursor", out JsonElement _), Is.True);
+        // Another collection's cursor (a position by time and id) is not an offset into Mailchimp's members.
+        using var foreign = await tenant.Client.GetAsync("/api/v1/lists/members/members?cursor=" + new Hub.Core.Storage.PageCursor(1764762544000, "job_x").Encode());
+        Assert.That((await ProblemAssert.IsProblemAsync(foreign, HttpStatusCode.BadRequest, "validation")).GetProperty("errors").TryGetProperty("cursor", out JsonElement _), Is.True);
         using var badLimit = await tenant.Client.GetAsync("/api/v1/lists/members/members?limit=0");
-        await ProblemAssert.IsProblemAsync(badLimit, HttpStatusCode.BadRequest, "validation");
+        Assert.That((await ProblemAssert.IsProblemAsync(badLimit, HttpStatusCode.BadRequest, "validation")).GetProperty("errors").TryGetProperty("limit", out JsonElement _), Is.True);
     }
 
     [Test]

@@ -112,10 +112,10 @@ public class KeyLayoutMigrationTests(string backend) : BackendFixture(backend)
         var webhooks = new WebhookStore(Backend.Connection, keys, Options.Create(new WebhookOptions()), TimeProvider.System);
 
         var caller = await tenants.AuthenticateAsync(FixtureKey, default);
-        var (listed, total) = await tenants.ListAsync(0, 10, default);
+        var (listed, _, total) = await tenants.ListAsync(null, 10, default);
         var succeeded = await jobs.GetAsync(tenant, JobId.Parse(SucceededJob), default);
         var lists = await new ListStore(Backend.Connection, keys).ListAsync(tenant, default);
-        var deliveries = await webhooks.ListAsync(tenant, 50, default);
+        var deliveries = await webhooks.ListAsync(tenant, null, 50, default);
         // The running job's lease expired long ago (its Hub was killed): the next claim takes it over from its checkpoint.
         var takenOver = await jobs.ClaimAsync(default);
 
@@ -129,7 +129,7 @@ public class KeyLayoutMigrationTests(string backend) : BackendFixture(backend)
             Assert.That(lists.Select(list => list.Key.ToString()), Is.EquivalentTo(new[] { "newsletter", "customers" }));
             Assert.That(await new Hub.Core.Members.MemberLedger(Backend.Connection, keys, Options.Create(new JobsOptions())).CountAsync(tenant, ListKey.Parse("newsletter", null), default),
                 Is.EqualTo(700), "the newsletter's ledger");
-            Assert.That(deliveries, Is.Not.Empty, "the tenant's webhook deliveries");
+            Assert.That(deliveries.Items, Is.Not.Empty, "the tenant's webhook deliveries");
             Assert.That(takenOver?.JobId.ToString(), Is.EqualTo(RunningJob), "the running job is taken over");
             Assert.That(await jobs.QueueDepthAsync(default), Is.Zero);
         });

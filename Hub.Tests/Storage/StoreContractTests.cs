@@ -63,7 +63,7 @@ public class StoreContractTests(string backend) : BackendFixture(backend)
         var (second, _) = await store.CreateAsync(new TenantChanges { Name = "Second", AllowedReturnOrigins = ["HTTPS://App.Example.com"] }, default);
 
         var read = await store.GetAsync(second.Id, default);
-        var (items, total) = await store.ListAsync(0, 10, default);
+        var (items, _, total) = await store.ListAsync(null, 10, default);
         Assert.Multiple(() =>
         {
             Assert.That(read, Is.EqualTo(second).Using<Tenant>((a, b) => a.Id == b.Id && a.Name == b.Name));
@@ -71,6 +71,35 @@ public class StoreContractTests(string backend) : BackendFixture(backend)
             Assert.That(total, Is.EqualTo(2));
             Assert.That(items.Select(t => t.Name), Is.EqualTo(new[] { "First", "Second" }));
             Assert.That(first.Id, Is.Not.EqualTo(second.Id));
+        });
+    }
+
+    [Test]
+    public async Task Tenant_pages_follow_the_cursor_across_shards_and_tenants_created_meanwhile_shift_nothing()
+    {
+        var store = Tenants();
+        for (var i = 0; i < 5; i++)
+        {
+            await store.CreateAsync(new TenantChanges { Name = $"T{i}" }, default);
+        }
+
+        var seen = new List<string>();
+        var page = await store.ListAsync(null, 2, default);
+        seen.AddRange(page.Items.Select(tenant => tenant.Name));
+        await store.CreateAsync(new TenantChanges { Name = "Late" }, default);
+        var totals = new List<long?> { page.Total };
+        while (page.NextCursor is { } next)
+        {
+            Assert.That(PageCursor.TryDecode(next, out var after), Is.True, next);
+            page = await store.ListAsync(after, 2, default);
+            seen.AddRange(page.Items.Select(tenant => tenant.Name));
+            totals.Add(page.Total);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(seen, Is.EqualTo(new[] { "T0", "T1", "T2", "T3", "T4", "Late" }), "creation order, each once");
+            Assert.That(totals, Is.EqualTo(new long?[] { 5, 6, 6 }));
         });
     }
 

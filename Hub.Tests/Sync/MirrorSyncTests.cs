@@ -460,7 +460,7 @@ public sealed class MirrorSyncTests() : EnvironmentFixture<SyncEnvironment>(() =
 
         using var client = _env.Hub.Client(tenant.ApiKey);
         var jobs = await client.GetFromJsonAsync<JsonElement>("/api/v1/jobs?limit=10");
-        Assert.That(jobs.GetArrayLength(), Is.Zero);
+        Assert.That(jobs.GetProperty("items").GetArrayLength(), Is.Zero);
         var staging = (await TestRedis.KeysAsync(RedisAsync().Multiplexer, _env.Hub.ShardPrefixOf(tenant.Id) + "job:")).Where(key => key.ToString().EndsWith(":desired", StringComparison.Ordinal));
         Assert.That(staging, Is.Empty, "no staged set remains");
         Assert.That((await _env.Sandbox.GetCountersAsync()).Calls.GetValueOrDefault("POST batch"), Is.Zero);
@@ -516,7 +516,7 @@ public sealed class MirrorSyncTests() : EnvironmentFixture<SyncEnvironment>(() =
         }
 
         using var client = _env.Hub.Client(tenant.ApiKey);
-        Assert.That((await client.GetFromJsonAsync<JsonElement>("/api/v1/jobs")).GetArrayLength(), Is.Zero);
+        Assert.That((await client.GetFromJsonAsync<JsonElement>("/api/v1/jobs")).GetProperty("items").GetArrayLength(), Is.Zero);
     }
 
     private IDatabase RedisAsync() => _env.Hub.Redis.GetDatabase();

@@ -91,6 +91,49 @@ public sealed class WebhookDeliveryTests
     }
 
     [Test]
+    public async Task Deliveries_page_newest_first_by_cursor_and_events_queued_meanwhile_shift_nothing()
+    {
+        await using var env = await ConsentEnvironment.StartAsync();
+        var tenant = await env.CreateTenantAsync();
+        var tenantId = TenantId.Parse(tenant.Id);
+        var publisher = env.Hub.Services.GetRequiredService<IWebhookPublisher>();
+        var published = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            published.Add((await publisher.PublishAsync(tenantId, "sync.completed", JsonDocument.Parse($$"""{"n":{{i}}}""").RootElement, CancellationToken.None))!);
+        }
+
+        using var client = env.Hub.Client(tenant.ApiKey);
+        var seen = new List<string>();
+        var page = await client.GetFromJsonAsync<JsonElement>("/api/v1/webhooks/deliveries?limit=2");
+        for (var pages = 0; pages < 10; pages++)
+        {
+            seen.AddRange(page.GetProperty("items").EnumerateArray().Select(delivery => delivery.GetProperty("id").GetString()!));
+            Assert.That(page.GetProperty("total").ValueKind, Is.EqualTo(JsonValueKind.Null));
+            // A new event while the host pages: it goes on top, before the first page.
+            await publisher.PublishAsync(tenantId, "sync.completed", JsonDocument.Parse("{}").RootElement, CancellationToken.None);
+            if (page.GetProperty("nextCursor").GetString() is not { } cursor)
+            {
+                break;
+            }
+
+            page = await client.GetFromJsonAsync<JsonElement>($"/api/v1/webhooks/deliveries?limit=2&cursor={cursor}");
+        }
+
+        // Events of one millisecond are ordered by id, so the order to expect is the one a single page shows.
+        var whole = (await client.GetFromJsonAsync<JsonElement>("/api/v1/webhooks/deliveries?limit=200")).GetProperty("items").EnumerateArray()
+            .Select(delivery => delivery.GetProperty("id").GetString()!).Where(published.Contains).ToList();
+        Assert.That(seen, Is.EquivalentTo(published).And.Unique);
+        Assert.That(seen, Is.EqualTo(whole), "newest first, each once");
+        foreach (var (query, parameter) in new[] { ("cursor=abc", "cursor"), ("cursor=" + new string('A', 600), "cursor"), ("limit=0", "limit"), ("limit=201", "limit") })
+        {
+            using var refused = await client.GetAsync("/api/v1/webhooks/deliveries?" + query);
+            var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.BadRequest, "validation");
+            Assert.That(problem.GetProperty("errors").TryGetProperty(parameter, out _), Is.True, query);
+        }
+    }
+
+    [Test]
     public async Task Private_targets_are_refused_when_not_allowed()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
@@ -112,7 +155,7 @@ public sealed class WebhookDeliveryTests
         JsonElement delivery = default;
         for (var i = 0; i < 200; i++)
         {
-            delivery = (await client.GetFromJsonAsync<JsonElement>("/api/v1/webhooks/deliveries")).EnumerateArray().Single(d => d.GetProperty("id").GetString() == deliveryId);
+            delivery = (await client.GetFromJsonAsync<JsonElement>("/api/v1/webhooks/deliveries")).GetProperty("items").EnumerateArray().Single(d => d.GetProperty("id").GetString() == deliveryId);
             if (delivery.GetProperty("status").GetString() != "pending")
             {
                 break;
@@ -156,7 +199,7 @@ public sealed class WebhookDeliveryTests
         JsonElement delivery = default;
         for (var i = 0; i < 200; i++)
         {
-            delivery = (await client.GetFromJsonAsync<JsonElement>("/api/v1/webhooks/deliveries?limit=10")).EnumerateArray().Single(d => d.GetProperty("id").GetString() == deliveryId);
+            delivery = (await client.GetFromJsonAsync<JsonElement>("/api/v1/webhooks/deliveries?limit=10")).GetProperty("items").EnumerateArray().Single(d => d.GetProperty("id").GetString() == deliveryId);
             if (delivery.GetProperty("status").GetString() == "delivered")
             {
                 break;
