@@ -4,9 +4,14 @@ using StackExchange.Redis;
 
 namespace Hub.Tests.Storage;
 
-/// <summary>The one cursor every collection route hands out, and the sorted-set pages behind jobs, webhook deliveries and tenants.</summary>
-[TestFixture]
-public sealed class PagingTests
+/// <summary>
+/// The one cursor every collection route hands out, and the sorted-set pages behind jobs, webhook deliveries and tenants, on
+/// every store (the reversed range with a limit too).
+/// </summary>
+[TestFixture(TestBackend.Redis)]
+[TestFixture(TestBackend.Garnet)]
+[TestFixture(TestBackend.Cluster)]
+public sealed class PagingTests(string backend) : BackendFixture(backend)
 {
     [Test]
     public void A_cursor_reads_back_as_the_position_it_was_made_from()
@@ -55,8 +60,7 @@ public sealed class PagingTests
     [TestCase(Order.Ascending)]
     public async Task Sorted_set_pages_visit_every_entry_once_with_ties_and_entries_added_at_the_front(Order order)
     {
-        var redis = await TestRedis.ConnectAsync();
-        var db = redis.GetDatabase();
+        var db = Backend.Connection.GetDatabase();
         RedisKey key = TestRedis.NewPrefix() + "paged";
         try
         {
