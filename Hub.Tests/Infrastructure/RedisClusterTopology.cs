@@ -41,7 +41,10 @@ public sealed class RedisClusterTopology
         var masters = new List<RedisProcess>();
         for (var i = 0; i < 3; i++)
         {
-            masters.Add(await RedisProcess.StartAsync("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"));
+            // The cluster bus gets a free port of its own: by default it is the client port + 10,000, past 65,535 for a
+            // client port from the upper part of the ephemeral range.
+            masters.Add(await RedisProcess.StartAsync("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000",
+                "--cluster-port", HubHostSettings.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
 
         var (exitCode, output, error) = await ExternalTool.RunAsync(cli,
