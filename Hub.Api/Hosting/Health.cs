@@ -43,7 +43,7 @@ public static class Health
                 "`Healthy` when Redis answers a PING within 2 s and the store has the current key layout; `Unhealthy` (503) otherwise. Never calls Mailchimp, so a Mailchimp outage " +
                 "does not take replicas out of service. For a readiness probe: a failure means send no traffic.",
                 ("200", "Redis answers.", "Healthy"),
-                ("503", "Redis does not answer.", "Unhealthy"));
+                ("503", "Redis does not answer, or the store's key layout is not known yet (at start-up, or while a replica moves an older store).", "Unhealthy"));
         }
 
         private static OpenApiPathItem Probe(string summary, string description, params (string Status, string Description, string Body)[] responses)

@@ -159,7 +159,8 @@ public sealed partial class JobStore
             }
         }
 
-        foreach (var shard in _turns.InTurn(shard => rings[shard].Result > 0))
+        // Tenants with queued jobs take turns across shards too: a shard is chosen in proportion to the tenants in its ring.
+        foreach (var shard in _turns.ByWeight(shard => rings[shard].Result))
         {
             if (await ClaimQueuedAsync(shard, cancellationToken) is { } lease)
             {

@@ -28,12 +28,20 @@ public sealed partial class KeyLayoutMigration(IConnectionMultiplexer redis, Red
     public const string CurrentLayout = "sharded-16";
 
     private static readonly TimeSpan LockLease = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan RenewEvery = TimeSpan.FromSeconds(5);
+    private const int Chunk = 500;
     private static readonly TimeSpan WaitStep = TimeSpan.FromMilliseconds(250);
 
     // Keys whose names do not change: looked up by a hash of a secret, or by a Mailchimp account (single keys, any slot).
     private static readonly string[] Unchanged = ["apikey:", "events:hook:", "oauth:", "mailchimp:", "layout"];
 
     private IDatabase Db => redis.GetDatabase();
+
+    // For the migration run (a nested class cannot see the primary constructor's parameters).
+    private IConnectionMultiplexer Redis => redis;
+    private TimeProvider Time => time;
+    private ILogger Logger => logger;
+    private RedisKeys Keys => keys;
 
     /// <summary>Returns once the store has the current layout: migrated here, by another replica, or already.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -54,16 +62,21 @@ public sealed partial class KeyLayoutMigration(IConnectionMultiplexer redis, Red
                 {
                     if (await Db.StringGetAsync(keys.Layout) != CurrentLayout)
                     {
-                        await MigrateAsync(token, cancellationToken);
+                        await new Run(this, token).MigrateAsync(cancellationToken);
                         await Db.StringSetAsync(keys.Layout, CurrentLayout);
                     }
+
+                    return;
+                }
+                catch (LockLostException)
+                {
+                    // Another replica took the lock over (this one stalled past the lease): it finishes; wait for its mark.
+                    LogLockLost(logger);
                 }
                 finally
                 {
                     await Db.LockReleaseAsync(keys.LayoutMigrationLock, token);
                 }
-
-                return;
             }
 
             if (!waited)
@@ -76,108 +89,170 @@ public sealed partial class KeyLayoutMigration(IConnectionMultiplexer redis, Red
         }
     }
 
-    private async Task MigrateAsync(string token, CancellationToken cancellationToken)
+    /// <summary>One migration under the lock: renews it at least every <see cref="RenewEvery"/> and stops when it is lost.</summary>
+    private sealed class Run(KeyLayoutMigration migration, string token)
     {
-        var moved = 0;
-        var started = time.GetTimestamp();
+        private long _renewedAt = migration.Time.GetTimestamp();
 
-        // 1. The global structures, split by shard. Their members' tenants are read from the hashes under their old names,
-        //    so this comes before the keys move; each old structure is deleted once every member is in its shard's.
-        moved += await SplitSortedSetAsync("tenants", keys.Tenants, member => Task.FromResult(TenantShard(member)), cancellationToken);
-        moved += await SplitSortedSetAsync("events:hooks:due", keys.AudienceHooksDue, member => Task.FromResult(TenantShard(member)), cancellationToken);
-        moved += await SplitSortedSetAsync("jobs:leases", keys.JobLeases, member => OwnerShardAsync("job:" + member), cancellationToken);
-        moved += await SplitSortedSetAsync("jobs:notify", keys.JobsToNotify, member => OwnerShardAsync("job:" + member), cancellationToken);
-        moved += await SplitSortedSetAsync("webhooks:due", keys.WebhookQueue, member => OwnerShardAsync("webhook:" + member), cancellationToken);
-        moved += await SplitSortedSetAsync("events:inbound:due", keys.InboundEventsDue, member => OwnerShardAsync("events:inbound:" + member), cancellationToken);
-        moved += await SplitRingAsync(cancellationToken);
-        await RenewAsync(token);
+        private IDatabase Db => migration.Db;
+        private RedisKeys Keys => migration.Keys;
 
-        // 2. Every other key of the old layout: renamed into its tenant's shard (its name after the prefix unchanged).
-        foreach (var server in redis.GetServers().Where(server => server.IsConnected && !server.IsReplica))
+        public async Task MigrateAsync(CancellationToken cancellationToken)
         {
-            var page = 0;
-            await foreach (var key in server.KeysAsync(Db.Database, keys.Prefix + "*", pageSize: 1000).WithCancellation(cancellationToken))
+            var moved = 0;
+            var started = migration.Time.GetTimestamp();
+            // Every primary must answer: one skipped would keep its share of the old keys invisible once the store is marked.
+            var primaries = migration.Redis.GetServers().Where(server => !server.IsReplica).ToList();
+            if (primaries.Count == 0 || primaries.Any(server => !server.IsConnected))
             {
-                var name = ((string)key!)[keys.Prefix.Length..];
-                if (name.StartsWith('{') || Unchanged.Any(name.StartsWith))
+                throw new StoreUnavailableException("Not every Redis primary is connected; the key layout migration waits for all of them.");
+            }
+
+            // 1. The global structures, split by shard. Their members' tenants are read from the hashes under their old names,
+            //    so this comes before the keys move; each chunk leaves the old structure once it is in its shards'.
+            moved += await SplitSortedSetAsync("tenants", Keys.Tenants, member => Task.FromResult(TenantShard(member)), cancellationToken);
+            moved += await SplitSortedSetAsync("events:hooks:due", Keys.AudienceHooksDue, member => Task.FromResult(TenantShard(member)), cancellationToken);
+            moved += await SplitSortedSetAsync("jobs:leases", Keys.JobLeases, member => migration.OwnerShardAsync("job:" + member), cancellationToken);
+            moved += await SplitSortedSetAsync("jobs:notify", Keys.JobsToNotify, member => migration.OwnerShardAsync("job:" + member), cancellationToken);
+            moved += await SplitSortedSetAsync("webhooks:due", Keys.WebhookQueue, member => migration.OwnerShardAsync("webhook:" + member), cancellationToken);
+            moved += await SplitSortedSetAsync("events:inbound:due", Keys.InboundEventsDue, member => migration.OwnerShardAsync("events:inbound:" + member), cancellationToken);
+            moved += await SplitRingAsync(cancellationToken);
+
+            // 2. Every other key of the old layout: renamed into its tenant's shard (its name after the prefix unchanged).
+            //    A name Hub does not know is left alone: it may be another deployment's under a longer prefix.
+            var unknown = 0;
+            foreach (var server in primaries)
+            {
+                await foreach (var key in server.KeysAsync(Db.Database, Keys.Prefix + "*", pageSize: 1000).WithCancellation(cancellationToken))
+                {
+                    await RenewIfDueAsync();
+                    var name = key.ToString().Substring(Keys.Prefix.Length);
+                    if (name.StartsWith('{') || Unchanged.Any(name.StartsWith))
+                    {
+                        continue;
+                    }
+
+                    switch (await migration.ShardOfKeyAsync(name))
+                    {
+                        case { } shard:
+                            moved += await migration.RenameAsync(key, Keys.ShardPrefix(shard) + name) ? 1 : 0;
+                            break;
+                        case null when IsOrphanOfHub(name):
+                            await Db.KeyDeleteAsync(key);
+                            LogDropped(migration.Logger, name);
+                            break;
+                        default:
+                            unknown++;
+                            break;
+                    }
+                }
+            }
+
+            // 3. Each shard's queued-jobs count, from the queues of the tenants in its ring (the old count was global).
+            await Db.KeyDeleteAsync(migration.Old("jobs:queued-count"));
+            foreach (var shard in RedisKeys.AllShards)
+            {
+                await RenewIfDueAsync();
+                long queued = 0;
+                foreach (var tenant in await Db.ListRangeAsync(Keys.JobTenantRing(shard)))
+                {
+                    queued += TenantId.TryParse(tenant.ToString(), out var id) ? await Db.ListLengthAsync(Keys.TenantJobQueue(id)) : 0;
+                }
+
+                await (queued > 0 ? Db.StringSetAsync(Keys.JobQueueDepth(shard), queued) : Db.KeyDeleteAsync(Keys.JobQueueDepth(shard)));
+            }
+
+            if (unknown > 0)
+            {
+                LogUnknownLeft(migration.Logger, unknown, Keys.Prefix);
+            }
+
+            LogMigrated(migration.Logger, moved, (long)migration.Time.GetElapsedTime(started).TotalMilliseconds);
+        }
+
+        /// <summary>
+        /// A key of Hub's old layout that belongs to no tenant Hub can find: a received event's de-duplication mark (its tenant
+        /// is not in it), or a job's, delivery's or event's key whose record is gone.
+        /// </summary>
+        private static bool IsOrphanOfHub(string name) => name.Split(':') switch
+        {
+            ["events", "seen", _] => true,
+            ["job", _, ..] or ["webhook", _, ..] or ["events", "inbound", _] => true,
+            _ => false,
+        };
+
+        /// <summary>Moves each member of an old sorted set (with its score) into its shard's set, a chunk at a time, each chunk then leaving the old set.</summary>
+        private async Task<int> SplitSortedSetAsync(string name, Func<int, RedisKey> target, Func<string, Task<int?>> shardOf, CancellationToken cancellationToken)
+        {
+            var old = migration.Old(name);
+            var moved = 0;
+            while (true)
+            {
+                var entries = await Db.SortedSetRangeByRankWithScoresAsync(old, 0, Chunk - 1);
+                if (entries.Length == 0)
+                {
+                    return moved;
+                }
+
+                foreach (var entry in entries)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    await RenewIfDueAsync();
+                    if (await shardOf(entry.Element.ToString()) is { } shard)
+                    {
+                        await Db.SortedSetAddAsync(target(shard), entry.Element, entry.Score);
+                    }
+                }
+
+                await RenewIfDueAsync();
+                await Db.SortedSetRemoveAsync(old, [.. entries.Select(entry => entry.Element)]);
+                moved += entries.Length;
+            }
+        }
+
+        /// <summary>Moves the old ring of tenants with queued jobs into the shards' rings, in its order, each tenant once.</summary>
+        private async Task<int> SplitRingAsync(CancellationToken cancellationToken)
+        {
+            var old = migration.Old("jobs:ring");
+            var tenants = await Db.ListRangeAsync(old);
+            foreach (var group in tenants.GroupBy(tenant => TenantShard(tenant.ToString())))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                await RenewIfDueAsync();
+                if (group.Key is not { } shard)
                 {
                     continue;
                 }
 
-                if (await ShardOfKeyAsync(name) is { } shard)
+                var present = (await Db.ListRangeAsync(Keys.JobTenantRing(shard))).Select(tenant => tenant.ToString()).ToHashSet(StringComparer.Ordinal);
+                foreach (var tenant in group.Where(tenant => present.Add(tenant.ToString())))
                 {
-                    moved += await RenameAsync(key, keys.ShardPrefix(shard) + name) ? 1 : 0;
-                }
-                else
-                {
-                    await Db.KeyDeleteAsync(key);
-                    LogDropped(logger, name);
-                }
-
-                if (++page % 1000 == 0)
-                {
-                    await RenewAsync(token);
+                    await Db.ListRightPushAsync(Keys.JobTenantRing(shard), tenant);
                 }
             }
+
+            await Db.KeyDeleteAsync(old);
+            return tenants.Length;
         }
 
-        // 3. Each shard's queued-jobs count, from the queues of the tenants in its ring (the old count was global).
-        await Db.KeyDeleteAsync(Old("jobs:queued-count"));
-        foreach (var shard in RedisKeys.AllShards)
+        /// <summary>Extends the lock when the last renewal is <see cref="RenewEvery"/> old; throws <see cref="LockLostException"/> when another replica holds it.</summary>
+        private async Task RenewIfDueAsync()
         {
-            long queued = 0;
-            foreach (var tenant in await Db.ListRangeAsync(keys.JobTenantRing(shard)))
+            if (migration.Time.GetElapsedTime(_renewedAt) < RenewEvery)
             {
-                queued += TenantId.TryParse(tenant.ToString(), out var id) ? await Db.ListLengthAsync(keys.TenantJobQueue(id)) : 0;
+                return;
             }
 
-            await (queued > 0 ? Db.StringSetAsync(keys.JobQueueDepth(shard), queued) : Db.KeyDeleteAsync(keys.JobQueueDepth(shard)));
-        }
+            if (!await Db.LockExtendAsync(Keys.LayoutMigrationLock, token, LockLease))
+            {
+                throw new LockLostException();
+            }
 
-        LogMigrated(logger, moved, (long)time.GetElapsedTime(started).TotalMilliseconds);
+            _renewedAt = migration.Time.GetTimestamp();
+        }
     }
 
-    /// <summary>Moves each member of an old sorted set (with its score) into its shard's set, then deletes the old set.</summary>
-    private async Task<int> SplitSortedSetAsync(string name, Func<int, RedisKey> target, Func<string, Task<int?>> shardOf, CancellationToken cancellationToken)
-    {
-        var old = Old(name);
-        var entries = await Db.SortedSetRangeByRankWithScoresAsync(old);
-        foreach (var entry in entries)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (await shardOf(entry.Element.ToString()) is { } shard)
-            {
-                await Db.SortedSetAddAsync(target(shard), entry.Element, entry.Score);
-            }
-        }
-
-        await Db.KeyDeleteAsync(old);
-        return entries.Length;
-    }
-
-    /// <summary>Moves the old ring of tenants with queued jobs into the shards' rings, in its order, each tenant once.</summary>
-    private async Task<int> SplitRingAsync(CancellationToken cancellationToken)
-    {
-        var old = Old("jobs:ring");
-        var tenants = await Db.ListRangeAsync(old);
-        foreach (var group in tenants.GroupBy(tenant => TenantShard(tenant.ToString())))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (group.Key is not { } shard)
-            {
-                continue;
-            }
-
-            var present = (await Db.ListRangeAsync(keys.JobTenantRing(shard))).Select(tenant => tenant.ToString()).ToHashSet(StringComparer.Ordinal);
-            foreach (var tenant in group.Where(tenant => present.Add(tenant.ToString())))
-            {
-                await Db.ListRightPushAsync(keys.JobTenantRing(shard), tenant);
-            }
-        }
-
-        await Db.KeyDeleteAsync(old);
-        return tenants.Length;
-    }
+    private sealed class LockLostException : Exception;
 
     /// <summary>The shard of an old key (its name after the prefix), or null when it belongs to no tenant Hub can find.</summary>
     private Task<int?> ShardOfKeyAsync(string name)
@@ -236,14 +311,6 @@ public sealed partial class KeyLayoutMigration(IConnectionMultiplexer redis, Red
 
     private RedisKey Old(string name) => keys.Prefix + name;
 
-    private async Task RenewAsync(string token)
-    {
-        if (!await Db.LockExtendAsync(keys.LayoutMigrationLock, token, LockLease))
-        {
-            throw new InvalidOperationException("Lost the key layout migration lock; another replica goes on with the migration.");
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Another replica is moving the store to the current key layout; waiting for it before serving.")]
     private static partial void LogWaiting(ILogger logger);
 
@@ -252,4 +319,10 @@ public sealed partial class KeyLayoutMigration(IConnectionMultiplexer redis, Red
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped '{Key}' while moving the store to the current key layout: it belongs to no tenant Hub can find (an orphan or a de-duplication mark).")]
     private static partial void LogDropped(ILogger logger, string key);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Left {Count} keys under '{Prefix}' alone while moving the store to the current key layout: Hub does not know their names (another deployment's under a longer prefix?).")]
+    private static partial void LogUnknownLeft(ILogger logger, int count, string prefix);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the key layout migration lock (this replica stalled past its lease); the replica that holds it now finishes the migration.")]
+    private static partial void LogLockLost(ILogger logger);
 }

@@ -104,62 +104,74 @@ public sealed partial class RedisEndpoint : IAsyncDisposable, IDisposable
 }
 
 /// <summary>
-/// Connects (and starts the embedded store) while the host starts, not on the first request, and makes sure the store has the
-/// current key layout (<see cref="KeyLayoutMigration"/>) before anything uses it: it is the first hosted service, and the host
-/// starts the others (the job workers, the web server) after it. When the store answers, start-up waits for the layout (moved
-/// here, by another replica, or already current). When it does not, Hub starts anyway (live, not ready: requests get 503 and the
-/// workers wait, see <see cref="StoreLayout"/>) and tries again every second in the background.
+/// Connects (and starts the embedded store) while the host starts, not on the first request, and brings the store to the
+/// current key layout (<see cref="KeyLayoutMigration"/>) before anything uses it: until then requests get 503, readiness fails
+/// and the workers wait (<see cref="StoreLayout"/>). It is the first hosted service, so the others start after it. Start-up
+/// waits for the layout at most <see cref="StartWait"/> (a store of the current layout, or a fresh one, is known in a moment);
+/// a store that does not answer, a long migration or another replica's migration goes on in the background, so the process
+/// is live meanwhile (a startup probe does not kill a migration half-way). Failed attempts are retried every second.
 /// </summary>
 internal sealed partial class StorageStartup(
     IServiceProvider services, KeyLayoutMigration migration, StoreLayout layout, TimeProvider time, ILogger<StorageStartup> logger) : IHostedService
 {
+    /// <summary>How long start-up waits for the store's layout before it goes on and lets the background finish.</summary>
+    public static readonly TimeSpan StartWait = TimeSpan.FromSeconds(10);
+
     private readonly CancellationTokenSource _stopping = new();
-    private Task _retrying = Task.CompletedTask;
+    private readonly TaskCompletionSource _firstAttemptFailed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _layingOut = Task.CompletedTask;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _ = services.GetRequiredService<IConnectionMultiplexer>();
-        if (!await TryLayoutAsync(cancellationToken))
-        {
-            _retrying = RetryAsync(_stopping.Token);
-        }
+        _layingOut = LayOutAsync(_stopping.Token);
+        await Task.WhenAny(_layingOut, _firstAttemptFailed.Task, Task.Delay(StartWait, time, cancellationToken));
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync();
-        try
-        {
-            await _retrying;
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        await _layingOut;
     }
 
-    private async Task RetryAsync(CancellationToken cancellationToken)
+    private async Task LayOutAsync(CancellationToken cancellationToken)
     {
-        while (!await TryLayoutAsync(cancellationToken))
+        while (!cancellationToken.IsCancellationRequested)
         {
-            await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken);
-        }
-    }
+            try
+            {
+                await migration.RunAsync(cancellationToken);
+                layout.MarkCurrent();
+                return;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
+            {
+                LogStoreUnavailable(logger, exception);
+            }
+            catch (Exception exception)
+            {
+                LogLayoutFailed(logger, exception);
+            }
 
-    private async Task<bool> TryLayoutAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await migration.RunAsync(cancellationToken);
-            layout.MarkCurrent();
-            return true;
-        }
-        catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
-        {
-            LogStoreUnavailable(logger, exception);
-            return false;
+            _firstAttemptFailed.TrySetResult();
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The store does not answer; Hub serves 503 and its workers wait until it does (it checks the store's key layout first).")]
     private static partial void LogStoreUnavailable(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Bringing the store to the current key layout failed; trying again in a second (requests get 503 meanwhile).")]
+    private static partial void LogLayoutFailed(ILogger logger, Exception exception);
 }

@@ -141,6 +141,38 @@ public class JobQueueTests(string backend) : BackendFixture(backend)
         });
     }
 
+    [Test]
+    public async Task Each_waiting_tenant_gets_a_turn_whichever_shard_it_is_in()
+    {
+        // One busy tenant alone in its shard; two tenants sharing another. Shards are served in proportion to the tenants
+        // waiting in them, so the first three claims serve all three tenants (taking the shards in plain turns would serve the
+        // lone tenant every other claim: one tenant, half the claims).
+        var alone = TenantId.New();
+        var first = TenantInShard((RedisKeys.ShardOf(alone) + 1) % RedisKeys.ShardCount);
+        var second = TenantInShard(RedisKeys.ShardOf(first));
+        for (var i = 0; i < 6; i++)
+        {
+            await EnqueueAsync(alone, $"list-{i}");
+        }
+
+        await EnqueueAsync(first, "list-a1");
+        await EnqueueAsync(first, "list-a2");
+        await EnqueueAsync(second, "list-b1");
+        await EnqueueAsync(second, "list-b2");
+
+        var claimed = new List<TenantId>();
+        for (var i = 0; i < 6; i++)
+        {
+            claimed.Add((await Store.ClaimAsync(default))!.Tenant);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(claimed.Take(3), Is.EquivalentTo(new[] { alone, first, second }), "the first three claims: " + string.Join(", ", claimed));
+            Assert.That(claimed.Count(tenant => tenant == alone), Is.EqualTo(2), "the lone tenant's share of six claims");
+        });
+    }
+
     private static TenantId TenantInShard(int shard)
     {
         while (true)

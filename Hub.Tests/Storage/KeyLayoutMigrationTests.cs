@@ -50,10 +50,17 @@ public class KeyLayoutMigrationTests(string backend) : BackendFixture(backend)
     public async Task Every_key_of_a_tenant_moves_into_its_shard_unchanged_and_the_global_structures_are_split()
     {
         await WriteFixtureAsync();
+        // Another deployment on the same Redis under a longer prefix (this one's + "staging:"): not Hub's to move or drop.
+        string[] foreign = [_prefix + "staging:tenant:tn_elsewhere00000000000", _prefix + "staging:jobs:ring", _prefix + "staging:{s1-63}:tenants"];
+        foreach (var key in foreign)
+        {
+            await Db.StringSetAsync(key, "theirs");
+        }
 
         await MigrationAsync().RunAsync(default);
 
         await AssertMigratedAsync();
+        Assert.That(await Task.WhenAll(foreign.Select(key => Db.StringGetAsync(key))), Is.All.EqualTo((RedisValue)"theirs"), "another deployment's keys are left alone");
     }
 
     [Test]
@@ -253,7 +260,8 @@ public class KeyLayoutMigrationTests(string backend) : BackendFixture(backend)
             }
         }
 
-        var left = (await KeysUnderPrefixAsync()).Select(key => key[_prefix.Length..]).Where(name => !name.StartsWith('{')).Order(StringComparer.Ordinal).ToList();
+        var left = (await KeysUnderPrefixAsync()).Select(key => key[_prefix.Length..])
+            .Where(name => !name.StartsWith('{') && !name.StartsWith("staging:", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
         var tenants = RedisKeys.AllShards.SelectMany(shard => Db.SortedSetRangeByRankWithScores(keys.Tenants(shard)).Select(entry => (Shard: shard, Tenant: entry.Element.ToString(), entry.Score))).ToList();
         var oldTenants = Fixture.Value.Single(stored => stored.Key == "hub:tenants").Values();
         var runningShard = shardOfTenant(FixtureTenant);
