@@ -194,6 +194,23 @@ public sealed class BenchEnvironment : IAsyncDisposable
         }
     }
 
+    /// <summary>The benchmark Redis's <c>used_memory</c> (bytes, from <c>INFO memory</c> through redis-cli).</summary>
+    public static async Task<long> RedisUsedMemoryAsync()
+    {
+        var (host, port) = (RedisConnection[..RedisConnection.LastIndexOf(':')], RedisConnection[(RedisConnection.LastIndexOf(':') + 1)..]);
+        var start = new System.Diagnostics.ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var argument in new[] { "-h", host, "-p", port, "INFO", "memory" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var cli = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException("Could not start redis-cli.");
+        var output = await cli.StandardOutput.ReadToEndAsync();
+        await cli.WaitForExitAsync();
+        var line = output.Split('\n').Select(text => text.Trim()).First(text => text.StartsWith("used_memory:", StringComparison.Ordinal));
+        return long.Parse(line["used_memory:".Length..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>CPU time (user + system) a process has used so far, in seconds, from /proc/{pid}/stat.</summary>
     public static double CpuSeconds(BenchProcess process)
     {

@@ -74,9 +74,14 @@ public static class SyncBenchmark
         await Task.Delay(TimeSpan.FromSeconds(2)); // lets the runtime finish compiling what the warm-up made hot
         await env.SetLatencyAsync(PerCallMs, PerMemberMs);
 
-        // 1. First sync into the empty audience.
+        // 1. First sync into the empty audience, with what it costs Hub's Redis (used_memory before and after: the ledger
+        //    Hub keeps per member, its staged input already deleted) and Hub's CPU (user + system, staging and job).
         await env.ResetCountersAsync();
+        var memoryBefore = await BenchEnvironment.RedisUsedMemoryAsync();
+        var cpuBefore = BenchEnvironment.CpuSeconds(hub);
         var first = await SyncAsync(env, hub, "first", n, TimeSpan.FromMinutes(30));
+        var hubCpu = BenchEnvironment.CpuSeconds(hub) - cpuBefore;
+        var bytesPerMember = (double)(await BenchEnvironment.RedisUsedMemoryAsync() - memoryBefore) / n;
         var firstCounters = await env.CountersAsync();
         var subscribed = (await env.SubscribedEmailsAsync(audience)).Count;
         var calls = (n + BatchSize - 1) / BatchSize;
@@ -97,6 +102,12 @@ public static class SyncBenchmark
                     $"staging {Seconds(first.Staging.TotalSeconds)}, job {Seconds(first.JobSeconds)}; {first.State}, added {first.Added:N0}; sandbox holds {subscribed:N0} subscribed; target ≤ 1.25x"],
                 ["Naive (1 PUT/member, 9 conns)", Seconds(naiveExtrapolated), Ratio(naiveExtrapolated, physical), n.ToString("N0", Inv), naiveCounters.MaxConcurrent.ToString(Inv),
                     $"extrapolated linearly from a measured sample of {naiveSample:N0} members in {Seconds(naive.TotalSeconds)} ({naiveCounters.Throttled} 429s retried)"],
+            ]);
+        Table.Print($"1b. What the first sync of {n:N0} members costs Hub",
+            ["Measure", "Value", "Target", "Notes"],
+            [
+                ["Redis bytes per synced member", $"{bytesPerMember:N0} B", "≤ 100 B", "used_memory after the job minus before the PUT, over the members (fingerprints, hub-added set, the ledger's keys)"],
+                ["Hub CPU per member", $"{hubCpu * 1e6 / n:N0} µs", "≤ 20 µs", $"{hubCpu:0.0} s user + system over staging and the job (and the harness's polling of the job)"],
             ]);
 
         // 2. Re-sync of the same set, nothing changed.
