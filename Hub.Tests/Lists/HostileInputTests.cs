@@ -128,11 +128,15 @@ public sealed class HostileInputTests() : OneListFixture("l1")
     [TestCase("DELETE /api/v1/lists/l1/members/ann.lee@shop.test HTTP/1.1\r\nHost: h\r\nHost: i\r\n{auth}\r\n", 400, TestName = "Two Host headers")]
     [TestCase("POST /api/v1/lists/l1/members HTTP/1.1\r\nHost: h\r\n{auth}Content-Length: ten\r\n\r\n", 400, TestName = "A Content-Length that is not a number")]
     [TestCase("DELETE /api/v1/lists/l1/members/ann.lee@shop.test HTTP/9.9\r\nHost: h\r\n{auth}\r\n", 505, TestName = "An unknown HTTP version")]
+    [TestCase("DELETE /api/v1/lists/l1/members/ann.lee@shop.test?{9000} HTTP/1.1\r\nHost: h\r\n{auth}\r\n", 414, TestName = "A request target over 8 KiB")]
+    [TestCase("DELETE /api/v1/lists/l1/members/ann.lee@shop.test HTTP/1.1\r\nHost: h\r\n{auth}X-Note: {33000}\r\n\r\n", 431, TestName = "Headers over 32 KiB")]
     public async Task What_Kestrel_cannot_parse_it_answers_itself_with_an_empty_status_and_closes(string request, int status)
     {
         await AssertUnchangedAsync(async () =>
         {
-            var text = request.Replace("{auth}", $"Authorization: Bearer {_tenant.Tenant.ApiKey}\r\n", StringComparison.Ordinal);
+            var text = request.Replace("{auth}", $"Authorization: Bearer {_tenant.Tenant.ApiKey}\r\n", StringComparison.Ordinal)
+                .Replace("{9000}", new string('a', 9000), StringComparison.Ordinal)
+                .Replace("{33000}", new string('a', 33000), StringComparison.Ordinal);
             var response = await RawHttp.SendBytesAsync(_env.Hub.BaseUrl, Encoding.Latin1.GetBytes(text));
             Assert.Multiple(() =>
             {
