@@ -137,13 +137,7 @@ public sealed class EventInbox(IConnectionMultiplexer redis, RedisKeys keys, IOp
     }
 
     /// <summary>How many received events wait for processing (for the backlog metric and tests).</summary>
-    public async Task<long> BacklogAsync()
-    {
-        var batch = Db.CreateBatch();
-        var lengths = RedisKeys.AllShards.Select(shard => batch.SortedSetLengthAsync(keys.InboundEventsDue(shard))).ToList();
-        batch.Execute();
-        return (await Task.WhenAll(lengths)).Sum();
-    }
+    public Task<long> BacklogAsync() => ShardReads.SumAsync(Db, (batch, shard) => batch.SortedSetLengthAsync(keys.InboundEventsDue(shard)));
 
     private async Task<bool> SettleAsync(ClaimedEvent claimed, string leaseToken, string nextAt)
     {

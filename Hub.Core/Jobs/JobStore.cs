@@ -73,13 +73,8 @@ public sealed partial class JobStore(
     }
 
     /// <summary>Queued jobs across all tenants (the counters of every shard).</summary>
-    public async Task<long> QueueDepthAsync(CancellationToken cancellationToken)
-    {
-        var batch = Db.CreateBatch();
-        var reads = RedisKeys.AllShards.Select(shard => batch.StringGetAsync(keys.JobQueueDepth(shard))).ToList();
-        batch.Execute();
-        return (await Task.WhenAll(reads)).Sum(depth => (long?)depth ?? 0);
-    }
+    public Task<long> QueueDepthAsync(CancellationToken cancellationToken) =>
+        ShardReads.SumAsync(Db, (batch, shard) => batch.StringGetAsync(keys.JobQueueDepth(shard)), depth => (long?)depth ?? 0);
 
     /// <summary>Deletes every job of the tenant, its queue and its place in the ring.</summary>
     public async Task DeleteTenantDataAsync(TenantId tenant, CancellationToken cancellationToken)

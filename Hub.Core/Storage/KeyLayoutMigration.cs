@@ -284,15 +284,11 @@ public sealed partial class KeyLayoutMigration(IConnectionMultiplexer redis, Red
             return TenantShard(tenant.ToString());
         }
 
-        foreach (var shard in RedisKeys.AllShards)
-        {
-            if (await Db.HashGetAsync(keys.ShardPrefix(shard) + hashName, "tenant") is { IsNullOrEmpty: false } moved && TenantShard(moved.ToString()) == shard)
-            {
-                return shard;
-            }
-        }
-
-        return null;
+        var batch = Db.CreateBatch();
+        var moved = RedisKeys.AllShards.Select(shard => batch.HashGetAsync(keys.ShardPrefix(shard) + hashName, "tenant")).ToList();
+        batch.Execute();
+        var owners = await Task.WhenAll(moved);
+        return RedisKeys.AllShards.Cast<int?>().FirstOrDefault(shard => !owners[shard!.Value].IsNullOrEmpty && TenantShard(owners[shard.Value].ToString()) == shard);
     }
 
     /// <summary>RENAME (keeps the value and its expiry); false when the key vanished since the scan (it expired).</summary>

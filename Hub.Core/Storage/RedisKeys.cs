@@ -40,7 +40,15 @@ public sealed class RedisKeys
     public static IEnumerable<int> AllShards => Enumerable.Range(0, ShardCount);
 
     /// <summary>The shard a tenant's keys live in: a stable hash of its id.</summary>
-    public static int ShardOf(TenantId tenant) => (int)(System.IO.Hashing.XxHash32.HashToUInt32(System.Text.Encoding.UTF8.GetBytes(tenant.ToString())) % ShardCount);
+    public static int ShardOf(TenantId tenant)
+    {
+        // Built for every key of a tenant: the id's UTF-8 bytes on the stack (ids are short ASCII), no allocation.
+        var id = tenant.ToString();
+        var most = System.Text.Encoding.UTF8.GetMaxByteCount(id.Length);
+        Span<byte> bytes = most <= 256 ? stackalloc byte[256] : new byte[most];
+        var length = System.Text.Encoding.UTF8.GetBytes(id, bytes);
+        return (int)(System.IO.Hashing.XxHash32.HashToUInt32(bytes[..length]) % ShardCount);
+    }
 
     /// <summary>The start of every key of a shard, e.g. <c>hub:{s3-12}:</c>.</summary>
     public string ShardPrefix(int shard) => _shardPrefixes[shard];

@@ -71,13 +71,8 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
     }
 
     /// <summary>Deliveries not yet delivered or given up (due now or later, or being sent), across all tenants.</summary>
-    public async Task<long> PendingCountAsync(CancellationToken cancellationToken)
-    {
-        var batch = Db.CreateBatch();
-        var lengths = RedisKeys.AllShards.Select(shard => batch.SortedSetLengthAsync(keys.WebhookQueue(shard))).ToList();
-        batch.Execute();
-        return (await Task.WhenAll(lengths)).Sum();
-    }
+    public Task<long> PendingCountAsync(CancellationToken cancellationToken) =>
+        ShardReads.SumAsync(Db, (batch, shard) => batch.SortedSetLengthAsync(keys.WebhookQueue(shard)));
 
     /// <summary>Claims up to <paramref name="max"/> due deliveries for this replica, from the shards that have some, in turn.</summary>
     public async Task<(IReadOnlyList<DeliveryRef> Deliveries, string LeaseToken)> ClaimDueAsync(int max, CancellationToken cancellationToken)
