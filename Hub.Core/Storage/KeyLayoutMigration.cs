@@ -75,7 +75,7 @@ public sealed partial class KeyLayoutMigration(IConnectionMultiplexer redis, Red
                 }
                 finally
                 {
-                    await Db.LockReleaseAsync(keys.LayoutMigrationLock, token);
+                    await ReleaseLockAsync(token);
                 }
             }
 
@@ -86,6 +86,22 @@ public sealed partial class KeyLayoutMigration(IConnectionMultiplexer redis, Red
             }
 
             await Task.Delay(WaitStep, time, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Gives the lock back; a store fault here does not turn a finished migration into a failed one (nor hide why one failed):
+    /// the lock expires by itself within <see cref="LockLease"/>, and the others read the mark before they take it.
+    /// </summary>
+    private async Task ReleaseLockAsync(string token)
+    {
+        try
+        {
+            await Db.LockReleaseAsync(keys.LayoutMigrationLock, token);
+        }
+        catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
+        {
+            LogLockNotReleased(logger, exception);
         }
     }
 
@@ -318,6 +334,9 @@ public sealed partial class KeyLayoutMigration(IConnectionMultiplexer redis, Red
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Left {Count} keys under '{Prefix}' alone while moving the store to the current key layout: Hub does not know their names (another deployment's under a longer prefix?).")]
     private static partial void LogUnknownLeft(ILogger logger, int count, string prefix);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not give the key layout migration lock back (the store did not answer); it expires by itself.")]
+    private static partial void LogLockNotReleased(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the key layout migration lock (this replica stalled past its lease); the replica that holds it now finishes the migration.")]
     private static partial void LogLockLost(ILogger logger);

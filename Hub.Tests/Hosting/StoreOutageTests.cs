@@ -29,6 +29,7 @@ public sealed class StoreOutageTests
         await using var host = await HubHost.StartAsync(new HubHostSettings
         {
             Configuration = { ["Hub:Redis:ConnectionString"] = $"127.0.0.1:{HubHostSettings.FreePort()},{FastTimeouts}" },
+            WaitUntilReady = false,
         });
         using var admin = host.Admin();
         using var tenant = host.Client("hub_" + Guid.NewGuid().ToString("N")[..10] + "_" + Convert.ToHexString(Guid.NewGuid().ToByteArray()));
@@ -76,6 +77,7 @@ public sealed class StoreOutageTests
         await using var host = await HubHost.StartAsync(new HubHostSettings
         {
             Configuration = { ["Hub:Redis:ConnectionString"] = $"127.0.0.1:{HubHostSettings.FreePort()},{FastTimeouts}" },
+            WaitUntilReady = false,
         });
         using var browser = host.Client();
         browser.DefaultRequestHeaders.Accept.ParseAdd("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8");

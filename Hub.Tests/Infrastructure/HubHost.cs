@@ -120,6 +120,21 @@ public sealed class HubHost : IAsyncDisposable
 
         var address = LoopbackApp.Address(factory.Services);
         var host = new HubHost(factory, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal)), settings, logs, exported);
+        if (settings.WaitUntilReady)
+        {
+            // What a readiness probe does before traffic comes: start-up waits for the store's layout only a while, and a
+            // first attempt that times out on a busy machine goes on in the background (retried every second).
+            try
+            {
+                await factory.Services.GetRequiredService<Hub.Core.Storage.StoreLayout>().WaitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+            }
+            catch
+            {
+                await host.DisposeAsync();
+                throw;
+            }
+        }
+
         return host;
     }
 
@@ -195,6 +210,12 @@ public sealed class HubHostSettings
     public Dictionary<string, string> EncryptionKeys { get; init; } = new() { ["k1"] = NewKey() };
     public string ActiveKeyId { get; init; } = "k1";
     public Dictionary<string, string?> Configuration { get; init; } = [];
+
+    /// <summary>
+    /// Whether start returns only once Hub serves (the store answered and has the current key layout), as a readiness probe
+    /// would let traffic in. Off for tests of a store that cannot be reached.
+    /// </summary>
+    public bool WaitUntilReady { get; init; } = true;
 
     /// <summary>Loopback port to listen on; 0 picks one. Fix it when Hub must know its own URL up front (Hub:PublicBaseUrl).</summary>
     public int Port { get; init; }

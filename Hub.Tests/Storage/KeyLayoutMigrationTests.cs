@@ -194,6 +194,7 @@ public class KeyLayoutMigrationTests(string backend) : BackendFixture(backend)
             KeyPrefix = _prefix,
             EncryptionKeys = FixtureEncryption,
             ActiveKeyId = "fx",
+            WaitUntilReady = false,
             Configuration = { ["Hub:Redis:ConnectionString"] = redis.Endpoint + ",connectTimeout=500", ["Hub:Events:Enabled"] = "false" },
         });
         using var client = hub.Client(FixtureKey);
