@@ -392,6 +392,7 @@ public class HostingTests
         await using var hub = await HubHost.StartAsync(new HubHostSettings
         {
             Configuration = { ["Hub:Redis:ConnectionString"] = "127.0.0.1:1,connectTimeout=200" },
+            WaitUntilReady = false,
         });
         using var client = hub.Client();
         Assert.Multiple(async () =>
