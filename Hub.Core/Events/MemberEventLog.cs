@@ -30,7 +30,7 @@ public sealed class MemberEventLog(IConnectionMultiplexer redis, RedisKeys keys,
         var listKeys = new List<RedisKey> { keys.TenantEvents(tenant), keys.TenantEventRecorded(tenant, eventId) };
         foreach (var list in lists)
         {
-            listKeys.AddRange([keys.ListFingerprints(tenant, list), keys.ListHubAdded(tenant, list), keys.ListRefused(tenant, list), keys.ListMoved(tenant, list)]);
+            listKeys.AddRange([keys.ListLedger(tenant, list), keys.ListRefused(tenant, list), keys.ListMoved(tenant, list)]);
         }
 
         var result = (RedisResult[])(await RecordScript.EvaluateAsync(Db, [.. listKeys],

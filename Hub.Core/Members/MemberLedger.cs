@@ -74,25 +74,23 @@ public sealed class MemberLedger(IConnectionMultiplexer redis, RedisKeys keys, I
 
     /// <summary>The stored fingerprint of a member of a list, or null.</summary>
     public async Task<string?> GetFingerprintAsync(TenantId tenant, ListKey list, string subscriberHash, CancellationToken cancellationToken) =>
-        (string?)await Db.HashGetAsync(keys.ListFingerprints(tenant, list), subscriberHash);
+        LedgerEntry.FingerprintOf(await Db.HashGetAsync(keys.ListLedger(tenant, list), LedgerEntry.Field(subscriberHash)));
 
     /// <summary>For each subscriber hash, whether Hub synced that member into the list (one round trip).</summary>
     public async Task<bool[]> HoldsAsync(TenantId tenant, ListKey list, IReadOnlyList<string> subscriberHashes, CancellationToken cancellationToken) =>
         subscriberHashes.Count == 0 ? [] :
-        [.. (await Db.HashGetAsync(keys.ListFingerprints(tenant, list), [.. subscriberHashes.Select(hash => (RedisValue)hash)])).Select(value => !value.IsNull)];
+        [.. (await Db.HashGetAsync(keys.ListLedger(tenant, list), [.. subscriberHashes.Select(LedgerEntry.Field)])).Select(value => !value.IsNull)];
 
-    public Task<bool> IsHubAddedAsync(TenantId tenant, ListKey list, string subscriberHash, CancellationToken cancellationToken) =>
-        Db.SetContainsAsync(keys.ListHubAdded(tenant, list), subscriberHash);
+    public async Task<bool> IsHubAddedAsync(TenantId tenant, ListKey list, string subscriberHash, CancellationToken cancellationToken) =>
+        LedgerEntry.IsHubAdded(await Db.HashGetAsync(keys.ListLedger(tenant, list), LedgerEntry.Field(subscriberHash)));
 
     /// <summary>Whether any of the lists holds the member (<paramref name="hubAddedOnly"/>: and Hub added it there); one round trip.</summary>
     public async Task<bool> AnyListHoldsAsync(TenantId tenant, IEnumerable<ListKey> lists, string subscriberHash, bool hubAddedOnly, CancellationToken cancellationToken)
     {
         var batch = Db.CreateBatch();
-        var checks = lists.Select(list => hubAddedOnly
-            ? batch.SetContainsAsync(keys.ListHubAdded(tenant, list), subscriberHash)
-            : batch.HashExistsAsync(keys.ListFingerprints(tenant, list), subscriberHash)).ToList();
+        var entries = lists.Select(list => batch.HashGetAsync(keys.ListLedger(tenant, list), LedgerEntry.Field(subscriberHash))).ToList();
         batch.Execute();
-        return (await Task.WhenAll(checks)).Any(held => held);
+        return (await Task.WhenAll(entries)).Any(entry => hubAddedOnly ? LedgerEntry.IsHubAdded(entry) : !entry.IsNull);
     }
 
     /// <summary>The fingerprint a member was refused at, or null.</summary>
@@ -136,14 +134,14 @@ public sealed class MemberLedger(IConnectionMultiplexer redis, RedisKeys keys, I
 
     /// <summary>How many members Hub has synced into the list.</summary>
     public Task<long> CountAsync(TenantId tenant, ListKey list, CancellationToken cancellationToken) =>
-        Db.HashLengthAsync(keys.ListFingerprints(tenant, list));
+        Db.HashLengthAsync(keys.ListLedger(tenant, list));
 
     /// <summary>The subscriber hashes of the members Hub synced into the list (HSCAN of the list's own hash; never a keyspace scan).</summary>
     public async IAsyncEnumerable<string> MembersAsync(TenantId tenant, ListKey list, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var entry in Db.HashScanAsync(keys.ListFingerprints(tenant, list), pageSize: 1000).WithCancellation(cancellationToken))
+        await foreach (var entry in Db.HashScanAsync(keys.ListLedger(tenant, list), pageSize: 1000).WithCancellation(cancellationToken))
         {
-            yield return entry.Name.ToString();
+            yield return LedgerEntry.HashOf(entry.Name);
         }
     }
 
@@ -151,7 +149,7 @@ public sealed class MemberLedger(IConnectionMultiplexer redis, RedisKeys keys, I
     public async Task DeleteListAsync(TenantId tenant, ListKey list, CancellationToken cancellationToken)
     {
         var transaction = Db.CreateTransaction();
-        _ = transaction.KeyDeleteAsync([.. ListKeys(tenant, list)[..3], keys.ListMoved(tenant, list), keys.ListExternalIds(tenant, list)]);
+        _ = transaction.KeyDeleteAsync([.. ListKeys(tenant, list)[..2], keys.ListMoved(tenant, list), keys.ListExternalIds(tenant, list)]);
         _ = transaction.SetRemoveAsync(keys.TenantSyncedLists(tenant), list.ToString());
         await transaction.ExecuteCheckedAsync();
     }
@@ -180,13 +178,12 @@ public sealed class MemberLedger(IConnectionMultiplexer redis, RedisKeys keys, I
         foreach (var list in await RecordedListsAsync(tenant, linked))
         {
             var batch = Db.CreateBatch();
-            var synced = batch.HashExistsAsync(keys.ListFingerprints(tenant, list), subscriberHash);
-            var added = batch.SetContainsAsync(keys.ListHubAdded(tenant, list), subscriberHash);
+            var entry = batch.HashGetAsync(keys.ListLedger(tenant, list), LedgerEntry.Field(subscriberHash));
             var refused = batch.HashExistsAsync(keys.ListRefused(tenant, list), subscriberHash);
             var moved = batch.HashGetAllAsync(keys.ListMoved(tenant, list));
             batch.Execute();
             var externalIds = await ExternalIdsOfAsync(tenant, list, subscriberHash, cancellationToken);
-            var record = new PersonInList(list, await synced, await added, await refused, externalIds,
+            var record = new PersonInList(list, !(await entry).IsNull, LedgerEntry.IsHubAdded(await entry), await refused, externalIds,
                 (await moved).Any(entry => entry.Name == subscriberHash || MovedTo(entry.Value) == email));
             if (record.Synced || record.AddedByHub || record.Refused || record.Moved || externalIds.Count > 0)
             {
@@ -209,7 +206,7 @@ public sealed class MemberLedger(IConnectionMultiplexer redis, RedisKeys keys, I
         {
             var externalIds = await ExternalIdsOfAsync(tenant, list, subscriberHash, cancellationToken);
             forgotten += (long)await ForgetMember.EvaluateAsync(Db,
-                [keys.ListFingerprints(tenant, list), keys.ListHubAdded(tenant, list), keys.ListRefused(tenant, list), keys.ListMoved(tenant, list), keys.ListExternalIds(tenant, list)],
+                [keys.ListLedger(tenant, list), keys.ListRefused(tenant, list), keys.ListMoved(tenant, list), keys.ListExternalIds(tenant, list)],
                 [subscriberHash, email, .. externalIds.Select(id => (RedisValue)id)]);
         }
 
@@ -254,7 +251,7 @@ public sealed class MemberLedger(IConnectionMultiplexer redis, RedisKeys keys, I
         ListKey.TryParseStored(lease.ListKey, out var list) ? list : throw new FormatException(ListKey.Rule);
 
     private RedisKey[] ListKeys(TenantId tenant, ListKey list) =>
-        [keys.ListFingerprints(tenant, list), keys.ListHubAdded(tenant, list), keys.ListRefused(tenant, list), keys.TenantSyncedLists(tenant)];
+        [keys.ListLedger(tenant, list), keys.ListRefused(tenant, list), keys.TenantSyncedLists(tenant)];
 
     /// <summary>A batch as the scripts read it (see Lua/ledger_apply.lua).</summary>
     private static List<RedisValue> BatchArguments(LedgerBatch result)

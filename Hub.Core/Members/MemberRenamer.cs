@@ -114,7 +114,7 @@ public sealed class MemberRenamer(IConnectionMultiplexer redis, RedisKeys keys, 
         var listKeys = new List<RedisKey> { keys.ListExternalIds(tenant, list.Key) };
         foreach (var other in inAudience.Select(item => item.Key).Append(list.Key).Distinct())
         {
-            listKeys.AddRange([keys.ListFingerprints(tenant, other), keys.ListHubAdded(tenant, other), keys.ListRefused(tenant, other), keys.ListMoved(tenant, other)]);
+            listKeys.AddRange([keys.ListLedger(tenant, other), keys.ListRefused(tenant, other), keys.ListMoved(tenant, other)]);
         }
 
         await RecordRename.EvaluateAsync(Db, [.. listKeys],

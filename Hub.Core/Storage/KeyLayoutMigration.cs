@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Hub.Core.Members;
 using Hub.Core.Tenants;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -25,7 +26,7 @@ namespace Hub.Core.Storage;
 public sealed partial class KeyLayoutMigration(IConnectionMultiplexer redis, RedisKeys keys, TimeProvider time, ILogger<KeyLayoutMigration> logger)
 {
     /// <summary>The value of <see cref="RedisKeys.Layout"/> once the store has the current layout.</summary>
-    public const string CurrentLayout = "sharded-16";
+    public const string CurrentLayout = "sharded-16,ledger-bytes";
 
     private static readonly TimeSpan LockLease = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan RenewEvery = TimeSpan.FromSeconds(5);
@@ -178,6 +179,16 @@ public sealed partial class KeyLayoutMigration(IConnectionMultiplexer redis, Red
                 await (queued > 0 ? Db.StringSetAsync(Keys.JobQueueDepth(shard), queued) : Db.KeyDeleteAsync(Keys.JobQueueDepth(shard)));
             }
 
+            // 4. The lists' ledgers, from a hash of fingerprints and a set of the members Hub added (both in hex) to one hash in
+            //    bytes (Members/LedgerEntry). A list converted half-way is converted again: the writes repeat the same entries.
+            foreach (var server in primaries)
+            {
+                await foreach (var key in server.KeysAsync(Db.Database, Keys.Prefix + "{*}:sync:*:fingerprints", pageSize: 1000).WithCancellation(cancellationToken))
+                {
+                    moved += await ConvertLedgerAsync(key.ToString(), cancellationToken);
+                }
+            }
+
             if (unknown > 0)
             {
                 LogUnknownLeft(migration.Logger, unknown, Keys.Prefix);
@@ -185,6 +196,53 @@ public sealed partial class KeyLayoutMigration(IConnectionMultiplexer redis, Red
 
             LogMigrated(migration.Logger, moved, (long)migration.Time.GetElapsedTime(started).TotalMilliseconds);
         }
+
+        /// <summary>Converts one list's ledger written in hex (<c>…:fingerprints</c> and <c>…:hub-added</c>) into <c>…:ledger</c>, a page at a time.</summary>
+        private async Task<int> ConvertLedgerAsync(string fingerprints, CancellationToken cancellationToken)
+        {
+            var stem = fingerprints[..^"fingerprints".Length];
+            RedisKey hubAdded = stem + "hub-added", ledger = stem + "ledger";
+            var added = new HashSet<string>(StringComparer.Ordinal);
+            await foreach (var member in Db.SetScanAsync(hubAdded, pageSize: Chunk).WithCancellation(cancellationToken))
+            {
+                added.Add(member.ToString());
+            }
+
+            var page = new List<HashEntry>(Chunk);
+            var converted = 0;
+            await foreach (var entry in Db.HashScanAsync(fingerprints, pageSize: Chunk).WithCancellation(cancellationToken))
+            {
+                var (hash, fingerprint) = (entry.Name.ToString(), entry.Value.ToString());
+                if (hash.Length != 32 || fingerprint.Length != 16 || !IsHex(hash) || !IsHex(fingerprint))
+                {
+                    LogEntryDropped(migration.Logger, fingerprints);
+                    continue;
+                }
+
+                page.Add(new HashEntry(LedgerEntry.Field(hash), LedgerEntry.Value(fingerprint, added.Contains(hash))));
+                if (page.Count == Chunk)
+                {
+                    await FlushAsync();
+                }
+            }
+
+            await FlushAsync();
+            await Db.KeyDeleteAsync([fingerprints, hubAdded]);
+            return converted;
+
+            async Task FlushAsync()
+            {
+                await RenewIfDueAsync();
+                if (page.Count > 0)
+                {
+                    await Db.HashSetAsync(ledger, [.. page]);
+                    converted += page.Count;
+                    page.Clear();
+                }
+            }
+        }
+
+        private static bool IsHex(string text) => text.All(char.IsAsciiHexDigit);
 
         /// <summary>
         /// A key of Hub's old layout that belongs to no tenant Hub can find: a received event's de-duplication mark (its tenant
@@ -337,6 +395,9 @@ public sealed partial class KeyLayoutMigration(IConnectionMultiplexer redis, Red
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not give the key layout migration lock back (the store did not answer); it expires by itself.")]
     private static partial void LogLockNotReleased(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped an entry of '{Key}' that is not a subscriber hash and a fingerprint in hex while converting the list's ledger.")]
+    private static partial void LogEntryDropped(ILogger logger, string key);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the key layout migration lock (this replica stalled past its lease); the replica that holds it now finishes the migration.")]
     private static partial void LogLockLost(ILogger logger);

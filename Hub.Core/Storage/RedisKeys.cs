@@ -155,11 +155,11 @@ public sealed class RedisKeys
     // ---- Member ledger (Hub.Core/Members) ---------------------------------------------------------
     // What Hub synced into each list, for diffing the next desired set against.
 
-    /// <summary>Hash: subscriber hash to the fingerprint of the member as Hub last synced it to this list.</summary>
-    public RedisKey ListFingerprints(TenantId tenant, Hub.Core.Lists.ListKey listKey) => $"{In(tenant)}sync:{tenant}:{listKey}:fingerprints";
-
-    /// <summary>Set: subscriber hashes of members Hub itself added to this list (the only ones Hub removes).</summary>
-    public RedisKey ListHubAdded(TenantId tenant, Hub.Core.Lists.ListKey listKey) => $"{In(tenant)}sync:{tenant}:{listKey}:hub-added";
+    /// <summary>
+    /// Hash: per member Hub synced to this list, the fingerprint of what it last wrote and whether Hub added the contact (the
+    /// only ones Hub removes), in bytes (see <see cref="Hub.Core.Members.LedgerEntry"/>).
+    /// </summary>
+    public RedisKey ListLedger(TenantId tenant, Hub.Core.Lists.ListKey listKey) => $"{In(tenant)}sync:{tenant}:{listKey}:ledger";
 
     /// <summary>Hash: subscriber hash to the fingerprint at which Mailchimp refused the member (not sent again until it changes).</summary>
     public RedisKey ListRefused(TenantId tenant, Hub.Core.Lists.ListKey listKey) => $"{In(tenant)}sync:{tenant}:{listKey}:refused";

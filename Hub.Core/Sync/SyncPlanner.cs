@@ -254,7 +254,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
         var notRenamed = withRenames
             ? batch.HashGetAsync(desiredKey, [.. hashes.Select(hash => (RedisValue)DesiredSetChunks.NotRenamed(hash.ToString()))])
             : Task.FromResult(new RedisValue[hashes.Length]);
-        var stored = batch.HashGetAsync(keys.ListFingerprints(tenant, listKey), hashes);
+        var stored = batch.HashGetAsync(keys.ListLedger(tenant, listKey), [.. hashes.Select(hash => LedgerEntry.Field(hash.ToString()))]);
         var refused = batch.HashGetAsync(keys.ListRefused(tenant, listKey), hashes);
         batch.Execute();
         var (stagedValues, reconciledValues, createdValues, storedValues, refusedValues) = (await staged, await reconciled, await created, await stored, await refused);
@@ -286,7 +286,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
             {
                 refusedUnchanged.Add(member);
             }
-            else if (storedValues[i] == fingerprint)
+            else if (LedgerEntry.FingerprintOf(storedValues[i]) == fingerprint)
             {
                 // Stored by this job's own call whose chunk a fault kept from being recorded: this job added it.
                 if (createdValues[i] == fingerprint) addedEarlier++; else unchanged++;
@@ -308,16 +308,17 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
     private async Task<SyncPlanChunk> PlanRemovalsAsync(JobId job, TenantId tenant, ListKey listKey, string checkpoint, int pass, string cursor, bool found, int chunkSize, bool forgetsDeparted)
     {
         using var span = HubTelemetry.StartRedis("sync.plan-removals");
-        var (next, entries) = await ScanAsync(keys.ListFingerprints(tenant, listKey), cursor, chunkSize);
+        var (next, entries) = await ScanAsync(keys.ListLedger(tenant, listKey), cursor, chunkSize);
         var hashes = new List<string>();
+        var added = new List<bool>();
         for (var i = 0; i < entries.Length; i += 2)
         {
-            hashes.Add(entries[i].ToString());
+            hashes.Add(LedgerEntry.HashOf(entries[i]));
+            added.Add(LedgerEntry.IsHubAdded(entries[i + 1]));
         }
 
         var batch = Db.CreateBatch();
         var desired = hashes.Select(hash => batch.HashExistsAsync(keys.JobInput(tenant, job), hash)).ToList();
-        var added = hashes.Select(hash => batch.SetContainsAsync(keys.ListHubAdded(tenant, listKey), hash)).ToList();
         batch.Execute();
         var removals = new List<string>();
         var departed = new List<string>();
@@ -325,7 +326,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
         {
             if (!await desired[i])
             {
-                (await added[i] ? removals : departed).Add(hashes[i]);
+                (added[i] ? removals : departed).Add(hashes[i]);
             }
         }
 

@@ -216,6 +216,48 @@ public class KeyLayoutMigrationTests(string backend) : BackendFixture(backend)
     }
 
     [Test]
+    public async Task A_store_of_the_shard_layout_gets_its_ledgers_in_bytes_and_Hub_reads_them()
+    {
+        // The layout before this one: keys in shards, a list's ledger as a hash of fingerprints and a set of the members Hub
+        // added, in hex. 1,200 members (more than a page of the conversion), a third of them not added by Hub.
+        var keys = Keys;
+        var tenant = TenantId.Parse(FixtureTenant);
+        var list = ListKey.Parse("newsletter", null);
+        var stem = keys.ShardPrefix(RedisKeys.ShardOf(tenant)) + $"sync:{tenant}:{list}:";
+        var members = Enumerable.Range(0, 1_200).Select(i => (
+            Hash: Hub.Core.Mailchimp.SubscriberHash.FromEmail($"m{i}@example.com").Value,
+            Fingerprint: Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(i)).AsSpan(0, 8)),
+            HubAdded: i % 3 != 0)).ToList();
+        await Db.HashSetAsync(stem + "fingerprints", [.. members.Select(member => new HashEntry(member.Hash, member.Fingerprint))]);
+        await Db.SetAddAsync(stem + "hub-added", [.. members.Where(member => member.HubAdded).Select(member => (RedisValue)member.Hash)]);
+        await Db.StringSetAsync(keys.Layout, "sharded-16");
+
+        await MigrationAsync().RunAsync(default);
+
+        var ledger = new Hub.Core.Members.MemberLedger(Backend.Connection, keys, Options.Create(new JobsOptions()));
+        var sample = members.Where((_, i) => i % 97 == 0).ToList();
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await ledger.CountAsync(tenant, list, default), Is.EqualTo(1_200));
+            foreach (var member in sample)
+            {
+                Assert.That(await ledger.GetFingerprintAsync(tenant, list, member.Hash, default), Is.EqualTo(member.Fingerprint));
+                Assert.That(await ledger.IsHubAddedAsync(tenant, list, member.Hash, default), Is.EqualTo(member.HubAdded));
+            }
+
+            var listed = new List<string>();
+            await foreach (var hash in ledger.MembersAsync(tenant, list, default))
+            {
+                listed.Add(hash);
+            }
+
+            Assert.That(listed.Order(StringComparer.Ordinal), Is.EqualTo(members.Select(member => member.Hash).Order(StringComparer.Ordinal)));
+            Assert.That(await Db.KeyExistsAsync(stem + "fingerprints") || await Db.KeyExistsAsync(stem + "hub-added"), Is.False, "the hex keys are gone");
+            Assert.That(await Db.StringGetAsync(keys.Layout), Is.EqualTo((RedisValue)KeyLayoutMigration.CurrentLayout));
+        });
+    }
+
+    [Test]
     public async Task A_fresh_store_is_only_marked()
     {
         await MigrationAsync().RunAsync(default);
@@ -250,16 +292,32 @@ public class KeyLayoutMigrationTests(string backend) : BackendFixture(backend)
         };
 
         var moved = 0;
+        var ledgers = 0;
         foreach (var stored in Fixture.Value)
         {
             var name = stored.Key[FixturePrefix.Length..];
+            if (name.EndsWith(":hub-added", StringComparison.Ordinal))
+            {
+                continue; // in its list's ledger (below)
+            }
+
             if (TenantOf(name) is { } tenant)
             {
-                var now = await ReadAsync(keys.ShardPrefix(shardOfTenant(tenant)) + name, stored.Type);
+                var shardPrefix = keys.ShardPrefix(shardOfTenant(tenant));
+                if (name.EndsWith(":fingerprints", StringComparison.Ordinal))
+                {
+                    await AssertLedgerConvertedAsync(stored, shardPrefix + name);
+                    ledgers++;
+                    continue;
+                }
+
+                var now = await ReadAsync(shardPrefix + name, stored.Type);
                 Assert.That(now, Is.EqualTo(stored.Values()), $"{name} in its tenant's shard, unchanged");
                 moved++;
             }
         }
+
+        Assert.That(ledgers, Is.EqualTo(1), "the fixture's list with a ledger (newsletter)");
 
         var left = (await KeysUnderPrefixAsync()).Select(key => key[_prefix.Length..])
             .Where(name => !name.StartsWith('{') && !name.StartsWith("staging:", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
@@ -281,6 +339,26 @@ public class KeyLayoutMigrationTests(string backend) : BackendFixture(backend)
             Assert.That((long?)await Db.StringGetAsync(keys.JobQueueDepth(runningShard)) ?? 0, Is.Zero, "no job queued");
             Assert.That(await Db.StringGetAsync(keys.Layout), Is.EqualTo((RedisValue)KeyLayoutMigration.CurrentLayout));
             Assert.That(await Db.KeyExistsAsync(keys.LayoutMigrationLock), Is.False, "the lock is released");
+        });
+    }
+
+    /// <summary>
+    /// A list's ledger as the fixture wrote it (a hash of fingerprints and a set of the members Hub added, in hex) is one hash in
+    /// bytes now, with the same members, fingerprints and hub-added marks; the old keys are gone.
+    /// </summary>
+    private async Task AssertLedgerConvertedAsync(StoredKey fingerprints, string movedName)
+    {
+        var stem = movedName[..^"fingerprints".Length];
+        var hubAdded = Fixture.Value.SingleOrDefault(stored => stored.Key == fingerprints.Key[..^"fingerprints".Length] + "hub-added")?.Items().Select(item => item.ToString()).ToHashSet() ?? [];
+        var expected = fingerprints.Pairs().Select(pair => $"{pair.First} {pair.Second} {hubAdded.Contains(pair.First.ToString())}").Order(StringComparer.Ordinal).ToList();
+        var ledger = (await Db.HashGetAllAsync(stem + "ledger"))
+            .Select(entry => $"{Hub.Core.Members.LedgerEntry.HashOf(entry.Name)} {Hub.Core.Members.LedgerEntry.FingerprintOf(entry.Value)} {Hub.Core.Members.LedgerEntry.IsHubAdded(entry.Value)}")
+            .Order(StringComparer.Ordinal).ToList();
+        Assert.Multiple(async () =>
+        {
+            Assert.That(ledger, Is.EqualTo(expected), $"{movedName}: each member with its fingerprint and hub-added mark");
+            Assert.That(hubAdded, Is.Not.Empty, "the fixture's Hub added members");
+            Assert.That(await Db.KeyExistsAsync(movedName) || await Db.KeyExistsAsync(stem + "hub-added"), Is.False, "the hex keys are gone");
         });
     }
 

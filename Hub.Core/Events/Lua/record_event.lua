@@ -5,9 +5,9 @@
 -- Recording the same event id again changes nothing and answers what was recorded the first time.
 -- KEYS: events, recorded, ...lists
 -- ARGV: kind, hash, new_hash, moved_value, now, retention_ms, json_head, ...list_names
--- lists: per list, in list_names' order, its fingerprints, hub_added, refused and moved keys.
+-- lists: per list, in list_names' order, its ledger, refused and moved keys.
 -- json_head: the event's JSON up to (and with a comma before) the list keys. Answers {cursor, json}.
--- INCLUDE: Members/ledger_move
+-- INCLUDE: Members/ledger_entry, Members/ledger_move
 local existing = redis.call('GET', recorded)
 if existing then
   local items = redis.call('ZRANGEBYSCORE', events, existing, existing)
@@ -15,9 +15,9 @@ if existing then
 end
 local held = {}
 for j = 0, #ARGV - list_names_at do
-  local k = lists_at + 4 * j
-  local fingerprints, hub_added, refused, moved = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
-  local fingerprint = redis.call('HGET', fingerprints, hash)
+  local k = lists_at + 3 * j
+  local ledger, refused, moved = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+  local fingerprint = ledger_get(ledger, hash)
   if fingerprint then
     held[#held + 1] = '"' .. ARGV[list_names_at + j] .. '"'
     if kind == 'unsubscribe' or kind == 'cleaned' then
@@ -25,7 +25,7 @@ for j = 0, #ARGV - list_names_at do
     elseif kind == 'subscribe' then
       redis.call('HDEL', refused, hash)
     elseif kind == 'upemail' and new_hash ~= hash then
-      move_in_ledger(fingerprints, hub_added, refused, moved, hash, new_hash, moved_value)
+      move_in_ledger(ledger, refused, moved, hash, new_hash, moved_value)
     end
   end
 end

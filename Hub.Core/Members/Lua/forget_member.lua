@@ -1,12 +1,12 @@
 -- Forgets one person in one list's records (an erasure, see Hub.Core/People): the fingerprint, the hub-added mark, a
 -- refusal, a move from the address (its field) or to it (an entry whose new address it is), and the external ids that
 -- still point at it. Forgetting again changes nothing. Answers how many entries it removed.
--- KEYS: fingerprints, hub_added, refused, moved, external
+-- INCLUDE: Members/ledger_entry
+-- KEYS: ledger, refused, moved, external
 -- ARGV: hash, email, ...external_ids
 -- email: the normalised (lower-case) address; external_ids: those the list's map was found to hold for hash (each is
 -- removed only while it still does, so an id taken over by another address since stays).
-local forgotten = redis.call('HDEL', fingerprints, hash) + redis.call('SREM', hub_added, hash)
-  + redis.call('HDEL', refused, hash) + redis.call('HDEL', moved, hash)
+local forgotten = ledger_delete(ledger, hash) + redis.call('HDEL', refused, hash) + redis.call('HDEL', moved, hash)
 local entries = redis.call('HGETALL', moved)
 for i = 1, #entries, 2 do
   local value = entries[i + 1]

@@ -1,4 +1,4 @@
--- Fragment (see MemberLedger): applies one batch to a list's ledger and answers what it changed.
+-- Fragment (see MemberLedger; needs Members/ledger_entry): applies one batch to a list's ledger and answers what it changed.
 -- The batch starts at ARGV[at]: nApplied, (hash, fingerprint, created)*, nRefused, (hash, fingerprint, errorJson)*,
 -- nReconciled, (hash, fingerprint, status)*, nRemoved, hash*, nUncounted, errorJson*, then failedErrorJson* to the end.
 -- Outside a job (in_job false) the counts say what changed in the ledger. In a job they give one outcome per member of the
@@ -6,7 +6,7 @@
 -- already stored at its fingerprint is unchanged (added when the call that created it stored it: created = '1'), a refusal is
 -- failed even when stored before, a removal is removed even when the ledger had none. push_error(json) keeps a member's error
 -- with the job; job_input (the job's input hash) gets 'r:<hash>' = status for each reconciled member.
-local function apply_to_ledger(fingerprints, hub_added, refused, synced_lists, list_key, at, in_job, job_input, push_error)
+local function apply_to_ledger(ledger, refused, synced_lists, list_key, at, in_job, job_input, push_error)
   local added, updated, unchanged, removed, refused_count = 0, 0, 0, 0, 0
   redis.call('SADD', synced_lists, list_key)
   local i = at
@@ -14,16 +14,17 @@ local function apply_to_ledger(fingerprints, hub_added, refused, synced_lists, l
   for _ = 1, n do
     local hash, fingerprint, created = ARGV[i], ARGV[i + 1], ARGV[i + 2]
     i = i + 3
-    local previous = redis.call('HGET', fingerprints, hash)
+    local previous, hub_added = ledger_get(ledger, hash)
     if previous ~= fingerprint then
       if previous then updated = updated + 1 else added = added + 1 end
-      redis.call('HSET', fingerprints, hash, fingerprint)
     elseif in_job and created == '1' then
       added = added + 1
     else
       unchanged = unchanged + 1
     end
-    if created == '1' then redis.call('SADD', hub_added, hash) end
+    if previous ~= fingerprint or (created == '1' and not hub_added) then
+      ledger_set(ledger, hash, fingerprint, hub_added or created == '1')
+    end
     redis.call('HDEL', refused, hash)
   end
   n = tonumber(ARGV[i]); i = i + 1
@@ -48,9 +49,8 @@ local function apply_to_ledger(fingerprints, hub_added, refused, synced_lists, l
   for _ = 1, n do
     local hash = ARGV[i]
     i = i + 1
-    local deleted = redis.call('HDEL', fingerprints, hash)
+    local deleted = ledger_delete(ledger, hash)
     if in_job then removed = removed + 1 else removed = removed + deleted end
-    redis.call('SREM', hub_added, hash)
     redis.call('HDEL', refused, hash)
   end
   n = tonumber(ARGV[i]); i = i + 1

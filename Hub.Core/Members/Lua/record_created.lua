@@ -1,12 +1,12 @@
 -- Records at once the contacts a job's call created (before their chunk is recorded in plan order), and marks each in the
 -- job's input as 'c:<hash>' = fingerprint (unless the job has ended and its input is gone), so the plan counts it added.
--- KEYS: fingerprints, hub_added, refused, synced_lists, job_input
+-- KEYS: ledger, refused, synced_lists, job_input
 -- ARGV: list_key, ...batch
--- INCLUDE: Members/ledger_apply
+-- INCLUDE: Members/ledger_entry, Members/ledger_apply
 if redis.call('EXISTS', job_input) == 1 then
   for k = 0, tonumber(ARGV[batch_at]) - 1 do
     redis.call('HSET', job_input, 'c:' .. ARGV[batch_at + 1 + 3 * k], ARGV[batch_at + 2 + 3 * k])
   end
 end
-apply_to_ledger(fingerprints, hub_added, refused, synced_lists, list_key, batch_at, false, nil, function(_) end)
+apply_to_ledger(ledger, refused, synced_lists, list_key, batch_at, false, nil, function(_) end)
 return 1

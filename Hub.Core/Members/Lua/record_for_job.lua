@@ -2,13 +2,13 @@
 -- to the next and adds its counts and member errors, only while the worker holds the lease. Answers {0} when the lease is gone,
 -- {3} when the stored checkpoint is not the expected one (the store lost writes: nothing is written, the worker plans again
 -- from the stored checkpoint), {2} when a cancel was requested, else {1}.
--- KEYS: fingerprints, hub_added, refused, synced_lists, job, job_errors, job_input
+-- KEYS: ledger, refused, synced_lists, job, job_errors, job_input
 -- ARGV: token, expected_checkpoint, next_checkpoint, unchanged, failed, error_cap, list_key, adds_to_total, added_earlier, ...batch
--- INCLUDE: Jobs/job_record, Members/ledger_apply
+-- INCLUDE: Jobs/job_record, Members/ledger_entry, Members/ledger_apply
 if not job_lease_held(job, token) then return {0} end
 if not job_checkpoint_is(job, expected_checkpoint) then return {3} end
 local cap = tonumber(error_cap)
-local c = apply_to_ledger(fingerprints, hub_added, refused, synced_lists, list_key, batch_at, true, job_input,
+local c = apply_to_ledger(ledger, refused, synced_lists, list_key, batch_at, true, job_input,
   function(json) job_push_error(job, job_errors, cap, json) end)
 return {job_commit(job, next_checkpoint, tonumber(adds_to_total), c.added + tonumber(added_earlier), c.updated, c.removed,
   c.unchanged + tonumber(unchanged), c.refused + tonumber(failed))}
