@@ -20,6 +20,9 @@ namespace Hub.Core.Storage;
 /// hash of a secret (API keys, list webhook URLs, OAuth states and consent links) and Mailchimp concurrency slots keep their
 /// names. A received event's de-duplication mark cannot tell its tenant and is dropped: an event Mailchimp delivers again is
 /// then recorded again, which changes nothing (a tenant's events are recorded once per id).</para>
+/// <para>Then each list's ledger, a hash of fingerprints and a set of the members Hub added (in hex), becomes one hash in bytes
+/// (<see cref="Members.LedgerEntry"/>); a store of the shard layout (<c>sharded-16</c>) goes through the same steps and only
+/// this one changes anything.</para>
 /// <para>Old replicas must not run while the store is migrated (they would go on writing the old layout): upgrade with
 /// every replica stopped, or the Kubernetes <c>Recreate</c> strategy, for this one version.</para>
 /// </summary>

@@ -92,13 +92,13 @@ public static class DesiredSetChunks
 /// recorded chunk ended.
 /// </para>
 /// <para>
-/// Phase two HSCANs the list's fingerprints: a member is removed when it is not desired and Hub added it (members
+/// Phase two HSCANs the list's ledger: a member is removed when it is not desired and Hub added it (members
 /// that left but Hub did not add are reported as <see cref="SyncPlanChunk.Departed"/>). An HSCAN cursor is only
 /// meaningful to the server process that gave it (a restarted or promoted Redis seeds its hash function anew), so a
 /// pass never trusts one across a break: a plan resumed from an <c>r:</c> checkpoint starts its pass over at cursor 0,
 /// and a pass during which <see cref="StoreEpoch"/> moved (the connection broke, came back or failed over) starts over
 /// too. Starting over is cheap and safe: members already removed are gone from the ledger. Because removals delete
-/// fingerprints while the scan runs, a pass that found removals is followed by one more pass. HSCAN is fine here:
+/// ledger entries while the scan runs, a pass that found removals is followed by one more pass. HSCAN is fine here:
 /// this runs in a background job, never on a request path.
 /// </para>
 /// <para>
