@@ -106,7 +106,7 @@ public static class SyncBenchmark
         Table.Print($"1b. What the first sync of {n:N0} members costs Hub",
             ["Measure", "Value", "Target", "Notes"],
             [
-                ["Redis bytes per synced member", $"{bytesPerMember:N0} B", "≤ 100 B", "used_memory after the job minus before the PUT, over the members (fingerprints, hub-added set, the ledger's keys)"],
+                ["Redis bytes per synced member", $"{bytesPerMember:N0} B", "≤ 100 B", "used_memory after the job minus before the PUT, over the members (the list's ledger: fingerprint and hub-added mark per member)"],
                 ["Hub CPU per member", $"{hubCpu * 1e6 / n:N0} µs", "≤ 20 µs", $"{hubCpu:0.0} s user + system over staging and the job (and the harness's polling of the job)"],
             ]);
 
