@@ -19,7 +19,11 @@ public sealed class MemberService(
 {
     public const int MaxInlineBatch = 200;
     public const int MaxPageSize = 1000;
-    private const string TagsPending = "tags-pending";
+    /// <summary>
+    /// The fingerprint recorded for a contact written without its tags (the tag call failed): one no member has, so the next
+    /// upsert or sync writes it again. 16 hex digits like every fingerprint (<see cref="LedgerEntry"/>).
+    /// </summary>
+    public const string TagsPending = "0000000000000000";
 
     /// <summary>Adds or updates one member, parsed from the same JSON shape a full sync takes.</summary>
     public async Task<MailchimpResult<MemberView>> UpsertAsync(Tenant tenant, ListKey key, JsonElement body, CancellationToken cancellationToken)

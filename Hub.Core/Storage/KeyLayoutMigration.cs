@@ -188,7 +188,16 @@ public sealed partial class KeyLayoutMigration(IConnectionMultiplexer redis, Red
             {
                 await foreach (var key in server.KeysAsync(Db.Database, Keys.Prefix + "{*}:sync:*:fingerprints", pageSize: 1000).WithCancellation(cancellationToken))
                 {
+                    await RenewIfDueAsync();
                     moved += await ConvertLedgerAsync(key.ToString(), cancellationToken);
+                }
+
+                // A hub-added set without its hash of fingerprints (never written so; a ledger deleted half-way): nothing to convert.
+                await foreach (var key in server.KeysAsync(Db.Database, Keys.Prefix + "{*}:sync:*:hub-added", pageSize: 1000).WithCancellation(cancellationToken))
+                {
+                    await RenewIfDueAsync();
+                    await Db.KeyDeleteAsync(key);
+                    LogDropped(migration.Logger, key.ToString()[Keys.Prefix.Length..]);
                 }
             }
 
@@ -216,6 +225,11 @@ public sealed partial class KeyLayoutMigration(IConnectionMultiplexer redis, Red
             await foreach (var entry in Db.HashScanAsync(fingerprints, pageSize: Chunk).WithCancellation(cancellationToken))
             {
                 var (hash, fingerprint) = (entry.Name.ToString(), entry.Value.ToString());
+                if (fingerprint == "tags-pending")
+                {
+                    fingerprint = MemberService.TagsPending; // a contact written without its tags, in the hex ledger's words
+                }
+
                 if (hash.Length != 32 || fingerprint.Length != 16 || !IsHex(hash) || !IsHex(fingerprint))
                 {
                     LogEntryDropped(migration.Logger, fingerprints);

@@ -91,6 +91,20 @@ public static class TestRedis
     }
 
     /// <summary>All stored text under a prefix: key names, strings, hash fields and values, set and sorted-set members, list items.</summary>
+    /// <summary>A value as text when it is UTF-8, else in hex (a ledger's fields and values are bytes: two that differ must not read the same).</summary>
+    private static string Readable(RedisValue value)
+    {
+        var bytes = (byte[]?)value ?? [];
+        try
+        {
+            return new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            return "0x" + Convert.ToHexStringLower(bytes);
+        }
+    }
+
     public static async Task<string> DumpAsync(IConnectionMultiplexer redis, string prefix)
     {
         var db = redis.GetDatabase();
@@ -106,7 +120,7 @@ public static class TestRedis
                 case RedisType.Hash:
                     foreach (var entry in await db.HashGetAllAsync(key))
                     {
-                        dump.AppendLine($"{entry.Name}={entry.Value}");
+                        dump.AppendLine($"{Readable(entry.Name)}={Readable(entry.Value)}");
                     }
 
                     break;

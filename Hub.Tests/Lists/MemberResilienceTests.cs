@@ -1,6 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
+using Hub.Core.Lists;
+using Hub.Core.Mailchimp;
+using Hub.Core.Members;
+using Hub.Core.Tenants;
 using Hub.Core.Webhooks;
+using Microsoft.Extensions.DependencyInjection;
 using Hub.Tests.Infrastructure;
 using StackExchange.Redis;
 
@@ -105,6 +110,34 @@ public sealed class MemberResilienceTests() : EnvironmentFixture<FacadeEnvironme
         var stored = await _env.SandboxMemberAsync(audienceId, "ann@shop.test");
         Assert.That(stored!.MergeFields["FNAME"]!.GetValue<string>(), Is.EqualTo("Ann"));
         Assert.That((await _env.Sandbox.GetMembersAsync(audienceId)), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_contact_Hub_created_but_could_not_tag_stays_Hubs_and_is_written_again()
+    {
+        using var tenant = await _env.CreateTenantAsync();
+        await FacadeEnvironment.LinkListAsync(tenant, "tagless");
+        var ledger = _env.Hub.Services.GetRequiredService<MemberLedger>();
+        var (tenantId, list, hash) = (TenantId.Parse(tenant.Id), ListKey.Parse("tagless", null), SubscriberHash.FromEmail("ann@shop.test").Value);
+        await _env.Sandbox.InjectFaultAsync("POST tags", "500");
+        using (var untagged = await tenant.Client.PostAsJsonAsync("/api/v1/lists/tagless/members", new { email = "ann@shop.test", tags = new[] { "vip" } }))
+        {
+            Assert.That(untagged.IsSuccessStatusCode, Is.False, "the tags were not written");
+        }
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await ledger.GetFingerprintAsync(tenantId, list, hash, default), Is.EqualTo(MemberService.TagsPending), "recorded as written without its tags");
+            Assert.That(await ledger.IsHubAddedAsync(tenantId, list, hash, default), Is.True, "Hub created the contact");
+        });
+
+        await _env.Sandbox.ClearFaultsAsync();
+        await FacadeEnvironment.UpsertAsync(tenant, "tagless", new { email = "ann@shop.test", tags = new[] { "vip" } });
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await ledger.GetFingerprintAsync(tenantId, list, hash, default), Is.Not.EqualTo(MemberService.TagsPending).And.Not.Null, "written again, with its tags");
+            Assert.That(await ledger.IsHubAddedAsync(tenantId, list, hash, default), Is.True, "still one Hub created (it may remove it)");
+        });
     }
 
     [Test]

@@ -228,14 +228,19 @@ public class KeyLayoutMigrationTests(string backend) : BackendFixture(backend)
             Hash: Hub.Core.Mailchimp.SubscriberHash.FromEmail($"m{i}@example.com").Value,
             Fingerprint: Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(i)).AsSpan(0, 8)),
             HubAdded: i % 3 != 0)).ToList();
-        await Db.HashSetAsync(stem + "fingerprints", [.. members.Select(member => new HashEntry(member.Hash, member.Fingerprint))]);
+        // Member 1 was written without its tags (the tag call failed): the hex ledger said "tags-pending".
+        members[1] = members[1] with { Fingerprint = Hub.Core.Members.MemberService.TagsPending };
+        await Db.HashSetAsync(stem + "fingerprints", [.. members.Select(member => new HashEntry(member.Hash,
+            member.Fingerprint == Hub.Core.Members.MemberService.TagsPending ? "tags-pending" : member.Fingerprint))]);
+        // And another list's hub-added set whose hash of fingerprints is gone: dropped.
+        await Db.SetAddAsync(keys.ShardPrefix(RedisKeys.ShardOf(tenant)) + $"sync:{tenant}:gone:hub-added", members[0].Hash);
         await Db.SetAddAsync(stem + "hub-added", [.. members.Where(member => member.HubAdded).Select(member => (RedisValue)member.Hash)]);
         await Db.StringSetAsync(keys.Layout, "sharded-16");
 
         await MigrationAsync().RunAsync(default);
 
         var ledger = new Hub.Core.Members.MemberLedger(Backend.Connection, keys, Options.Create(new JobsOptions()));
-        var sample = members.Where((_, i) => i % 97 == 0).ToList();
+        var sample = members.Where((_, i) => i % 97 == 0 || i == 1).ToList();
         Assert.Multiple(async () =>
         {
             Assert.That(await ledger.CountAsync(tenant, list, default), Is.EqualTo(1_200));
@@ -253,6 +258,7 @@ public class KeyLayoutMigrationTests(string backend) : BackendFixture(backend)
 
             Assert.That(listed.Order(StringComparer.Ordinal), Is.EqualTo(members.Select(member => member.Hash).Order(StringComparer.Ordinal)));
             Assert.That(await Db.KeyExistsAsync(stem + "fingerprints") || await Db.KeyExistsAsync(stem + "hub-added"), Is.False, "the hex keys are gone");
+            Assert.That(await Db.KeyExistsAsync(keys.ShardPrefix(RedisKeys.ShardOf(tenant)) + $"sync:{tenant}:gone:hub-added"), Is.False, "the stray set is gone");
             Assert.That(await Db.StringGetAsync(keys.Layout), Is.EqualTo((RedisValue)KeyLayoutMigration.CurrentLayout));
         });
     }

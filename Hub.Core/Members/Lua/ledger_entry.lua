@@ -3,6 +3,7 @@
 -- members Hub removes) or '0'. Hub passes hashes and fingerprints in hex; bytes take half the memory, and one hash replaces a
 -- hash of fingerprints and a set of the members Hub added (90 bytes of Redis per member instead of 220).
 local function hex_to_bytes(hex)
+  if #hex % 2 ~= 0 or string.find(hex, '%X') then error('ledger: not hex: ' .. hex) end
   return (string.gsub(hex, '%x%x', function(pair) return string.char(tonumber(pair, 16)) end))
 end
 local function bytes_to_hex(bytes)

@@ -7,7 +7,8 @@ local function move_in_ledger(ledger, refused, moved, hash, new_hash, moved_valu
   redis.call('HDEL', moved, new_hash)
   local fingerprint, hub_added = ledger_get(ledger, hash)
   if not fingerprint or hash == new_hash then return end
-  ledger_set(ledger, new_hash, fingerprint, hub_added)
+  local _, new_hub_added = ledger_get(ledger, new_hash)
+  ledger_set(ledger, new_hash, fingerprint, hub_added or new_hub_added)
   ledger_delete(ledger, hash)
   local was_refused = redis.call('HGET', refused, hash)
   if was_refused then
