@@ -221,7 +221,7 @@ public sealed partial class KeyLayoutMigration(IConnectionMultiplexer redis, Red
             }
 
             var page = new List<HashEntry>(Chunk);
-            var converted = 0;
+            var (converted, dropped) = (0, 0);
             await foreach (var entry in Db.HashScanAsync(fingerprints, pageSize: Chunk).WithCancellation(cancellationToken))
             {
                 var (hash, fingerprint) = (entry.Name.ToString(), entry.Value.ToString());
@@ -232,7 +232,7 @@ public sealed partial class KeyLayoutMigration(IConnectionMultiplexer redis, Red
 
                 if (hash.Length != 32 || fingerprint.Length != 16 || !IsHex(hash) || !IsHex(fingerprint))
                 {
-                    LogEntryDropped(migration.Logger, fingerprints);
+                    dropped++;
                     continue;
                 }
 
@@ -245,6 +245,11 @@ public sealed partial class KeyLayoutMigration(IConnectionMultiplexer redis, Red
 
             await FlushAsync();
             await Db.KeyDeleteAsync([fingerprints, hubAdded]);
+            if (dropped > 0)
+            {
+                LogEntriesDropped(migration.Logger, dropped, fingerprints);
+            }
+
             return converted;
 
             async Task FlushAsync()
@@ -413,8 +418,8 @@ public sealed partial class KeyLayoutMigration(IConnectionMultiplexer redis, Red
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not give the key layout migration lock back (the store did not answer); it expires by itself.")]
     private static partial void LogLockNotReleased(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped an entry of '{Key}' that is not a subscriber hash and a fingerprint in hex while converting the list's ledger.")]
-    private static partial void LogEntryDropped(ILogger logger, string key);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped {Count} entries of '{Key}' that are not a subscriber hash and a fingerprint in hex while converting the list's ledger.")]
+    private static partial void LogEntriesDropped(ILogger logger, int count, string key);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the key layout migration lock (this replica stalled past its lease); the replica that holds it now finishes the migration.")]
     private static partial void LogLockLost(ILogger logger);

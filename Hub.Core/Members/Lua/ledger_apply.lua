@@ -14,16 +14,19 @@ local function apply_to_ledger(ledger, refused, synced_lists, list_key, at, in_j
   for _ = 1, n do
     local hash, fingerprint, created = ARGV[i], ARGV[i + 1], ARGV[i + 2]
     i = i + 3
-    local previous, hub_added = ledger_get(ledger, hash)
-    if previous ~= fingerprint then
+    local field, value = ledger_read(ledger, hash)
+    local fingerprint_bytes = hex_to_bytes(fingerprint)
+    local previous = value and string.sub(value, 1, 8)
+    local hub_added = ledger_hub_added(value)
+    if previous ~= fingerprint_bytes then
       if previous then updated = updated + 1 else added = added + 1 end
     elseif in_job and created == '1' then
       added = added + 1
     else
       unchanged = unchanged + 1
     end
-    if previous ~= fingerprint or (created == '1' and not hub_added) then
-      ledger_set(ledger, hash, fingerprint, hub_added or created == '1')
+    if previous ~= fingerprint_bytes or (created == '1' and not hub_added) then
+      redis.call('HSET', ledger, field, ledger_value(fingerprint_bytes, hub_added or created == '1'))
     end
     redis.call('HDEL', refused, hash)
   end

@@ -9,14 +9,23 @@ end
 local function bytes_to_hex(bytes)
   return (string.gsub(bytes, '.', function(c) return string.format('%02x', string.byte(c)) end))
 end
--- The member's entry: its fingerprint in hex (nil when the ledger does not hold it) and whether Hub added it.
-local function ledger_get(ledger, hash)
-  local value = redis.call('HGET', ledger, hex_to_bytes(hash))
-  if not value then return nil, false end
-  return bytes_to_hex(string.sub(value, 1, 8)), string.sub(value, 9, 9) == '1'
+-- The member's entry, read once: its field (the hash in bytes, to write back under) and its value (false when the ledger
+-- does not hold the member).
+local function ledger_read(ledger, hash)
+  local field = hex_to_bytes(hash)
+  return field, redis.call('HGET', ledger, field)
 end
-local function ledger_set(ledger, hash, fingerprint, hub_added)
-  redis.call('HSET', ledger, hex_to_bytes(hash), hex_to_bytes(fingerprint) .. (hub_added and '1' or '0'))
+local function ledger_hub_added(value)
+  return value and string.sub(value, 9, 9) == '1' or false
+end
+-- A value from the fingerprint in bytes and the hub-added mark.
+local function ledger_value(fingerprint_bytes, hub_added)
+  return fingerprint_bytes .. (hub_added and '1' or '0')
+end
+-- The member's fingerprint in hex (nil when the ledger does not hold it), as Hub writes it elsewhere (the refused hash).
+local function ledger_get(ledger, hash)
+  local _, value = ledger_read(ledger, hash)
+  return value and bytes_to_hex(string.sub(value, 1, 8)) or nil
 end
 local function ledger_delete(ledger, hash)
   return redis.call('HDEL', ledger, hex_to_bytes(hash))

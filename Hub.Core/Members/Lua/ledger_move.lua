@@ -5,11 +5,11 @@
 local function move_in_ledger(ledger, refused, moved, hash, new_hash, moved_value)
   redis.call('HSET', moved, hash, moved_value)
   redis.call('HDEL', moved, new_hash)
-  local fingerprint, hub_added = ledger_get(ledger, hash)
-  if not fingerprint or hash == new_hash then return end
-  local _, new_hub_added = ledger_get(ledger, new_hash)
-  ledger_set(ledger, new_hash, fingerprint, hub_added or new_hub_added)
-  ledger_delete(ledger, hash)
+  local field, value = ledger_read(ledger, hash)
+  if not value or hash == new_hash then return end
+  local new_field, new_value = ledger_read(ledger, new_hash)
+  redis.call('HSET', ledger, new_field, ledger_value(string.sub(value, 1, 8), ledger_hub_added(value) or ledger_hub_added(new_value)))
+  redis.call('HDEL', ledger, field)
   local was_refused = redis.call('HGET', refused, hash)
   if was_refused then
     redis.call('HSET', refused, new_hash, was_refused)
