@@ -212,12 +212,61 @@ public sealed class BenchEnvironment : IAsyncDisposable
     }
 
     /// <summary>CPU time (user + system) a process has used so far, in seconds, from /proc/{pid}/stat.</summary>
-    public static double CpuSeconds(BenchProcess process)
+    public static double CpuSeconds(BenchProcess process) => Ticks(File.ReadAllText($"/proc/{process.Id}/stat")) / 100.0;
+
+    /// <summary>CPU seconds (user + system) of the process's threads called <paramref name="threadName"/>; Linux keeps the first 15 characters of a thread's name.</summary>
+    public static double ThreadCpuSeconds(BenchProcess process, string threadName)
     {
-        var stat = File.ReadAllText($"/proc/{process.Id}/stat");
+        var ticks = 0L;
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{process.Id}/task"))
+        {
+            string stat;
+            try
+            {
+                stat = File.ReadAllText(Path.Combine(task, "stat"));
+            }
+            catch (IOException)
+            {
+                continue; // the thread ended
+            }
+
+            if (stat[(stat.IndexOf('(') + 1)..stat.LastIndexOf(')')] == threadName)
+            {
+                ticks += Ticks(stat);
+            }
+        }
+
+        return ticks / 100.0;
+    }
+
+    /// <summary>The runtime's background compiler (tiered compilation) of a .NET process, as Linux names the thread.</summary>
+    public const string JitThread = ".NET Tiered Com";
+
+    /// <summary>
+    /// Waits until the runtime has compiled what a warm-up made hot: its background compiler used less than 20 ms of CPU
+    /// in each of 2 seconds in a row (at most <paramref name="limit"/>). Returns how long that took.
+    /// </summary>
+    public static async Task<TimeSpan> WaitForJitToSettleAsync(BenchProcess process, TimeSpan limit)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var before = ThreadCpuSeconds(process, JitThread);
+        var quietSeconds = 0;
+        while (quietSeconds < 2 && clock.Elapsed < limit)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            var now = ThreadCpuSeconds(process, JitThread);
+            quietSeconds = now - before < 0.02 ? quietSeconds + 1 : 0;
+            before = now;
+        }
+
+        return clock.Elapsed;
+    }
+
+    // After the command name: state is field 3, utime 14 and stime 15 (1-based), in clock ticks (100 per second).
+    private static long Ticks(string stat)
+    {
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        // After the command name: state is field 3, utime 14 and stime 15 (1-based), in clock ticks (100 per second).
-        return (long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)) / 100.0;
+        return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     public static async Task<JsonNode> ReadJsonAsync(HttpResponseMessage response)
