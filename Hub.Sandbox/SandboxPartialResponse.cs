@@ -50,15 +50,22 @@ internal static class SandboxPartialResponse
                 writer.WriteStartObject();
                 foreach (var property in element.EnumerateObject())
                 {
-                    var here = paths.Where(path => property.NameEquals(path[0])).ToList();
-                    var whole = here.Any(path => path.Length == 1);
-                    if (keep ? here.Count == 0 : whole)
+                    // Without a list per property: a batch answer has hundreds of members with dozens of properties each.
+                    var (named, whole) = (false, false);
+                    foreach (var path in paths)
+                    {
+                        if (property.NameEquals(path[0]))
+                            (named, whole) = (true, whole || path.Length == 1);
+                    }
+                    if (keep ? !named : whole)
                         continue;
+                    if ((keep && whole) || !named)
+                    {
+                        property.WriteTo(writer);
+                        continue;
+                    }
                     writer.WritePropertyName(property.Name);
-                    if ((keep && whole) || here.Count == 0)
-                        property.Value.WriteTo(writer);
-                    else
-                        Write(writer, property.Value, [.. here.Select(path => path[1..])], keep);
+                    Write(writer, property.Value, [.. paths.Where(path => property.NameEquals(path[0]) && path.Length > 1).Select(path => path[1..])], keep);
                 }
                 writer.WriteEndObject();
                 break;

@@ -62,11 +62,10 @@ public static class FleetBenchmark
 
             await env.CreateListAsync(hubs[0], "solo", keys[0]);
 
-            // Warm-up on every replica (JIT, connection pools), without latency, until the runtime has compiled what it made hot.
-            await env.SetLatencyAsync(0, 0);
+            // Warm-up on every replica (JIT, connection pools) at the timed runs' latency, until the runtime has compiled what it made hot.
+            await env.SetLatencyAsync(PerCallMs, PerMemberMs);
             await SyncAllAsync(env, hubs, [.. keys.Skip(tenants)], "fleet", 2_000);
             await Task.WhenAll(hubs.Select(hub => BenchEnvironment.WaitForJitToSettleAsync(hub, TimeSpan.FromSeconds(30))));
-            await env.SetLatencyAsync(PerCallMs, PerMemberMs);
 
             rows.Add(await MeasureAsync(env, hubs, [keys[0]], "solo", n, physical, $"1 x {n:N0}", replicas, target: 1.5));
             rows.Add(await MeasureAsync(env, hubs, [.. keys.Take(tenants)], "fleet", n, physical, $"{tenants} x {n:N0}", replicas, target: 5));
