@@ -22,6 +22,15 @@ public static class LedgerEntry
     public static string? FingerprintOf(RedisValue value) =>
         value.IsNull ? null : Convert.ToHexStringLower(((ReadOnlyMemory<byte>)value).Span[..FingerprintBytes]);
 
+    /// <summary>Whether an entry records <paramref name="fingerprint"/> (16 hex digits), compared as bytes: the planner asks for every member.</summary>
+    public static bool Records(RedisValue value, string fingerprint)
+    {
+        Span<byte> bytes = stackalloc byte[FingerprintBytes];
+        return !value.IsNull
+            && Convert.FromHexString(fingerprint, bytes, out _, out var written) == System.Buffers.OperationStatus.Done && written == FingerprintBytes
+            && ((ReadOnlyMemory<byte>)value).Span[..FingerprintBytes].SequenceEqual(bytes);
+    }
+
     /// <summary>Whether the entry says Hub created the contact.</summary>
     public static bool IsHubAdded(RedisValue value) => !value.IsNull && ((ReadOnlyMemory<byte>)value).Span[FingerprintBytes] == (byte)'1';
 

@@ -286,7 +286,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
             {
                 refusedUnchanged.Add(member);
             }
-            else if (LedgerEntry.FingerprintOf(storedValues[i]) == fingerprint)
+            else if (LedgerEntry.Records(storedValues[i], fingerprint))
             {
                 // Stored by this job's own call whose chunk a fault kept from being recorded: this job added it.
                 if (createdValues[i] == fingerprint) addedEarlier++; else unchanged++;
