@@ -273,7 +273,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
             }
 
             var member = DesiredMember.FromJson(stagedValues[i]);
-            var fingerprint = member.Fingerprint();
+            var fingerprint = member.Fingerprint(((ReadOnlyMemory<byte>)stagedValues[i]).Span);
             if (SyncRenames.ErrorOf(notRenamedValues[i]) is { } notRenamedError)
             {
                 notRenamedErrors.Add(notRenamedError);

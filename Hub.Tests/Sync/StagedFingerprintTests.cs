@@ -1,0 +1,51 @@
+using System.Text.Json;
+using Hub.Core.Members;
+
+namespace Hub.Tests.Sync;
+
+/// <summary>
+/// The planner fingerprints a staged member from the bytes staged for it when they already are what the fingerprint hashes;
+/// that must give exactly the fingerprint of the member itself, or every member would look changed (or unchanged ones would).
+/// </summary>
+public class StagedFingerprintTests
+{
+    private static readonly string[] Rows =
+    [
+        """{"email":"plain@example.com"}""",
+        """{"email":"Mixed.Case@Example.COM","tags":["b","a","a"]}""",
+        """{"email":"crm@example.com","externalId":"crm-42","mergeFields":{"FNAME":"Zoë","lname":"O'Brien"}}""",
+        """{"email":"escapes@example.com","mergeFields":{"FNAME":"\"quoted\" <b>&amp;</b> \u00e9 \ud83d\ude00","NOTE":"tab\there"}}""",
+        """{"email":"numbers@example.com","mergeFields":{"AGE":42,"SCORE":1.50,"BIG":1e3,"NEG":-0.0}}""",
+        """{"email":"address@example.com","mergeFields":{"ADDRESS":{"addr1":"1 Main St","city":"Berlin","state":"","zip":"10115","country":"DE"}},"language":"de","vip":true,"status":"pending"}""",
+        """{"email":"order@example.com","mergeFields":{"Z_LAST":"Zürich","A_FIRST":"a","M_UNDER_1":"m"},"tags":["Zeta","alpha"]}""",
+    ];
+
+    [TestCaseSource(nameof(Rows))]
+    public void A_member_read_back_from_its_staged_bytes_has_the_fingerprint_of_the_member(string row)
+    {
+        using var document = JsonDocument.Parse(row);
+        Assert.That(DesiredMember.TryCreate(document.RootElement, out var member, out _, out var error), Is.True, error);
+
+        var staged = member!.ToUtf8Json();
+        var read = DesiredMember.FromJson(staged);
+
+        Assert.That(read.Fingerprint(staged), Is.EqualTo(member.Fingerprint()));
+        Assert.That(read.Fingerprint(staged), Is.EqualTo(read.Fingerprint()));
+    }
+
+    [Test]
+    public void A_change_anywhere_in_the_member_changes_the_fingerprint_read_from_staged_bytes()
+    {
+        var before = Staged("""{"email":"a@example.com","mergeFields":{"FNAME":"Ann"}}""");
+        var after = Staged("""{"email":"a@example.com","mergeFields":{"FNAME":"Anna"}}""");
+
+        Assert.That(DesiredMember.FromJson(after).Fingerprint(after), Is.Not.EqualTo(DesiredMember.FromJson(before).Fingerprint(before)));
+    }
+
+    private static byte[] Staged(string row)
+    {
+        using var document = JsonDocument.Parse(row);
+        Assert.That(DesiredMember.TryCreate(document.RootElement, out var member, out _, out var error), Is.True, error);
+        return member!.ToUtf8Json();
+    }
+}
