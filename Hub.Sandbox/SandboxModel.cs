@@ -158,7 +158,19 @@ internal static class Ids
     public static string Hex(int length) =>
         Convert.ToHexStringLower(RandomNumberGenerator.GetBytes((length + 1) / 2))[..length];
 
-    public static int SmallNumber() => RandomNumberGenerator.GetInt32(100_000, 999_999_999);
+    /// <summary>
+    /// Random lowercase hex for ids that guard nothing (a member's <c>unique_email_id</c> and <c>contact_id</c>): not from the
+    /// cryptographic generator, which costs a call into OpenSSL each, and a batch creates up to 500 members.
+    /// </summary>
+    public static string PlainHex(int length)
+    {
+        Span<byte> bytes = stackalloc byte[(length + 1) / 2];
+        Random.Shared.NextBytes(bytes);
+        return Convert.ToHexStringLower(bytes)[..length];
+    }
+
+    /// <summary>A web id or login id (not a secret).</summary>
+    public static int SmallNumber() => Random.Shared.Next(100_000, 999_999_999);
 
     /// <summary>Mailchimp's subscriber hash: lowercase hex MD5 of the lower-cased address.</summary>
     public static string SubscriberHash(string email) =>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Json;
 
 namespace Hub.Sandbox;
@@ -26,53 +27,83 @@ internal static class SandboxPartialResponse
         if (result is not IValueHttpResult { Value: { } value } || result is IStatusCodeHttpResult { StatusCode: < 200 or >= 300 })
             return result;
 
+        // Each path as its segments in UTF-8, compared with the reader's property names without decoding them.
         var paths = (fields.Length > 0 ? fields : exclude).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(path => path.Split('.')).ToList();
-        using var document = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(value, value.GetType(), SandboxJson.Options));
-        var body = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(body, new JsonWriterOptions { Encoder = SandboxJson.Options.Encoder }))
-            Write(writer, document.RootElement, paths, keep: fields.Length > 0);
+            .Select(path => path.Split('.').Select(Encoding.UTF8.GetBytes).ToArray()).ToList();
+        var json = JsonSerializer.SerializeToUtf8Bytes(value, value.GetType(), SandboxJson.Options);
+        var body = new ArrayBufferWriter<byte>(json.Length);
+        using (var writer = new Utf8JsonWriter(body, new JsonWriterOptions { Encoder = SandboxJson.Options.Encoder, SkipValidation = true }))
+        {
+            var reader = new Utf8JsonReader(json);
+            reader.Read();
+            Write(ref reader, json, writer, paths, keep: fields.Length > 0);
+        }
         return new JsonBytes(body.WrittenMemory, (result as IStatusCodeHttpResult)?.StatusCode ?? 200);
     }
 
-    /// <summary>Writes <paramref name="element"/> keeping (or dropping) the properties <paramref name="paths"/> name at this level.</summary>
-    private static void Write(Utf8JsonWriter writer, JsonElement element, IReadOnlyList<string[]> paths, bool keep)
+    /// <summary>
+    /// Copies the value at <paramref name="reader"/> (on its first token) from <paramref name="json"/>, keeping (or dropping) the
+    /// properties <paramref name="paths"/> name at this level. Streamed, token by token, with what is kept whole copied as it
+    /// was serialized: a batch answer has hundreds of members with dozens of properties each.
+    /// </summary>
+    private static void Write(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, Utf8JsonWriter writer, IReadOnlyList<byte[][]> paths, bool keep)
     {
-        switch (element.ValueKind)
+        switch (reader.TokenType)
         {
-            case JsonValueKind.Array:
+            case JsonTokenType.StartArray:
                 writer.WriteStartArray();
-                foreach (var item in element.EnumerateArray())
-                    Write(writer, item, paths, keep);
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    Write(ref reader, json, writer, paths, keep);
                 writer.WriteEndArray();
                 break;
-            case JsonValueKind.Object:
+            case JsonTokenType.StartObject:
                 writer.WriteStartObject();
-                foreach (var property in element.EnumerateObject())
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    // Without a list per property: a batch answer has hundreds of members with dozens of properties each.
                     var (named, whole) = (false, false);
+                    List<byte[][]>? nested = null;
                     foreach (var path in paths)
                     {
-                        if (property.NameEquals(path[0]))
-                            (named, whole) = (true, whole || path.Length == 1);
+                        if (!reader.ValueTextEquals(path[0]))
+                            continue;
+                        named = true;
+                        if (path.Length == 1)
+                            whole = true;
+                        else
+                            (nested ??= []).Add(path[1..]);
                     }
                     if (keep ? !named : whole)
-                        continue;
-                    if ((keep && whole) || !named)
                     {
-                        property.WriteTo(writer);
+                        reader.Read();
+                        reader.Skip();
                         continue;
                     }
-                    writer.WritePropertyName(property.Name);
-                    Write(writer, property.Value, [.. paths.Where(path => property.NameEquals(path[0]) && path.Length > 1).Select(path => path[1..])], keep);
+                    if (reader.ValueIsEscaped)
+                        writer.WritePropertyName(reader.GetString()!);
+                    else
+                        writer.WritePropertyName(reader.ValueSpan);
+                    reader.Read();
+                    if ((keep && whole) || !named)
+                    {
+                        CopyValue(ref reader, json, writer);
+                        continue;
+                    }
+                    Write(ref reader, json, writer, nested!, keep);
                 }
                 writer.WriteEndObject();
                 break;
             default:
-                element.WriteTo(writer);
+                CopyValue(ref reader, json, writer);
                 break;
         }
+    }
+
+    /// <summary>Copies the value at <paramref name="reader"/> as it is in <paramref name="json"/>, and moves past it.</summary>
+    private static void CopyValue(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, Utf8JsonWriter writer)
+    {
+        var start = (int)reader.TokenStartIndex;
+        reader.Skip();
+        writer.WriteRawValue(json[start..(int)reader.BytesConsumed], skipInputValidation: true);
     }
 
     private sealed class JsonBytes(ReadOnlyMemory<byte> body, int status) : IResult, IStatusCodeHttpResult

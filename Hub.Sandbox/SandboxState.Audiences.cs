@@ -173,13 +173,14 @@ public sealed partial class SandboxState
 
     private MemberOutcome WriteMemberLocked(Audience audience, string? pathHash, MemberInput input, MemberWriteMode mode, bool skipMergeValidation, bool syncTags)
     {
-        audience.Members.TryGetValue(pathHash ?? Ids.SubscriberHash(input.Email ?? ""), out var existing);
+        var lookupHash = pathHash ?? Ids.SubscriberHash(input.Email ?? "");
+        audience.Members.TryGetValue(lookupHash, out var existing);
         var before = MemberBefore.Of(audience, existing);
         if (mode == MemberWriteMode.Update && existing is null) return Fail(404, "Resource Not Found", "The requested resource could not be found.");
 
         var email = (input.Email ?? existing?.Email ?? "").Trim();
         if (EmailRules.Problem(email) is { } fake) return Fail(400, "Invalid Resource", fake, field: "email_address");
-        var hash = Ids.SubscriberHash(email);
+        var hash = pathHash is null && input.Email is not null ? lookupHash : Ids.SubscriberHash(email);
         if (pathHash is not null && hash != pathHash)
         {
             if (mode != MemberWriteMode.Update)
@@ -200,7 +201,7 @@ public sealed partial class SandboxState
             if (mergeFailure is not null) return new(null, false, mergeFailure);
 
             var wasArchived = existing is not null;
-            var member = existing ?? NewMember(audience, email, status);
+            var member = existing ?? NewMember(audience, hash, email, status);
             member.Status = status;
             ApplyFields(member, input, merged, now);
             if (input.Tags is { } tags) SetTags(audience, member, tags, replace: syncTags);
@@ -232,16 +233,16 @@ public sealed partial class SandboxState
     private static MemberOutcome Fail(int status, string title, string detail, string errorCode = "ERROR_GENERIC", string? field = null) =>
         new(null, false, new MemberFailure(status, title, detail, errorCode, field, field is null ? null : [new FieldError(field, detail)]));
 
-    private Member NewMember(Audience audience, string email, string status)
+    private Member NewMember(Audience audience, string hash, string email, string status)
     {
         var now = _time.GetUtcNow();
         var member = new Member
         {
-            Hash = Ids.SubscriberHash(email),
+            Hash = hash,
             Email = email,
             Status = status,
-            UniqueEmailId = Ids.Hex(10),
-            ContactId = Ids.Hex(32),
+            UniqueEmailId = Ids.PlainHex(10),
+            ContactId = Ids.PlainHex(32),
             WebId = Ids.SmallNumber(),
             TimestampSignup = now,
             TimestampOpt = now,

@@ -376,7 +376,7 @@ public sealed partial class SandboxState
             if (!TryFindDirect(listId, emailOrHash, out var audience, out var member)) return null;
             if (member is null && !emailOrHash.Contains('@')) return null;
             var before = MemberBefore.Of(audience, member);
-            member ??= NewMember(audience, emailOrHash.Trim(), status);
+            member ??= NewMember(audience, Ids.SubscriberHash(emailOrHash), emailOrHash.Trim(), status);
             member.Status = status;
             member.LastChanged = _time.GetUtcNow();
             FireMemberChangeLocked(audience, before, member, origin);

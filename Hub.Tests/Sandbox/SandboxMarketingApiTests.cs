@@ -431,6 +431,28 @@ public sealed class SandboxMarketingApiTests
     }
 
     [Test]
+    public async Task Partial_responses_keep_values_as_they_were_and_whole_objects_whole()
+    {
+        var (_, client, listId) = await _host.NewAudienceAsync();
+        const string name = "Zoë \"Q\" <b>&amp; \\ \u2028 😀";
+        using var put = await client.PutAsJsonAsync($"lists/{listId}/members/{SandboxTestKit.Hash("q@shop.test")}",
+            new { email_address = "q@shop.test", status_if_new = "subscribed", merge_fields = new { FNAME = name } });
+        Assert.That(put.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        var kept = await (await client.GetAsync($"lists/{listId}/members?fields=members.merge_fields,members.stats,total_items")).JsonAsync();
+        var member = kept["members"]![0]!.AsObject();
+        Assert.That(member.Select(property => property.Key), Is.EquivalentTo(new[] { "merge_fields", "stats" }));
+        Assert.That(member["merge_fields"]!["FNAME"]!.GetValue<string>(), Is.EqualTo(name));
+        Assert.That(member["stats"]!.AsObject(), Has.Count.GreaterThan(1), "a kept object is kept whole");
+        Assert.That(kept["total_items"]!.GetValue<int>(), Is.EqualTo(1));
+
+        var dropped = await (await client.GetAsync($"lists/{listId}/members?exclude_fields=members.stats,members._links")).JsonAsync();
+        Assert.That(dropped["members"]![0]!["merge_fields"]!["FNAME"]!.GetValue<string>(), Is.EqualTo(name));
+        Assert.That(dropped["members"]![0]!.AsObject().ContainsKey("stats"), Is.False);
+        Assert.That(dropped["members"]![0]!["location"]!.AsObject(), Has.Count.GreaterThan(1), "what is not named is kept whole");
+    }
+
+    [Test]
     public async Task Batch_subscribe_reports_existing_members_unless_update_existing()
     {
         var (_, client, listId) = await _host.NewAudienceAsync();
