@@ -44,8 +44,30 @@ public sealed class BenchProcess : IAsyncDisposable
     /// </summary>
     public static Task<BenchProcess> StartHubAsync(IDictionary<string, string> environment) =>
         StartAsync("Hub.Api", port => ["--urls", $"http://127.0.0.1:{port}"],
-            port => new Dictionary<string, string>(environment) { ["Hub__PublicBaseUrl"] = environment.TryGetValue("Hub__PublicBaseUrl", out var url) ? url : $"http://127.0.0.1:{port}" },
+            port =>
+            {
+                var all = new Dictionary<string, string>(environment)
+                {
+                    ["Hub__PublicBaseUrl"] = environment.TryGetValue("Hub__PublicBaseUrl", out var url) ? url : $"http://127.0.0.1:{port}",
+                };
+                foreach (var (name, value) in ExtraHubEnvironment())
+                {
+                    all[name] = value;
+                }
+
+                return all;
+            },
             "/health/ready");
+
+    /// <summary>
+    /// <c>HUB_BENCH_HUB_ENV="NAME=value;NAME2=value2"</c>: variables for Hub's process only (not the sandbox's or the
+    /// harness's), for trying a runtime setting on Hub alone.
+    /// </summary>
+    private static IEnumerable<KeyValuePair<string, string>> ExtraHubEnvironment() =>
+        (Environment.GetEnvironmentVariable("HUB_BENCH_HUB_ENV") ?? "")
+            .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(pair => pair.Split('=', 2))
+            .Select(parts => KeyValuePair.Create(parts[0], parts.Length > 1 ? parts[1] : ""));
 
     private static async Task<BenchProcess> StartAsync(string project, Func<int, string[]> arguments, Func<int, IDictionary<string, string>> environment, string readyPath)
     {

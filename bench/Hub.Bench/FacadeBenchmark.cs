@@ -106,6 +106,10 @@ public static class FacadeBenchmark
             ("read member",
                 i => Send(direct, HttpMethod.Get, members + Hash(PoolEmail(i)), null),
                 i => Send(viaHub, HttpMethod.Get, $"/api/v1/lists/{ListKey}/members/{Uri.EscapeDataString(PoolEmail(i))}", null)),
+            // No I/O on either side: what any request costs each process at this rate, the floor under the rows above.
+            ("no I/O (ping, /health/live)",
+                _ => Send(direct, HttpMethod.Get, $"/{dc}/3.0/ping", null),
+                _ => Send(viaHub, HttpMethod.Get, "/health/live", null)),
         };
 
         Console.WriteLine($"Open loop at {Rate} req/s, direct and through Hub taking turns in 1 s blocks for {Seconds} s each per measurement, {Runs} run(s); Hub pid {hub.Id}, sandbox pid {sandbox.Id}, {Environment.ProcessorCount} cores.");
@@ -115,24 +119,27 @@ public static class FacadeBenchmark
             await LoadGenerator.OpenLoopAsync(name + " warm-up", Rate, TimeSpan.FromSeconds(2), toHub);
         }
 
-        var results = scenarios.ToDictionary(s => s.Name, _ => new List<(LoadResult Direct, LoadResult Hub, double HubCpuMicros)>());
+        var results = scenarios.ToDictionary(s => s.Name, _ => new List<(LoadResult Direct, LoadResult Hub, double HubCpuMicros, double SandboxCpuMicros)>());
         for (var run = 0; run < Runs; run++)
         {
             foreach (var (name, toDirect, toHub) in scenarios)
             {
                 // Direct and through Hub take turns in one-second blocks, so both meet the same noise of this
-                // shared machine; Hub's CPU time is counted over its own blocks only.
+                // shared machine; Hub's CPU time is counted over its own blocks only, the sandbox's over the direct blocks.
                 var hubCpu = 0.0;
+                var sandboxCpu = 0.0;
                 var cpuBefore = 0.0;
                 var (d, h) = await LoadGenerator.AlternatingOpenLoopsAsync(name, Rate, TimeSpan.FromSeconds(Seconds), TimeSpan.FromSeconds(1), toDirect, toHub,
+                    beforeA: () => cpuBefore = CpuSeconds(sandbox.Id), afterA: () => sandboxCpu += CpuSeconds(sandbox.Id) - cpuBefore,
                     beforeB: () => cpuBefore = CpuSeconds(hub.Id), afterB: () => hubCpu += CpuSeconds(hub.Id) - cpuBefore);
                 var cpuPerRequest = hubCpu / h.Requests * 1e6;
-                results[name].Add((d, h, cpuPerRequest));
-                Console.Error.WriteLine($"  run {run + 1} {name}: direct p50 {Ms(d.P50Ms)} p99 {Ms(d.P99Ms)} | Hub p50 {Ms(h.P50Ms)} p99 {Ms(h.P99Ms)} | Hub CPU {cpuPerRequest:F0} µs/req | errors {d.Errors}/{h.Errors} | sent late p99 {Ms(d.SendLateP99Ms)}/{Ms(h.SendLateP99Ms)}");
+                var sandboxCpuPerRequest = sandboxCpu / d.Requests * 1e6;
+                results[name].Add((d, h, cpuPerRequest, sandboxCpuPerRequest));
+                Console.Error.WriteLine($"  run {run + 1} {name}: direct p50 {Ms(d.P50Ms)} p99 {Ms(d.P99Ms)} | Hub p50 {Ms(h.P50Ms)} p99 {Ms(h.P99Ms)} | Hub CPU {cpuPerRequest:F0} µs/req | sandbox CPU (direct) {sandboxCpuPerRequest:F0} µs/req | errors {d.Errors}/{h.Errors} | sent late p99 {Ms(d.SendLateP99Ms)}/{Ms(h.SendLateP99Ms)}");
             }
         }
 
-        string[] header = ["scenario", "direct p50", "via Hub p50", "added p50", "direct p99", "via Hub p99", "added p99", "throughput", "Hub CPU/req", "sent late p99", "errors"];
+        string[] header = ["scenario", "direct p50", "via Hub p50", "added p50", "direct p99", "via Hub p99", "added p99", "throughput", "Hub CPU/req", "sandbox CPU/req (direct)", "sent late p99", "errors"];
         Table.Print($"Every run ({Rate} req/s open loop, direct and via Hub alternating in 1 s blocks, {Seconds} s each; ms)", ["run", .. header],
             results.SelectMany(scenario => scenario.Value.Select((pair, run) => (string[])[(run + 1).ToString(CultureInfo.InvariantCulture), .. Row(scenario.Key, pair)])));
         Table.Print($"Facade overhead: median run of {Runs} by added p99 ({Rate} req/s open loop, direct and via Hub alternating in 1 s blocks, {Seconds} s each; ms)", header,
@@ -157,11 +164,11 @@ public static class FacadeBenchmark
         Console.WriteLine($"Targets: Hub adds at most 1 ms at p50 and 5 ms at p99 at 500 req/s; the connection read serves at least 5,000 req/s on 2 cores. Hub peak memory {hub.PeakMemoryMiB():F0} MiB.");
     }
 
-    private static string[] Row(string name, (LoadResult Direct, LoadResult Hub, double HubCpuMicros) pair)
+    private static string[] Row(string name, (LoadResult Direct, LoadResult Hub, double HubCpuMicros, double SandboxCpuMicros) pair)
     {
-        var (d, h, cpu) = pair;
+        var (d, h, cpu, sandboxCpu) = pair;
         return [name, Ms(d.P50Ms), Ms(h.P50Ms), Ms(h.P50Ms - d.P50Ms), Ms(d.P99Ms), Ms(h.P99Ms), Ms(h.P99Ms - d.P99Ms),
-            $"{h.RequestsPerSecond:F0} req/s", $"{cpu:F0} µs", $"{Ms(d.SendLateP99Ms)}/{Ms(h.SendLateP99Ms)}", $"{d.Errors}/{h.Errors}"];
+            $"{h.RequestsPerSecond:F0} req/s", $"{cpu:F0} µs", $"{sandboxCpu:F0} µs", $"{Ms(d.SendLateP99Ms)}/{Ms(h.SendLateP99Ms)}", $"{d.Errors}/{h.Errors}"];
     }
 
     private static string[] ConnectionRow((LoadResult Result, double HubCores) read) =>

@@ -26,14 +26,17 @@ public static class LoadGenerator
     /// (e.g. to read a process's CPU time).
     /// </summary>
     public static async Task<(LoadResult A, LoadResult B)> AlternatingOpenLoopsAsync(
-        string name, int ratePerSecond, TimeSpan duration, TimeSpan block, Func<int, Task<bool>> a, Func<int, Task<bool>> b, Action? beforeB = null, Action? afterB = null)
+        string name, int ratePerSecond, TimeSpan duration, TimeSpan block, Func<int, Task<bool>> a, Func<int, Task<bool>> b,
+        Action? beforeA = null, Action? afterA = null, Action? beforeB = null, Action? afterB = null)
     {
         var blocksA = new List<Block>();
         var blocksB = new List<Block>();
         var perBlock = (int)(ratePerSecond * block.TotalSeconds);
         for (var done = TimeSpan.Zero; done < duration; done += block)
         {
+            beforeA?.Invoke();
             blocksA.Add(await OpenLoopBlockAsync(ratePerSecond, block, a, blocksA.Count * perBlock));
+            afterA?.Invoke();
             beforeB?.Invoke();
             blocksB.Add(await OpenLoopBlockAsync(ratePerSecond, block, b, blocksB.Count * perBlock));
             afterB?.Invoke();
