@@ -24,6 +24,9 @@ public sealed partial class JobWorker(
     TimeProvider time,
     ILogger<JobWorker> logger) : BackgroundService
 {
+    /// <summary>The most claims the dispatcher makes at once, while each claim finds a job.</summary>
+    public const int MaxClaimsAtOnce = 8;
+
     /// <summary>Times a job may be planned again from the start because its counts did not add up.</summary>
     public const int MaxReplans = 3;
 
@@ -48,7 +51,9 @@ public sealed partial class JobWorker(
     /// <summary>
     /// Claims jobs while this replica has room for them and runs each on its own task: jobs mostly wait on Mailchimp and
     /// Redis, so many run at once (up to <see cref="JobsOptions.Concurrency"/>, and none is claimed while the process is
-    /// under the GC's high memory load). Mailchimp's cap per account stays the only limit on calls. With nothing to claim
+    /// under the GC's high memory load). Mailchimp's cap per account stays the only limit on calls. While claims succeed,
+    /// it makes more of them at once (twice as many each time, up to <see cref="MaxClaimsAtOnce"/>): a burst of queued jobs
+    /// would otherwise wait for one round trip each, and on a busy replica a round trip is slow. With nothing to claim
     /// it waits for <see cref="JobStore.Claimable"/> (a job queued or ended here or on another replica) or the poll interval.
     /// On shutdown it waits for the running jobs, which give their leases back.
     /// </summary>
@@ -56,6 +61,7 @@ public sealed partial class JobWorker(
     {
         using var room = new SemaphoreSlim(options.Value.Concurrency);
         var running = new HashSet<Task>();
+        var claimsAtOnce = 1;
         await layout.WaitAsync(stoppingToken);
         await store.ListenAsync();
         try
@@ -63,15 +69,33 @@ public sealed partial class JobWorker(
             while (true)
             {
                 await room.WaitAsync(stoppingToken);
+                var places = 1;
+                while (places < claimsAtOnce && room.Wait(0))
+                {
+                    places++;
+                }
+
                 running.RemoveWhere(run => run.IsCompleted);
-                var lease = UnderMemoryPressure() ? null : await ClaimAsync(stoppingToken);
-                if (lease is not null)
+                JobLease?[] leases = UnderMemoryPressure() ? [] : await Task.WhenAll(Enumerable.Range(0, places).Select(_ => ClaimAsync(stoppingToken)));
+                var claimed = 0;
+                foreach (var lease in leases.OfType<JobLease>())
                 {
                     running.Add(RunAndFreeAsync(lease, room, stoppingToken));
+                    claimed++;
+                }
+
+                if (claimed < places)
+                {
+                    room.Release(places - claimed);
+                }
+
+                if (claimed > 0)
+                {
+                    claimsAtOnce = claimed == places ? Math.Min(claimsAtOnce * 2, MaxClaimsAtOnce) : claimsAtOnce;
                     continue;
                 }
 
-                room.Release();
+                claimsAtOnce = 1;
                 await IdleAsync(stoppingToken);
                 if (!await store.Claimable.WaitAsync(options.Value.PollInterval, time, stoppingToken))
                 {
