@@ -27,6 +27,11 @@ public sealed partial class JobStore
     // The shards with jobs, in turn: the next claim looks first at the shards after the one served last.
     private readonly ShardTurns _turns = new();
 
+    // This replica's claims in one shard go one at a time (claims in other shards go on meanwhile). Claims made at once
+    // (JobWorker claims in bursts) would otherwise all read the same tenant at the head of the ring, and all but one would
+    // lose the claim script and start over.
+    private readonly SemaphoreSlim[] _shardClaims = [.. RedisKeys.AllShards.Select(_ => new SemaphoreSlim(1, 1))];
+
     private static readonly RedisScript EnqueueScript = RedisScript.Load("Jobs", "enqueue");
     private static readonly RedisScript CancelScript = RedisScript.Load("Jobs", "cancel");
     private static readonly RedisScript ClaimScript = RedisScript.Load("Jobs", "claim");
@@ -153,7 +158,7 @@ public sealed partial class JobStore
 
         foreach (var shard in _turns.InTurn(shard => expired[shard].Result > 0))
         {
-            if (await TakeOverExpiredAsync(shard, cancellationToken) is { } lease)
+            if (await InShardAsync(shard, () => TakeOverExpiredAsync(shard, cancellationToken)) is { } lease)
             {
                 return Served(shard, lease);
             }
@@ -162,7 +167,7 @@ public sealed partial class JobStore
         // Tenants with queued jobs take turns across shards too: a shard is chosen in proportion to the tenants in its ring.
         foreach (var shard in _turns.ByWeight(shard => rings[shard].Result))
         {
-            if (await ClaimQueuedAsync(shard, cancellationToken) is { } lease)
+            if (await InShardAsync(shard, () => ClaimQueuedAsync(shard, cancellationToken)) is { } lease)
             {
                 return Served(shard, lease);
             }
@@ -174,6 +179,19 @@ public sealed partial class JobStore
         {
             _turns.Served(shard);
             return lease;
+        }
+    }
+
+    private async Task<JobLease?> InShardAsync(int shard, Func<Task<JobLease?>> claim)
+    {
+        await _shardClaims[shard].WaitAsync();
+        try
+        {
+            return await claim();
+        }
+        finally
+        {
+            _shardClaims[shard].Release();
         }
     }
 

@@ -76,11 +76,12 @@ public sealed partial class JobWorker(
                 }
 
                 running.RemoveWhere(run => run.IsCompleted);
-                JobLease?[] leases = UnderMemoryPressure() ? [] : await Task.WhenAll(Enumerable.Range(0, places).Select(_ => ClaimAsync(stoppingToken)));
+                // Each job starts as soon as its own claim returns, not when the slowest claim of the burst does.
+                Task?[] runs = UnderMemoryPressure() ? [] : await Task.WhenAll(Enumerable.Range(0, places).Select(_ => ClaimAndStartAsync(room, stoppingToken)));
                 var claimed = 0;
-                foreach (var lease in leases.OfType<JobLease>())
+                foreach (var run in runs.OfType<Task>())
                 {
-                    running.Add(RunAndFreeAsync(lease, room, stoppingToken));
+                    running.Add(run);
                     claimed++;
                 }
 
@@ -109,6 +110,10 @@ public sealed partial class JobWorker(
 
         await Task.WhenAll(running);
     }
+
+    /// <summary>Claims a job and starts it (it gives its place in <paramref name="room"/> back when it ends); null when none was claimed.</summary>
+    private async Task<Task?> ClaimAndStartAsync(SemaphoreSlim room, CancellationToken stoppingToken) =>
+        await ClaimAsync(stoppingToken) is { } lease ? RunAndFreeAsync(lease, room, stoppingToken) : null;
 
     private async Task<JobLease?> ClaimAsync(CancellationToken stoppingToken)
     {
@@ -221,6 +226,20 @@ public sealed partial class JobWorker(
                     return;
                 }
             }
+        }
+
+        // Shut down before the job ran (claimed as the replica stopped) or between two runs of it: hand it back, as a run
+        // does on shutdown, so another replica takes it over at once instead of when the lease runs out.
+        try
+        {
+            if (await store.ReleaseAsync(lease, CancellationToken.None))
+            {
+                LogReleased(logger, lease.JobId);
+            }
+        }
+        catch (Exception exception) when (StoreFaults.IsStoreFault(exception))
+        {
+            // The lease runs out on its own.
         }
     }
 

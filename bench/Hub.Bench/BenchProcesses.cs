@@ -67,7 +67,7 @@ public sealed class BenchProcess : IAsyncDisposable
         (Environment.GetEnvironmentVariable("HUB_BENCH_HUB_ENV") ?? "")
             .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(pair => pair.Split('=', 2))
-            .Select(parts => KeyValuePair.Create(parts[0], parts.Length > 1 ? parts[1] : ""));
+            .Select(parts => KeyValuePair.Create(parts[0].Trim(), parts.Length > 1 ? parts[1].Trim() : ""));
 
     private static async Task<BenchProcess> StartAsync(string project, Func<int, string[]> arguments, Func<int, IDictionary<string, string>> environment, string readyPath)
     {
