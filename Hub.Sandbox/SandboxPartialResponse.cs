@@ -8,7 +8,9 @@ namespace Hub.Sandbox;
 /// Mailchimp's partial responses: <c>fields</c> keeps only the named properties, <c>exclude_fields</c> drops
 /// them; both are comma-separated with dot notation (<c>new_members.email_address</c>), a path into an
 /// array applies to each element, and the two together are refused. Applied to successful JSON answers only.
-/// Unlike Mailchimp, names that do not exist are ignored rather than refused.
+/// Unlike Mailchimp, names that do not exist are ignored rather than refused. Source: the <c>fields</c> and
+/// <c>exclude_fields</c> query parameters of the routes in marketing-openapi.json, and FACTS.md §6 (Mailchimp's
+/// "Methods and parameters" guide: mutually exclusive, dot notation).
 /// </summary>
 internal static class SandboxPartialResponse
 {
