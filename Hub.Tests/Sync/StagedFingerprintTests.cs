@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Hub.Core.Members;
+using Hub.Core.Storage;
 
 namespace Hub.Tests.Sync;
 
@@ -31,6 +32,55 @@ public class StagedFingerprintTests
 
         Assert.That(read.Fingerprint(staged), Is.EqualTo(member.Fingerprint()));
         Assert.That(read.Fingerprint(staged), Is.EqualTo(read.Fingerprint()));
+    }
+
+    [TestCaseSource(nameof(Rows))]
+    public void The_staged_reader_reads_what_Hub_stages_as_the_serializer_does(string row)
+    {
+        var staged = Staged(row);
+        var expected = JsonSerializer.Deserialize(staged, HubJsonContext.Default.DesiredMember)!;
+
+        Assert.That(DesiredMember.TryReadStaged(staged, out var read), Is.True, "the shape Hub stages takes the staged reader");
+        Assert.That(read!.ToJson(), Is.EqualTo(expected.ToJson()));
+        Assert.That(read.SubscriberHash, Is.EqualTo(expected.SubscriberHash));
+        Assert.That(read.Fingerprint(staged), Is.EqualTo(expected.Fingerprint()));
+    }
+
+    private static readonly string[] OtherShapes =
+    [
+        """{"Email":"casing@example.com"}""",
+        """{"email":"extra@example.com","source":"crm"}""",
+        """{"email":"twice@example.com","email":"second@example.com"}""",
+        """{"email":"nulls@example.com","mergeFields":null,"tags":null,"language":null,"vip":null,"status":null,"externalId":null}""",
+        """{"email":"empty@example.com","mergeFields":{},"tags":[]}""",
+        """{"email":"nulltag@example.com","tags":["a",null]}""",
+        """ {"email":"space@example.com"} """,
+    ];
+
+    [TestCaseSource(nameof(OtherShapes))]
+    public void Any_other_shape_reads_as_the_serializer_reads_it(string json)
+    {
+        var utf8 = System.Text.Encoding.UTF8.GetBytes(json);
+        var expected = JsonSerializer.Deserialize(utf8, HubJsonContext.Default.DesiredMember)!;
+
+        var read = DesiredMember.FromJson(utf8);
+
+        Assert.That(read.ToJson(), Is.EqualTo(expected.ToJson()));
+        Assert.That(read.SubscriberHash, Is.EqualTo(expected.SubscriberHash));
+        Assert.That(read.Tags, Is.EqualTo(expected.Tags));
+        Assert.That(read.MergeFields?.Count, Is.EqualTo(expected.MergeFields?.Count));
+    }
+
+    [TestCase("""{"email":"a@example.com","vip":"yes"}""")]
+    [TestCase("""{"email":"a@example.com"} {}""")]
+    [TestCase("""{"email":"a@example.com",""")]
+    [TestCase("""{"mergeFields":{}}""")]
+    public void Staged_json_the_serializer_refuses_is_refused(string json)
+    {
+        var utf8 = System.Text.Encoding.UTF8.GetBytes(json);
+
+        Assert.That(DesiredMember.TryReadStaged(utf8, out _), Is.False);
+        Assert.Throws<JsonException>(() => DesiredMember.FromJson(utf8));
     }
 
     [Test]
