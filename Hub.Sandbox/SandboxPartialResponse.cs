@@ -32,15 +32,19 @@ internal static class SandboxPartialResponse
         // Each path as its segments in UTF-8, compared with the reader's property names without decoding them.
         var paths = (fields.Length > 0 ? fields : exclude).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(path => path.Split('.').Select(Encoding.UTF8.GetBytes).ToArray()).ToList();
-        var json = JsonSerializer.SerializeToUtf8Bytes(value, value.GetType(), SandboxJson.Options);
-        var body = new ArrayBufferWriter<byte>(json.Length);
-        using (var writer = new Utf8JsonWriter(body, new JsonWriterOptions { Encoder = SandboxJson.Options.Encoder, SkipValidation = true }))
+        // Both buffers come from the shared pool: a batch answer is hundreds of kilobytes before filtering, and an array that
+        // size allocated per call lands on the large object heap, whose churn forces full collections of the whole state.
+        var body = new PooledBufferWriter();
+        using (var json = new PooledBufferWriter())
         {
-            var reader = new Utf8JsonReader(json);
+            using (var serializer = new Utf8JsonWriter(json, new JsonWriterOptions { Encoder = SandboxJson.Options.Encoder, SkipValidation = true }))
+                JsonSerializer.Serialize(serializer, value, value.GetType(), SandboxJson.Options);
+            using var writer = new Utf8JsonWriter(body, new JsonWriterOptions { Encoder = SandboxJson.Options.Encoder, SkipValidation = true });
+            var reader = new Utf8JsonReader(json.WrittenSpan);
             reader.Read();
-            Write(ref reader, json, writer, paths, keep: fields.Length > 0);
+            Write(ref reader, json.WrittenSpan, writer, paths, keep: fields.Length > 0);
         }
-        return new JsonBytes(body.WrittenMemory, (result as IStatusCodeHttpResult)?.StatusCode ?? 200);
+        return new JsonBytes(body, (result as IStatusCodeHttpResult)?.StatusCode ?? 200);
     }
 
     /// <summary>
@@ -108,16 +112,61 @@ internal static class SandboxPartialResponse
         writer.WriteRawValue(json[start..(int)reader.BytesConsumed], skipInputValidation: true);
     }
 
-    private sealed class JsonBytes(ReadOnlyMemory<byte> body, int status) : IResult, IStatusCodeHttpResult
+    /// <summary>The filtered answer; its buffer goes back to the pool once written (one not written is left to the collector).</summary>
+    private sealed class JsonBytes(PooledBufferWriter body, int status) : IResult, IStatusCodeHttpResult
     {
         public int? StatusCode => status;
 
         public async Task ExecuteAsync(HttpContext httpContext)
         {
-            httpContext.Response.StatusCode = status;
-            httpContext.Response.ContentType = "application/json; charset=utf-8";
-            httpContext.Response.ContentLength = body.Length;
-            await httpContext.Response.Body.WriteAsync(body);
+            using (body)
+            {
+                httpContext.Response.StatusCode = status;
+                httpContext.Response.ContentType = "application/json; charset=utf-8";
+                httpContext.Response.ContentLength = body.WrittenMemory.Length;
+                await httpContext.Response.Body.WriteAsync(body.WrittenMemory);
+            }
         }
+    }
+}
+
+/// <summary>An <see cref="IBufferWriter{T}"/> over arrays rented from <see cref="ArrayPool{T}.Shared"/>, returned on dispose.</summary>
+internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
+{
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(4096);
+    private int _written;
+
+    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
+
+    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
+
+    public void Advance(int count) => _written += count;
+
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Reserve(sizeHint);
+        return _buffer.AsMemory(_written);
+    }
+
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Reserve(sizeHint);
+        return _buffer.AsSpan(_written);
+    }
+
+    private void Reserve(int sizeHint)
+    {
+        if (_buffer.Length - _written >= Math.Max(sizeHint, 1)) return;
+        var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
+        _buffer.AsSpan(0, _written).CopyTo(larger);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = larger;
+    }
+
+    public void Dispose()
+    {
+        var buffer = Interlocked.Exchange(ref _buffer, []);
+        if (buffer.Length > 0) ArrayPool<byte>.Shared.Return(buffer);
+        _written = 0;
     }
 }

@@ -36,7 +36,7 @@ public sealed class BenchProcess : IAsyncDisposable
     }
 
     public static Task<BenchProcess> StartSandboxAsync() =>
-        StartAsync("Hub.Sandbox", port => ["--port", port.ToString(CultureInfo.InvariantCulture)], _ => new Dictionary<string, string>(), "/_control/counters");
+        StartAsync("Hub.Sandbox", port => ["--port", port.ToString(CultureInfo.InvariantCulture)], _ => new Dictionary<string, string>(ExtraEnvironment("HUB_BENCH_SANDBOX_ENV")), "/_control/counters");
 
     /// <summary>
     /// Starts Hub on a free loopback port. Its <c>Hub:PublicBaseUrl</c> is that URL unless <paramref name="environment"/>
@@ -50,7 +50,7 @@ public sealed class BenchProcess : IAsyncDisposable
                 {
                     ["Hub__PublicBaseUrl"] = environment.TryGetValue("Hub__PublicBaseUrl", out var url) ? url : $"http://127.0.0.1:{port}",
                 };
-                foreach (var (name, value) in ExtraHubEnvironment())
+                foreach (var (name, value) in ExtraEnvironment("HUB_BENCH_HUB_ENV"))
                 {
                     all[name] = value;
                 }
@@ -61,10 +61,10 @@ public sealed class BenchProcess : IAsyncDisposable
 
     /// <summary>
     /// <c>HUB_BENCH_HUB_ENV="NAME=value;NAME2=value2"</c>: variables for Hub's process only (not the sandbox's or the
-    /// harness's), for trying a runtime setting on Hub alone.
+    /// harness's), for trying a runtime setting on Hub alone; <c>HUB_BENCH_SANDBOX_ENV</c> the same for the sandbox's.
     /// </summary>
-    private static IEnumerable<KeyValuePair<string, string>> ExtraHubEnvironment() =>
-        (Environment.GetEnvironmentVariable("HUB_BENCH_HUB_ENV") ?? "")
+    private static IEnumerable<KeyValuePair<string, string>> ExtraEnvironment(string variable) =>
+        (Environment.GetEnvironmentVariable(variable) ?? "")
             .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(pair => pair.Split('=', 2))
             .Select(parts => KeyValuePair.Create(parts[0].Trim(), parts.Length > 1 ? parts[1].Trim() : ""));

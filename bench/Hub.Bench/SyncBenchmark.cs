@@ -125,7 +125,7 @@ public static class SyncBenchmark
             ["Measure", "Value", "Target", "Notes"],
             [
                 ["Redis bytes per synced member", $"{bytesPerMember:N0} B", "≤ 100 B", "used_memory after the job minus before the PUT, over the members (the list's ledger: fingerprint and hub-added mark per member)"],
-                ["Hub CPU per member", $"{hubCpu * 1e6 / n:N0} µs", "≤ 20 µs", $"{hubCpu:0.0} s user + system over staging and the job (and the harness's polling of the job, twice a second); after warm-up syncs of {WarmUpMembers:N0} and {WarmUpMembers / 2:N0} members and {settled.TotalSeconds:0} s for the runtime's compiler to settle"],
+                ["Hub CPU per member", $"{hubCpu * 1e6 / n:0.0} µs", "≤ 20 µs", $"{hubCpu:0.00} s user + system over staging and the job (and the harness's polling of the job, twice a second); after warm-up syncs of {WarmUpMembers:N0} and {WarmUpMembers / 2:N0} members and {settled.TotalSeconds:0} s for the runtime's compiler to settle"],
                 ["of which the runtime's compiler", $"{jitCpu * 1e6 / n:N0} µs", "", $"{jitCpu:0.00} s on its background thread (tiered compilation of what became hot only now)"],
             ]);
 
@@ -243,7 +243,7 @@ public static class SyncBenchmark
         var job = await env.WaitForJobAsync(() => env.TenantClient(hub), jobId, timeout, TimeSpan.FromMilliseconds(500));
         var wall = DateTimeOffset.Parse(job["finishedAt"]!.GetValue<string>(), Inv) - started;
         var counters = await env.CountersAsync();
-        Console.Error.WriteLine($"[bench] {listKey} x{n}: wall {wall.TotalSeconds:0.00} s, Hub CPU {BenchEnvironment.CpuSeconds(hub) - hubCpu:0.0} s, sandbox CPU {BenchEnvironment.CpuSeconds(env.Sandbox) - sandboxCpu:0.0} s, " +
+        Console.Error.WriteLine($"[bench] {listKey} x{n}: wall {wall.TotalSeconds:0.00} s, Hub CPU {BenchEnvironment.CpuSeconds(hub) - hubCpu:0.00} s, sandbox CPU {BenchEnvironment.CpuSeconds(env.Sandbox) - sandboxCpu:0.00} s, " +
             $"throttled {counters.Throttled}, calls {string.Join(", ", counters.Calls.Select(pair => $"{pair.Key}={pair.Value}"))}");
         return new SyncRun(jobId, wall, staging, job["durationSeconds"]?.GetValue<double>() ?? double.NaN, job["state"]!.GetValue<string>() + (job["failureReason"] is { } reason ? $" ({reason})" : ""),
             job["counts"]!["added"]!.GetValue<long>(), job["counts"]!["unchanged"]!.GetValue<long>());
