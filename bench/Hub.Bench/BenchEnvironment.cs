@@ -84,11 +84,14 @@ public sealed class BenchEnvironment : IAsyncDisposable
         (TenantKey, SandboxApiKey) = await CreateConnectedTenantAsync(hub, SandboxAccountId, "Bench Shop", webhookUrl);
     }
 
-    /// <summary>A new sandbox account of its own (its own Mailchimp limits), with a tenant connected to it; returns the tenant's key.</summary>
-    public async Task<string> CreateTenantWithAccountAsync(BenchProcess hub, string name)
+    /// <summary>
+    /// A new sandbox account of its own (its own Mailchimp limits), with a tenant connected to it (Hub's webhooks to
+    /// <paramref name="webhookUrl"/> when given); returns the tenant's key.
+    /// </summary>
+    public async Task<string> CreateTenantWithAccountAsync(BenchProcess hub, string name, string? webhookUrl = null)
     {
         var account = await ReadJsonAsync(await SandboxClient.PostAsJsonAsync("/_control/accounts", new { name, dc = "us21" }));
-        return (await CreateConnectedTenantAsync(hub, account["id"]!.GetValue<string>(), name, webhookUrl: null)).TenantKey;
+        return (await CreateConnectedTenantAsync(hub, account["id"]!.GetValue<string>(), name, webhookUrl)).TenantKey;
     }
 
     private async Task<(string TenantKey, string ApiKey)> CreateConnectedTenantAsync(BenchProcess hub, string accountId, string name, string? webhookUrl)
