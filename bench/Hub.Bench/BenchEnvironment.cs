@@ -198,11 +198,34 @@ public sealed class BenchEnvironment : IAsyncDisposable
     }
 
     /// <summary>The benchmark Redis's <c>used_memory</c> (bytes, from <c>INFO memory</c> through redis-cli).</summary>
-    public static async Task<long> RedisUsedMemoryAsync()
+    public static async Task<long> RedisUsedMemoryAsync() =>
+        long.Parse(await RedisInfoAsync("memory", "used_memory"), System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// CPU time (user + system) the benchmark's redis-server has used so far, in seconds, from /proc of the process INFO names;
+    /// NaN when that is not a redis-server on this machine. Redis shares the cores with Hub and the sandbox.
+    /// </summary>
+    public static async Task<double> RedisCpuSecondsAsync()
+    {
+        var pid = await RedisInfoAsync("server", "process_id");
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/comm").StartsWith("redis-server", StringComparison.Ordinal)
+                ? Ticks(File.ReadAllText($"/proc/{pid}/stat")) / 100.0
+                : double.NaN;
+        }
+        catch (IOException)
+        {
+            return double.NaN;
+        }
+    }
+
+    /// <summary>One field of <c>INFO section</c> of the benchmark Redis, through redis-cli.</summary>
+    private static async Task<string> RedisInfoAsync(string section, string field)
     {
         var (host, port) = (RedisConnection[..RedisConnection.LastIndexOf(':')], RedisConnection[(RedisConnection.LastIndexOf(':') + 1)..]);
         var start = new System.Diagnostics.ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in new[] { "-h", host, "-p", port, "INFO", "memory" })
+        foreach (var argument in new[] { "-h", host, "-p", port, "INFO", section })
         {
             start.ArgumentList.Add(argument);
         }
@@ -210,8 +233,8 @@ public sealed class BenchEnvironment : IAsyncDisposable
         using var cli = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException("Could not start redis-cli.");
         var output = await cli.StandardOutput.ReadToEndAsync();
         await cli.WaitForExitAsync();
-        var line = output.Split('\n').Select(text => text.Trim()).First(text => text.StartsWith("used_memory:", StringComparison.Ordinal));
-        return long.Parse(line["used_memory:".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        var line = output.Split('\n').Select(text => text.Trim()).First(text => text.StartsWith(field + ":", StringComparison.Ordinal));
+        return line[(field.Length + 1)..];
     }
 
     /// <summary>CPU time (user + system) a process has used so far, in seconds, from /proc/{pid}/stat.</summary>

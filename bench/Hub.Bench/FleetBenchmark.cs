@@ -76,7 +76,7 @@ public static class FleetBenchmark
         }
 
         Table.Print($"Fleet: tenants syncing at once, each its own account (sandbox {PerCallMs} ms/call + {PerMemberMs} ms/member, cap {Cap} per account; physical limit {SyncBenchmark.Seconds(physical)} = ceil({calls} calls / {Cap}) x {SyncBenchmark.Seconds(callSeconds)})",
-            ["Replicas", "Tenants x members", "Wall time", "vs physical limit", "Target", "Hub CPU", "Sandbox CPU", "Max concurrent per account", "Jobs", "Hub peak memory"],
+            ["Replicas", "Tenants x members", "Wall time", "vs physical limit", "Target", "Hub CPU", "Sandbox CPU", "Redis CPU", "Max concurrent per account", "Jobs", "Hub peak memory"],
             rows);
     }
 
@@ -87,17 +87,19 @@ public static class FleetBenchmark
         var cpu = hubs.Sum(BenchEnvironment.CpuSeconds);
         var jit = hubs.Sum(hub => BenchEnvironment.ThreadCpuSeconds(hub, BenchEnvironment.JitThread));
         var sandboxCpu = BenchEnvironment.CpuSeconds(env.Sandbox);
+        var redisCpu = await BenchEnvironment.RedisCpuSecondsAsync();
         var (wall, states) = await SyncAllAsync(env, receiver, hubs, keys, list, n);
         var hubCpu = hubs.Sum(BenchEnvironment.CpuSeconds) - cpu;
         jit = hubs.Sum(hub => BenchEnvironment.ThreadCpuSeconds(hub, BenchEnvironment.JitThread)) - jit;
         sandboxCpu = BenchEnvironment.CpuSeconds(env.Sandbox) - sandboxCpu;
+        redisCpu = await BenchEnvironment.RedisCpuSecondsAsync() - redisCpu;
         var counters = await env.CountersAsync();
         var jobs = string.Join(", ", states.GroupBy(state => state).Select(group => $"{group.Count()} {group.Key}"));
         Console.Error.WriteLine($"[bench] fleet {label} on {replicas}: wall {wall:0.00} s, Hub CPU {hubCpu:0.0} s, {jobs}, throttled {counters.Throttled}");
         return
         [
             replicas.ToString(Inv), label, SyncBenchmark.Seconds(wall), (wall / physical).ToString("0.00", Inv) + "x", $"≤ {target:0.0}x",
-            $"{hubCpu:0.0} s ({hubCpu * 1e6 / ((double)n * keys.Count):0} µs/member; compiler {jit:0.00} s)", $"{sandboxCpu:0.0} s", $"{counters.MaxConcurrent} (cap {Cap}; {counters.Throttled} 429s)", jobs,
+            $"{hubCpu:0.0} s ({hubCpu * 1e6 / ((double)n * keys.Count):0} µs/member; compiler {jit:0.00} s)", $"{sandboxCpu:0.0} s", $"{redisCpu:0.0} s", $"{counters.MaxConcurrent} (cap {Cap}; {counters.Throttled} 429s)", jobs,
             string.Join(" / ", hubs.Select(hub => $"{hub.PeakMemoryMiB():N0} MiB")),
         ];
     }

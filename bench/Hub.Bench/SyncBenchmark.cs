@@ -234,6 +234,7 @@ public static class SyncBenchmark
         using var client = env.TenantClient(hub);
         var hubCpu = BenchEnvironment.CpuSeconds(hub);
         var sandboxCpu = BenchEnvironment.CpuSeconds(env.Sandbox);
+        var redisCpu = await BenchEnvironment.RedisCpuSecondsAsync();
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         var jobId = await PutMembersAsync(client, listKey, n);
@@ -244,6 +245,7 @@ public static class SyncBenchmark
         var wall = DateTimeOffset.Parse(job["finishedAt"]!.GetValue<string>(), Inv) - started;
         var counters = await env.CountersAsync();
         Console.Error.WriteLine($"[bench] {listKey} x{n}: wall {wall.TotalSeconds:0.00} s, Hub CPU {BenchEnvironment.CpuSeconds(hub) - hubCpu:0.00} s, sandbox CPU {BenchEnvironment.CpuSeconds(env.Sandbox) - sandboxCpu:0.00} s, " +
+            $"Redis CPU {await BenchEnvironment.RedisCpuSecondsAsync() - redisCpu:0.00} s, " +
             $"throttled {counters.Throttled}, calls {string.Join(", ", counters.Calls.Select(pair => $"{pair.Key}={pair.Value}"))}");
         return new SyncRun(jobId, wall, staging, job["durationSeconds"]?.GetValue<double>() ?? double.NaN, job["state"]!.GetValue<string>() + (job["failureReason"] is { } reason ? $" ({reason})" : ""),
             job["counts"]!["added"]!.GetValue<long>(), job["counts"]!["unchanged"]!.GetValue<long>());
