@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Hub.Sandbox;
 
@@ -29,22 +31,101 @@ internal static class SandboxPartialResponse
         if (result is not IValueHttpResult { Value: { } value } || result is IStatusCodeHttpResult { StatusCode: < 200 or >= 300 })
             return result;
 
+        var named = (fields.Length > 0 ? fields : exclude).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(path => path.Split('.')).ToList();
         // Each path as its segments in UTF-8, compared with the reader's property names without decoding them.
-        var paths = (fields.Length > 0 ? fields : exclude).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(path => path.Split('.').Select(Encoding.UTF8.GetBytes).ToArray()).ToList();
+        var paths = named.Select(path => path.Select(Encoding.UTF8.GetBytes).ToArray()).ToList();
+        var options = fields.Length > 0 ? Narrowed(value.GetType(), fields, named) : SandboxJson.Options;
         // Both buffers come from the shared pool: a batch answer is hundreds of kilobytes before filtering, and an array that
         // size allocated per call lands on the large object heap, whose churn forces full collections of the whole state.
         var body = new PooledBufferWriter();
         using (var json = new PooledBufferWriter())
         {
             using (var serializer = new Utf8JsonWriter(json, new JsonWriterOptions { Encoder = SandboxJson.Options.Encoder, SkipValidation = true }))
-                JsonSerializer.Serialize(serializer, value, value.GetType(), SandboxJson.Options);
+                JsonSerializer.Serialize(serializer, value, value.GetType(), options);
             using var writer = new Utf8JsonWriter(body, new JsonWriterOptions { Encoder = SandboxJson.Options.Encoder, SkipValidation = true });
             var reader = new Utf8JsonReader(json.WrittenSpan);
             reader.Read();
             Write(ref reader, json.WrittenSpan, writer, paths, keep: fields.Length > 0);
         }
         return new JsonBytes(body, (result as IStatusCodeHttpResult)?.StatusCode ?? 200);
+    }
+
+    private const int MaxNarrowed = 64;
+    private static readonly ConcurrentDictionary<(Type, string), JsonSerializerOptions> NarrowedOptions = new();
+
+    /// <summary>
+    /// For <c>fields</c>: the sandbox's options with every property no path can keep left out while serializing, so a batch
+    /// answer is not written whole (some 30 properties per member) only to be cut down to the two Hub names. The exact filter
+    /// (<see cref="Write"/>) still runs on what is written. A type is narrowed to the union of what the paths name in it, and
+    /// never when a value kept whole contains it; an <c>object</c>-typed property anywhere (whose runtime type could be
+    /// anything) turns narrowing off. One per answer type and <c>fields</c> value, at most <see cref="MaxNarrowed"/>.
+    /// </summary>
+    private static JsonSerializerOptions Narrowed(Type root, string fields, IReadOnlyList<string[]> paths)
+    {
+        if (NarrowedOptions.TryGetValue((root, fields), out var cached)) return cached;
+        if (NarrowedOptions.Count >= MaxNarrowed) return SandboxJson.Options;
+
+        var keep = new Dictionary<Type, HashSet<string>>();
+        var whole = new HashSet<Type>();
+        foreach (var path in paths)
+        {
+            var type = root;
+            for (var i = 0; i < path.Length; i++)
+            {
+                if (ObjectInfo(type) is not { } info)
+                {
+                    Reach(type, whole);
+                    break;
+                }
+                (keep.TryGetValue(info.Type, out var names) ? names : keep[info.Type] = new HashSet<string>(StringComparer.Ordinal)).Add(path[i]);
+                if (info.Properties.FirstOrDefault(property => property.Name == path[i]) is not { } property)
+                    break;
+                if (i == path.Length - 1)
+                    Reach(property.PropertyType, whole);
+                type = property.PropertyType;
+            }
+        }
+
+        var reachable = new HashSet<Type>();
+        Reach(root, reachable);
+        if (reachable.Contains(typeof(object))) return SandboxJson.Options;
+        var narrow = keep.Where(pair => !whole.Contains(pair.Key)).ToDictionary(pair => pair.Key, pair => pair.Value);
+        var options = new JsonSerializerOptions(SandboxJson.Options)
+        {
+            TypeInfoResolver = new DefaultJsonTypeInfoResolver
+            {
+                Modifiers =
+                {
+                    info =>
+                    {
+                        if (!narrow.TryGetValue(info.Type, out var names)) return;
+                        for (var i = info.Properties.Count - 1; i >= 0; i--)
+                            if (!names.Contains(info.Properties[i].Name)) info.Properties.RemoveAt(i);
+                    },
+                },
+            },
+        };
+        return NarrowedOptions.GetOrAdd((root, fields), options);
+    }
+
+    /// <summary>The object contract of <paramref name="type"/>, or of its elements for a list; null for anything else (a dictionary, a value).</summary>
+    private static JsonTypeInfo? ObjectInfo(Type type)
+    {
+        var info = SandboxJson.Options.GetTypeInfo(type);
+        while (info.Kind == JsonTypeInfoKind.Enumerable) info = SandboxJson.Options.GetTypeInfo(info.ElementType!);
+        return info.Kind == JsonTypeInfoKind.Object ? info : null;
+    }
+
+    /// <summary>Adds <paramref name="type"/> and every type its serialized form can contain to <paramref name="types"/>.</summary>
+    private static void Reach(Type type, HashSet<Type> types)
+    {
+        if (!types.Add(type)) return;
+        var info = SandboxJson.Options.GetTypeInfo(type);
+        if (info.ElementType is { } element) Reach(element, types);
+        if (info.KeyType is { } key) Reach(key, types);
+        if (info.Kind == JsonTypeInfoKind.Object)
+            foreach (var property in info.Properties) Reach(property.PropertyType, types);
     }
 
     /// <summary>

@@ -453,6 +453,36 @@ public sealed class SandboxMarketingApiTests
     }
 
     [Test]
+    public async Task Fields_keep_exactly_what_each_path_names_where_one_type_sits_under_several_paths()
+    {
+        // The sandbox leaves out, while serializing, what no path can keep (SandboxPartialResponse.Narrowed); what each path
+        // keeps must still be exact, also for one type under two paths, a path into a dictionary and a value kept whole.
+        var (_, client, listId) = await _host.NewAudienceAsync();
+        await client.PostAsJsonAsync($"lists/{listId}/members", SandboxTestKit.Member("old@shop.test"));
+        var members = new[] { SandboxTestKit.Member("old@shop.test"), SandboxTestKit.Member("new@shop.test") };
+
+        var batch = await (await client.PostAsJsonAsync($"lists/{listId}?fields=new_members.email_address,updated_members.status,updated_members.location.latitude",
+            new { members, update_existing = true })).JsonAsync();
+        Assert.That(batch.Select(property => property.Key), Is.EquivalentTo(new[] { "new_members", "updated_members" }));
+        Assert.That(batch["new_members"]!.AsArray().Single()!.AsObject().Select(property => property.Key), Is.EqualTo(new[] { "email_address" }));
+        var updated = batch["updated_members"]!.AsArray().Single()!.AsObject();
+        Assert.That(updated.Select(property => property.Key), Is.EquivalentTo(new[] { "status", "location" }));
+        Assert.That(updated["location"]!.AsObject().Select(property => property.Key), Is.EqualTo(new[] { "latitude" }));
+
+        var page = await (await client.GetAsync($"lists/{listId}/members?fields=members.merge_fields.FNAME,members.stats,total_items")).JsonAsync();
+        Assert.That(page.Select(property => property.Key), Is.EquivalentTo(new[] { "members", "total_items" }));
+        foreach (var member in page["members"]!.AsArray())
+        {
+            Assert.That(member!["merge_fields"]!.AsObject().Select(property => property.Key), Is.EqualTo(new[] { "FNAME" }));
+            Assert.That(member["stats"]!.AsObject().Select(property => property.Key), Is.EquivalentTo(new[] { "avg_open_rate", "avg_click_rate" }), "kept whole");
+        }
+
+        var whole = await (await client.GetAsync($"lists/{listId}/members?fields=members,total_items")).JsonAsync();
+        var full = await (await client.GetAsync($"lists/{listId}/members")).JsonAsync();
+        Assert.That(whole["members"]!.ToJsonString(), Is.EqualTo(full["members"]!.ToJsonString()), "a list named alone is kept whole");
+    }
+
+    [Test]
     public async Task Batch_subscribe_reports_existing_members_unless_update_existing()
     {
         var (_, client, listId) = await _host.NewAudienceAsync();
