@@ -88,14 +88,16 @@ public static class FleetBenchmark
         var jit = hubs.Sum(hub => BenchEnvironment.ThreadCpuSeconds(hub, BenchEnvironment.JitThread));
         var sandboxCpu = BenchEnvironment.CpuSeconds(env.Sandbox);
         var redisCpu = await BenchEnvironment.RedisCpuSecondsAsync();
+        var harnessCpu = Process.GetCurrentProcess().TotalProcessorTime;
         var (wall, states) = await SyncAllAsync(env, receiver, hubs, keys, list, n);
+        harnessCpu = Process.GetCurrentProcess().TotalProcessorTime - harnessCpu;
         var hubCpu = hubs.Sum(BenchEnvironment.CpuSeconds) - cpu;
         jit = hubs.Sum(hub => BenchEnvironment.ThreadCpuSeconds(hub, BenchEnvironment.JitThread)) - jit;
         sandboxCpu = BenchEnvironment.CpuSeconds(env.Sandbox) - sandboxCpu;
         redisCpu = await BenchEnvironment.RedisCpuSecondsAsync() - redisCpu;
         var counters = await env.CountersAsync();
         var jobs = string.Join(", ", states.GroupBy(state => state).Select(group => $"{group.Count()} {group.Key}"));
-        Console.Error.WriteLine($"[bench] fleet {label} on {replicas}: wall {wall:0.00} s, Hub CPU {hubCpu:0.0} s, {jobs}, throttled {counters.Throttled}");
+        Console.Error.WriteLine($"[bench] fleet {label} on {replicas}: wall {wall:0.00} s, Hub CPU {hubCpu:0.0} s, harness CPU {harnessCpu.TotalSeconds:0.00} s, {jobs}, throttled {counters.Throttled}");
         return
         [
             replicas.ToString(Inv), label, SyncBenchmark.Seconds(wall), (wall / physical).ToString("0.00", Inv) + "x", $"≤ {target:0.0}x",
