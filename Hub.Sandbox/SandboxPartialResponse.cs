@@ -38,11 +38,12 @@ internal static class SandboxPartialResponse
         var options = fields.Length > 0 ? Narrowed(value.GetType(), fields, named) : SandboxJson.Options;
         // Both buffers come from the shared pool: a batch answer is hundreds of kilobytes before filtering, and an array that
         // size allocated per call lands on the large object heap, whose churn forces full collections of the whole state.
-        var body = new PooledBufferWriter();
+        PooledBufferWriter body;
         using (var json = new PooledBufferWriter())
         {
             using (var serializer = new Utf8JsonWriter(json, new JsonWriterOptions { Encoder = SandboxJson.Options.Encoder, SkipValidation = true }))
                 JsonSerializer.Serialize(serializer, value, value.GetType(), options);
+            body = new PooledBufferWriter(json.WrittenSpan.Length); // the filtered answer is at most as long
             using var writer = new Utf8JsonWriter(body, new JsonWriterOptions { Encoder = SandboxJson.Options.Encoder, SkipValidation = true });
             var reader = new Utf8JsonReader(json.WrittenSpan);
             reader.Read();
@@ -53,6 +54,7 @@ internal static class SandboxPartialResponse
 
     private const int MaxNarrowed = 64;
     private static readonly ConcurrentDictionary<(Type, string), JsonSerializerOptions> NarrowedOptions = new();
+    private static int _narrowedCount;
 
     /// <summary>
     /// For <c>fields</c>: the sandbox's options with every property no path can keep left out while serializing, so a batch
@@ -64,7 +66,16 @@ internal static class SandboxPartialResponse
     private static JsonSerializerOptions Narrowed(Type root, string fields, IReadOnlyList<string[]> paths)
     {
         if (NarrowedOptions.TryGetValue((root, fields), out var cached)) return cached;
-        if (NarrowedOptions.Count >= MaxNarrowed) return SandboxJson.Options;
+        if (Volatile.Read(ref _narrowedCount) >= MaxNarrowed) return SandboxJson.Options;
+        return NarrowedOptions.GetOrAdd((root, fields), key =>
+        {
+            Interlocked.Increment(ref _narrowedCount);
+            return Narrow(key.Item1, paths);
+        });
+    }
+
+    private static JsonSerializerOptions Narrow(Type root, IReadOnlyList<string[]> paths)
+    {
 
         var keep = new Dictionary<Type, HashSet<string>>();
         var whole = new HashSet<Type>();
@@ -89,9 +100,9 @@ internal static class SandboxPartialResponse
 
         var reachable = new HashSet<Type>();
         Reach(root, reachable);
-        if (reachable.Contains(typeof(object))) return SandboxJson.Options;
+        if (reachable.Contains(typeof(object))) return SandboxJson.Options; // cached too: the walk is not repeated
         var narrow = keep.Where(pair => !whole.Contains(pair.Key)).ToDictionary(pair => pair.Key, pair => pair.Value);
-        var options = new JsonSerializerOptions(SandboxJson.Options)
+        return new JsonSerializerOptions(SandboxJson.Options)
         {
             TypeInfoResolver = new DefaultJsonTypeInfoResolver
             {
@@ -106,7 +117,6 @@ internal static class SandboxPartialResponse
                 },
             },
         };
-        return NarrowedOptions.GetOrAdd((root, fields), options);
     }
 
     /// <summary>The object contract of <paramref name="type"/>, or of its elements for a list; null for anything else (a dictionary, a value).</summary>
@@ -212,9 +222,9 @@ internal static class SandboxPartialResponse
 }
 
 /// <summary>An <see cref="IBufferWriter{T}"/> over arrays rented from <see cref="ArrayPool{T}.Shared"/>, returned on dispose.</summary>
-internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
+internal sealed class PooledBufferWriter(int initialSize = 4096) : IBufferWriter<byte>, IDisposable
 {
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(4096);
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initialSize, 256));
     private int _written;
 
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);

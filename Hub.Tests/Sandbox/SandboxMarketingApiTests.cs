@@ -480,6 +480,13 @@ public sealed class SandboxMarketingApiTests
         var whole = await (await client.GetAsync($"lists/{listId}/members?fields=members,total_items")).JsonAsync();
         var full = await (await client.GetAsync($"lists/{listId}/members")).JsonAsync();
         Assert.That(whole["members"]!.ToJsonString(), Is.EqualTo(full["members"]!.ToJsonString()), "a list named alone is kept whole");
+
+        // One type (a member) entered by one path and kept whole under another: kept whole there, cut down only where entered.
+        var again = await (await client.PostAsJsonAsync($"lists/{listId}?fields=new_members.email_address,updated_members",
+            new { members = new[] { SandboxTestKit.Member("old@shop.test"), SandboxTestKit.Member("third@shop.test") }, update_existing = true })).JsonAsync();
+        Assert.That(again["new_members"]!.AsArray().Single()!.AsObject().Select(property => property.Key), Is.EqualTo(new[] { "email_address" }));
+        var fullMember = full["members"]!.AsArray().First()!.AsObject().Select(property => property.Key);
+        Assert.That(again["updated_members"]!.AsArray().Single()!.AsObject().Select(property => property.Key), Is.EquivalentTo(fullMember));
     }
 
     [Test]
