@@ -199,7 +199,8 @@ public sealed class BenchEnvironment : IAsyncDisposable
 
     /// <summary>The benchmark Redis's <c>used_memory</c> (bytes, from <c>INFO memory</c> through redis-cli).</summary>
     public static async Task<long> RedisUsedMemoryAsync() =>
-        long.Parse(await RedisInfoAsync("memory", "used_memory"), System.Globalization.CultureInfo.InvariantCulture);
+        long.Parse(await RedisInfoAsync("memory", "used_memory") ?? throw new InvalidOperationException("INFO memory has no used_memory."),
+            System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// CPU time (user + system) the benchmark's redis-server has used so far, in seconds, from /proc of the process INFO names;
@@ -207,7 +208,11 @@ public sealed class BenchEnvironment : IAsyncDisposable
     /// </summary>
     public static async Task<double> RedisCpuSecondsAsync()
     {
-        var pid = await RedisInfoAsync("server", "process_id");
+        if (await RedisInfoAsync("server", "process_id") is not { } pid)
+        {
+            return double.NaN; // not a redis-server (a proxy, Garnet)
+        }
+
         try
         {
             return File.ReadAllText($"/proc/{pid}/comm").StartsWith("redis-server", StringComparison.Ordinal)
@@ -220,8 +225,8 @@ public sealed class BenchEnvironment : IAsyncDisposable
         }
     }
 
-    /// <summary>One field of <c>INFO section</c> of the benchmark Redis, through redis-cli.</summary>
-    private static async Task<string> RedisInfoAsync(string section, string field)
+    /// <summary>One field of <c>INFO section</c> of the benchmark Redis, through redis-cli; null when INFO has no such field.</summary>
+    private static async Task<string?> RedisInfoAsync(string section, string field)
     {
         var (host, port) = (RedisConnection[..RedisConnection.LastIndexOf(':')], RedisConnection[(RedisConnection.LastIndexOf(':') + 1)..]);
         var start = new System.Diagnostics.ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, UseShellExecute = false };
@@ -233,8 +238,8 @@ public sealed class BenchEnvironment : IAsyncDisposable
         using var cli = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException("Could not start redis-cli.");
         var output = await cli.StandardOutput.ReadToEndAsync();
         await cli.WaitForExitAsync();
-        var line = output.Split('\n').Select(text => text.Trim()).First(text => text.StartsWith(field + ":", StringComparison.Ordinal));
-        return line[(field.Length + 1)..];
+        var line = output.Split('\n').Select(text => text.Trim()).FirstOrDefault(text => text.StartsWith(field + ":", StringComparison.Ordinal));
+        return line?[(field.Length + 1)..];
     }
 
     /// <summary>CPU time (user + system) a process has used so far, in seconds, from /proc/{pid}/stat.</summary>

@@ -36,7 +36,16 @@ public sealed class BenchProcess : IAsyncDisposable
     }
 
     public static Task<BenchProcess> StartSandboxAsync() =>
-        StartAsync("Hub.Sandbox", port => ["--port", port.ToString(CultureInfo.InvariantCulture)], _ => new Dictionary<string, string>(ExtraEnvironment("HUB_BENCH_SANDBOX_ENV")), "/_control/counters");
+        StartAsync("Hub.Sandbox", port => ["--port", port.ToString(CultureInfo.InvariantCulture)], _ =>
+        {
+            var all = new Dictionary<string, string>();
+            foreach (var (name, value) in ExtraEnvironment("HUB_BENCH_SANDBOX_ENV"))
+            {
+                all[name] = value; // the last of a name wins, as for Hub's
+            }
+
+            return all;
+        }, "/_control/counters");
 
     /// <summary>
     /// Starts Hub on a free loopback port. Its <c>Hub:PublicBaseUrl</c> is that URL unless <paramref name="environment"/>
