@@ -36,16 +36,7 @@ public sealed class BenchProcess : IAsyncDisposable
     }
 
     public static Task<BenchProcess> StartSandboxAsync() =>
-        StartAsync("Hub.Sandbox", port => ["--port", port.ToString(CultureInfo.InvariantCulture)], _ =>
-        {
-            var all = new Dictionary<string, string>();
-            foreach (var (name, value) in ExtraEnvironment("HUB_BENCH_SANDBOX_ENV"))
-            {
-                all[name] = value; // the last of a name wins, as for Hub's
-            }
-
-            return all;
-        }, "/_control/counters");
+        StartAsync("Hub.Sandbox", port => ["--port", port.ToString(CultureInfo.InvariantCulture)], _ => ExtraEnvironment("HUB_BENCH_SANDBOX_ENV"), "/_control/counters");
 
     /// <summary>
     /// Starts Hub on a free loopback port. Its <c>Hub:PublicBaseUrl</c> is that URL unless <paramref name="environment"/>
@@ -70,13 +61,21 @@ public sealed class BenchProcess : IAsyncDisposable
 
     /// <summary>
     /// <c>HUB_BENCH_HUB_ENV="NAME=value;NAME2=value2"</c>: variables for Hub's process only (not the sandbox's or the
-    /// harness's), for trying a runtime setting on Hub alone; <c>HUB_BENCH_SANDBOX_ENV</c> the same for the sandbox's.
+    /// harness's), for trying a runtime setting on Hub alone; <c>HUB_BENCH_SANDBOX_ENV</c> the same for the sandbox's. The
+    /// last of a name wins.
     /// </summary>
-    private static IEnumerable<KeyValuePair<string, string>> ExtraEnvironment(string variable) =>
-        (Environment.GetEnvironmentVariable(variable) ?? "")
-            .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(pair => pair.Split('=', 2))
-            .Select(parts => KeyValuePair.Create(parts[0].Trim(), parts.Length > 1 ? parts[1].Trim() : ""));
+    private static Dictionary<string, string> ExtraEnvironment(string variable)
+    {
+        var all = new Dictionary<string, string>();
+        foreach (var parts in (Environment.GetEnvironmentVariable(variable) ?? "")
+                     .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                     .Select(pair => pair.Split('=', 2)))
+        {
+            all[parts[0].Trim()] = parts.Length > 1 ? parts[1].Trim() : "";
+        }
+
+        return all;
+    }
 
     private static async Task<BenchProcess> StartAsync(string project, Func<int, string[]> arguments, Func<int, IDictionary<string, string>> environment, string readyPath)
     {
