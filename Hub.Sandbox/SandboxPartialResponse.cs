@@ -76,7 +76,6 @@ internal static class SandboxPartialResponse
 
     private static JsonSerializerOptions Narrow(Type root, IReadOnlyList<string[]> paths)
     {
-
         var keep = new Dictionary<Type, HashSet<string>>();
         var whole = new HashSet<Type>();
         foreach (var path in paths)
