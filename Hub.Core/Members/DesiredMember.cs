@@ -109,50 +109,50 @@ public sealed partial record DesiredMember
         bool? vip = null;
         SortedDictionary<string, JsonElement>? mergeFields = null;
         List<string>? tags = null;
-        var seen = 0;
+        var seen = StagedProperty.None;
         var reader = new Utf8JsonReader(utf8);
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                var property = reader.ValueTextEquals("email"u8) ? 1
-                    : reader.ValueTextEquals("mergeFields"u8) ? 2
-                    : reader.ValueTextEquals("tags"u8) ? 4
-                    : reader.ValueTextEquals("language"u8) ? 8
-                    : reader.ValueTextEquals("vip"u8) ? 16
-                    : reader.ValueTextEquals("status"u8) ? 32
-                    : reader.ValueTextEquals("externalId"u8) ? 64
-                    : 0;
-                if (property == 0 || (seen & property) != 0 || !reader.Read()) return false;
+                var property = reader.ValueTextEquals("email"u8) ? StagedProperty.Email
+                    : reader.ValueTextEquals("mergeFields"u8) ? StagedProperty.MergeFields
+                    : reader.ValueTextEquals("tags"u8) ? StagedProperty.Tags
+                    : reader.ValueTextEquals("language"u8) ? StagedProperty.Language
+                    : reader.ValueTextEquals("vip"u8) ? StagedProperty.Vip
+                    : reader.ValueTextEquals("status"u8) ? StagedProperty.Status
+                    : reader.ValueTextEquals("externalId"u8) ? StagedProperty.ExternalId
+                    : StagedProperty.None;
+                if (property == StagedProperty.None || (seen & property) != 0 || !reader.Read()) return false;
                 seen |= property;
                 var isNull = reader.TokenType == JsonTokenType.Null;
                 switch (property)
                 {
-                    case 1 when reader.TokenType == JsonTokenType.String:
+                    case StagedProperty.Email when reader.TokenType == JsonTokenType.String:
                         email = reader.GetString();
                         break;
-                    case 2 when reader.TokenType == JsonTokenType.StartObject:
+                    case StagedProperty.MergeFields when reader.TokenType == JsonTokenType.StartObject:
                         mergeFields = MergeFieldsConverter.ReadSorted(ref reader);
                         break;
-                    case 4 when reader.TokenType == JsonTokenType.StartArray:
+                    case StagedProperty.Tags when reader.TokenType == JsonTokenType.StartArray:
                         tags = [];
                         while (reader.Read() && reader.TokenType == JsonTokenType.String) tags.Add(reader.GetString()!);
                         if (reader.TokenType != JsonTokenType.EndArray) return false;
                         break;
-                    case 8 when reader.TokenType == JsonTokenType.String:
+                    case StagedProperty.Language when reader.TokenType == JsonTokenType.String:
                         language = reader.GetString();
                         break;
-                    case 16 when reader.TokenType is JsonTokenType.True or JsonTokenType.False:
+                    case StagedProperty.Vip when reader.TokenType is JsonTokenType.True or JsonTokenType.False:
                         vip = reader.GetBoolean();
                         break;
-                    case 32 when reader.TokenType == JsonTokenType.String:
+                    case StagedProperty.Status when reader.TokenType == JsonTokenType.String:
                         status = reader.GetString();
                         break;
-                    case 64 when reader.TokenType == JsonTokenType.String:
+                    case StagedProperty.ExternalId when reader.TokenType == JsonTokenType.String:
                         externalId = reader.GetString();
                         break;
-                    case not 1 when isNull:
+                    case not StagedProperty.Email when isNull:
                         break;
                     default:
                         return false;
@@ -171,6 +171,20 @@ public sealed partial record DesiredMember
             Email = email, MergeFields = mergeFields, Tags = tags, Language = language, Vip = vip, Status = status, ExternalId = externalId,
         };
         return true;
+    }
+
+    /// <summary>The properties <see cref="TryReadStaged"/> knows, as flags, so a second one of a name is noticed.</summary>
+    [Flags]
+    private enum StagedProperty
+    {
+        None = 0,
+        Email = 1,
+        MergeFields = 2,
+        Tags = 4,
+        Language = 8,
+        Vip = 16,
+        Status = 32,
+        ExternalId = 64,
     }
 
     /// <summary>
