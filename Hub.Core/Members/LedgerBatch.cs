@@ -48,6 +48,13 @@ public sealed record LedgerBatch
 
     /// <summary>Members this batch adds to the job's total: removal candidates, which the staged total did not know of.</summary>
     public long AddsToTotal { get; init; }
+
+    /// <summary>
+    /// Whether the <see cref="Applied"/> members Hub created are already in the ledger (<see cref="MemberLedger.RecordCreatedAsync"/>):
+    /// the call that created them was followed by others. When false, a sync run records them with their chunk if it can
+    /// record that at once, else on their own right away.
+    /// </summary>
+    public bool CreatedRecorded { get; init; }
 }
 
 /// <summary>What recording a batch changed in the list's ledger (zero for members already recorded).</summary>

@@ -12,8 +12,12 @@ public sealed record MemberWritten(DesiredMember Member, bool Created, Mailchimp
     public bool IsSuccess => Error is null;
 }
 
-/// <summary>What a batch write did: one outcome per member, and errors Mailchimp reported for addresses Hub did not send.</summary>
-public sealed record MemberBatchWritten(IReadOnlyList<MemberWritten> Members, IReadOnlyList<MailchimpBatchError> Strays);
+/// <summary>
+/// What a batch write did: one outcome per member, errors Mailchimp reported for addresses Hub did not send, and whether the
+/// contacts it created were already handed to <see cref="IMemberCalls.CreatedAsync"/> (only when more calls followed the one
+/// that created them; otherwise recording them is the caller's, with the rest of the outcome).
+/// </summary>
+public sealed record MemberBatchWritten(IReadOnlyList<MemberWritten> Members, IReadOnlyList<MailchimpBatchError> Strays, bool CreatedRecorded = false);
 
 /// <summary>
 /// Writes members to an audience the way Mailchimp documents it, so that a new contact gets its status, an existing
@@ -48,12 +52,15 @@ public static class MemberBatchWriter
         var strays = new List<MailchimpBatchError>();
         var existing = members.Where(write => write.KnownToExist).Select(write => write.Member).ToList();
         var fresh = members.Where(write => !write.KnownToExist).Select(write => write.Member).ToList();
+        var createdRecorded = false;
         if (fresh.Count > 0)
         {
             var created = await SendAsync(list, fresh, updateSubscribed: false, calls, cancellationToken);
-            if (created.Accepted.Count > 0)
+            if (created.Accepted.Count > 0 && existing.Count + created.Unsettled.Count > 0)
             {
+                // More calls follow, and any of them can fail or be cut short: what this one created is told first.
                 await calls.CreatedAsync(created.Accepted, cancellationToken);
+                createdRecorded = true;
             }
 
             outcomes.AddRange(created.Accepted.Select(member => new MemberWritten(member, Created: true, null)));
@@ -80,7 +87,7 @@ public static class MemberBatchWriter
         await Parallel.ForEachAsync(existing, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (member, token) =>
             singles.Add(await UpdateAsync(list, member, calls, token)));
         outcomes.AddRange(singles);
-        return new MemberBatchWritten(outcomes, strays);
+        return new MemberBatchWritten(outcomes, strays, createdRecorded);
     }
 
     /// <summary>

@@ -132,7 +132,7 @@ internal sealed class SyncRun(JobContext context, MemberCalls calls, SyncArgumen
         }
 
         var start = context.Checkpoint ?? await PlanStartAsync(cancellationToken);
-        var firstRemoval = await new SyncUpsertPipeline(UpsertBatchAsync, RecordAsync, parallelism).RunAsync(Plan(start, cancellationToken), cancellationToken);
+        var firstRemoval = await new SyncUpsertPipeline(UpsertBatchAsync, RecordAsync, RecordCreatedAsync, parallelism).RunAsync(Plan(start, cancellationToken), cancellationToken);
         if (firstRemoval is null || argument.AddOnly)
         {
             return;
@@ -187,6 +187,12 @@ internal sealed class SyncRun(JobContext context, MemberCalls calls, SyncArgumen
                 $"{reconciled.Status} in Mailchimp; Hub never re-subscribes a contact and leaves it as it is.", Retryable: false)), .. chunk.NotRenamed],
         }, chunk.NextCheckpoint, cancellationToken);
 
+    /// <summary>Stores the contacts a call created (and had not stored yet) whose chunk cannot be recorded with them now.</summary>
+    private Task RecordCreatedAsync(LedgerBatch call, CancellationToken cancellationToken) =>
+        call.CreatedRecorded || !call.Applied.Any(member => member.CreatedByHub)
+            ? Task.CompletedTask
+            : ledger.RecordCreatedAsync(context.Lease, [.. call.Applied.Where(member => member.CreatedByHub)], cancellationToken);
+
     /// <summary>Writes one call's worth of planned upserts; a member Hub synced before (a stored fingerprint) is known to exist, the rest go out create-only first.</summary>
     private async Task<LedgerBatch> UpsertBatchAsync(IReadOnlyList<PlannedUpsert> upserts, CancellationToken cancellationToken)
     {
@@ -208,9 +214,10 @@ internal sealed class SyncRun(JobContext context, MemberCalls calls, SyncArgumen
         }
 
         var byHash = upserts.ToDictionary(upsert => upsert.SubscriberHash, StringComparer.Ordinal);
-        // Contacts a call created are written to the ledger at once, not only when their chunk is recorded in plan order: a
-        // run resumed after a fault then knows they exist and does not send them again (a create-only batch would meet them
-        // as existing). The chunk's record, or the plan that meets them again, counts them added.
+        // Contacts a call created go to the ledger before any other call: a run resumed after a fault then knows they exist
+        // and does not send them again (a create-only batch would meet them as existing). Here when the writer makes more
+        // calls after the one that created them; otherwise the pipeline records them as soon as this batch ends (see
+        // SyncUpsertPipeline). The chunk's record, or the plan that meets them again, counts them added.
         var recordingCreated = calls.WithOnCreated((created, token) => ledger.RecordCreatedAsync(context.Lease,
             [.. created.Select(member => new AppliedMember(member.SubscriberHash, byHash[member.SubscriberHash].Fingerprint, CreatedByHub: true))], token));
         var written = await MemberBatchWriter.WriteAsync(List, [.. upserts.Select(upsert => new MemberWrite(upsert.Member, KnownToExist: !upsert.IsNew))],
@@ -237,7 +244,7 @@ internal sealed class SyncRun(JobContext context, MemberCalls calls, SyncArgumen
 
         // An error naming an address Hub did not send is kept with the job's errors but counted on nobody.
         var strays = written.Strays.Select(stray => new MemberError(stray.EmailAddress, MailchimpErrorMapper.FromBatchError(stray).Detail, Retryable: false)).ToList();
-        return new LedgerBatch { Applied = applied, Refused = refused, Failed = failed, Uncounted = strays };
+        return new LedgerBatch { Applied = applied, Refused = refused, Failed = failed, Uncounted = strays, CreatedRecorded = written.CreatedRecorded };
     }
 
     private static RemovalMode? RemovalFor(RemovalPolicy policy) => policy switch

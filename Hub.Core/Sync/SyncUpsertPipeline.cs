@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using StackExchange.Redis;
 using Hub.Core.Mailchimp;
 using Hub.Core.Members;
 
@@ -9,11 +10,14 @@ namespace Hub.Core.Sync;
 /// this loop packs the planned members into batch subscribe calls of exactly <see cref="MailchimpBatchSubscribe.MaxMembers"/>
 /// (a call may carry the end of one chunk and the start of the next) and keeps up to the account's cap in flight. A chunk is
 /// recorded, with its checkpoint, once every call carrying its members has finished and every earlier chunk is recorded, so
-/// a resumed job plans from the first chunk not yet recorded.
+/// a resumed job plans from the first chunk not yet recorded. The contacts a call created reach the ledger as soon as it
+/// ends: with its chunks' record when those can be recorded at once (one script instead of two), else on their own through
+/// <c>recordCreated</c>, so that a run resumed after a fault knows they exist and that Hub added them.
 /// </summary>
 internal sealed class SyncUpsertPipeline(
     Func<IReadOnlyList<PlannedUpsert>, CancellationToken, Task<LedgerBatch>> send,
     Func<SyncPlanChunk, LedgerBatch, CancellationToken, Task> record,
+    Func<LedgerBatch, CancellationToken, Task> recordCreated,
     int parallelism)
 {
     private readonly int _parallelism = parallelism;
@@ -64,6 +68,7 @@ internal sealed class SyncUpsertPipeline(
         var unrecorded = new Queue<PlannedChunk>();
         var unsent = new List<(PlannedUpsert Upsert, PlannedChunk Chunk)>();
         var calls = new List<Task<LedgerBatch>>();
+        var createdUnstored = new List<UpsertCall>(); // calls whose created contacts may not be in the ledger yet
         var allPlanned = false;
         SyncPlanChunk? firstRemoval = null;
         using var callsEnded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -109,18 +114,25 @@ internal sealed class SyncUpsertPipeline(
                     foreach (var carried in batch.GroupBy(item => item.Chunk))
                     {
                         carried.Key.Carried(call, carried.Count(), takesStrays: first);
+                        call.Chunks.Add(carried.Key);
                         first = false;
                     }
 
                     calls.Add(call.Outcome);
+                    createdUnstored.Add(call);
                 }
 
                 // Record finished chunks in plan order.
                 while (unrecorded.TryPeek(out var head) && head.IsApplied)
                 {
-                    unrecorded.Dequeue();
                     await record(head.Chunk, await head.ResultAsync(), cancellationToken);
+                    unrecorded.Dequeue();
+                    head.Recorded = true;
                 }
+
+                // A call whose chunks were all just recorded stored its created contacts with them; one whose chunk waits
+                // (for an earlier chunk, or for another call carrying it) stores them now.
+                await StoreCreatedOfEndedCallsAsync(createdUnstored, cancellationToken);
 
                 if (allPlanned && unrecorded.Count == 0)
                 {
@@ -143,12 +155,39 @@ internal sealed class SyncUpsertPipeline(
                 await chunk.SettledAsync();
             }
 
+            try
+            {
+                await StoreCreatedOfEndedCallsAsync(createdUnstored, CancellationToken.None);
+            }
+            catch (Exception storing) when (storing is RedisException or TimeoutException or OperationCanceledException)
+            {
+                // The run ends with its own error. A store that cannot take this cannot take the resumed run's records
+                // either; that run meets these contacts as existing and counts them, without the mark that Hub added them.
+            }
+
             throw;
         }
     }
 
-    /// <summary>One batch subscribe call.</summary>
-    private sealed record UpsertCall(Task<LedgerBatch> Outcome);
+    /// <summary>Stores the created contacts of each ended call whose chunks are not all recorded (<c>recordCreated</c> skips those already stored) and forgets every ended call.</summary>
+    private async Task StoreCreatedOfEndedCallsAsync(List<UpsertCall> createdUnstored, CancellationToken cancellationToken)
+    {
+        foreach (var call in createdUnstored.Where(call => call.Outcome.IsCompleted).ToList())
+        {
+            if (call.Outcome.IsCompletedSuccessfully && !call.Chunks.TrueForAll(chunk => chunk.Recorded))
+            {
+                await recordCreated(call.Outcome.Result, cancellationToken);
+            }
+
+            createdUnstored.Remove(call);
+        }
+    }
+
+    /// <summary>One batch subscribe call, and the chunks whose members it carries.</summary>
+    private sealed record UpsertCall(Task<LedgerBatch> Outcome)
+    {
+        public List<PlannedChunk> Chunks { get; } = [];
+    }
 
     /// <summary>A planned upsert chunk on its way: the calls carrying its members, and how many of them are not sent yet.</summary>
     private sealed class PlannedChunk(SyncPlanChunk chunk)
@@ -157,6 +196,9 @@ internal sealed class SyncUpsertPipeline(
         private int _unsent = chunk.Upserts.Count;
 
         public SyncPlanChunk Chunk { get; } = chunk;
+
+        /// <summary>Recorded with its checkpoint (and with it the contacts its calls created).</summary>
+        public bool Recorded { get; set; }
 
         public bool IsApplied => _unsent == 0 && _calls.TrueForAll(carrier => carrier.Call.Outcome.IsCompleted);
 

@@ -178,6 +178,39 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
     }
 
     [Test]
+    public async Task A_chunk_that_cannot_be_recorded_still_stores_the_contacts_its_call_created_and_counts_nothing()
+    {
+        var staged = await StageAsync(Member("lost@example.com"), Member("moved@example.com"), Member("updated@example.com"));
+        var (job, _) = await Jobs.EnqueueAsync(new JobRequest(_tenant, "sync", List.ToString()) { Id = staged.Id }, default);
+        var lease = (await Jobs.ClaimAsync(default))!;
+        var context = new JobContext(job, lease, Jobs, new CancellationTokenSource());
+        await Ledger.RecordBatchAsync(context, new LedgerBatch { Unchanged = 1 }, "u:1", default);
+
+        // A worker whose lease is gone, then one planning from a checkpoint the store has moved past: neither records its chunk,
+        // but the contacts their calls created exist, so both are stored as added by Hub and marked for the job's next plan.
+        var stranger = new JobContext(job, lease with { Token = "not-the-lease" }, Jobs, new CancellationTokenSource());
+        Assert.CatchAsync<OperationCanceledException>(() => Ledger.RecordBatchAsync(stranger, new LedgerBatch { Applied = [Applied(Member("lost@example.com"))] }, "u:2", default));
+        var stale = new JobContext(job, lease, Jobs, new CancellationTokenSource());
+        Assert.ThrowsAsync<JobCheckpointMovedException>(() => Ledger.RecordBatchAsync(stale, new LedgerBatch
+        {
+            Applied = [Applied(Member("moved@example.com")), Applied(Member("updated@example.com"), createdByHub: false)],
+        }, "u:2", default));
+
+        var read = await Jobs.GetAsync(job.Id, default);
+        var marks = await Backend.Connection.GetDatabase().HashGetAsync(_host.Services.GetRequiredService<Hub.Core.Storage.RedisKeys>().JobInput(_tenant, job.Id),
+            [DesiredSetChunks.Created(Member("lost@example.com").SubscriberHash), DesiredSetChunks.Created(Member("moved@example.com").SubscriberHash), DesiredSetChunks.Created(Member("updated@example.com").SubscriberHash)]);
+        Assert.Multiple(async () =>
+        {
+            Assert.That(read!.Checkpoint, Is.EqualTo("u:1"));
+            Assert.That(read.Counts, Is.EqualTo(new JobCounts(Unchanged: 1)), "nothing counted twice");
+            Assert.That(await Ledger.IsHubAddedAsync(_tenant, List, Member("lost@example.com").SubscriberHash, default), Is.True);
+            Assert.That(await Ledger.IsHubAddedAsync(_tenant, List, Member("moved@example.com").SubscriberHash, default), Is.True);
+            Assert.That(await Ledger.HoldsAsync(_tenant, List, [Member("updated@example.com").SubscriberHash], default), Is.EqualTo(new[] { false }), "a contact the call did not create waits for its chunk");
+            Assert.That(marks.Select(mark => (string?)mark), Is.EqualTo(new[] { Member("lost@example.com").Fingerprint(), Member("moved@example.com").Fingerprint(), null }));
+        });
+    }
+
+    [Test]
     public async Task Each_member_counts_once_and_an_error_naming_no_member_counts_on_nobody()
     {
         var (job, _) = await Jobs.EnqueueAsync(new JobRequest(_tenant, "sync", List.ToString()), default);

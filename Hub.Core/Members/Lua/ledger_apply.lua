@@ -68,3 +68,30 @@ local function apply_to_ledger(ledger, refused, synced_lists, list_key, at, in_j
   for j = i, #ARGV do push_error(ARGV[j]) end
   return {added = added, updated = updated, unchanged = unchanged, removed = removed, refused = refused_count}
 end
+-- The created members of the batch at ARGV[at] (applied, created = '1'), stored as Hub-added at their fingerprint and marked
+-- in the job's input as 'c:<hash>' = fingerprint (unless the job has ended and its input is gone), so that a plan meeting
+-- them again counts them added. What record_created does for a call whose chunk is recorded later, and what
+-- record_for_job does when it cannot record its chunk (the lease is lost, the checkpoint moved): the contacts exist.
+local function record_created_members(ledger, refused, synced_lists, list_key, at, job_input)
+  redis.call('SADD', synced_lists, list_key)
+  local any_refused = redis.call('EXISTS', refused) == 1
+  local marks = {}
+  local n = tonumber(ARGV[at])
+  for k = 0, n - 1 do
+    local i = at + 1 + 3 * k
+    local hash, fingerprint = ARGV[i], ARGV[i + 1]
+    if ARGV[i + 2] == '1' then
+      local field, value = ledger_read(ledger, hash)
+      local fingerprint_bytes = hex_to_bytes(fingerprint)
+      if not value or string.sub(value, 1, 8) ~= fingerprint_bytes or not ledger_hub_added(value) then
+        redis.call('HSET', ledger, field, ledger_value(fingerprint_bytes, true))
+      end
+      if any_refused then redis.call('HDEL', refused, hash) end
+      marks[#marks + 1] = 'c:' .. hash
+      marks[#marks + 1] = fingerprint
+    end
+  end
+  if #marks > 0 and redis.call('EXISTS', job_input) == 1 then
+    redis.call('HSET', job_input, unpack(marks)) -- one call for the batch (at most 500 members, 1,000 arguments)
+  end
+end
