@@ -582,11 +582,44 @@ public sealed class SandboxMarketingApiTests
         Assert.That(counters.MembersCreated, Is.Positive);
     }
 
-    [Test]
-    public async Task Invalid_json_is_a_json_parse_exception()
+    [TestCase("{not json")]
+    [TestCase("")]
+    [TestCase("[]")]
+    [TestCase("\"a string\"")]
+    [TestCase("{\"email_address\": \"a@shop.test\"} trailing")]
+    [TestCase("{\"email_address\": \"a@shop.test\", \"email_address\": \"b@shop.test\"}")]
+    [TestCase("{\"members\": [{\"email_address\": \"a@shop.test\"},]}")]
+    public async Task A_body_that_is_not_one_json_object_is_a_json_parse_exception(string body)
     {
         var (_, client, listId) = await _host.NewAudienceAsync();
-        using var content = new StringContent("{not json", System.Text.Encoding.UTF8, "application/json");
+        using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
         await AssertProblemAsync(await client.PostAsync($"lists/{listId}/members", content), HttpStatusCode.BadRequest, "JSON Parse Exception");
+        using var batch = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+        await AssertProblemAsync(await client.PostAsync($"lists/{listId}", batch), HttpStatusCode.BadRequest, "JSON Parse Exception");
+    }
+
+    [Test]
+    public async Task A_batch_body_read_element_by_element_keeps_every_member_and_its_values()
+    {
+        var (_, client, listId) = await _host.NewAudienceAsync();
+        var response = await client.PostAsJsonAsync($"lists/{listId}", new
+        {
+            members = new object[]
+            {
+                new { email_address = "one@shop.test", status = "subscribed", merge_fields = new { FNAME = "Ann", LNAME = "Lee" } },
+                new { email_address = "two@shop.test", status = "unsubscribed" },
+            },
+            update_existing = false,
+        });
+        var answer = await response.JsonAsync();
+        Assert.That(answer["total_created"]!.GetValue<int>(), Is.EqualTo(2), answer.ToJsonString());
+        var one = await (await client.GetAsync($"lists/{listId}/members/one@shop.test")).JsonAsync();
+        var two = await (await client.GetAsync($"lists/{listId}/members/two@shop.test")).JsonAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(one["merge_fields"]!["FNAME"]!.GetValue<string>(), Is.EqualTo("Ann"));
+            Assert.That(one["merge_fields"]!["LNAME"]!.GetValue<string>(), Is.EqualTo("Lee"));
+            Assert.That(two["status"]!.GetValue<string>(), Is.EqualTo("unsubscribed"));
+        });
     }
 }
