@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Security.Cryptography;
 using System.Text;
 
 namespace Hub.Core.Mailchimp;
@@ -18,7 +17,16 @@ public readonly record struct SubscriberHash
     public static SubscriberHash FromEmail(string email)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(email);
-        return new(Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(email.Trim().ToLowerInvariant()))));
+        // Trimmed, lower-cased and encoded on the stack for an address of any ordinary length (one is at most 254 characters).
+        var trimmed = email.AsSpan().Trim();
+        Span<char> lower = trimmed.Length <= 512 ? stackalloc char[trimmed.Length] : new char[trimmed.Length];
+        trimmed.ToLowerInvariant(lower);
+        var length = Encoding.UTF8.GetByteCount(lower);
+        Span<byte> utf8 = length <= 1536 ? stackalloc byte[length] : new byte[length];
+        Encoding.UTF8.GetBytes(lower, utf8);
+        Span<byte> hash = stackalloc byte[Md5.HashSizeInBytes];
+        Md5.HashData(utf8, hash);
+        return new(Convert.ToHexStringLower(hash));
     }
 
     public static bool TryParse([NotNullWhen(true)] string? value, out SubscriberHash hash)
