@@ -250,21 +250,20 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
         var batch = Db.CreateBatch();
         var staged = batch.HashGetAsync(desiredKey, hashes);
         var reconciled = batch.HashGetAsync(desiredKey, [.. hashes.Select(hash => (RedisValue)DesiredSetChunks.Reconciled(hash.ToString()))]);
-        var created = batch.HashGetAsync(desiredKey, [.. hashes.Select(hash => (RedisValue)DesiredSetChunks.Created(hash.ToString()))]);
         var notRenamed = withRenames
             ? batch.HashGetAsync(desiredKey, [.. hashes.Select(hash => (RedisValue)DesiredSetChunks.NotRenamed(hash.ToString()))])
             : Task.FromResult(new RedisValue[hashes.Length]);
         var stored = batch.HashGetAsync(keys.ListLedger(tenant, listKey), [.. hashes.Select(hash => LedgerEntry.Field(hash.ToString()))]);
         var refused = batch.HashGetAsync(keys.ListRefused(tenant, listKey), hashes);
         batch.Execute();
-        var (stagedValues, reconciledValues, createdValues, storedValues, refusedValues) = (await staged, await reconciled, await created, await stored, await refused);
+        var (stagedValues, reconciledValues, storedValues, refusedValues) = (await staged, await reconciled, await stored, await refused);
         var notRenamedValues = await notRenamed;
         var notRenamedErrors = new List<MemberError>();
 
         var upserts = new List<PlannedUpsert>();
         var refusedUnchanged = new List<DesiredMember>();
         var reconciledRefused = new List<(DesiredMember, string)>();
-        long unchanged = 0, addedEarlier = 0;
+        var storedAtFingerprint = new List<(RedisValue Hash, string Fingerprint)>();
         for (var i = 0; i < take; i++)
         {
             if (stagedValues[i].IsNull)
@@ -288,13 +287,23 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
             }
             else if (LedgerEntry.Records(storedValues[i], fingerprint))
             {
-                // Stored by this job's own call whose chunk a fault kept from being recorded: this job added it.
-                if (createdValues[i] == fingerprint) addedEarlier++; else unchanged++;
+                storedAtFingerprint.Add((hashes[i], fingerprint));
             }
             else
             {
                 upserts.Add(new PlannedUpsert(member, hashes[i].ToString(), fingerprint, storedValues[i].IsNull));
             }
+        }
+
+        // A member stored at its fingerprint is unchanged, unless this job's own call stored it and a fault kept its chunk from
+        // being recorded: then this job added it (its created mark). Only those members can have a mark, so only theirs are
+        // read: none in a first sync.
+        long unchanged = storedAtFingerprint.Count, addedEarlier = 0;
+        if (storedAtFingerprint.Count > 0)
+        {
+            var marks = await Db.HashGetAsync(desiredKey, [.. storedAtFingerprint.Select(member => (RedisValue)DesiredSetChunks.Created(member.Hash.ToString()))]);
+            addedEarlier = marks.Where((mark, i) => mark == storedAtFingerprint[i].Fingerprint).Count();
+            unchanged -= addedEarlier;
         }
 
         return new SyncPlanChunk(SyncPhase.Upsert, checkpoint, nextCheckpoint, upserts, unchanged, refusedUnchanged, [])
