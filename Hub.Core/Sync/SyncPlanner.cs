@@ -72,6 +72,13 @@ public static class DesiredSetChunks
     /// <summary>The mark of a member a call of this job created; its value is the fingerprint sent (see <see cref="MemberLedger.RecordCreatedAsync"/>).</summary>
     public static string Created(string subscriberHash) => "c:" + subscriberHash;
 
+    /// <summary>
+    /// Present once this job's reconciliation marked a member (Members/Lua/ledger_apply.lua), so that a plan reads the marks
+    /// only then. A job reconciled by an older Hub has none: its plan meets those members in the refused hash at their
+    /// fingerprint, which reconciliation also wrote, and counts them unchanged instead of failed (never sending them).
+    /// </summary>
+    public const string ReconciledAny = "r#";
+
     /// <summary>How many changes of address were staged (Lua/stage_members.lua).</summary>
     public const string RenameCount = "n#";
 
@@ -158,8 +165,10 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
             throw new FormatException($"'{current}' is an HSCAN-cursor checkpoint of an older Hub; plan the job again from the start.");
         }
 
-        // Marks of changes of address that could not be made exist only in a job that staged changes of address.
-        var withRenames = await Db.HashExistsAsync(keys.JobInput(tenant, job), DesiredSetChunks.RenameCount);
+        // Marks of changes of address that could not be made exist only in a job that staged changes of address, and marks
+        // of reconciliation only in a job whose reconciliation found someone.
+        var marked = await Db.HashGetAsync(keys.JobInput(tenant, job), [DesiredSetChunks.RenameCount, DesiredSetChunks.ReconciledAny]);
+        var (withRenames, withReconciled) = (!marked[0].IsNull, !marked[1].IsNull);
 
         if (current.StartsWith("i:", StringComparison.Ordinal))
         {
@@ -181,7 +190,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
             switch (parts)
             {
                 case ["i", var number, var offset, ..]:
-                    chunk = await PlanUpsertsAsync(job, tenant, listKey, withRenames, current, long.Parse(number, CultureInfo.InvariantCulture),
+                    chunk = await PlanUpsertsAsync(job, tenant, listKey, withRenames, withReconciled, current, long.Parse(number, CultureInfo.InvariantCulture),
                         int.Parse(offset, CultureInfo.InvariantCulture), firstSync: parts is [_, _, _, FirstSyncMark], chunkSize);
                     break;
                 case ["r", var pass, var cursor, var found]:
@@ -209,7 +218,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
         }
     }
 
-    private async Task<SyncPlanChunk> PlanUpsertsAsync(JobId job, TenantId tenant, ListKey listKey, bool withRenames, string checkpoint, long number, int offset, bool firstSync, int chunkSize)
+    private async Task<SyncPlanChunk> PlanUpsertsAsync(JobId job, TenantId tenant, ListKey listKey, bool withRenames, bool withReconciled, string checkpoint, long number, int offset, bool firstSync, int chunkSize)
     {
         using var span = HubTelemetry.StartRedis("sync.plan-upserts");
         var desiredKey = keys.JobInput(tenant, job);
@@ -249,7 +258,9 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
 
         var batch = Db.CreateBatch();
         var staged = batch.HashGetAsync(desiredKey, hashes);
-        var reconciled = batch.HashGetAsync(desiredKey, [.. hashes.Select(hash => (RedisValue)DesiredSetChunks.Reconciled(hash.ToString()))]);
+        var reconciled = withReconciled
+            ? batch.HashGetAsync(desiredKey, [.. hashes.Select(hash => (RedisValue)DesiredSetChunks.Reconciled(hash.ToString()))])
+            : Task.FromResult(new RedisValue[hashes.Length]);
         var notRenamed = withRenames
             ? batch.HashGetAsync(desiredKey, [.. hashes.Select(hash => (RedisValue)DesiredSetChunks.NotRenamed(hash.ToString()))])
             : Task.FromResult(new RedisValue[hashes.Length]);

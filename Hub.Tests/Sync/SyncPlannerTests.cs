@@ -178,6 +178,46 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
     }
 
     [Test]
+    public async Task Reconciliation_marks_are_read_once_the_job_holds_one_and_a_job_marked_by_an_older_hub_still_never_sends_them()
+    {
+        var (unsubscribed, other) = (Member("unsubscribed@example.com"), Member("other@example.com"));
+        var staged = await StageAsync(unsubscribed, other);
+        var (job, _) = await Jobs.EnqueueAsync(new JobRequest(_tenant, "sync", List.ToString()) { Id = staged.Id }, default);
+        var lease = (await Jobs.ClaimAsync(default))!;
+        var context = new JobContext(job, lease, Jobs, new CancellationTokenSource());
+        await Ledger.RecordBatchAsync(context, new LedgerBatch { Reconciled = [new ReconciledMember(unsubscribed.SubscriberHash, unsubscribed.Fingerprint(), "unsubscribed")] }, "i:0:0", default);
+
+        var planned = await PlanAllAsync(staged.Id);
+        Assert.Multiple(() =>
+        {
+            Assert.That(planned.SelectMany(chunk => chunk.ReconciledRefused).Select(refused => (refused.Member.Email, refused.Status)), Is.EqualTo(new[] { ("unsubscribed@example.com", "unsubscribed") }));
+            Assert.That(planned.SelectMany(chunk => chunk.Upserts).Select(upsert => upsert.Member.Email), Is.EqualTo(new[] { "other@example.com" }));
+        });
+
+        // As an older Hub left it: the mark without the flag. The member is still refused at its fingerprint, so not sent.
+        var input = _host.Services.GetRequiredService<Hub.Core.Storage.RedisKeys>().JobInput(_tenant, job.Id);
+        await Backend.Connection.GetDatabase().HashDeleteAsync(input, DesiredSetChunks.ReconciledAny);
+        var older = await PlanAllAsync(staged.Id);
+        Assert.Multiple(() =>
+        {
+            Assert.That(older.SelectMany(chunk => chunk.ReconciledRefused), Is.Empty);
+            Assert.That(older.SelectMany(chunk => chunk.RefusedUnchanged).Select(member => member.Email), Is.EqualTo(new[] { "unsubscribed@example.com" }));
+            Assert.That(older.SelectMany(chunk => chunk.Upserts).Select(upsert => upsert.Member.Email), Is.EqualTo(new[] { "other@example.com" }));
+        });
+    }
+
+    private async Task<List<SyncPlanChunk>> PlanAllAsync(JobId job)
+    {
+        var chunks = new List<SyncPlanChunk>();
+        await foreach (var chunk in Planner.PlanAsync(job, _tenant, List, null, 100, default))
+        {
+            chunks.Add(chunk);
+        }
+
+        return chunks;
+    }
+
+    [Test]
     public async Task A_chunk_that_cannot_be_recorded_still_stores_the_contacts_its_call_created_and_counts_nothing()
     {
         var staged = await StageAsync(Member("lost@example.com"), Member("moved@example.com"), Member("updated@example.com"));

@@ -5,7 +5,7 @@
 -- batch, so that the job's counts add up to its total (the checkpoint compare makes a batch count once): an applied member
 -- already stored at its fingerprint is unchanged (added when the call that created it stored it: created = '1'), a refusal is
 -- failed even when stored before, a removal is removed even when the ledger had none. push_error(json) keeps a member's error
--- with the job; job_input (the job's input hash) gets 'r:<hash>' = status for each reconciled member.
+-- with the job; job_input (the job's input hash) gets 'r:<hash>' = status for each reconciled member, and 'r#' then.
 local function apply_to_ledger(ledger, refused, synced_lists, list_key, at, in_job, job_input, push_error)
   local added, updated, unchanged, removed, refused_count = 0, 0, 0, 0, 0
   redis.call('SADD', synced_lists, list_key)
@@ -51,6 +51,8 @@ local function apply_to_ledger(ledger, refused, synced_lists, list_key, at, in_j
     redis.call('HSET', refused, hash, fingerprint)
     if in_job then redis.call('HSET', job_input, 'r:' .. hash, status) end
   end
+  -- The job's plan reads reconciliation marks only once it holds one (Sync.DesiredSetChunks.ReconciledAny).
+  if in_job and n > 0 then redis.call('HSET', job_input, 'r#', '1') end
   any_refused = any_refused or n > 0
   n = tonumber(ARGV[i]); i = i + 1
   for _ = 1, n do
