@@ -69,6 +69,13 @@ public static class MemberBatchWriter
             existing.AddRange(created.Unsettled);
         }
 
+        if (existing.Count == 0)
+        {
+            // Nothing follows: return at once, with no await that a cancellation could end, so that what the call created
+            // always reaches the caller (who records it) instead of being lost with a cancelled task.
+            return new MemberBatchWritten(outcomes, strays, createdRecorded);
+        }
+
         // Only where a re-added contact would get `subscribed` anyway: a contact archived since the read comes back with
         // the status sent, and on a double opt-in list that must be `pending` (the PUT's status_if_new).
         var subscribed = await calls.SubscribedAsync([.. existing

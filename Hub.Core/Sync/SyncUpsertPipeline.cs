@@ -1,5 +1,4 @@
 using System.Threading.Channels;
-using StackExchange.Redis;
 using Hub.Core.Mailchimp;
 using Hub.Core.Members;
 
@@ -159,10 +158,11 @@ internal sealed class SyncUpsertPipeline(
             {
                 await StoreCreatedOfEndedCallsAsync(createdUnstored, CancellationToken.None);
             }
-            catch (Exception storing) when (storing is RedisException or TimeoutException or OperationCanceledException)
+            catch (Exception)
             {
-                // The run ends with its own error. A store that cannot take this cannot take the resumed run's records
-                // either; that run meets these contacts as existing and counts them, without the mark that Hub added them.
+                // The run ends with its own error, which this must not replace. A store that cannot take this cannot take
+                // the resumed run's records either; that run meets these contacts as existing and counts them, without
+                // the mark that Hub added them.
             }
 
             throw;

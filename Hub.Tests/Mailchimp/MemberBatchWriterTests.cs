@@ -88,6 +88,25 @@ public class MemberBatchWriterTests : SandboxClientFixture
         });
     }
 
+    [Test]
+    public async Task A_create_only_call_cancelled_once_it_has_answered_still_returns_what_it_created()
+    {
+        var (credential, audience) = await AudienceAsync("cancelled-after-create", 0);
+        using var run = new CancellationTokenSource();
+        // The run is cancelled (another chunk failed) just as the call's answer comes back: with nothing to write after it,
+        // the writer must hand back what the call created, for the caller to record, not end as a cancelled task.
+        var calls = new Calls(Client, credential, audience, subscribedAtRead: []) { AfterBatch = run.Cancel };
+
+        var written = await MemberBatchWriter.WriteAsync(List(audience),
+            [new MemberWrite(Member("new-0@shop.test"), KnownToExist: false), new MemberWrite(Member("new-1@shop.test"), KnownToExist: false)], calls, 2, run.Token);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(written.Members.Select(member => (member.Member.Email, member.Created)), Is.EquivalentTo(new[] { ("new-0@shop.test", true), ("new-1@shop.test", true) }));
+            Assert.That(written.CreatedRecorded, Is.False, "nothing followed the call, so recording is the caller's");
+        });
+    }
+
     private async Task<(MailchimpCredential Credential, string Audience)> AudienceAsync(string name, int contacts)
     {
         var key = await Sandbox.CreateAccountAsync(name);
@@ -113,8 +132,14 @@ public class MemberBatchWriterTests : SandboxClientFixture
     {
         public int Puts;
 
-        public Task<MailchimpResult<MailchimpBatchResult>> BatchSubscribeAsync(MailchimpBatchSubscribe batch, CancellationToken cancellationToken) =>
-            client.BatchSubscribeAsync(credential, audience, batch, cancellationToken);
+        public Action? AfterBatch { get; init; }
+
+        public async Task<MailchimpResult<MailchimpBatchResult>> BatchSubscribeAsync(MailchimpBatchSubscribe batch, CancellationToken cancellationToken)
+        {
+            var result = await client.BatchSubscribeAsync(credential, audience, batch, cancellationToken);
+            AfterBatch?.Invoke();
+            return result;
+        }
 
         public Task<MailchimpResult<MailchimpMember>> UpsertAsync(MailchimpMemberUpsert member, CancellationToken cancellationToken)
         {

@@ -16,15 +16,16 @@ public class SyncUpsertPipelineTests
     [Test]
     public async Task A_call_that_ends_in_plan_order_is_recorded_with_its_chunk_and_one_that_ends_early_stores_its_contacts_at_once()
     {
-        var run = new GatedRun();
+        var run = new GatedRun { GatedRecord = "u:1" };
         var running = run.Pipeline.RunAsync(Plan(), CancellationToken.None);
         await run.AllSentAsync();
 
         run.End(1); // chunk 1 waits for chunk 0
         Assert.That(await run.NextCreatedStoreAsync(), Is.EqualTo(1));
-        run.End(0);
-        await run.RecordedAsync(2); // chunks 0 and 1, at once; then call 2 ends with its chunk next in line
-        run.End(2);
+        run.End(0); // chunks 0 and 1 are recorded at once; chunk 1's record waits for the gate
+        await run.RecordStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        run.End(2); // ends while chunk 1 is being recorded: its chunk is next in line
+        run.RecordGate.SetResult();
 
         Assert.That(await running, Is.Null);
         Assert.Multiple(() =>
@@ -37,12 +38,12 @@ public class SyncUpsertPipelineTests
     [Test]
     public async Task When_a_record_fails_the_calls_that_ended_store_their_contacts_before_the_run_ends()
     {
-        var run = new GatedRun { FailRecord = "u:0" };
+        var run = new GatedRun { GatedRecord = "u:0" };
         var running = run.Pipeline.RunAsync(Plan(), CancellationToken.None);
         await run.AllSentAsync();
 
         run.End(0);
-        await run.RecordStarted.Task; // chunk 0's record is under way, and fails once call 1 has ended too
+        await run.RecordStarted.Task.WaitAsync(TimeSpan.FromSeconds(10)); // chunk 0's record is under way, and fails once call 1 has ended too
         run.End(1);
         run.RecordGate.SetException(new OperationCanceledException("the lease is lost"));
 
@@ -76,7 +77,6 @@ public class SyncUpsertPipelineTests
         private readonly List<TaskCompletionSource<LedgerBatch>> _calls = [];
         private readonly TaskCompletionSource _allSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly SemaphoreSlim _createdStores = new(0);
-        private readonly SemaphoreSlim _records = new(0);
 
         public GatedRun() => Pipeline = new SyncUpsertPipeline(SendAsync, RecordAsync, StoreCreatedAsync, parallelism: Chunks);
 
@@ -86,8 +86,8 @@ public class SyncUpsertPipelineTests
 
         public List<int> CreatedStored { get; } = [];
 
-        /// <summary>The checkpoint of the chunk whose record waits for <see cref="RecordGate"/>.</summary>
-        public string? FailRecord { get; init; }
+        /// <summary>The checkpoint of the chunk whose record waits for <see cref="RecordGate"/> (and fails if the test fails the gate).</summary>
+        public string? GatedRecord { get; init; }
 
         public TaskCompletionSource RecordStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -100,14 +100,6 @@ public class SyncUpsertPipelineTests
         {
             Applied = [new AppliedMember($"call-{number}", "fingerprint", CreatedByHub: true)],
         });
-
-        public async Task RecordedAsync(int count)
-        {
-            for (var i = 0; i < count; i++)
-            {
-                Assert.That(await _records.WaitAsync(TimeSpan.FromSeconds(10)), Is.True, "a chunk was not recorded");
-            }
-        }
 
         public async Task<int> NextCreatedStoreAsync()
         {
@@ -133,14 +125,13 @@ public class SyncUpsertPipelineTests
 
         private async Task RecordAsync(SyncPlanChunk chunk, LedgerBatch result, CancellationToken cancellationToken)
         {
-            if (chunk.Checkpoint == FailRecord)
+            if (chunk.Checkpoint == GatedRecord)
             {
                 RecordStarted.SetResult();
                 await RecordGate.Task;
             }
 
             Recorded.Add(chunk.Checkpoint);
-            _records.Release();
         }
 
         private Task StoreCreatedAsync(LedgerBatch call, CancellationToken cancellationToken)
