@@ -264,17 +264,21 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
         var notRenamed = withRenames
             ? batch.HashGetAsync(desiredKey, [.. hashes.Select(hash => (RedisValue)DesiredSetChunks.NotRenamed(hash.ToString()))])
             : Task.FromResult(new RedisValue[hashes.Length]);
+        // Created marks: read with the rest when the list had members before this job (most of a re-sync is stored at its
+        // fingerprint); in a first sync only for the members found stored, after this read (none, unless the job resumed).
+        var created = firstSync ? null : batch.HashGetAsync(desiredKey, [.. hashes.Select(hash => (RedisValue)DesiredSetChunks.Created(hash.ToString()))]);
         var stored = batch.HashGetAsync(keys.ListLedger(tenant, listKey), [.. hashes.Select(hash => LedgerEntry.Field(hash.ToString()))]);
         var refused = batch.HashGetAsync(keys.ListRefused(tenant, listKey), hashes);
         batch.Execute();
         var (stagedValues, reconciledValues, storedValues, refusedValues) = (await staged, await reconciled, await stored, await refused);
         var notRenamedValues = await notRenamed;
+        var createdValues = created is null ? null : await created;
         var notRenamedErrors = new List<MemberError>();
 
         var upserts = new List<PlannedUpsert>();
         var refusedUnchanged = new List<DesiredMember>();
         var reconciledRefused = new List<(DesiredMember, string)>();
-        var storedAtFingerprint = new List<(RedisValue Hash, string Fingerprint)>();
+        var storedAtFingerprint = new List<(int Index, string Fingerprint)>();
         for (var i = 0; i < take; i++)
         {
             if (stagedValues[i].IsNull)
@@ -298,7 +302,7 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
             }
             else if (LedgerEntry.Records(storedValues[i], fingerprint))
             {
-                storedAtFingerprint.Add((hashes[i], fingerprint));
+                storedAtFingerprint.Add((i, fingerprint));
             }
             else
             {
@@ -307,12 +311,13 @@ public sealed class SyncPlanner(IConnectionMultiplexer redis, RedisKeys keys, St
         }
 
         // A member stored at its fingerprint is unchanged, unless this job's own call stored it and a fault kept its chunk from
-        // being recorded: then this job added it (its created mark). Only those members can have a mark, so only theirs are
-        // read: none in a first sync.
+        // being recorded: then this job added it (its created mark). Only those members can have a mark.
         long unchanged = storedAtFingerprint.Count, addedEarlier = 0;
         if (storedAtFingerprint.Count > 0)
         {
-            var marks = await Db.HashGetAsync(desiredKey, [.. storedAtFingerprint.Select(member => (RedisValue)DesiredSetChunks.Created(member.Hash.ToString()))]);
+            var marks = createdValues is not null
+                ? [.. storedAtFingerprint.Select(member => createdValues[member.Index])]
+                : await Db.HashGetAsync(desiredKey, [.. storedAtFingerprint.Select(member => (RedisValue)DesiredSetChunks.Created(hashes[member.Index].ToString()))]);
             addedEarlier = marks.Where((mark, i) => mark == storedAtFingerprint[i].Fingerprint).Count();
             unchanged -= addedEarlier;
         }
