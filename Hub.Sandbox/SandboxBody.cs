@@ -32,7 +32,10 @@ internal sealed class SandboxBody(JsonObject body, List<FieldError> errors, stri
             buffer.Advance(read);
         }
 
-        return TryParseObject(buffer.WrittenSpan) is { } obj
+        // A UTF-8 byte order mark is allowed before the JSON, as the stream parser allowed it.
+        var json = buffer.WrittenSpan;
+        if (json.StartsWith("\uFEFF"u8)) json = json[3..];
+        return TryParseObject(json) is { } obj
             ? (new SandboxBody(obj, []), null)
             : (null, SandboxJson.Problem(400, "JSON Parse Exception", "We encountered an unspecified JSON parsing error."));
     }

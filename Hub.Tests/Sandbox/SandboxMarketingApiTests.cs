@@ -599,6 +599,16 @@ public sealed class SandboxMarketingApiTests
     }
 
     [Test]
+    public async Task A_body_after_a_utf8_byte_order_mark_is_read()
+    {
+        var (_, client, listId) = await _host.NewAudienceAsync();
+        using var content = new ByteArrayContent([0xEF, 0xBB, 0xBF, .. System.Text.Encoding.UTF8.GetBytes("{\"email_address\": \"bom@shop.test\", \"status\": \"subscribed\"}")]);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        var response = await client.PostAsync($"lists/{listId}/members", content);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
+    }
+
+    [Test]
     public async Task A_batch_body_read_element_by_element_keeps_every_member_and_its_values()
     {
         var (_, client, listId) = await _host.NewAudienceAsync();
