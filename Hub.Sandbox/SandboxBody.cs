@@ -37,7 +37,7 @@ internal sealed class SandboxBody(JsonObject body, List<FieldError> errors, stri
         if (json.StartsWith("\uFEFF"u8)) json = json[3..];
         return TryParseObject(json) is { } obj
             ? (new SandboxBody(obj, []), null)
-            : (null, SandboxJson.Problem(400, "JSON Parse Exception", "We encountered an unspecified JSON parsing error."));
+            : (null, SandboxJson.Problem(400, "JSON Parse Exception", "We encountered an unspecified JSON parsing error.")); // FACTS.md §8
     }
 
     /// <summary>The JSON object <paramref name="json"/> holds, or null when it is not one (not JSON, another kind of value, a property named twice).</summary>
@@ -64,6 +64,8 @@ internal sealed class SandboxBody(JsonObject body, List<FieldError> errors, stri
                     value = JsonNode.Parse(ref reader);
                 }
 
+                // Mailchimp documents nothing for a property named twice; the sandbox refuses it with its parse error (below),
+                // strictly, so that a client sending one finds out here. Hub's serializer never writes one.
                 obj.Add(name, value);
             }
 

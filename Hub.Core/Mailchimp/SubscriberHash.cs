@@ -4,7 +4,8 @@ using System.Text;
 namespace Hub.Core.Mailchimp;
 
 /// <summary>
-/// Mailchimp's id of a contact within an audience: the lowercase hex MD5 of the lower-cased email.
+/// Mailchimp's id of a contact within an audience: the lowercase hex MD5 of the lower-cased email (FACTS.md §4, from
+/// Mailchimp's docs <c>api-concepts/methods-and-parameters.mdx</c> and <c>concepts/audiences/contacts.mdx</c>).
 /// </summary>
 public readonly record struct SubscriberHash
 {

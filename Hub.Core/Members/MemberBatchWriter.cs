@@ -56,17 +56,16 @@ public static class MemberBatchWriter
         if (fresh.Count > 0)
         {
             var created = await SendAsync(list, fresh, updateSubscribed: false, calls, cancellationToken);
-            if (created.Accepted.Count > 0 && existing.Count + created.Unsettled.Count > 0)
+            outcomes.AddRange(created.Accepted.Select(member => new MemberWritten(member, Created: true, null)));
+            outcomes.AddRange(created.Failed);
+            strays.AddRange(created.Strays);
+            existing.AddRange(created.Unsettled);
+            if (created.Accepted.Count > 0 && existing.Count > 0)
             {
                 // More calls follow, and any of them can fail or be cut short: what this one created is told first.
                 await calls.CreatedAsync(created.Accepted, cancellationToken);
                 createdRecorded = true;
             }
-
-            outcomes.AddRange(created.Accepted.Select(member => new MemberWritten(member, Created: true, null)));
-            outcomes.AddRange(created.Failed);
-            strays.AddRange(created.Strays);
-            existing.AddRange(created.Unsettled);
         }
 
         if (existing.Count == 0)

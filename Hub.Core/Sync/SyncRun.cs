@@ -188,10 +188,11 @@ internal sealed class SyncRun(JobContext context, MemberCalls calls, SyncArgumen
         }, chunk.NextCheckpoint, cancellationToken);
 
     /// <summary>Stores the contacts a call created (and had not stored yet) whose chunk cannot be recorded with them now.</summary>
-    private Task RecordCreatedAsync(LedgerBatch call, CancellationToken cancellationToken) =>
-        call.CreatedRecorded || !call.Applied.Any(member => member.CreatedByHub)
-            ? Task.CompletedTask
-            : ledger.RecordCreatedAsync(context.Lease, [.. call.Applied.Where(member => member.CreatedByHub)], cancellationToken);
+    private Task RecordCreatedAsync(LedgerBatch call, CancellationToken cancellationToken)
+    {
+        var created = call.CreatedRecorded ? [] : call.Applied.Where(member => member.CreatedByHub).ToList();
+        return created.Count == 0 ? Task.CompletedTask : ledger.RecordCreatedAsync(context.Lease, created, cancellationToken);
+    }
 
     /// <summary>Writes one call's worth of planned upserts; a member Hub synced before (a stored fingerprint) is known to exist, the rest go out create-only first.</summary>
     private async Task<LedgerBatch> UpsertBatchAsync(IReadOnlyList<PlannedUpsert> upserts, CancellationToken cancellationToken)
