@@ -35,8 +35,7 @@ public sealed partial record DesiredMember
         }
     }
 
-    [JsonConverter(typeof(MergeFieldsConverter))]
-    public SortedDictionary<string, JsonElement>? MergeFields { get; init; }
+    public MergeFieldValues? MergeFields { get; init; }
     public IReadOnlyList<string>? Tags { get; init; }
     public string? Language { get; init; }
     public bool? Vip { get; init; }
@@ -107,7 +106,7 @@ public sealed partial record DesiredMember
         member = null;
         string? email = null, language = null, status = null, externalId = null;
         bool? vip = null;
-        SortedDictionary<string, JsonElement>? mergeFields = null;
+        MergeFieldValues? mergeFields = null;
         List<string>? tags = null;
         var seen = StagedProperty.None;
         var reader = new Utf8JsonReader(utf8);
@@ -220,7 +219,7 @@ public sealed partial record DesiredMember
             return false;
         }
 
-        SortedDictionary<string, JsonElement>? mergeFields = null;
+        MergeFieldValues.Builder? mergeFields = null;
         List<string>? tags = null;
         string? language = null;
         bool? vip = null;
@@ -233,7 +232,7 @@ public sealed partial record DesiredMember
                 case "email":
                     break;
                 case "mergeFields" when property.Value.ValueKind == JsonValueKind.Object:
-                    mergeFields = new SortedDictionary<string, JsonElement>(StringComparer.Ordinal);
+                    var fields = new MergeFieldValues.Builder(property.Value.GetPropertyCount());
                     foreach (var field in property.Value.Clone().EnumerateObject()) // one copy for all the values, not one each
                     {
                         if (!MergeTag().IsMatch(field.Name))
@@ -248,8 +247,10 @@ public sealed partial record DesiredMember
                             return false;
                         }
 
-                        mergeFields[field.Name.ToUpperInvariant()] = field.Value;
+                        fields.Add(field.Name.ToUpperInvariant(), field.Value);
                     }
+
+                    mergeFields = fields;
 
                     break;
                 case "tags" when property.Value.ValueKind == JsonValueKind.Array:
@@ -300,7 +301,7 @@ public sealed partial record DesiredMember
         member = new DesiredMember
         {
             Email = email,
-            MergeFields = mergeFields is { Count: > 0 } ? mergeFields : null,
+            MergeFields = mergeFields is { Count: > 0 } fieldsRead ? fieldsRead.Build() : null,
             Tags = tags is { Count: > 0 } ? tags.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList() : null,
             Language = language,
             Vip = vip,
@@ -344,10 +345,26 @@ public sealed partial record DesiredMember
 
                     return true;
                 case JsonValueKind.Object:
-                    return element.EnumerateObject().All(property =>
-                        (IsPlainAscii(JsonMarshal.GetRawUtf8PropertyName(property)) || property.Name is not null) && IsReadableText(property.Value));
+                    // Loops, not LINQ: this runs for every member of a sync, and All() would box the enumerator each time.
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        if (!(IsPlainAscii(JsonMarshal.GetRawUtf8PropertyName(property)) || property.Name is not null) || !IsReadableText(property.Value))
+                        {
+                            return false;
+                        }
+                    }
+
+                    return true;
                 case JsonValueKind.Array:
-                    return element.EnumerateArray().All(IsReadableText);
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        if (!IsReadableText(item))
+                        {
+                            return false;
+                        }
+                    }
+
+                    return true;
                 default:
                     return true;
             }
@@ -356,46 +373,5 @@ public sealed partial record DesiredMember
         {
             return false;
         }
-    }
-}
-
-/// <summary>
-/// Reads a member's merge fields into a dictionary sorted by ordinal tag order (the serializer's own would compare by
-/// culture, which orders tags with underscores differently and so changes the <see cref="DesiredMember.Fingerprint()"/>),
-/// with every value in one parsed copy of the object instead of one per value.
-/// </summary>
-internal sealed class MergeFieldsConverter : JsonConverter<SortedDictionary<string, JsonElement>>
-{
-    public override SortedDictionary<string, JsonElement> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        ReadSorted(ref reader);
-
-    /// <summary>Reads the object the reader is at (its start) into tags sorted by ordinal order, the values in one parsed copy.</summary>
-    public static SortedDictionary<string, JsonElement> ReadSorted(ref Utf8JsonReader reader)
-    {
-        var fields = JsonElement.ParseValue(ref reader);
-        if (fields.ValueKind != JsonValueKind.Object)
-        {
-            throw new JsonException("mergeFields must be an object.");
-        }
-
-        var sorted = new SortedDictionary<string, JsonElement>(StringComparer.Ordinal);
-        foreach (var field in fields.EnumerateObject())
-        {
-            sorted[field.Name] = field.Value;
-        }
-
-        return sorted;
-    }
-
-    public override void Write(Utf8JsonWriter writer, SortedDictionary<string, JsonElement> value, JsonSerializerOptions options)
-    {
-        writer.WriteStartObject();
-        foreach (var (tag, field) in value)
-        {
-            writer.WritePropertyName(tag);
-            field.WriteTo(writer);
-        }
-
-        writer.WriteEndObject();
     }
 }

@@ -256,7 +256,9 @@ public sealed class MemberLedger(IConnectionMultiplexer redis, RedisKeys keys, I
     /// <summary>A batch as the scripts read it (see Lua/ledger_apply.lua).</summary>
     private static List<RedisValue> BatchArguments(LedgerBatch result)
     {
-        var args = new List<RedisValue> { result.Applied.Count };
+        var size = 5 + 3 * (result.Applied.Count + result.Refused.Count + result.Reconciled.Count)
+            + result.Removed.Count + result.Uncounted.Count + result.Failed.Count;
+        var args = new List<RedisValue>(size) { result.Applied.Count }; // sized once: a chunk's batch has 1,500 and more
         foreach (var applied in result.Applied)
         {
             args.Add(applied.SubscriberHash);

@@ -18,14 +18,23 @@ public static class MemberRules
     /// <summary>The list's tag (tag mode) and the member's own tags.</summary>
     public static List<string> TagsFor(HostList list, DesiredMember member)
     {
-        var tags = new List<string>();
+        var own = member.Tags ?? [];
+        var tags = new List<string>(own.Count + 1);
         if (list.Tag is { } listTag)
         {
             tags.Add(listTag);
         }
 
-        tags.AddRange(member.Tags ?? []);
-        return tags.Distinct(StringComparer.Ordinal).ToList();
+        // Each tag once, in order, compared ordinally (a member has a few; no set to build for every member of a sync).
+        foreach (var tag in own)
+        {
+            if (!tags.Contains(tag))
+            {
+                tags.Add(tag);
+            }
+        }
+
+        return tags;
     }
 
     public static Dictionary<string, JsonNode?>? MergeFields(DesiredMember member) =>

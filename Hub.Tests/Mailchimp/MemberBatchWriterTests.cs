@@ -125,7 +125,7 @@ public class MemberBatchWriterTests : SandboxClientFixture
     private static HostList List(string audience) => new() { Key = ListKey.Parse("stale"), Name = "Stale", Mode = ListMode.Audience, AudienceId = audience, CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow };
 
     private static DesiredMember Member(string email) =>
-        new() { Email = email, MergeFields = new(StringComparer.Ordinal) { ["FNAME"] = JsonDocument.Parse("\"New\"").RootElement } };
+        new() { Email = email, MergeFields = MergeFieldValues.From([new("FNAME", JsonDocument.Parse("\"New\"").RootElement)]) };
 
     /// <summary>Straight calls to the sandbox, with a read of the audience taken before the test changed it.</summary>
     private sealed class Calls(MailchimpClient client, MailchimpCredential credential, string audience, string[] subscribedAtRead) : IMemberCalls

@@ -31,7 +31,7 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
     public void Stop() => _host.Dispose();
 
     private static DesiredMember Member(string email, string name = "x") =>
-        new() { Email = email, MergeFields = new(StringComparer.Ordinal) { ["FNAME"] = System.Text.Json.JsonDocument.Parse($"\"{name}\"").RootElement } };
+        new() { Email = email, MergeFields = MergeFieldValues.From([new("FNAME", System.Text.Json.JsonDocument.Parse($"\"{name}\"").RootElement)]) };
 
     private static AppliedMember Applied(DesiredMember member, bool createdByHub = true) => new(member.SubscriberHash, member.Fingerprint(), createdByHub);
 
