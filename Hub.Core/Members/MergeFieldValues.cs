@@ -35,7 +35,10 @@ public sealed class MergeFieldValues : IReadOnlyDictionary<string, JsonElement>
         return builder.Build();
     }
 
-    /// <summary>Collects fields into tag order as they come (insertion into sorted arrays: a member has a handful).</summary>
+    /// <summary>
+    /// Collects fields into tag order as they come (insertion into sorted arrays: a member has a handful). Build once and drop
+    /// it: the built set may share its arrays.
+    /// </summary>
     internal struct Builder(int capacity)
     {
         private string[] _tags = new string[capacity];
@@ -82,9 +85,9 @@ public sealed class MergeFieldValues : IReadOnlyDictionary<string, JsonElement>
 
     public int Count => _tags.Length;
 
-    public IEnumerable<string> Keys => _tags;
+    public IEnumerable<string> Keys => Array.AsReadOnly(_tags);
 
-    public IEnumerable<JsonElement> Values => _values;
+    public IEnumerable<JsonElement> Values => Array.AsReadOnly(_values);
 
     public JsonElement this[string key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException($"No merge field '{key}'.");
 
