@@ -59,7 +59,7 @@ public sealed partial class MailchimpEventProcessor(
                 LogInboxUnavailable(logger, exception);
             }
 
-            if (!await inbox.Accepted.WaitAsync(options.Value.PollInterval, time, stoppingToken))
+            if (!await inbox.Accepted.WaitAsync(options.Value.PollInterval, stoppingToken))
             {
                 return;
             }

@@ -98,7 +98,7 @@ public sealed partial class JobWorker(
 
                 claimsAtOnce = 1;
                 await IdleAsync(stoppingToken);
-                if (!await store.Claimable.WaitAsync(options.Value.PollInterval, time, stoppingToken))
+                if (!await store.Claimable.WaitAsync(options.Value.PollInterval, stoppingToken))
                 {
                     break;
                 }

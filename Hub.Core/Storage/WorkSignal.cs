@@ -20,24 +20,20 @@ public sealed class WorkSignal
         }
     }
 
-    /// <summary>Waits until <see cref="Set"/> or <paramref name="timeout"/>; false when the wait was cancelled.</summary>
-    public async Task<bool> WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits until <see cref="Set"/> or <paramref name="timeout"/>; false when the wait was cancelled. A timeout is the
+    /// normal end of an idle poll, so it returns without throwing (a replica polls several loops every second).
+    /// </summary>
+    public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timer.CancelAfter(timeout);
         try
         {
-            await _semaphore.WaitAsync(timer.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            // The poll interval passed.
+            await _semaphore.WaitAsync(timeout, cancellationToken);
+            return true;
         }
         catch (OperationCanceledException)
         {
             return false;
         }
-
-        return true;
     }
 }

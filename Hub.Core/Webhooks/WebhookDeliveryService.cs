@@ -55,7 +55,7 @@ public sealed partial class WebhookDeliveryService(
                 LogQueueFailed(logger, exception);
             }
 
-            if (!await store.Enqueued.WaitAsync(options.Value.PollInterval, time, stoppingToken))
+            if (!await store.Enqueued.WaitAsync(options.Value.PollInterval, stoppingToken))
             {
                 return;
             }
