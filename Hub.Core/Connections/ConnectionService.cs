@@ -156,8 +156,8 @@ public sealed partial class ConnectionService(
     {
         using var span = HubTelemetry.StartRedis("connection.complete-oauth");
         var transaction = Db.CreateTransaction();
-        var sameApp = transaction.AddCondition(Condition.HashEqual(keys.Connection(tenant), ConnectionFields.ClientId, clientId));
-        var oauth = transaction.AddCondition(Condition.HashEqual(keys.Connection(tenant), ConnectionFields.Mode, ConnectionFields.Name(ConnectionMode.OAuth)));
+        var sameApp = transaction.AddCondition(StoreCondition.HashEqual(keys.Connection(tenant), ConnectionFields.ClientId, clientId));
+        var oauth = transaction.AddCondition(StoreCondition.HashEqual(keys.Connection(tenant), ConnectionFields.Mode, ConnectionFields.Name(ConnectionMode.OAuth)));
         _ = transaction.HashSetAsync(keys.Connection(tenant),
             [
                 new(ConnectionFields.State, ConnectionFields.Name(ConnectionState.Connected)),

@@ -84,7 +84,7 @@ public sealed partial class JobStore(
         var ids = await Db.SortedSetRangeByRankAsync(keys.TenantJobs(tenant));
         var queued = await Db.ListLengthAsync(keys.TenantJobQueue(tenant));
         var transaction = Db.CreateTransaction();
-        var sameQueue = transaction.AddCondition(Condition.ListLengthEqual(keys.TenantJobQueue(tenant), queued));
+        var sameQueue = transaction.AddCondition(StoreCondition.ListLengthEqual(keys.TenantJobQueue(tenant), queued));
         _ = transaction.KeyDeleteAsync(
             [
                 keys.TenantJobs(tenant), keys.TenantJobQueue(tenant), keys.TenantQueuedJobByList(tenant), keys.TenantRunningJobByList(tenant),

@@ -57,7 +57,7 @@ public sealed class ListStore(IConnectionMultiplexer redis, RedisKeys keys) : IT
 
             var updated = change(current);
             var transaction = Db.CreateTransaction();
-            var unchanged = transaction.AddCondition(Condition.HashEqual(hash, key.ToString(), stored));
+            var unchanged = transaction.AddCondition(StoreCondition.HashEqual(hash, key.ToString(), stored));
             _ = transaction.HashSetAsync(hash, key.ToString(), Serialize(updated));
             if (await transaction.ExecuteCheckedAsync(unchanged))
             {

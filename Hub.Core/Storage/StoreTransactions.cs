@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using StackExchange.Redis;
 
 namespace Hub.Core.Storage;
@@ -6,22 +5,26 @@ namespace Hub.Core.Storage;
 /// <summary>Executing a conditional Redis transaction so that "a condition failed" and "the store refused it" stay apart.</summary>
 public static class StoreTransactions
 {
+    /// <summary>Adds <paramref name="condition"/> to <paramref name="transaction"/>; hand the result to <see cref="ExecuteCheckedAsync"/>.</summary>
+    public static CheckedCondition AddCondition(this ITransaction transaction, StoreCondition condition) =>
+        new(transaction.AddCondition(condition.Condition), condition);
+
     /// <summary>
     /// Executes <paramref name="transaction"/>: true when it ran, false only when one of its <paramref name="conditions"/>
-    /// did not hold. StackExchange.Redis also answers false in two outages, which throw <see cref="StoreUnavailableException"/>
+    /// did not hold. StackExchange.Redis also answers false in outages, which throw <see cref="StoreUnavailableException"/>
     /// instead (a store fault: 503, job paused):
     /// <list type="bullet">
     /// <item>the server discarded the transaction although every condition held (a replica mid-failover answers the queued
     /// writes with READONLY, then EXEC with EXECABORT), as does the EXECABORT error it reports in the same case at other times;</item>
-    /// <item>the conditions were not answered in time: it waits for them at most its sync timeout
-    /// (<see cref="IConnectionMultiplexer.TimeoutMilliseconds"/>), then drops the transaction (UNWATCH) with no condition
-    /// answered. A false that took that long is taken for this case; a real conflict answered that slowly is then reported
-    /// as an outage too, which a retry resolves, where the reverse would tell a caller that something does not exist.</item>
+    /// <item>a condition was never answered as such: the server answered its read with an error (LOADING after a restart,
+    /// BUSY behind a long script, CLUSTERDOWN or MOVED while a cluster reshards), or not within the client's sync timeout
+    /// (<see cref="IConnectionMultiplexer.TimeoutMilliseconds"/>, after which StackExchange.Redis drops the transaction).
+    /// Both look like a failed condition, so a failed condition is read again on its own: that read fails with the same
+    /// store fault, or tells whether the condition really does not hold.</item>
     /// </list>
     /// </summary>
-    public static async Task<bool> ExecuteCheckedAsync(this ITransaction transaction, params ConditionResult[] conditions)
+    public static async Task<bool> ExecuteCheckedAsync(this ITransaction transaction, params CheckedCondition[] conditions)
     {
-        var started = Stopwatch.GetTimestamp();
         bool executed;
         try
         {
@@ -38,14 +41,56 @@ public static class StoreTransactions
             return true;
         }
 
-        if (conditions.All(condition => condition.WasSatisfied))
+        var database = transaction.Multiplexer.GetDatabase(transaction.Database);
+        foreach (var condition in conditions.Where(condition => !condition.Result.WasSatisfied))
         {
-            throw new StoreUnavailableException("The store discarded a transaction whose conditions held.");
+            if (!await condition.Condition.HoldsAsync(database))
+            {
+                return false;
+            }
         }
 
-        var timeout = TimeSpan.FromMilliseconds(transaction.Multiplexer.TimeoutMilliseconds);
-        return Stopwatch.GetElapsedTime(started) >= timeout
-            ? throw new StoreUnavailableException($"The store did not answer a transaction's conditions within {timeout.TotalMilliseconds} ms; the transaction was dropped.")
-            : false;
+        throw new StoreUnavailableException(conditions.All(condition => condition.Result.WasSatisfied)
+            ? "The store discarded a transaction whose conditions held."
+            : "The store did not answer a transaction's conditions (an error or no answer in time) although they hold; the transaction was dropped.");
     }
+}
+
+/// <summary>A condition added with <see cref="StoreTransactions.AddCondition"/>: StackExchange.Redis's result, and the condition to read again.</summary>
+public sealed record CheckedCondition(ConditionResult Result, StoreCondition Condition);
+
+/// <summary>
+/// A transaction's condition (one of StackExchange.Redis's <see cref="StackExchange.Redis.Condition"/>s) together with a plain
+/// read that checks it again, for <see cref="StoreTransactions.ExecuteCheckedAsync"/>.
+/// </summary>
+public sealed class StoreCondition
+{
+    private readonly Func<IDatabaseAsync, Task<bool>> _holds;
+
+    private StoreCondition(Condition condition, Func<IDatabaseAsync, Task<bool>> holds)
+    {
+        Condition = condition;
+        _holds = holds;
+    }
+
+    internal Condition Condition { get; }
+
+    public static StoreCondition KeyExists(RedisKey key) =>
+        new(Condition.KeyExists(key), async database => await database.KeyExistsAsync(key));
+
+    public static StoreCondition KeyNotExists(RedisKey key) =>
+        new(Condition.KeyNotExists(key), async database => !await database.KeyExistsAsync(key));
+
+    /// <summary>The hash field holds <paramref name="value"/>; a null value means the field does not exist (as in StackExchange.Redis).</summary>
+    public static StoreCondition HashEqual(RedisKey key, RedisValue field, RedisValue value) =>
+        new(Condition.HashEqual(key, field, value), async database => await database.HashGetAsync(key, field) == value);
+
+    public static StoreCondition HashLengthEqual(RedisKey key, long length) =>
+        new(Condition.HashLengthEqual(key, length), async database => await database.HashLengthAsync(key) == length);
+
+    public static StoreCondition ListLengthEqual(RedisKey key, long length) =>
+        new(Condition.ListLengthEqual(key, length), async database => await database.ListLengthAsync(key) == length);
+
+    /// <summary>Whether the condition holds now, by a read of its own (which throws what any read throws while the store cannot serve).</summary>
+    public Task<bool> HoldsAsync(IDatabaseAsync database) => _holds(database);
 }

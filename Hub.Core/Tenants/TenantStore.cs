@@ -42,7 +42,7 @@ public sealed class TenantStore(
         var signingSecret = Secret.Generate("whsec_");
 
         var transaction = Db.CreateTransaction();
-        var isNew = transaction.AddCondition(Condition.KeyNotExists(keys.Tenant(id)));
+        var isNew = transaction.AddCondition(StoreCondition.KeyNotExists(keys.Tenant(id)));
         _ = transaction.HashSetAsync(keys.Tenant(id),
             [
                 new(TenantFields.Id, id.ToString()),
@@ -96,7 +96,7 @@ public sealed class TenantStore(
         using var span = HubTelemetry.StartRedis("tenant.update");
         var (set, remove) = TenantFields.Changes(changes, time.GetUtcNow());
         var transaction = Db.CreateTransaction();
-        var exists = transaction.AddCondition(Condition.KeyExists(keys.Tenant(id)));
+        var exists = transaction.AddCondition(StoreCondition.KeyExists(keys.Tenant(id)));
         _ = transaction.HashSetAsync(keys.Tenant(id), set);
         if (remove.Length > 0)
         {
@@ -129,8 +129,8 @@ public sealed class TenantStore(
             var apiKeys = await Db.HashGetAllAsync(keys.TenantApiKeys(id));
             await RemoveFromKeyIndexAsync(apiKeys.Select(entry => DeserializeKey(entry.Value).HashHex));
             var transaction = Db.CreateTransaction();
-            var exists = transaction.AddCondition(Condition.KeyExists(keys.Tenant(id)));
-            var sameKeys = transaction.AddCondition(Condition.HashLengthEqual(keys.TenantApiKeys(id), apiKeys.Length));
+            var exists = transaction.AddCondition(StoreCondition.KeyExists(keys.Tenant(id)));
+            var sameKeys = transaction.AddCondition(StoreCondition.HashLengthEqual(keys.TenantApiKeys(id), apiKeys.Length));
             _ = transaction.KeyDeleteAsync([keys.Tenant(id), keys.TenantApiKeys(id), keys.TenantSecrets(id)]);
             _ = transaction.SortedSetRemoveAsync(keys.Tenants(RedisKeys.ShardOf(id)), id.ToString());
             if (await transaction.ExecuteCheckedAsync(exists, sameKeys))
@@ -159,7 +159,7 @@ public sealed class TenantStore(
     {
         var secret = Secret.Generate("whsec_");
         var transaction = Db.CreateTransaction();
-        var exists = transaction.AddCondition(Condition.KeyExists(keys.Tenant(id)));
+        var exists = transaction.AddCondition(StoreCondition.KeyExists(keys.Tenant(id)));
         _ = secrets.SetAsync(transaction, id, SecretNames.WebhookSigning, secret);
         return await transaction.ExecuteCheckedAsync(exists) ? secret : null;
     }
@@ -175,7 +175,7 @@ public sealed class TenantStore(
         // The key is recorded with its tenant first, then indexed (the index has a slot of its own): a key is never usable
         // before its tenant lists it. Should this replica stop in between, the key was never handed out and never works.
         var transaction = Db.CreateTransaction();
-        var exists = transaction.AddCondition(Condition.KeyExists(keys.Tenant(id)));
+        var exists = transaction.AddCondition(StoreCondition.KeyExists(keys.Tenant(id)));
         _ = transaction.HashSetAsync(keys.TenantApiKeys(id), keyId, JsonSerializer.Serialize(info, HubJsonContext.Default.TenantApiKeyInfo));
         if (!await transaction.ExecuteCheckedAsync(exists))
         {
@@ -219,7 +219,7 @@ public sealed class TenantStore(
         // Out of the index first: from that moment the key does not authenticate. Then off the tenant's list.
         await RemoveFromKeyIndexAsync([DeserializeKey(stored).HashHex]);
         var transaction = Db.CreateTransaction();
-        var unchanged = transaction.AddCondition(Condition.HashEqual(keys.TenantApiKeys(id), keyId, stored));
+        var unchanged = transaction.AddCondition(StoreCondition.HashEqual(keys.TenantApiKeys(id), keyId, stored));
         _ = transaction.HashDeleteAsync(keys.TenantApiKeys(id), keyId);
         if (!await transaction.ExecuteCheckedAsync(unchanged))
         {

@@ -39,7 +39,7 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
         var now = createdAt.ToUnixTimeMilliseconds();
         var shard = RedisKeys.ShardOf(tenant);
         var transaction = Db.CreateTransaction();
-        var isNew = transaction.AddCondition(Condition.KeyNotExists(keys.WebhookDelivery(shard, id)));
+        var isNew = transaction.AddCondition(StoreCondition.KeyNotExists(keys.WebhookDelivery(shard, id)));
         _ = transaction.HashSetAsync(keys.WebhookDelivery(shard, id),
             [
                 new("tenant", tenant.ToString()),

@@ -19,7 +19,7 @@ public sealed class StoreTransactionsTests
         await db.StringSetAsync("taken", "1");
 
         var conflict = db.CreateTransaction();
-        var free = conflict.AddCondition(Condition.KeyNotExists("taken"));
+        var free = conflict.AddCondition(StoreCondition.KeyNotExists("taken"));
         _ = conflict.StringSetAsync("taken", "2");
         Assert.That(await conflict.ExecuteCheckedAsync(free), Is.False, "the condition did not hold");
 
@@ -29,7 +29,7 @@ public sealed class StoreTransactionsTests
         Assert.That((string?)await db.StringGetAsync("taken"), Is.EqualTo("1"), "reads are served");
 
         var conditional = db.CreateTransaction();
-        var absent = conditional.AddCondition(Condition.KeyNotExists("new"));
+        var absent = conditional.AddCondition(StoreCondition.KeyNotExists("new"));
         _ = conditional.StringSetAsync("new", "1");
         var unconditional = db.CreateTransaction();
         _ = unconditional.StringSetAsync("other", "1");
