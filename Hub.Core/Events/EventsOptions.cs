@@ -29,6 +29,7 @@ public sealed class EventsOptions : IValidatableObject
     public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>How often each replica looks for due work when nothing woke it.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How long a full sync still writes an address that changed in Mailchimp as its new address.</summary>
@@ -44,9 +45,9 @@ public sealed class EventsOptions : IValidatableObject
             yield return new ValidationResult("Hub:Events:Retention must be at least 7 days.", [nameof(Retention)]);
         }
 
-        if (VerifyEvery < TimeSpan.FromMinutes(1) || RetryDelay <= TimeSpan.Zero || Lease < TimeSpan.FromSeconds(5) || PollInterval <= TimeSpan.Zero)
+        if (VerifyEvery < TimeSpan.FromMinutes(1) || RetryDelay <= TimeSpan.Zero || Lease < TimeSpan.FromSeconds(5))
         {
-            yield return new ValidationResult("Hub:Events: VerifyEvery must be at least a minute, Lease at least 5 seconds, RetryDelay and PollInterval positive.");
+            yield return new ValidationResult("Hub:Events: VerifyEvery must be at least a minute, Lease at least 5 seconds, RetryDelay positive.");
         }
     }
 }

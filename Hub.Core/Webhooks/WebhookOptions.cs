@@ -27,6 +27,7 @@ public sealed class WebhookOptions
     public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>How often each replica looks for due deliveries.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Time one POST to a receiver may take.</summary>
