@@ -1,12 +1,18 @@
+using Hub.Core.Security;
 using Hub.Core.Storage;
+using Hub.Core.Tenants;
 using Hub.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Hub.Tests.Storage;
 
 /// <summary>
 /// A transaction the store refuses is an outage, never "a condition failed" and never a silent success: on a real
-/// redis-server turned replica (as in a failover), which serves reads and refuses writes.
+/// redis-server turned replica (as in a failover), which serves reads and refuses writes. So is one whose condition the
+/// store never answered as such, which StackExchange.Redis also answers false: a condition's read answered with an error
+/// (BUSY, LOADING, CLUSTERDOWN, MOVED), or not answered within its sync timeout. Each test stalls a redis-server of its own.
 /// </summary>
 public sealed class StoreTransactionsTests
 {
@@ -41,6 +47,75 @@ public sealed class StoreTransactionsTests
             Assert.That(StoreFaults.IsStoreFault(refused), Is.True, refused?.ToString() ?? "no exception: the refusal passed for a failed condition");
             Assert.That(StoreFaults.IsStoreFault(refusedToo), Is.True, refusedToo?.ToString() ?? "no exception: the refused write passed for a success");
         });
+    }
+
+    [Test]
+    public async Task A_tenant_update_while_the_store_does_not_answer_in_time_is_a_store_fault_and_changes_nothing()
+    {
+        await using var redis = await RedisProcess.StartAsync();
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint);
+        var prefix = TestRedis.NewPrefix();
+        var store = Tenants(connection, prefix);
+        var (tenant, _) = await store.CreateAsync(new TenantChanges { Name = "Before" }, default);
+        // The same store through a connection that waits 200 ms for a transaction's conditions (the default is 5 s), and
+        // 10 s for any other answer.
+        await using var impatient = await ConnectionMultiplexer.ConnectAsync($"{redis.Endpoint},syncTimeout=200,asyncTimeout=10000");
+        var stalled = Tenants(impatient, prefix);
+        Assert.That(await stalled.UpdateAsync(TenantId.New(), new TenantChanges { Name = "x" }, default), Is.Null, "a tenant that does not exist");
+
+        // Every client waits 3 s for an answer.
+        await redis.SendAsync("CLIENT", "PAUSE", "3000", "ALL");
+        var fault = Assert.CatchAsync(async () => await stalled.UpdateAsync(tenant.Id, new TenantChanges { Name = "After" }, default));
+
+        var read = await store.GetAsync(tenant.Id, default);
+        Assert.Multiple(() =>
+        {
+            Assert.That(fault, Is.InstanceOf<StoreUnavailableException>());
+            Assert.That(read?.Name, Is.EqualTo("Before"), "the dropped transaction changed nothing");
+        });
+    }
+
+    [Test]
+    public async Task A_tenant_update_while_a_script_keeps_the_store_busy_is_a_store_fault_and_changes_nothing()
+    {
+        await using var redis = await RedisProcess.StartAsync("--busy-reply-threshold", "100");
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Endpoint);
+        var store = Tenants(connection, TestRedis.NewPrefix());
+        var (tenant, _) = await store.CreateAsync(new TenantChanges { Name = "Before" }, default);
+
+        // A script that never ends: once it has run for the threshold, the server answers every other command BUSY.
+        var endless = redis.SendAsync("EVAL", "while true do end", "0");
+        await Task.Delay(500);
+        Exception? fault;
+        try
+        {
+            fault = Assert.CatchAsync(async () => await store.UpdateAsync(tenant.Id, new TenantChanges { Name = "After" }, default));
+        }
+        finally
+        {
+            await redis.SendAsync("SCRIPT", "KILL");
+            await endless;
+        }
+
+        var read = await store.GetAsync(tenant.Id, default);
+        Assert.Multiple(() =>
+        {
+            Assert.That(StoreFaults.IsStoreFault(fault), Is.True, $"{fault}");
+            Assert.That(fault?.Message, Does.StartWith("BUSY"), "the condition's read again, answered BUSY");
+            Assert.That(read?.Name, Is.EqualTo("Before"), "the dropped transaction changed nothing");
+        });
+    }
+
+    private static TenantStore Tenants(IConnectionMultiplexer redis, string prefix)
+    {
+        var keys = new RedisKeys(Options.Create(new StorageOptions { KeyPrefix = prefix }));
+        var secrets = new TenantSecrets(redis, keys, new SecretProtector(Options.Create(new EncryptionOptions
+        {
+            ActiveKeyId = "k1",
+            Keys = new Dictionary<string, string> { ["k1"] = HubHostSettings.NewKey() },
+        })));
+        var cache = new TenantKeyCache(redis, keys, Options.Create(new TenantKeyOptions()), TimeProvider.System, NullLogger<TenantKeyCache>.Instance);
+        return new TenantStore(redis, keys, secrets, cache, TimeProvider.System, []);
     }
 
     private static async Task<Exception?> CaughtAsync(Func<Task> action)
