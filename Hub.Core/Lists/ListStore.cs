@@ -59,9 +59,16 @@ public sealed class ListStore(IConnectionMultiplexer redis, RedisKeys keys) : IT
             var transaction = Db.CreateTransaction();
             var unchanged = transaction.AddCondition(StoreCondition.HashEqual(hash, key.ToString(), stored));
             _ = transaction.HashSetAsync(hash, key.ToString(), Serialize(updated));
-            if (await transaction.ExecuteCheckedAsync(unchanged))
+            try
             {
-                return updated;
+                if (await transaction.ExecuteCheckedAsync(unchanged))
+                {
+                    return updated;
+                }
+            }
+            catch (StoreUnavailableException) when (transaction.WasWatchConflict)
+            {
+                // Another replica changed the tenant's lists meanwhile (the transaction watches the whole hash): read again.
             }
         }
 

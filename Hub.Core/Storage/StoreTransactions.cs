@@ -22,6 +22,9 @@ public static class StoreTransactions
     /// Both look like a failed condition, so a failed condition is read again on its own: that read fails with the same
     /// store fault, or tells whether the condition really does not hold.</item>
     /// </list>
+    /// A transaction another client voided (it changed a watched key between the conditions and EXEC, so EXEC answered nil,
+    /// <see cref="ITransactionAsync.WasWatchConflict"/>) also throws, with nothing applied: a caller that reads and retries
+    /// catches it when <c>WasWatchConflict</c> and goes round again; for any other, a retry later resolves it.
     /// </summary>
     public static async Task<bool> ExecuteCheckedAsync(this ITransaction transaction, params CheckedCondition[] conditions)
     {
@@ -50,8 +53,9 @@ public static class StoreTransactions
             }
         }
 
-        throw new StoreUnavailableException(conditions.All(condition => condition.Result.WasSatisfied)
-            ? "The store discarded a transaction whose conditions held."
+        throw new StoreUnavailableException(
+            transaction.WasWatchConflict ? "Another client changed a key the transaction watched; nothing was applied. Read again and retry."
+            : conditions.All(condition => condition.Result.WasSatisfied) ? "The store discarded a transaction whose conditions held."
             : "The store did not answer a transaction's conditions (an error or no answer in time) although they hold; the transaction was dropped.");
     }
 }

@@ -133,7 +133,17 @@ public sealed class TenantStore(
             var sameKeys = transaction.AddCondition(StoreCondition.HashLengthEqual(keys.TenantApiKeys(id), apiKeys.Length));
             _ = transaction.KeyDeleteAsync([keys.Tenant(id), keys.TenantApiKeys(id), keys.TenantSecrets(id)]);
             _ = transaction.SortedSetRemoveAsync(keys.Tenants(RedisKeys.ShardOf(id)), id.ToString());
-            if (await transaction.ExecuteCheckedAsync(exists, sameKeys))
+            bool deleted;
+            try
+            {
+                deleted = await transaction.ExecuteCheckedAsync(exists, sameKeys);
+            }
+            catch (StoreUnavailableException) when (transaction.WasWatchConflict)
+            {
+                continue; // the tenant or its keys changed on another replica meanwhile: read again
+            }
+
+            if (deleted)
             {
                 try
                 {
