@@ -155,23 +155,27 @@ public sealed partial class ConnectionService(
         TenantId tenant, string clientId, Secret accessToken, MailchimpAccount account, string? managedAudienceId, string? issue, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("connection.complete-oauth");
-        var transaction = Db.CreateTransaction();
-        var sameApp = transaction.AddCondition(StoreCondition.HashEqual(keys.Connection(tenant), ConnectionFields.ClientId, clientId));
-        var oauth = transaction.AddCondition(StoreCondition.HashEqual(keys.Connection(tenant), ConnectionFields.Mode, ConnectionFields.Name(ConnectionMode.OAuth)));
-        _ = transaction.HashSetAsync(keys.Connection(tenant),
-            [
-                new(ConnectionFields.State, ConnectionFields.Name(ConnectionState.Connected)),
-                new(ConnectionFields.Issue, issue ?? ""),
-                .. ConnectionFields.Account(account, time.GetUtcNow()),
-            ]);
-        _ = secrets.SetAsync(transaction, tenant, SecretNames.MailchimpAccessToken, accessToken);
-        if (managedAudienceId is not null)
+        var stored = await StoreTransactions.RetryOnConflictAsync(async () =>
         {
-            _ = transaction.SetAddAsync(keys.ManagedAudiences(tenant), managedAudienceId);
-        }
+            var transaction = Db.CreateTransaction();
+            var sameApp = transaction.AddCondition(StoreCondition.HashEqual(keys.Connection(tenant), ConnectionFields.ClientId, clientId));
+            var oauth = transaction.AddCondition(StoreCondition.HashEqual(keys.Connection(tenant), ConnectionFields.Mode, ConnectionFields.Name(ConnectionMode.OAuth)));
+            _ = transaction.HashSetAsync(keys.Connection(tenant),
+                [
+                    new(ConnectionFields.State, ConnectionFields.Name(ConnectionState.Connected)),
+                    new(ConnectionFields.Issue, issue ?? ""),
+                    .. ConnectionFields.Account(account, time.GetUtcNow()),
+                ]);
+            _ = secrets.SetAsync(transaction, tenant, SecretNames.MailchimpAccessToken, accessToken);
+            if (managedAudienceId is not null)
+            {
+                _ = transaction.SetAddAsync(keys.ManagedAudiences(tenant), managedAudienceId);
+            }
 
-        ScheduleAudienceHooks(transaction, tenant);
-        if (!await transaction.ExecuteCheckedAsync(sameApp, oauth))
+            ScheduleAudienceHooks(transaction, tenant);
+            return await transaction.ExecuteCheckedAsync(sameApp, oauth);
+        });
+        if (!stored)
         {
             return false;
         }

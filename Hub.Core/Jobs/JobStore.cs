@@ -81,23 +81,29 @@ public sealed partial class JobStore(
     {
         using var span = HubTelemetry.StartRedis("job.delete-tenant");
         var shard = RedisKeys.ShardOf(tenant);
-        var ids = await Db.SortedSetRangeByRankAsync(keys.TenantJobs(tenant));
-        var queued = await Db.ListLengthAsync(keys.TenantJobQueue(tenant));
-        var transaction = Db.CreateTransaction();
-        var sameQueue = transaction.AddCondition(StoreCondition.ListLengthEqual(keys.TenantJobQueue(tenant), queued));
-        _ = transaction.KeyDeleteAsync(
-            [
-                keys.TenantJobs(tenant), keys.TenantJobQueue(tenant), keys.TenantQueuedJobByList(tenant), keys.TenantRunningJobByList(tenant),
-                .. ids.SelectMany(id => JobId.TryParse(id.ToString(), out var job) ? new[] { keys.Job(shard, job), keys.JobErrors(shard, job), keys.JobInput(shard, job) } : []),
-            ]);
-        _ = transaction.ListRemoveAsync(keys.JobTenantRing(shard), tenant.ToString());
-        _ = transaction.SortedSetRemoveAsync(keys.JobLeases(shard), ids);
-        _ = transaction.SortedSetRemoveAsync(keys.JobsToNotify(shard), ids);
-        _ = transaction.StringDecrementAsync(keys.JobQueueDepth(shard), queued);
-        if (!await transaction.ExecuteCheckedAsync(sameQueue))
+        await StoreTransactions.RetryOnConflictAsync(async () =>
         {
-            throw new InvalidOperationException($"The job queue of tenant {tenant} changed during deletion; try again.");
-        }
+            var ids = await Db.SortedSetRangeByRankAsync(keys.TenantJobs(tenant));
+            var queued = await Db.ListLengthAsync(keys.TenantJobQueue(tenant));
+            var transaction = Db.CreateTransaction();
+            var sameQueue = transaction.AddCondition(StoreCondition.ListLengthEqual(keys.TenantJobQueue(tenant), queued));
+            _ = transaction.KeyDeleteAsync(
+                [
+                    keys.TenantJobs(tenant), keys.TenantJobQueue(tenant), keys.TenantQueuedJobByList(tenant), keys.TenantRunningJobByList(tenant),
+                    .. ids.SelectMany(id => JobId.TryParse(id.ToString(), out var job) ? new[] { keys.Job(shard, job), keys.JobErrors(shard, job), keys.JobInput(shard, job) } : []),
+                ]);
+            _ = transaction.ListRemoveAsync(keys.JobTenantRing(shard), tenant.ToString());
+            _ = transaction.SortedSetRemoveAsync(keys.JobLeases(shard), ids);
+            _ = transaction.SortedSetRemoveAsync(keys.JobsToNotify(shard), ids);
+            _ = transaction.StringDecrementAsync(keys.JobQueueDepth(shard), queued);
+            if (!await transaction.ExecuteCheckedAsync(sameQueue))
+            {
+                // A job was queued or taken meanwhile: read again.
+                throw new StoreConflictException($"The job queue of tenant {tenant} changed during its deletion.");
+            }
+
+            return true;
+        });
     }
 
     /// <summary>

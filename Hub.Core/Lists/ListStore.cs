@@ -66,7 +66,7 @@ public sealed class ListStore(IConnectionMultiplexer redis, RedisKeys keys) : IT
                     return updated;
                 }
             }
-            catch (StoreUnavailableException) when (transaction.WasWatchConflict)
+            catch (StoreConflictException)
             {
                 // Another replica changed the tenant's lists meanwhile (the transaction watches the whole hash): read again.
             }

@@ -42,4 +42,11 @@ public static class StoreFaults
 /// The store refused a write in a way that says nothing of an outage by itself: a transaction it discarded (a replica
 /// mid-failover answers the queued writes with READONLY, then EXECABORT), see <see cref="StoreTransactions"/>.
 /// </summary>
-public sealed class StoreUnavailableException(string message, Exception? innerException = null) : Exception(message, innerException);
+public class StoreUnavailableException(string message, Exception? innerException = null) : Exception(message, innerException);
+
+/// <summary>
+/// Another client changed a key a transaction watched between its conditions and EXEC (EXEC answered nil): nothing was
+/// applied, and reading again and retrying is the answer (<see cref="StoreTransactions.RetryOnConflictAsync{T}"/>). Still
+/// a store fault (503, retry later) where it is not retried or keeps happening.
+/// </summary>
+public sealed class StoreConflictException(string message) : StoreUnavailableException(message);

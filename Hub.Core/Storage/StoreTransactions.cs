@@ -23,8 +23,8 @@ public static class StoreTransactions
     /// store fault, or tells whether the condition really does not hold.</item>
     /// </list>
     /// A transaction another client voided (it changed a watched key between the conditions and EXEC, so EXEC answered nil,
-    /// <see cref="ITransactionAsync.WasWatchConflict"/>) also throws, with nothing applied: a caller that reads and retries
-    /// catches it when <c>WasWatchConflict</c> and goes round again; for any other, a retry later resolves it.
+    /// <see cref="ITransactionAsync.WasWatchConflict"/>) throws <see cref="StoreConflictException"/>, with nothing applied:
+    /// run the whole read-and-write again (<see cref="RetryOnConflictAsync{T}"/>).
     /// </summary>
     public static async Task<bool> ExecuteCheckedAsync(this ITransaction transaction, params CheckedCondition[] conditions)
     {
@@ -53,10 +53,36 @@ public static class StoreTransactions
             }
         }
 
-        throw new StoreUnavailableException(
-            transaction.WasWatchConflict ? "Another client changed a key the transaction watched; nothing was applied. Read again and retry."
-            : conditions.All(condition => condition.Result.WasSatisfied) ? "The store discarded a transaction whose conditions held."
+        if (transaction.WasWatchConflict)
+        {
+            throw new StoreConflictException("Another client changed a key the transaction watched; nothing was applied. Read again and retry.");
+        }
+
+        throw new StoreUnavailableException(conditions.All(condition => condition.Result.WasSatisfied)
+            ? "The store discarded a transaction whose conditions held."
             : "The store did not answer a transaction's conditions (an error or no answer in time) although they hold; the transaction was dropped.");
+    }
+
+    /// <summary>How often <see cref="RetryOnConflictAsync{T}"/> tries before the conflict stands.</summary>
+    public const int MaxConflictAttempts = 10;
+
+    /// <summary>
+    /// Runs <paramref name="attempt"/>, which reads what it needs, builds one transaction and executes it, again each time
+    /// another client voids that transaction (<see cref="StoreConflictException"/>), at most <see cref="MaxConflictAttempts"/> times.
+    /// </summary>
+    public static async Task<T> RetryOnConflictAsync<T>(Func<Task<T>> attempt)
+    {
+        for (var tries = 1; ; tries++)
+        {
+            try
+            {
+                return await attempt();
+            }
+            catch (StoreConflictException) when (tries < MaxConflictAttempts)
+            {
+                // Nothing was applied: read again and build the transaction afresh.
+            }
+        }
     }
 }
 

@@ -89,28 +89,31 @@ public sealed class TenantStore(
 
     /// <summary>
     /// Applies the changes; null when the tenant does not exist. Each setting is its own hash field,
-    /// so concurrent updates of different settings never lose each other.
+    /// so concurrent updates of different settings never lose each other (one that another replica's voided runs again).
     /// </summary>
     public async Task<Tenant?> UpdateAsync(TenantId id, TenantChanges changes, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("tenant.update");
         var (set, remove) = TenantFields.Changes(changes, time.GetUtcNow());
-        var transaction = Db.CreateTransaction();
-        var exists = transaction.AddCondition(StoreCondition.KeyExists(keys.Tenant(id)));
-        _ = transaction.HashSetAsync(keys.Tenant(id), set);
-        if (remove.Length > 0)
+        var updated = await StoreTransactions.RetryOnConflictAsync(async () =>
         {
-            _ = transaction.HashDeleteAsync(keys.Tenant(id), remove);
+            var transaction = Db.CreateTransaction();
+            var exists = transaction.AddCondition(StoreCondition.KeyExists(keys.Tenant(id)));
+            _ = transaction.HashSetAsync(keys.Tenant(id), set);
+            if (remove.Length > 0)
+            {
+                _ = transaction.HashDeleteAsync(keys.Tenant(id), remove);
+            }
+
+            var read = transaction.HashGetAllAsync(keys.Tenant(id));
+            return await transaction.ExecuteCheckedAsync(exists) ? TenantFields.Read(await read) : null;
+        });
+        if (updated is not null)
+        {
+            await cache.ChangedAsync(id);
         }
 
-        var read = transaction.HashGetAllAsync(keys.Tenant(id));
-        if (!await transaction.ExecuteCheckedAsync(exists))
-        {
-            return null;
-        }
-
-        await cache.ChangedAsync(id);
-        return TenantFields.Read(await read);
+        return updated;
     }
 
     /// <summary>Deletes the tenant, its keys, its secrets and every other feature's data for it.</summary>
@@ -138,7 +141,7 @@ public sealed class TenantStore(
             {
                 deleted = await transaction.ExecuteCheckedAsync(exists, sameKeys);
             }
-            catch (StoreUnavailableException) when (transaction.WasWatchConflict)
+            catch (StoreConflictException)
             {
                 continue; // the tenant or its keys changed on another replica meanwhile: read again
             }
@@ -168,10 +171,13 @@ public sealed class TenantStore(
     public async Task<Secret?> RotateWebhookSecretAsync(TenantId id, CancellationToken cancellationToken)
     {
         var secret = Secret.Generate("whsec_");
-        var transaction = Db.CreateTransaction();
-        var exists = transaction.AddCondition(StoreCondition.KeyExists(keys.Tenant(id)));
-        _ = secrets.SetAsync(transaction, id, SecretNames.WebhookSigning, secret);
-        return await transaction.ExecuteCheckedAsync(exists) ? secret : null;
+        return await StoreTransactions.RetryOnConflictAsync(async () =>
+        {
+            var transaction = Db.CreateTransaction();
+            var exists = transaction.AddCondition(StoreCondition.KeyExists(keys.Tenant(id)));
+            _ = secrets.SetAsync(transaction, id, SecretNames.WebhookSigning, secret);
+            return await transaction.ExecuteCheckedAsync(exists) ? secret : null;
+        });
     }
 
     /// <summary>Issues a new API key (at least 256 random bits). Null when the tenant does not exist.</summary>
@@ -184,10 +190,14 @@ public sealed class TenantStore(
 
         // The key is recorded with its tenant first, then indexed (the index has a slot of its own): a key is never usable
         // before its tenant lists it. Should this replica stop in between, the key was never handed out and never works.
-        var transaction = Db.CreateTransaction();
-        var exists = transaction.AddCondition(StoreCondition.KeyExists(keys.Tenant(id)));
-        _ = transaction.HashSetAsync(keys.TenantApiKeys(id), keyId, JsonSerializer.Serialize(info, HubJsonContext.Default.TenantApiKeyInfo));
-        if (!await transaction.ExecuteCheckedAsync(exists))
+        var recorded = await StoreTransactions.RetryOnConflictAsync(async () =>
+        {
+            var transaction = Db.CreateTransaction();
+            var exists = transaction.AddCondition(StoreCondition.KeyExists(keys.Tenant(id)));
+            _ = transaction.HashSetAsync(keys.TenantApiKeys(id), keyId, JsonSerializer.Serialize(info, HubJsonContext.Default.TenantApiKeyInfo));
+            return await transaction.ExecuteCheckedAsync(exists);
+        });
+        if (!recorded)
         {
             return null;
         }
@@ -228,10 +238,14 @@ public sealed class TenantStore(
 
         // Out of the index first: from that moment the key does not authenticate. Then off the tenant's list.
         await RemoveFromKeyIndexAsync([DeserializeKey(stored).HashHex]);
-        var transaction = Db.CreateTransaction();
-        var unchanged = transaction.AddCondition(StoreCondition.HashEqual(keys.TenantApiKeys(id), keyId, stored));
-        _ = transaction.HashDeleteAsync(keys.TenantApiKeys(id), keyId);
-        if (!await transaction.ExecuteCheckedAsync(unchanged))
+        var removed = await StoreTransactions.RetryOnConflictAsync(async () =>
+        {
+            var transaction = Db.CreateTransaction();
+            var unchanged = transaction.AddCondition(StoreCondition.HashEqual(keys.TenantApiKeys(id), keyId, stored));
+            _ = transaction.HashDeleteAsync(keys.TenantApiKeys(id), keyId);
+            return await transaction.ExecuteCheckedAsync(unchanged);
+        });
+        if (!removed)
         {
             return false;
         }

@@ -38,22 +38,26 @@ public sealed class WebhookStore(IConnectionMultiplexer redis, RedisKeys keys, I
         using var span = HubTelemetry.StartRedis("webhook.enqueue");
         var now = createdAt.ToUnixTimeMilliseconds();
         var shard = RedisKeys.ShardOf(tenant);
-        var transaction = Db.CreateTransaction();
-        var isNew = transaction.AddCondition(StoreCondition.KeyNotExists(keys.WebhookDelivery(shard, id)));
-        _ = transaction.HashSetAsync(keys.WebhookDelivery(shard, id),
-            [
-                new("tenant", tenant.ToString()),
-                new("type", eventType),
-                new("body", body),
-                new("status", SnakeCase<WebhookDeliveryStatus>.ToText(WebhookDeliveryStatus.Pending)),
-                new("attempts", 0),
-                new("createdAt", now),
-                new("nextAttemptAt", now),
-            ]);
-        _ = transaction.SortedSetAddAsync(keys.WebhookQueue(shard), id, now);
-        _ = transaction.SortedSetAddAsync(keys.TenantWebhookDeliveries(tenant), id, now);
-        _ = transaction.SortedSetRemoveRangeByRankAsync(keys.TenantWebhookDeliveries(tenant), 0, -(MaxDeliveriesPerTenant + 1));
-        if (await transaction.ExecuteCheckedAsync(isNew))
+        var queued = await StoreTransactions.RetryOnConflictAsync(async () =>
+        {
+            var transaction = Db.CreateTransaction();
+            var isNew = transaction.AddCondition(StoreCondition.KeyNotExists(keys.WebhookDelivery(shard, id)));
+            _ = transaction.HashSetAsync(keys.WebhookDelivery(shard, id),
+                [
+                    new("tenant", tenant.ToString()),
+                    new("type", eventType),
+                    new("body", body),
+                    new("status", SnakeCase<WebhookDeliveryStatus>.ToText(WebhookDeliveryStatus.Pending)),
+                    new("attempts", 0),
+                    new("createdAt", now),
+                    new("nextAttemptAt", now),
+                ]);
+            _ = transaction.SortedSetAddAsync(keys.WebhookQueue(shard), id, now);
+            _ = transaction.SortedSetAddAsync(keys.TenantWebhookDeliveries(tenant), id, now);
+            _ = transaction.SortedSetRemoveRangeByRankAsync(keys.TenantWebhookDeliveries(tenant), 0, -(MaxDeliveriesPerTenant + 1));
+            return await transaction.ExecuteCheckedAsync(isNew);
+        });
+        if (queued)
         {
             Enqueued.Set();
         }

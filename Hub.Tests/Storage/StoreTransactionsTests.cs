@@ -1,3 +1,4 @@
+using Hub.Core.Lists;
 using Hub.Core.Security;
 using Hub.Core.Storage;
 using Hub.Core.Tenants;
@@ -103,6 +104,82 @@ public sealed class StoreTransactionsTests
             Assert.That(StoreFaults.IsStoreFault(fault), Is.True, $"{fault}");
             Assert.That(fault?.Message, Does.StartWith("BUSY"), "the condition's read again, answered BUSY");
             Assert.That(read?.Name, Is.EqualTo("Before"), "the dropped transaction changed nothing");
+        });
+    }
+
+    [Test]
+    public async Task Replicas_changing_different_lists_of_one_tenant_at_once_all_succeed()
+    {
+        await using var first = await ConnectionMultiplexer.ConnectAsync(TestRedis.Endpoint);
+        await using var second = await ConnectionMultiplexer.ConnectAsync(TestRedis.Endpoint);
+        var keys = new RedisKeys(Options.Create(new StorageOptions { KeyPrefix = TestRedis.NewPrefix() }));
+        var tenant = TenantId.New();
+        var stores = new[] { new ListStore(first, keys), new ListStore(second, keys) };
+        var lists = new[] { ListKey.Parse("alpha"), ListKey.Parse("beta") };
+        foreach (var key in lists)
+        {
+            await stores[0].CreateAsync(tenant, new HostList { Key = key, Name = "0", Mode = ListMode.Audience, AudienceId = "a1", CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow }, default);
+        }
+
+        const int changes = 300;
+        var failures = 0;
+        await Task.WhenAll(Enumerable.Range(0, 2).Select(replica => Task.Run(async () =>
+        {
+            for (var i = 1; i <= changes; i++)
+            {
+                try
+                {
+                    await stores[replica].UpdateAsync(tenant, lists[replica], list => list with { Name = i.ToString(System.Globalization.CultureInfo.InvariantCulture) }, default);
+                }
+                catch (Exception)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+            }
+        })));
+
+        var names = (await stores[0].ListAsync(tenant, default)).Select(list => list.Name);
+        Assert.Multiple(() =>
+        {
+            Assert.That(failures, Is.Zero, "changes that failed");
+            Assert.That(names, Is.EqualTo(new[] { "300", "300" }), "every list has its last change");
+        });
+    }
+
+    [Test]
+    public async Task Replicas_changing_one_tenant_at_once_all_succeed_and_each_change_lands()
+    {
+        await using var first = await ConnectionMultiplexer.ConnectAsync(TestRedis.Endpoint);
+        await using var second = await ConnectionMultiplexer.ConnectAsync(TestRedis.Endpoint);
+        var prefix = TestRedis.NewPrefix();
+        var stores = new[] { Tenants(first, prefix), Tenants(second, prefix) };
+        var (tenant, _) = await stores[0].CreateAsync(new TenantChanges { Name = "0" }, default);
+
+        // One replica renames the tenant, the other sets its webhook URL: each change watches the tenant's hash.
+        const int changes = 200;
+        var failures = 0;
+        await Task.WhenAll(Enumerable.Range(0, 2).Select(replica => Task.Run(async () =>
+        {
+            for (var i = 1; i <= changes; i++)
+            {
+                var text = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                try
+                {
+                    await stores[replica].UpdateAsync(tenant.Id, replica == 0 ? new TenantChanges { Name = text } : new TenantChanges { WebhookUrl = $"https://hooks.example.com/{text}" }, default);
+                }
+                catch (Exception)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+            }
+        })));
+
+        var read = await stores[0].GetAsync(tenant.Id, default);
+        Assert.Multiple(() =>
+        {
+            Assert.That(failures, Is.Zero, "changes that failed");
+            Assert.That(read?.Name, Is.EqualTo("200"));
+            Assert.That(read?.WebhookUrl, Is.EqualTo("https://hooks.example.com/200"));
         });
     }
 
