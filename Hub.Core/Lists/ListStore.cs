@@ -13,7 +13,6 @@ namespace Hub.Core.Lists;
 /// </summary>
 public sealed class ListStore(IConnectionMultiplexer redis, RedisKeys keys) : ITenantDataOwner
 {
-    private const int MaxOptimisticAttempts = 10;
 
     private IDatabase Db => redis.GetDatabase();
 
@@ -47,7 +46,7 @@ public sealed class ListStore(IConnectionMultiplexer redis, RedisKeys keys) : IT
     {
         using var span = HubTelemetry.StartRedis("list.update");
         var hash = keys.TenantLists(tenant);
-        for (var attempt = 0; attempt < MaxOptimisticAttempts; attempt++)
+        for (var attempt = 0; attempt < StoreTransactions.MaxConflictAttempts; attempt++)
         {
             var stored = await Db.HashGetAsync(hash, key.ToString());
             if (Deserialize(stored) is not { } current)
@@ -69,10 +68,11 @@ public sealed class ListStore(IConnectionMultiplexer redis, RedisKeys keys) : IT
             catch (StoreConflictException)
             {
                 // Another replica changed the tenant's lists meanwhile (the transaction watches the whole hash): read again.
+                await StoreTransactions.PauseAfterConflictAsync(attempt + 1);
             }
         }
 
-        throw new InvalidOperationException($"List {key} kept changing; update abandoned after {MaxOptimisticAttempts} attempts.");
+        throw new InvalidOperationException($"List {key} kept changing; update abandoned after {StoreTransactions.MaxConflictAttempts} attempts.");
     }
 
     public async Task<bool> DeleteAsync(TenantId tenant, ListKey key, CancellationToken cancellationToken)

@@ -64,7 +64,7 @@ public static class StoreTransactions
     }
 
     /// <summary>How often <see cref="RetryOnConflictAsync{T}"/> tries before the conflict stands.</summary>
-    public const int MaxConflictAttempts = 10;
+    public const int MaxConflictAttempts = 16;
 
     /// <summary>
     /// Runs <paramref name="attempt"/>, which reads what it needs, builds one transaction and executes it, again each time
@@ -81,9 +81,18 @@ public static class StoreTransactions
             catch (StoreConflictException) when (tries < MaxConflictAttempts)
             {
                 // Nothing was applied: read again and build the transaction afresh.
+                await PauseAfterConflictAsync(tries);
             }
         }
     }
+
+    /// <summary>
+    /// A short random pause before attempt <paramref name="attempt"/> + 1 after a conflict, up to 2, 4, 8 … and at most 100 ms,
+    /// so writers that keep voiding each other fall out of step. Over <see cref="MaxConflictAttempts"/> attempts a writer waits
+    /// for up to about a second for one that keeps writing the same keys.
+    /// </summary>
+    public static Task PauseAfterConflictAsync(int attempt) =>
+        Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, Math.Min(100, 1 << Math.Min(attempt, 7)) + 1)));
 }
 
 /// <summary>A condition added with <see cref="StoreTransactions.AddCondition"/>: StackExchange.Redis's result, and the condition to read again.</summary>

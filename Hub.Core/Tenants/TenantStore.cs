@@ -143,7 +143,9 @@ public sealed class TenantStore(
             }
             catch (StoreConflictException)
             {
-                continue; // the tenant or its keys changed on another replica meanwhile: read again
+                // The tenant or its keys changed on another replica meanwhile: read again.
+                await StoreTransactions.PauseAfterConflictAsync(attempt + 1);
+                continue;
             }
 
             if (deleted)

@@ -123,6 +123,7 @@ public sealed class StoreTransactionsTests
 
         const int changes = 300;
         var failures = 0;
+        var errors = new System.Collections.Concurrent.ConcurrentBag<string>();
         await Task.WhenAll(Enumerable.Range(0, 2).Select(replica => Task.Run(async () =>
         {
             for (var i = 1; i <= changes; i++)
@@ -131,9 +132,10 @@ public sealed class StoreTransactionsTests
                 {
                     await stores[replica].UpdateAsync(tenant, lists[replica], list => list with { Name = i.ToString(System.Globalization.CultureInfo.InvariantCulture) }, default);
                 }
-                catch (Exception)
+                catch (Exception exception)
                 {
                     Interlocked.Increment(ref failures);
+                    errors.Add(exception.Message);
                 }
             }
         })));
@@ -141,7 +143,7 @@ public sealed class StoreTransactionsTests
         var names = (await stores[0].ListAsync(tenant, default)).Select(list => list.Name);
         Assert.Multiple(() =>
         {
-            Assert.That(failures, Is.Zero, "changes that failed");
+            Assert.That(failures, Is.Zero, "changes that failed: " + string.Join("; ", errors.Distinct()));
             Assert.That(names, Is.EqualTo(new[] { "300", "300" }), "every list has its last change");
         });
     }
@@ -158,6 +160,7 @@ public sealed class StoreTransactionsTests
         // One replica renames the tenant, the other sets its webhook URL: each change watches the tenant's hash.
         const int changes = 200;
         var failures = 0;
+        var errors = new System.Collections.Concurrent.ConcurrentBag<string>();
         await Task.WhenAll(Enumerable.Range(0, 2).Select(replica => Task.Run(async () =>
         {
             for (var i = 1; i <= changes; i++)
@@ -167,9 +170,10 @@ public sealed class StoreTransactionsTests
                 {
                     await stores[replica].UpdateAsync(tenant.Id, replica == 0 ? new TenantChanges { Name = text } : new TenantChanges { WebhookUrl = $"https://hooks.example.com/{text}" }, default);
                 }
-                catch (Exception)
+                catch (Exception exception)
                 {
                     Interlocked.Increment(ref failures);
+                    errors.Add(exception.Message);
                 }
             }
         })));
@@ -177,7 +181,7 @@ public sealed class StoreTransactionsTests
         var read = await stores[0].GetAsync(tenant.Id, default);
         Assert.Multiple(() =>
         {
-            Assert.That(failures, Is.Zero, "changes that failed");
+            Assert.That(failures, Is.Zero, "changes that failed: " + string.Join("; ", errors.Distinct()));
             Assert.That(read?.Name, Is.EqualTo("200"));
             Assert.That(read?.WebhookUrl, Is.EqualTo("https://hooks.example.com/200"));
         });
