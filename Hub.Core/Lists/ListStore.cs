@@ -13,7 +13,6 @@ namespace Hub.Core.Lists;
 /// </summary>
 public sealed class ListStore(IConnectionMultiplexer redis, RedisKeys keys) : ITenantDataOwner
 {
-
     private IDatabase Db => redis.GetDatabase();
 
     /// <summary>Stores a new list; false when the tenant already has a list with that key.</summary>
@@ -46,7 +45,7 @@ public sealed class ListStore(IConnectionMultiplexer redis, RedisKeys keys) : IT
     {
         using var span = HubTelemetry.StartRedis("list.update");
         var hash = keys.TenantLists(tenant);
-        for (var attempt = 0; attempt < StoreTransactions.MaxConflictAttempts; attempt++)
+        return await StoreTransactions.RetryOnConflictAsync(async () =>
         {
             var stored = await Db.HashGetAsync(hash, key.ToString());
             if (Deserialize(stored) is not { } current)
@@ -58,21 +57,12 @@ public sealed class ListStore(IConnectionMultiplexer redis, RedisKeys keys) : IT
             var transaction = Db.CreateTransaction();
             var unchanged = transaction.AddCondition(StoreCondition.HashEqual(hash, key.ToString(), stored));
             _ = transaction.HashSetAsync(hash, key.ToString(), Serialize(updated));
-            try
-            {
-                if (await transaction.ExecuteCheckedAsync(unchanged))
-                {
-                    return updated;
-                }
-            }
-            catch (StoreConflictException)
-            {
-                // Another replica changed the tenant's lists meanwhile (the transaction watches the whole hash): read again.
-                await StoreTransactions.PauseAfterConflictAsync(attempt + 1);
-            }
-        }
-
-        throw new InvalidOperationException($"List {key} kept changing; update abandoned after {StoreTransactions.MaxConflictAttempts} attempts.");
+            // Not run when the list changed since it was read here, or when another replica changed any list of the tenant
+            // (the transaction watches the whole hash): either way, read again.
+            return await transaction.ExecuteCheckedAsync(unchanged)
+                ? updated
+                : throw new StoreConflictException($"List {key} changed while it was being updated.");
+        });
     }
 
     public async Task<bool> DeleteAsync(TenantId tenant, ListKey key, CancellationToken cancellationToken)

@@ -91,7 +91,7 @@ public static class StoreTransactions
     /// so writers that keep voiding each other fall out of step. Over <see cref="MaxConflictAttempts"/> attempts a writer waits
     /// for up to about a second for one that keeps writing the same keys.
     /// </summary>
-    public static Task PauseAfterConflictAsync(int attempt) =>
+    private static Task PauseAfterConflictAsync(int attempt) =>
         Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, Math.Min(100, 1 << Math.Min(attempt, 7)) + 1)));
 }
 

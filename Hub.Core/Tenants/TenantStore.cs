@@ -29,7 +29,6 @@ public sealed class TenantStore(
 {
     private const string KeyPrefix = "hub_";
     private const string KeyIdAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-    private const int MaxOptimisticAttempts = 5;
 
     private IDatabase Db => redis.GetDatabase();
 
@@ -120,7 +119,7 @@ public sealed class TenantStore(
     public async Task<bool> DeleteAsync(TenantId id, CancellationToken cancellationToken)
     {
         using var span = HubTelemetry.StartRedis("tenant.delete");
-        for (var attempt = 0; attempt < MaxOptimisticAttempts; attempt++)
+        var deleted = await StoreTransactions.RetryOnConflictAsync(async () =>
         {
             if (!await Db.KeyExistsAsync(keys.Tenant(id)))
             {
@@ -136,37 +135,31 @@ public sealed class TenantStore(
             var sameKeys = transaction.AddCondition(StoreCondition.HashLengthEqual(keys.TenantApiKeys(id), apiKeys.Length));
             _ = transaction.KeyDeleteAsync([keys.Tenant(id), keys.TenantApiKeys(id), keys.TenantSecrets(id)]);
             _ = transaction.SortedSetRemoveAsync(keys.Tenants(RedisKeys.ShardOf(id)), id.ToString());
-            bool deleted;
-            try
-            {
-                deleted = await transaction.ExecuteCheckedAsync(exists, sameKeys);
-            }
-            catch (StoreConflictException)
-            {
-                // The tenant or its keys changed on another replica meanwhile: read again.
-                await StoreTransactions.PauseAfterConflictAsync(attempt + 1);
-                continue;
-            }
-
-            if (deleted)
-            {
-                try
-                {
-                    foreach (var owner in dataOwners)
-                    {
-                        await owner.DeleteTenantDataAsync(id, cancellationToken);
-                    }
-                }
-                finally
-                {
-                    await cache.ChangedAsync(id);
-                }
-
-                return true;
-            }
+            // Not run when the tenant went or a key was issued meanwhile, or another replica changed them: read again.
+            return await transaction.ExecuteCheckedAsync(exists, sameKeys)
+                ? true
+                : throw new StoreConflictException($"Tenant {id} changed while it was being deleted.");
+        });
+        if (!deleted)
+        {
+            return false;
         }
 
-        throw new InvalidOperationException($"Tenant {id} kept changing; delete abandoned after {MaxOptimisticAttempts} attempts.");
+        // Outside the retries: once the tenant is gone, its features' data goes, and a failure there is not a reason to
+        // delete the tenant again.
+        try
+        {
+            foreach (var owner in dataOwners)
+            {
+                await owner.DeleteTenantDataAsync(id, cancellationToken);
+            }
+        }
+        finally
+        {
+            await cache.ChangedAsync(id);
+        }
+
+        return true;
     }
 
     /// <summary>Replaces the webhook signing secret; the new one is returned once. Null when the tenant does not exist.</summary>
