@@ -15,6 +15,9 @@ public static class LedgerEntry
     /// <summary>The field of a subscriber hash (32 hex digits).</summary>
     public static RedisValue Field(string subscriberHash) => Convert.FromHexString(subscriberHash);
 
+    /// <summary>A fingerprint (16 hex digits) as the 8 bytes an entry stores it as (its value without the hub-added mark).</summary>
+    public static RedisValue FingerprintValue(string fingerprint) => Convert.FromHexString(fingerprint);
+
     /// <summary>The subscriber hash (lower-case hex) of a field.</summary>
     public static string HashOf(RedisValue field) => Convert.ToHexStringLower(((ReadOnlyMemory<byte>)field).Span);
 

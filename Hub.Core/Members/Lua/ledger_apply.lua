@@ -1,5 +1,5 @@
 -- Fragment (see MemberLedger; needs Members/ledger_entry): applies one batch to a list's ledger and answers what it changed.
--- The batch starts at ARGV[at]: nApplied, (hash, fingerprint, created)*, nRefused, (hash, fingerprint, errorJson)*,
+-- The batch starts at ARGV[at]: nApplied, (hash, fingerprint, created)* with hash and fingerprint as bytes (16 and 8), nRefused, (hash, fingerprint, errorJson)*,
 -- nReconciled, (hash, fingerprint, status)*, nRemoved, hash*, nUncounted, errorJson*, then failedErrorJson* to the end.
 -- Outside a job (in_job false) the counts say what changed in the ledger. In a job they give one outcome per member of the
 -- batch, so that the job's counts add up to its total (the checkpoint compare makes a batch count once): an applied member
@@ -14,10 +14,10 @@ local function apply_to_ledger(ledger, refused, synced_lists, list_key, at, in_j
   local i = at
   local n = tonumber(ARGV[i]); i = i + 1
   for _ = 1, n do
-    local hash, fingerprint, created = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+    local field, fingerprint_bytes, created = ARGV[i], ARGV[i + 1], ARGV[i + 2]
     i = i + 3
-    local field, value = ledger_read(ledger, hash)
-    local fingerprint_bytes = hex_to_bytes(fingerprint)
+    ledger_check_applied(field, fingerprint_bytes)
+    local value = redis.call('HGET', ledger, field)
     local previous = value and string.sub(value, 1, 8)
     local hub_added = ledger_hub_added(value)
     if previous ~= fingerprint_bytes then
@@ -30,7 +30,7 @@ local function apply_to_ledger(ledger, refused, synced_lists, list_key, at, in_j
     if previous ~= fingerprint_bytes or (created == '1' and not hub_added) then
       redis.call('HSET', ledger, field, ledger_value(fingerprint_bytes, hub_added or created == '1'))
     end
-    if any_refused then redis.call('HDEL', refused, hash) end
+    if any_refused then redis.call('HDEL', refused, bytes_to_hex(field)) end
   end
   n = tonumber(ARGV[i]); i = i + 1
   for _ = 1, n do
@@ -81,16 +81,17 @@ local function record_created_members(ledger, refused, synced_lists, list_key, a
   local n = tonumber(ARGV[at])
   for k = 0, n - 1 do
     local i = at + 1 + 3 * k
-    local hash, fingerprint = ARGV[i], ARGV[i + 1]
+    local field, fingerprint_bytes = ARGV[i], ARGV[i + 1]
+    ledger_check_applied(field, fingerprint_bytes)
     if ARGV[i + 2] == '1' then
-      local field, value = ledger_read(ledger, hash)
-      local fingerprint_bytes = hex_to_bytes(fingerprint)
+      local value = redis.call('HGET', ledger, field)
+      local hash = bytes_to_hex(field)
       if not value or string.sub(value, 1, 8) ~= fingerprint_bytes or not ledger_hub_added(value) then
         redis.call('HSET', ledger, field, ledger_value(fingerprint_bytes, true))
       end
       if any_refused then redis.call('HDEL', refused, hash) end
       marks[#marks + 1] = 'c:' .. hash
-      marks[#marks + 1] = fingerprint
+      marks[#marks + 1] = bytes_to_hex(fingerprint_bytes)
     end
   end
   if #marks > 0 and redis.call('EXISTS', job_input) == 1 then
