@@ -119,13 +119,14 @@ public static class FacadeBenchmark
             await LoadGenerator.OpenLoopAsync(name + " warm-up", Rate, TimeSpan.FromSeconds(2), toHub);
         }
 
-        var results = scenarios.ToDictionary(s => s.Name, _ => new List<(LoadResult Direct, LoadResult Hub, double HubCpuMicros, double SandboxCpuMicros)>());
+        var results = scenarios.ToDictionary(s => s.Name, _ => new List<(LoadResult Direct, LoadResult Hub, double HubCpuMicros, double SandboxCpuMicros, double ProbeMs)>());
         for (var run = 0; run < Runs; run++)
         {
             foreach (var (name, toDirect, toHub) in scenarios)
             {
                 // Direct and through Hub take turns in one-second blocks, so both meet the same noise of this
                 // shared machine; Hub's CPU time is counted over its own blocks only, the sandbox's over the direct blocks.
+                var probe = await MachineProbe.MeasureAsync();
                 var hubCpu = 0.0;
                 var sandboxCpu = 0.0;
                 var cpuBefore = 0.0;
@@ -134,12 +135,12 @@ public static class FacadeBenchmark
                     beforeB: () => cpuBefore = CpuSeconds(hub.Id), afterB: () => hubCpu += CpuSeconds(hub.Id) - cpuBefore);
                 var cpuPerRequest = hubCpu / h.Requests * 1e6;
                 var sandboxCpuPerRequest = sandboxCpu / d.Requests * 1e6;
-                results[name].Add((d, h, cpuPerRequest, sandboxCpuPerRequest));
-                Console.Error.WriteLine($"  run {run + 1} {name}: direct p50 {Ms(d.P50Ms)} p99 {Ms(d.P99Ms)} | Hub p50 {Ms(h.P50Ms)} p99 {Ms(h.P99Ms)} | Hub CPU {cpuPerRequest:F0} µs/req | sandbox CPU (direct) {sandboxCpuPerRequest:F0} µs/req | errors {d.Errors}/{h.Errors} | sent late p99 {Ms(d.SendLateP99Ms)}/{Ms(h.SendLateP99Ms)}");
+                results[name].Add((d, h, cpuPerRequest, sandboxCpuPerRequest, probe));
+                Console.Error.WriteLine($"  run {run + 1} {name}: direct p50 {Ms(d.P50Ms)} p99 {Ms(d.P99Ms)} | Hub p50 {Ms(h.P50Ms)} p99 {Ms(h.P99Ms)} | Hub CPU {cpuPerRequest:F0} µs/req | sandbox CPU (direct) {sandboxCpuPerRequest:F0} µs/req | errors {d.Errors}/{h.Errors} | sent late p99 {Ms(d.SendLateP99Ms)}/{Ms(h.SendLateP99Ms)} | machine probe {probe:0} ms");
             }
         }
 
-        string[] header = ["scenario", "direct p50", "via Hub p50", "added p50", "direct p99", "via Hub p99", "added p99", "throughput", "Hub CPU/req", "sandbox CPU/req (direct)", "sent late p99", "errors"];
+        string[] header = ["scenario", "direct p50", "via Hub p50", "added p50", "direct p99", "via Hub p99", "added p99", "throughput", "Hub CPU/req", "sandbox CPU/req (direct)", "sent late p99", "errors", "machine probe"];
         Table.Print($"Every run ({Rate} req/s open loop, direct and via Hub alternating in 1 s blocks, {Seconds} s each; ms)", ["run", .. header],
             results.SelectMany(scenario => scenario.Value.Select((pair, run) => (string[])[(run + 1).ToString(CultureInfo.InvariantCulture), .. Row(scenario.Key, pair)])));
         Table.Print($"Facade overhead: median run of {Runs} by added p99 ({Rate} req/s open loop, direct and via Hub alternating in 1 s blocks, {Seconds} s each; ms)", header,
@@ -164,11 +165,11 @@ public static class FacadeBenchmark
         Console.WriteLine($"Targets: Hub adds at most 1 ms at p50 and 5 ms at p99 at 500 req/s; the connection read serves at least 5,000 req/s on 2 cores. Hub peak memory {hub.PeakMemoryMiB():F0} MiB.");
     }
 
-    private static string[] Row(string name, (LoadResult Direct, LoadResult Hub, double HubCpuMicros, double SandboxCpuMicros) pair)
+    private static string[] Row(string name, (LoadResult Direct, LoadResult Hub, double HubCpuMicros, double SandboxCpuMicros, double ProbeMs) pair)
     {
-        var (d, h, cpu, sandboxCpu) = pair;
+        var (d, h, cpu, sandboxCpu, probe) = pair;
         return [name, Ms(d.P50Ms), Ms(h.P50Ms), Ms(h.P50Ms - d.P50Ms), Ms(d.P99Ms), Ms(h.P99Ms), Ms(h.P99Ms - d.P99Ms),
-            $"{h.RequestsPerSecond:F0} req/s", $"{cpu:F0} µs", $"{sandboxCpu:F0} µs", $"{Ms(d.SendLateP99Ms)}/{Ms(h.SendLateP99Ms)}", $"{d.Errors}/{h.Errors}"];
+            $"{h.RequestsPerSecond:F0} req/s", $"{cpu:F0} µs", $"{sandboxCpu:F0} µs", $"{Ms(d.SendLateP99Ms)}/{Ms(h.SendLateP99Ms)}", $"{d.Errors}/{h.Errors}", $"{probe:0} ms"];
     }
 
     private static string[] ConnectionRow((LoadResult Result, double HubCores) read) =>

@@ -102,7 +102,7 @@ public static class FleetBenchmark
         }
 
         Table.Print($"Fleet: tenants syncing at once, each its own account (sandbox {PerCallMs} ms/call + {PerMemberMs} ms/member, cap {Cap} per account; physical limit {SyncBenchmark.Seconds(physical)} = ceil({calls} calls / {Cap}) x {SyncBenchmark.Seconds(callSeconds)})",
-            ["Replicas", "Tenants x members", "Wall time", "vs physical limit", "Target", "Hub CPU", "Sandbox CPU", "Redis CPU", "Max concurrent per account", "Jobs", "Hub peak memory"],
+            ["Replicas", "Tenants x members", "Wall time", "vs physical limit", "Target", "Hub CPU", "Sandbox CPU", "Redis CPU", "Max concurrent per account", "Jobs", "Hub peak memory", "Machine probe"],
             rows);
     }
 
@@ -110,6 +110,7 @@ public static class FleetBenchmark
         BenchEnvironment env, TenantReceiver receiver, List<BenchProcess> hubs, IReadOnlyList<string> keys, string list, int n, double physical, string label, int replicas, double target)
     {
         await env.ResetCountersAsync();
+        var probe = await MachineProbe.MeasureAsync();
         var cpu = hubs.Sum(BenchEnvironment.CpuSeconds);
         var jit = hubs.Sum(hub => BenchEnvironment.ThreadCpuSeconds(hub, BenchEnvironment.JitThread));
         var sandboxCpu = BenchEnvironment.CpuSeconds(env.Sandbox);
@@ -131,12 +132,12 @@ public static class FleetBenchmark
         redisCpu = await redisCpuAtEnd - redisCpu;
         var counters = await env.CountersAsync();
         var jobs = string.Join(", ", states.GroupBy(state => state).Select(group => $"{group.Count()} {group.Key}"));
-        Console.Error.WriteLine($"[bench] fleet {label} on {replicas}: wall {wall:0.00} s, Hub CPU {hubCpu:0.0} s, harness CPU {harnessCpu.TotalSeconds:0.00} s, {jobs}, throttled {counters.Throttled}");
+        Console.Error.WriteLine($"[bench] fleet {label} on {replicas}: wall {wall:0.00} s, Hub CPU {hubCpu:0.0} s, harness CPU {harnessCpu.TotalSeconds:0.00} s, {jobs}, throttled {counters.Throttled}, machine probe {probe:0} ms");
         return
         [
             replicas.ToString(Inv), label, SyncBenchmark.Seconds(wall), (wall / physical).ToString("0.00", Inv) + "x", $"≤ {target:0.0}x",
             $"{hubCpu:0.0} s ({hubCpu * 1e6 / ((double)n * keys.Count):0} µs/member; compiler {jit:0.00} s)", $"{sandboxCpu:0.0} s", $"{redisCpu:0.0} s", $"{counters.MaxConcurrent} (cap {Cap}; {counters.Throttled} 429s)", jobs,
-            string.Join(" / ", hubs.Select(hub => $"{hub.PeakMemoryMiB():N0} MiB")),
+            string.Join(" / ", hubs.Select(hub => $"{hub.PeakMemoryMiB():N0} MiB")), $"{probe:0} ms",
         ];
     }
 
