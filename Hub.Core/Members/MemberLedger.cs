@@ -10,8 +10,8 @@ namespace Hub.Core.Members;
 
 /// <summary>
 /// What Hub synced into each list, per tenant and list key: a hash subscriber hash → fingerprint of every
-/// member Hub synced, a set of the members Hub itself added (the only ones it ever removes), and a hash of
-/// members Mailchimp refused → the fingerprint they were refused at. A set per tenant names its lists so
+/// member Hub synced and whether Hub itself added it (the only members it ever removes; see <see cref="LedgerEntry"/>),
+/// and a hash of members Mailchimp refused → the fingerprint they were refused at. A set per tenant names its lists so
 /// tenant deletion needs no SCAN.
 /// <para>Recording is idempotent: one Lua script per batch compares before it counts (an applied member
 /// whose fingerprint is already stored, a removal already gone, a refusal already stored at that

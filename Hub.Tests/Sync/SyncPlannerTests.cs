@@ -132,8 +132,9 @@ public class SyncPlannerTests(string backend) : BackendFixture(backend)
     [Test]
     public async Task Every_member_of_a_large_batch_is_stored_under_its_hash_at_its_fingerprint()
     {
-        // Past its first few members the ledger script converts hex through a table (Members/Lua/ledger_entry.lua): each
-        // member, early or late in the batch, must read back exactly as Hub computes it, or a re-sync would resend them all.
+        // Applied members reach the ledger script as bytes, and a list with a refused member converts them back to hex (past
+        // the first few through a table, Members/Lua/ledger_entry.lua): each member, early or late in the batch, must read
+        // back exactly as Hub computes it, or a re-sync would resend them all.
         var members = Enumerable.Range(0, 60).Select(i => Member($"m{i}@example.com", $"name {i}")).ToList();
         var refused = Member("m59@example.com", "refused before");
         await Ledger.RecordAsync(_tenant, List, new LedgerBatch

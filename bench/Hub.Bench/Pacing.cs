@@ -35,10 +35,11 @@ internal static partial class Pacing
         }
     }
 
-    [StructLayout(LayoutKind.Sequential)]
-    private readonly record struct Timespec(long Seconds, long Nanoseconds);
-
     // Returns the error number itself (not -1 and errno).
     [LibraryImport("libc")]
     private static partial int clock_nanosleep(int clock, int flags, in Timespec request, IntPtr remain);
 }
+
+/// <summary>Linux's <c>struct timespec</c> on 64-bit: seconds and nanoseconds (<see cref="Pacing"/>, <see cref="MachineProbe"/>).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal readonly record struct Timespec(long Seconds, long Nanoseconds);

@@ -30,6 +30,7 @@ local function apply_to_ledger(ledger, refused, synced_lists, list_key, at, in_j
     if previous ~= fingerprint_bytes or (created == '1' and not hub_added) then
       redis.call('HSET', ledger, field, ledger_value(fingerprint_bytes, hub_added or created == '1'))
     end
+    -- The refused hash is keyed in hex: a list that holds a refused member pays one conversion per applied member.
     if any_refused then redis.call('HDEL', refused, bytes_to_hex(field)) end
   end
   n = tonumber(ARGV[i]); i = i + 1
