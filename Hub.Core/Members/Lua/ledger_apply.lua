@@ -1,6 +1,7 @@
 -- Fragment (see MemberLedger; needs Members/ledger_entry): applies one batch to a list's ledger and answers what it changed.
--- The batch starts at ARGV[at]: nApplied, (hash, fingerprint, created)* with hash and fingerprint as bytes (16 and 8), nRefused, (hash, fingerprint, errorJson)*,
--- nReconciled, (hash, fingerprint, status)*, nRemoved, hash*, nUncounted, errorJson*, then failedErrorJson* to the end.
+-- The batch starts at ARGV[at]: nApplied, (hash, fingerprint, created)* with hash and fingerprint as bytes (16 and 8),
+-- nRefused, (hash, fingerprint, errorJson)*, nReconciled, (hash, fingerprint, status)*, nRemoved, hash*, nUncounted,
+-- errorJson*, then failedErrorJson* to the end; hashes and fingerprints outside the applied members in hex.
 -- Outside a job (in_job false) the counts say what changed in the ledger. In a job they give one outcome per member of the
 -- batch, so that the job's counts add up to its total (the checkpoint compare makes a batch count once): an applied member
 -- already stored at its fingerprint is unchanged (added when the call that created it stored it: created = '1'), a refusal is
