@@ -61,8 +61,8 @@ public sealed class BenchProcess : IAsyncDisposable
 
     /// <summary>
     /// <c>HUB_BENCH_HUB_ENV="NAME=value;NAME2=value2"</c>: variables for Hub's process only (not the sandbox's or the
-    /// harness's), for trying a runtime setting on Hub alone; <c>HUB_BENCH_SANDBOX_ENV</c> the same for the sandbox's. The
-    /// last of a name wins.
+    /// harness's), for trying a runtime setting on Hub alone; <c>HUB_BENCH_SANDBOX_ENV</c> the same for the sandbox's and
+    /// <c>HUB_BENCH_FLOOR_ENV</c> for the facade benchmark's floor. The last of a name wins.
     /// </summary>
     private static Dictionary<string, string> ExtraEnvironment(string variable)
     {
@@ -77,10 +77,21 @@ public sealed class BenchProcess : IAsyncDisposable
         return all;
     }
 
-    private static async Task<BenchProcess> StartAsync(string project, Func<int, string[]> arguments, Func<int, IDictionary<string, string>> environment, string readyPath)
+    /// <summary>
+    /// The facade benchmark's floor (<see cref="FloorServer"/>): this harness's own build started again as
+    /// <c>floor-server</c>, with Hub's runtime settings and <paramref name="environment"/>.
+    /// </summary>
+    public static Task<BenchProcess> StartFloorAsync(IDictionary<string, string> environment) =>
+        StartAsync("Hub.Bench", port => ["floor-server", "--port", port.ToString(CultureInfo.InvariantCulture)],
+            _ => FloorServer.HubRuntimeSettings.Concat(environment).Concat(ExtraEnvironment("HUB_BENCH_FLOOR_ENV"))
+                .GroupBy(setting => setting.Key).ToDictionary(group => group.Key, group => group.Last().Value),
+            "/health", typeof(FloorServer).Assembly.Location);
+
+    private static async Task<BenchProcess> StartAsync(
+        string project, Func<int, string[]> arguments, Func<int, IDictionary<string, string>> environment, string readyPath, string? dll = null)
     {
         var port = FreePort();
-        var dll = Path.Combine(RepositoryRoot(), project, "bin", "Release", "net10.0", project + ".dll");
+        dll ??= Path.Combine(RepositoryRoot(), project, "bin", "Release", "net10.0", project + ".dll");
         if (!File.Exists(dll))
         {
             throw new FileNotFoundException($"{dll} is missing; run bench/run.sh, which builds it in Release first.");

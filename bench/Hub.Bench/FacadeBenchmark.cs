@@ -11,10 +11,11 @@ namespace Hub.Bench;
 /// <summary>
 /// Issue 5: what Hub adds on top of Mailchimp. The same member upsert and member read go straight to
 /// the sandbox and through Hub (which then calls the same sandbox), at a fixed rate, taking turns in
-/// one-second blocks within one run on this machine; and <c>GET /api/v1/connection</c> under a closed loop for Hub's own throughput.
+/// one-second blocks within one run on this machine; the same upsert through <see cref="FloorServer"/> (its I/O with no Hub code);
+/// and <c>GET /api/v1/connection</c> under a closed loop for Hub's own throughput.
 /// Settings come from the environment: HUB_BENCH_REDIS (127.0.0.1:6379), HUB_BENCH_RATE (500 req/s),
 /// HUB_BENCH_SECONDS (10 per measurement), HUB_BENCH_RUNS (3; the median run is reported),
-/// HUB_BENCH_CONCURRENCY (64, the connection read).
+/// HUB_BENCH_CONCURRENCY (64, the connection read), HUB_BENCH_ONLY (run only the measurements whose name contains it).
 /// </summary>
 public static class FacadeBenchmark
 {
@@ -56,7 +57,7 @@ public static class FacadeBenchmark
 
         try
         {
-            await MeasureAsync(sandbox, hub, adminKey, dc, mailchimpKey);
+            await MeasureAsync(sandbox, hub, adminKey, dc, mailchimpKey, redisEndpoint, prefix);
         }
         finally
         {
@@ -64,7 +65,7 @@ public static class FacadeBenchmark
         }
     }
 
-    private static async Task MeasureAsync(BenchProcess sandbox, BenchProcess hub, string adminKey, string dc, string mailchimpKey)
+    private static async Task MeasureAsync(BenchProcess sandbox, BenchProcess hub, string adminKey, string dc, string mailchimpKey, string redisEndpoint, string prefix)
     {
         using var admin = Client(hub.BaseUrl, adminKey);
         var tenant = await PostJson(admin, "/api/admin/tenants", new JsonObject
@@ -83,37 +84,54 @@ public static class FacadeBenchmark
         var audienceId = (string)list["audienceId"]!;
 
         using var direct = Client(sandbox.BaseUrl);
-        direct.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("bench:" + mailchimpKey)));
+        var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes("bench:" + mailchimpKey));
+        direct.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", basic);
         var members = $"/{dc}/3.0/lists/{audienceId}/members/";
+
+        // The floor: the upsert's I/O on the same stack with no Hub code (FloorServer), against the same sandbox and Redis.
+        await using var floor = await BenchProcess.StartFloorAsync(new Dictionary<string, string>
+        {
+            ["HUB_FLOOR_REDIS"] = redisEndpoint,
+            ["HUB_FLOOR_PREFIX"] = prefix + "floor:",
+            ["HUB_FLOOR_MEMBERS_URL"] = new Uri(sandbox.BaseUrl, members).ToString(),
+            ["HUB_FLOOR_MAILCHIMP_AUTH"] = basic,
+        });
+        using var viaFloor = Client(floor.BaseUrl);
 
         // The pool: members Hub added, so the upserts below update them and the reads find them.
         await Parallel.ForEachAsync(Enumerable.Range(0, PoolSize), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
             await PostJson(viaHub, $"/api/v1/lists/{ListKey}/members", new JsonObject { ["email"] = PoolEmail(i) }));
 
         var fresh = 0;
-        var scenarios = new (string Name, Func<int, Task<bool>> Direct, Func<int, Task<bool>> Hub)[]
+        Func<int, Task<bool>> upsertDirect = i => Send(direct, HttpMethod.Put, members + Hash(PoolEmail(i)), new JsonObject { ["email_address"] = PoolEmail(i), ["status_if_new"] = "subscribed" });
+        var scenarios = new (string Name, Func<int, Task<bool>> Direct, Func<int, Task<bool>> Hub, BenchProcess Via)[]
         {
-            ("upsert member (existing)",
-                i => Send(direct, HttpMethod.Put, members + Hash(PoolEmail(i)), new JsonObject { ["email_address"] = PoolEmail(i), ["status_if_new"] = "subscribed" }),
-                i => Send(viaHub, HttpMethod.Post, $"/api/v1/lists/{ListKey}/members", new JsonObject { ["email"] = PoolEmail(i) })),
+            ("upsert member (existing)", upsertDirect,
+                i => Send(viaHub, HttpMethod.Post, $"/api/v1/lists/{ListKey}/members", new JsonObject { ["email"] = PoolEmail(i) }), hub),
+            // The same upsert through the floor instead of Hub: the I/O Hub's upsert must do, with none of Hub's code. Its
+            // CPU column is the floor process's.
+            ("floor: the upsert's I/O alone", upsertDirect,
+                i => Send(viaFloor, HttpMethod.Post, "/upsert", new JsonObject { ["email"] = PoolEmail(i) }), floor),
             ("upsert member (new address)",
                 _ =>
                 {
                     var email = NewEmail("d", ref fresh);
                     return Send(direct, HttpMethod.Put, members + Hash(email), new JsonObject { ["email_address"] = email, ["status_if_new"] = "subscribed" });
                 },
-                _ => Send(viaHub, HttpMethod.Post, $"/api/v1/lists/{ListKey}/members", new JsonObject { ["email"] = NewEmail("h", ref fresh) })),
+                _ => Send(viaHub, HttpMethod.Post, $"/api/v1/lists/{ListKey}/members", new JsonObject { ["email"] = NewEmail("h", ref fresh) }), hub),
             ("read member",
                 i => Send(direct, HttpMethod.Get, members + Hash(PoolEmail(i)), null),
-                i => Send(viaHub, HttpMethod.Get, $"/api/v1/lists/{ListKey}/members/{Uri.EscapeDataString(PoolEmail(i))}", null)),
+                i => Send(viaHub, HttpMethod.Get, $"/api/v1/lists/{ListKey}/members/{Uri.EscapeDataString(PoolEmail(i))}", null), hub),
             // No I/O on either side: what any request costs each process at this rate, the floor under the rows above.
             ("no I/O (ping, /health/live)",
                 _ => Send(direct, HttpMethod.Get, $"/{dc}/3.0/ping", null),
-                _ => Send(viaHub, HttpMethod.Get, "/health/live", null)),
+                _ => Send(viaHub, HttpMethod.Get, "/health/live", null), hub),
         };
 
+        scenarios = [.. scenarios.Where(scenario => Selected(scenario.Name))];
+
         Console.WriteLine($"Open loop at {Rate} req/s, direct and through Hub taking turns in 1 s blocks for {Seconds} s each per measurement, {Runs} run(s); Hub pid {hub.Id}, sandbox pid {sandbox.Id}, {Environment.ProcessorCount} cores.");
-        foreach (var (name, toDirect, toHub) in scenarios)
+        foreach (var (name, toDirect, toHub, _) in scenarios)
         {
             await LoadGenerator.OpenLoopAsync(name + " warm-up", Rate, TimeSpan.FromSeconds(2), toDirect);
             await LoadGenerator.OpenLoopAsync(name + " warm-up", Rate, TimeSpan.FromSeconds(2), toHub);
@@ -122,7 +140,7 @@ public static class FacadeBenchmark
         var results = scenarios.ToDictionary(s => s.Name, _ => new List<(LoadResult Direct, LoadResult Hub, double HubCpuMicros, double SandboxCpuMicros, double ProbeMs)>());
         for (var run = 0; run < Runs; run++)
         {
-            foreach (var (name, toDirect, toHub) in scenarios)
+            foreach (var (name, toDirect, toHub, via) in scenarios)
             {
                 // Direct and through Hub take turns in one-second blocks, so both meet the same noise of this
                 // shared machine; Hub's CPU time is counted over its own blocks only, the sandbox's over the direct blocks.
@@ -132,7 +150,7 @@ public static class FacadeBenchmark
                 var cpuBefore = 0.0;
                 var (d, h) = await LoadGenerator.AlternatingOpenLoopsAsync(name, Rate, TimeSpan.FromSeconds(Seconds), TimeSpan.FromSeconds(1), toDirect, toHub,
                     beforeA: () => cpuBefore = CpuSeconds(sandbox.Id), afterA: () => sandboxCpu += CpuSeconds(sandbox.Id) - cpuBefore,
-                    beforeB: () => cpuBefore = CpuSeconds(hub.Id), afterB: () => hubCpu += CpuSeconds(hub.Id) - cpuBefore);
+                    beforeB: () => cpuBefore = CpuSeconds(via.Id), afterB: () => hubCpu += CpuSeconds(via.Id) - cpuBefore);
                 var cpuPerRequest = hubCpu / h.Requests * 1e6;
                 var sandboxCpuPerRequest = sandboxCpu / d.Requests * 1e6;
                 results[name].Add((d, h, cpuPerRequest, sandboxCpuPerRequest, probe));
@@ -145,6 +163,11 @@ public static class FacadeBenchmark
             results.SelectMany(scenario => scenario.Value.Select((pair, run) => (string[])[(run + 1).ToString(CultureInfo.InvariantCulture), .. Row(scenario.Key, pair)])));
         Table.Print($"Facade overhead: median run of {Runs} by added p99 ({Rate} req/s open loop, direct and via Hub alternating in 1 s blocks, {Seconds} s each; ms)", header,
             results.Select(scenario => Row(scenario.Key, scenario.Value.OrderBy(pair => pair.Hub.P99Ms - pair.Direct.P99Ms).ElementAt(scenario.Value.Count / 2))));
+
+        if (!Selected("connection read"))
+        {
+            return;
+        }
 
         // Hub's own ceiling: reading the connection (authentication plus Redis, no Mailchimp call).
         await LoadGenerator.ClosedLoopAsync("connection warm-up", Concurrency, TimeSpan.FromSeconds(2), () => Send(viaHub, HttpMethod.Get, "/api/v1/connection", null));
@@ -164,6 +187,10 @@ public static class FacadeBenchmark
         Console.WriteLine();
         Console.WriteLine($"Targets: Hub adds at most 1 ms at p50 and 5 ms at p99 at 500 req/s; the connection read serves at least 5,000 req/s on 2 cores. Hub peak memory {hub.PeakMemoryMiB():F0} MiB.");
     }
+
+    /// <summary>Whether a measurement runs: all of them, or with <c>HUB_BENCH_ONLY</c> those whose name contains its text.</summary>
+    private static bool Selected(string name) =>
+        Environment.GetEnvironmentVariable("HUB_BENCH_ONLY") is not { Length: > 0 } only || name.Contains(only, StringComparison.OrdinalIgnoreCase);
 
     private static string[] Row(string name, (LoadResult Direct, LoadResult Hub, double HubCpuMicros, double SandboxCpuMicros, double ProbeMs) pair)
     {
