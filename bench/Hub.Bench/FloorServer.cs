@@ -31,12 +31,6 @@ public static class FloorServer
         return was
         """;
 
-    private const string ReadScript = """
-        return { redis.call('HGET', KEYS[1], ARGV[1]), redis.call('HGET', KEYS[2], 'person-hash-key'), redis.call('HGET', KEYS[3], 'bench'),
-          redis.call('HMGET', KEYS[4], 'state', 'mode', 'dc', 'accountId'), redis.call('HMGET', KEYS[2], 'mailchimp-api-key', 'mailchimp-access-token'),
-          redis.call('SMEMBERS', KEYS[5]) }
-        """;
-
     /// <summary>Runtime settings of Hub.Api's build (Hub.Api.csproj and the Web SDK's default), as environment variables.</summary>
     public static readonly IReadOnlyDictionary<string, string> HubRuntimeSettings = new Dictionary<string, string>
     {
@@ -89,14 +83,6 @@ public static class FloorServer
             var hash = Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(email.ToLowerInvariant())));
             var holder = Guid.NewGuid().ToString("N");
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            if (Environment.GetEnvironmentVariable("HUB_FLOOR_LEAN") == "1")
-            {
-                await Task.WhenAll(
-                    db.ScriptEvaluateAsync(ReadScript, [ledger, secrets, lists, connection, managed], [hash]),
-                    db.ScriptEvaluateAsync(acquire, [slots], [now, 10, now + 30_000, holder, 60_000]));
-            }
-            else
-            {
             var hubAdded = db.HashGetAsync(ledger, hash);
             var personKey = db.HashGetAsync(secrets, "person-hash-key");
             var slot = db.ScriptEvaluateAsync(acquire, [slots], [now, 10, now + 30_000, holder, 60_000]);
@@ -104,8 +90,7 @@ public static class FloorServer
             var state = db.HashGetAsync(connection, ["state", "mode", "dc", "accountId"]);
             var key = db.HashGetAsync(secrets, ["mailchimp-api-key", "mailchimp-access-token"]);
             var audiences = db.SetMembersAsync(managed);
-            await Task.WhenAll(hubAdded, personKey, slot, list, state, key, audiences);
-            }
+            await Task.WhenAll(hubAdded, personKey, slot, list, state, key, audiences); // at this rate one of the 10 slots is always free
 
             using var put = new HttpRequestMessage(HttpMethod.Put, hash)
             {
