@@ -22,14 +22,17 @@ namespace Hub.Bench;
 /// </summary>
 public static class FloorServer
 {
-    // The Redis calls Hub's ledger script (ledger_apply.lua) makes for one applied member of a list with no refused member.
+    // The Redis calls Hub's ledger script (ledger_apply.lua) makes for one applied member of a list with no refused member:
+    // the member is written only when its stored value differs (an upsert that changes nothing writes nothing).
     private const string LedgerScript = """
         redis.call('SADD', KEYS[2], ARGV[1])
         redis.call('EXISTS', KEYS[3])
         local was = redis.call('HGET', KEYS[1], ARGV[2])
-        redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+        if was ~= ARGV[3] then redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) end
         return was
         """;
+
+    private const int SlotCap = 8; // Hub's default Hub:Mailchimp:MaxConcurrentCallsPerAccount (MailchimpOptions)
 
     /// <summary>Runtime settings of Hub.Api's build (Hub.Api.csproj and the Web SDK's default), as environment variables.</summary>
     public static readonly IReadOnlyDictionary<string, string> HubRuntimeSettings = new Dictionary<string, string>
@@ -46,9 +49,14 @@ public static class FloorServer
         var members = new Uri(Required("HUB_FLOOR_MEMBERS_URL")); // .../3.0/lists/{list_id}/members/
         await using var redis = await ConnectionMultiplexer.ConnectAsync(Required("HUB_FLOOR_REDIS"));
         var db = redis.GetDatabase();
-        // Hub's script, with the locals Hub's RedisScript puts before it for its header's names.
-        var acquire = "local holders = KEYS[1]\nlocal now, cap, lease_expires, holder, key_ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]\n"
-            + File.ReadAllText(Path.Combine(BenchProcess.RepositoryRoot(), "Hub.Core", "Mailchimp", "Lua", "acquire_slot.lua"));
+        // Hub's script, with the locals Hub's RedisScript puts before it for its header's names (checked: a changed header stops the floor).
+        var acquireSource = File.ReadAllText(Path.Combine(BenchProcess.RepositoryRoot(), "Hub.Core", "Mailchimp", "Lua", "acquire_slot.lua"));
+        if (!acquireSource.Contains("-- KEYS: holders\n", StringComparison.Ordinal) || !acquireSource.Contains("-- ARGV: now, cap, lease_expires, holder, key_ttl\n", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException("acquire_slot.lua's KEYS or ARGV header changed: update FloorServer's locals to match.");
+        }
+
+        var acquire = "local holders = KEYS[1]\nlocal now, cap, lease_expires, holder, key_ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]\n" + acquireSource;
 
         // The tenant's records, sized like Hub's: a list, a connection, secrets, one managed audience.
         RedisKey lists = prefix + "lists", connection = prefix + "connection", secrets = prefix + "secrets", managed = prefix + "managed",
@@ -85,12 +93,16 @@ public static class FloorServer
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             var hubAdded = db.HashGetAsync(ledger, hash);
             var personKey = db.HashGetAsync(secrets, "person-hash-key");
-            var slot = db.ScriptEvaluateAsync(acquire, [slots], [now, 10, now + 30_000, holder, 60_000]);
+            var slot = db.ScriptEvaluateAsync(acquire, [slots], [now, SlotCap, now + 30_000, holder, 60_000]);
             var list = db.HashGetAsync(lists, "bench");
             var state = db.HashGetAsync(connection, ["state", "mode", "dc", "accountId"]);
             var key = db.HashGetAsync(secrets, ["mailchimp-api-key", "mailchimp-access-token"]);
             var audiences = db.SetMembersAsync(managed);
-            await Task.WhenAll(hubAdded, personKey, slot, list, state, key, audiences); // at this rate one of the 10 slots is always free
+            await Task.WhenAll(hubAdded, personKey, slot, list, state, key, audiences);
+            if ((long)await slot != 1)
+            {
+                return Results.StatusCode(StatusCodes.Status503ServiceUnavailable); // every slot taken: counted as an error, not waited for
+            }
 
             using var put = new HttpRequestMessage(HttpMethod.Put, hash)
             {
